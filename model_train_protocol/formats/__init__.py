@@ -1,0 +1,1 @@
+"""Reading and writing MTP files: model files ("bloom"), template files, their JSON Schemas."""

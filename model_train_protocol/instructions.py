@@ -1,0 +1,290 @@
+"""Instructions: the patterns a model is trained on, each with its samples.
+
+An ``Instruction`` answers with a line of a response TokenSet; an
+``ExtendedInstruction`` answers a user's prompt (its last context line) in free
+text. Both close every answer with a *final* token chosen per sample.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Sequence, Union
+
+from .errors import InstructionError, InstructionTypeError
+from .tokens import NON, NumListToken, NumToken, SpecialToken, Token
+from .tokenset import Snippet, TokenSet
+
+__all__ = ["Instruction", "ExtendedInstruction", "Sample", "BaseInstruction"]
+
+FinalSpec = Union[Token, Sequence[Token]]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One training example: a snippet per context line, the answer text, its final and value."""
+
+    inputs: tuple[Snippet, ...]
+    output: str
+    final: Token
+    value: int | float | None = None
+
+    @property
+    def prompt(self) -> Snippet | None:
+        """Unused for basic instructions; see ExtendedInstruction."""
+        return None
+
+
+class BaseInstruction:
+    """What both instruction kinds share: name, context TokenSets, finals, background lines, samples."""
+
+    kind = ""
+
+    def __init__(self, context: Sequence[TokenSet], final: FinalSpec, name: str | None) -> None:
+        owner = type(self).__name__
+        if name is None:
+            raise InstructionTypeError(f"{owner} needs a unique name, e.g. {owner}(..., name=\"greet\").")
+        if not isinstance(name, str):
+            raise InstructionTypeError(f"{owner} name must be a string, got {type(name).__name__} {name!r}.")
+        if not name.strip():
+            raise InstructionError(f"{owner} name cannot be empty.")
+        self.name = name
+        if isinstance(context, TokenSet) or not isinstance(context, Iterable) or isinstance(context, (str, bytes)):
+            raise InstructionTypeError(
+                f"{owner} {name!r}: context must be a list of TokenSets, e.g. context=[alice_talk]."
+            )
+        sets = tuple(context)
+        if not sets:
+            raise InstructionError(f"{owner} {name!r}: context needs at least one TokenSet.")
+        for i, ts in enumerate(sets):
+            if not isinstance(ts, TokenSet):
+                raise InstructionTypeError(
+                    f"{owner} {name!r}: context item {i} is {type(ts).__name__}, not a TokenSet."
+                )
+        self.context: tuple[TokenSet, ...] = sets
+        self.finals: tuple[Token, ...] = _finals(final, owner, name)
+        self.background: list[str] = []
+        self.samples: list[Sample] = []
+
+    # --- shape -----------------------------------------------------------
+    @property
+    def input_sets(self) -> tuple[TokenSet, ...]:
+        """The TokenSets that count toward the protocol's ``inputs``."""
+        raise NotImplementedError
+
+    @property
+    def rows(self) -> tuple[TokenSet, ...]:
+        """The TokenSets written as the model file's ``set`` rows, in order."""
+        raise NotImplementedError
+
+    @property
+    def guarded_sets(self) -> tuple[TokenSet, ...]:
+        """The TokenSets a user prompt can reach (where guardrails apply), by input index."""
+        return self.context
+
+    # --- building ----------------------------------------------------------
+    def add_context(self, line: str) -> None:
+        """Add a background line that describes the situation of this instruction."""
+        if not isinstance(line, str):
+            raise InstructionTypeError(
+                f"{type(self).__name__} {self.name!r}: context lines must be strings, got {type(line).__name__}."
+            )
+        self.background.append(line)
+
+    def _snippets(self, input_snippets: Sequence[Snippet | str]) -> tuple[Snippet, ...]:
+        owner = f"{type(self).__name__} {self.name!r}"
+        if isinstance(input_snippets, (str, Snippet)) or not isinstance(input_snippets, Iterable):
+            raise InstructionTypeError(f"{owner}: input_snippets must be a list with one Snippet per context TokenSet.")
+        items = list(input_snippets)
+        if len(items) != len(self.context):
+            raise InstructionError(
+                f"{owner}: got {len(items)} input snippet(s) but the instruction has {len(self.context)} context "
+                "TokenSet(s); pass one snippet per context TokenSet, in order."
+            )
+        return tuple(_snippet_for(s, ts, f"{owner}: input {i}") for i, (s, ts) in enumerate(zip(items, self.context)))
+
+    def _choose_final(self, final: Token | None, value: int | float | None) -> tuple[Token, int | float | None]:
+        owner = f"{type(self).__name__} {self.name!r}"
+        if final is None:
+            if len(self.finals) > 1:
+                names = ", ".join(t.name for t in self.finals)
+                raise InstructionError(f"{owner} has several finals ({names}); pass final=... to add_sample.")
+            chosen = self.finals[0]
+        else:
+            if not isinstance(final, Token):
+                raise InstructionTypeError(f"{owner}: final must be a Token, got {type(final).__name__}.")
+            matches = [t for t in self.finals if t is final or t.signature() == final.signature()]
+            if not matches:
+                names = ", ".join(t.name for t in self.finals)
+                raise InstructionError(f"{owner}: final {final.name!r} is not one of its finals ({names}).")
+            chosen = matches[0]
+        if isinstance(chosen, NumToken):
+            if value is None:
+                raise InstructionError(
+                    f"{owner}: final {chosen.name!r} is a NumToken, so the sample needs value=<number between "
+                    f"{chosen.min_value} and {chosen.max_value}>."
+                )
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise InstructionTypeError(f"{owner}: value must be an int or float, got {type(value).__name__} {value!r}.")
+            if not chosen.min_value <= value <= chosen.max_value:
+                raise InstructionError(
+                    f"{owner}: value {value} is out of range for final {chosen.name!r}: must be between "
+                    f"{chosen.min_value} and {chosen.max_value}."
+                )
+        elif value is not None:
+            raise InstructionError(
+                f"{owner}: value={value!r} was given but final {chosen.name!r} is not a NumToken; drop value= "
+                "or make the final an mtp.NumToken."
+            )
+        return chosen, value
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, samples={len(self.samples)})"
+
+
+class Instruction(BaseInstruction):
+    """The model reads the context lines and answers with a line of ``response``, then a final."""
+
+    kind = "basic"
+
+    def __init__(
+        self,
+        context: Sequence[TokenSet],
+        response: TokenSet,
+        final: FinalSpec,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(context, final, name)
+        if not isinstance(response, TokenSet):
+            raise InstructionTypeError(
+                f"Instruction {self.name!r}: response must be a TokenSet, got {type(response).__name__}."
+            )
+        if response.has_user:
+            raise InstructionError(
+                f"Instruction {self.name!r}: the response {response!r} holds a UserToken; the model's answer "
+                "cannot be a user line. Use a TokenSet without UserTokens."
+            )
+        if response.num_tokens or response.num_list_tokens:
+            raise InstructionError(
+                f"Instruction {self.name!r}: the response {response!r} holds a number token; to answer with a "
+                "number use an mtp.NumToken as the final instead."
+            )
+        self.response = response
+
+    @property
+    def input_sets(self) -> tuple[TokenSet, ...]:
+        return self.context
+
+    @property
+    def rows(self) -> tuple[TokenSet, ...]:
+        return self.context + (self.response,)
+
+    def add_sample(
+        self,
+        input_snippets: Sequence[Snippet | str],
+        output_snippet: Snippet | str,
+        value: int | float | None = None,
+        final: Token | None = None,
+    ) -> Sample:
+        """Add one example: a snippet per context TokenSet and the response snippet."""
+        snippets = self._snippets(input_snippets)
+        out = _snippet_for(output_snippet, self.response, f"Instruction {self.name!r}: output_snippet")
+        chosen, value = self._choose_final(final, value)
+        sample = Sample(snippets, out.string, chosen, value)
+        self.samples.append(sample)
+        return sample
+
+
+@dataclass(frozen=True)
+class ExtendedSample(Sample):
+    """A sample of an ExtendedInstruction: its last input snippet is the user's prompt."""
+
+    @property
+    def prompt(self) -> Snippet | None:
+        return self.inputs[-1]
+
+
+class ExtendedInstruction(BaseInstruction):
+    """The model answers the user's prompt (the last context line) in free text, then a final."""
+
+    kind = "extended"
+
+    def __init__(self, context: Sequence[TokenSet], final: FinalSpec, name: str | None = None) -> None:
+        super().__init__(context, final, name)
+        if not self.context[-1].has_user:
+            raise InstructionError(
+                f"ExtendedInstruction {self.name!r}: the last context TokenSet {self.context[-1]!r} is the user's "
+                "prompt and must include an mtp.UserToken."
+            )
+
+    @property
+    def input_sets(self) -> tuple[TokenSet, ...]:
+        return self.context[:-1]
+
+    @property
+    def prompt_set(self) -> TokenSet:
+        return self.context[-1]
+
+    @property
+    def rows(self) -> tuple[TokenSet, ...]:
+        return self.context
+
+    def add_sample(
+        self,
+        input_snippets: Sequence[Snippet | str],
+        response_string: str,
+        value: int | float | None = None,
+        final: Token | None = None,
+    ) -> Sample:
+        """Add one example: a snippet per context TokenSet (the last is the prompt) and the response."""
+        snippets = self._snippets(input_snippets)
+        if not isinstance(response_string, str):
+            raise InstructionTypeError(
+                f"ExtendedInstruction {self.name!r}: response_string must be a str, got {type(response_string).__name__}."
+            )
+        chosen, value = self._choose_final(final, value)
+        sample = ExtendedSample(snippets, response_string, chosen, value)
+        self.samples.append(sample)
+        return sample
+
+
+def _finals(final: FinalSpec, owner: str, name: str) -> tuple[Token, ...]:
+    items = (final,) if isinstance(final, Token) else final
+    if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
+        raise InstructionTypeError(f"{owner} {name!r}: final must be a Token or a list of Tokens, got {type(final).__name__}.")
+    finals = tuple(items)
+    if not finals:
+        raise InstructionError(f"{owner} {name!r}: final needs at least one Token.")
+    seen: set[str] = set()
+    for t in finals:
+        if not isinstance(t, Token):
+            raise InstructionTypeError(f"{owner} {name!r}: final {t!r} is not a Token.")
+        if isinstance(t, SpecialToken) and t is not NON:
+            raise InstructionError(f"{owner} {name!r}: {t.value} cannot be a final; only mtp.NON among special tokens.")
+        if isinstance(t, NumListToken):
+            raise InstructionError(
+                f"{owner} {name!r}: final {t.name!r} is a NumListToken; a final carries at most one number (NumToken)."
+            )
+        if t.user:
+            raise InstructionError(f"{owner} {name!r}: final {t.name!r} is a UserToken; the model's final cannot be a user token.")
+        if t.value in seen:
+            raise InstructionError(f"{owner} {name!r}: final {t.name!r} is listed twice.")
+        seen.add(t.value)
+    return finals
+
+
+def _snippet_for(item: Snippet | str, ts: TokenSet, where: str) -> Snippet:
+    """Accept a Snippet made on ``ts`` (or an equal TokenSet), or a plain string for a set without numbers."""
+    if isinstance(item, str):
+        if ts.num_tokens or ts.num_list_tokens:
+            raise InstructionError(
+                f"{where}: a plain string was given but {ts!r} needs numbers; use {ts!r}.create_snippet(string=..., numbers=[...])."
+            )
+        return ts.create_snippet(item)
+    if not isinstance(item, Snippet):
+        raise InstructionTypeError(f"{where}: expected a Snippet or a string, got {type(item).__name__}.")
+    if item.tokenset is not ts and item.token_set_key != ts.value_key:
+        raise InstructionError(
+            f"{where}: the snippet {item.string!r} was made on {item.tokenset!r} but this line is {ts!r}; "
+            f"create it with that TokenSet's create_snippet()."
+        )
+    return item

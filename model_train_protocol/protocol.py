@@ -1,0 +1,148 @@
+"""The Protocol: everything a model is trained on, validated and saved as two files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from .errors import InstructionError, MTPValidationError, ProtocolError, ProtocolTypeError
+from .formats.jsonio import dumps, write_atomic
+from .formats.model_file import model_document
+from .formats.template_file import template_document
+from .guardrail import Guardrail, guardrail_map
+from .instructions import BaseInstruction
+from .render import KeyMap
+from .validation import Problem, validate_protocol
+
+__all__ = ["Protocol"]
+
+
+class Protocol:
+    """A named collection of context lines and instructions.
+
+    ``inputs`` is the number of input lines of every sample; ``encrypt`` (the
+    default) replaces token names by 6-hex hashes in what the model sees.
+    """
+
+    def __init__(self, name: str, inputs: int, encrypt: bool = True) -> None:
+        if not isinstance(name, str):
+            raise ProtocolTypeError(f"Protocol name must be a string, got {type(name).__name__} {name!r}.")
+        if not name.strip():
+            raise ProtocolError("Protocol name cannot be empty; it names the saved files ({name}_model.json).")
+        if isinstance(inputs, bool) or not isinstance(inputs, int):
+            raise ProtocolTypeError(f"Protocol inputs must be an int, got {type(inputs).__name__} {inputs!r}.")
+        if inputs < 1:
+            raise ProtocolError(f"Protocol inputs must be at least 1 (2 for the MTP 0.3 format), got {inputs}.")
+        if not isinstance(encrypt, bool):
+            raise ProtocolTypeError(f"Protocol encrypt must be True or False, got {encrypt!r}.")
+        self.name = name
+        self.inputs = inputs
+        self.encrypt = encrypt
+        self.context: list[str] = []
+        self.instructions: list[BaseInstruction] = []
+
+    # --- building ----------------------------------------------------------
+    def add_context(self, line: str) -> None:
+        """Add a background line about the model's world (ten lines are needed in total)."""
+        if not isinstance(line, str):
+            raise ProtocolTypeError(f"Context lines must be strings, got {type(line).__name__} {line!r}.")
+        self.context.append(line)
+
+    def add_instruction(self, instruction: BaseInstruction) -> None:
+        """Add an instruction; its input lines must match the protocol's ``inputs``.
+
+        Samples may still be added to the instruction afterwards; they are
+        checked by :meth:`validate`.
+        """
+        if not isinstance(instruction, BaseInstruction):
+            raise ProtocolTypeError(
+                f"add_instruction needs an mtp.Instruction or mtp.ExtendedInstruction, got {type(instruction).__name__}."
+            )
+        if any(i is instruction for i in self.instructions):
+            raise InstructionError(f"Instruction {instruction.name!r} is already in this protocol.")
+        if any(i.name == instruction.name for i in self.instructions):
+            raise InstructionError(
+                f"An instruction named {instruction.name!r} already exists in protocol {self.name!r}; names must be unique."
+            )
+        have = len(instruction.input_sets)
+        if have != self.inputs:
+            extra = " plus the user's prompt TokenSet last" if instruction.kind == "extended" else ""
+            raise InstructionError(
+                f"{type(instruction).__name__} {instruction.name!r} has {have} input line(s) but protocol "
+                f"{self.name!r} has inputs={self.inputs}; give it {self.inputs} context TokenSet(s){extra}."
+            )
+        self.instructions.append(instruction)
+
+    # --- derived -----------------------------------------------------------
+    def key_map(self) -> KeyMap:
+        """The keys this protocol gives its tokens."""
+        return KeyMap(self.encrypt)
+
+    def guardrail_map(self) -> dict[str, Guardrail]:
+        """Guardrail by guarded TokenSet value-key."""
+        return guardrail_map(self.instructions)
+
+    def validate(self) -> list[Problem]:
+        """Every problem that would stop :meth:`save`, all at once (empty when valid)."""
+        return validate_protocol(self)
+
+    def _require_valid(self) -> None:
+        problems = self.validate()
+        if problems:
+            raise MTPValidationError(problems)
+
+    # --- files -------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        """The model file content as a dict (validated first)."""
+        self._require_valid()
+        return model_document(self)
+
+    def template_json(self) -> dict[str, Any]:
+        """The template file content as a dict (validated first)."""
+        self._require_valid()
+        return template_document(self)
+
+    def save(self, name: str | None = None, path: str | os.PathLike[str] | None = None) -> Path:
+        """Validate and write ``{name}_model.json`` into ``path`` (default: the current directory).
+
+        Returns the path written. The write is atomic: on any error the previous
+        file is left as it was.
+        """
+        file_name = self.name if name is None else name
+        target = _target(path, file_name, "_model.json")
+        write_atomic(target, dumps(self.to_json()))
+        return target
+
+    def template(self, path: str | os.PathLike[str] | None = None) -> Path:
+        """Validate and write ``{name}_template.json`` into ``path`` (default: the current directory)."""
+        target = _target(path, self.name, "_template.json")
+        write_atomic(target, dumps(self.template_json()))
+        return target
+
+    def __repr__(self) -> str:
+        return f"Protocol(name={self.name!r}, inputs={self.inputs}, instructions={len(self.instructions)})"
+
+
+def _check_file_name(name: Any, what: str) -> None:
+    """Names become file names: refuse empty ones and ones that would leave the target directory."""
+    if not isinstance(name, str):
+        raise ProtocolTypeError(f"{what} must be a string, got {type(name).__name__} {name!r}.")
+    if not name.strip():
+        raise ProtocolError(f"{what} cannot be empty.")
+    bad = [ch for ch in ("/", "\\", "\0") if ch in name]
+    if bad or name in (".", "..") or name != name.strip():
+        raise ProtocolError(
+            f"{what} {name!r} cannot be used as a file name (no slashes, backslashes, NUL, leading or trailing "
+            "spaces, '.' or '..'); pass the directory as path= instead."
+        )
+
+
+def _target(path: str | os.PathLike[str] | None, name: str, suffix: str) -> Path:
+    _check_file_name(name, "File name")
+    file_name = name + suffix
+    directory = Path.cwd() if path is None else Path(path)
+    target = directory / file_name
+    if target.resolve().parent != directory.resolve():
+        raise ProtocolError(f"Refusing to write {file_name!r} outside {str(directory)!r}.")
+    return target

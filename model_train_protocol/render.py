@@ -1,0 +1,204 @@
+"""The one canonical renderer: how a sample becomes the text lines a model reads and writes.
+
+The template file, exports, training and inference all call these functions,
+so the format they use can never disagree. The line grammar (FORMAT.md 3.3):
+
+    prompt     = "<BOS>\\n" + line(S_1) + ... + line(S_n) + "<RUN>" + "\\n"
+    line(S)    = keys(S) + "\\n" + text + "\\n"    every input line
+    line(out)  = keys(out) + "\\n"                 basic: the response TokenSet announces the answer
+    line(p)    = keys(p) + text + "\\n" + "\\n"     extended: the user's prompt, on the key line
+    completion = text + "\\n" + final_key + "\\n" + "<EOS>"
+
+``keys(S)`` is each token's key followed, for number tokens, by the sample's
+number (``Mood_3``) or list (``Coords_[1, 2, 3]``); in the template the
+numbers are placeholders (``<num_0_9>``). The template's input lines end in
+``<RUN>``; the newline after it separates prompt from completion.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterator, Sequence
+
+from .guardrail import Guardrail, instruction_guardrails
+from .tokens import BOS, EOS, RUN, UNK, NumListToken, NumToken, Token, token_key
+from .tokenset import Snippet, TokenSet
+
+if TYPE_CHECKING:
+    from .instructions import BaseInstruction, Sample
+    from .protocol import Protocol
+
+__all__ = [
+    "KeyMap",
+    "RenderedExample",
+    "STRING",
+    "tokenset_keys",
+    "tokenset_pattern",
+    "tokenset_filled",
+    "input_lines",
+    "output_line",
+    "render_prompt",
+    "render_completion",
+    "render_sample",
+    "render_guardrail_examples",
+    "render_protocol",
+]
+
+#: The placeholder for free text in template lines.
+STRING = "<string>"
+
+
+class KeyMap:
+    """Token keys of one protocol (custom key, else hash when encrypting, else the value)."""
+
+    __slots__ = ("encrypt", "_cache")
+
+    def __init__(self, encrypt: bool) -> None:
+        self.encrypt = encrypt
+        self._cache: dict[int, str] = {}
+
+    def __call__(self, token: Token) -> str:
+        key = self._cache.get(id(token))
+        if key is None:
+            key = self._cache[id(token)] = token_key(token, self.encrypt)
+        return key
+
+
+@dataclass(frozen=True)
+class RenderedExample:
+    """One training example as text: ``prompt + completion`` is the whole sequence.
+
+    ``final`` is the key of the final token (``<UNK>`` for a guardrail refusal).
+    """
+
+    instruction: str
+    prompt: str
+    completion: str
+    final: str
+    guardrail: bool = False
+    index: int = 0
+
+    @property
+    def text(self) -> str:
+        return self.prompt + self.completion
+
+
+def tokenset_keys(ts: TokenSet, keys: KeyMap) -> str:
+    """The TokenSet's key sequence (``Cat_🗣``), a structural token of the model."""
+    return "".join(keys(t) for t in ts.tokens)
+
+
+def tokenset_pattern(ts: TokenSet, keys: KeyMap) -> str:
+    """Keys with number placeholders right after their token (``Alice_🗣Mood_<num_0_9>``)."""
+    return "".join(keys(t) + t.placeholder() for t in ts.tokens)
+
+
+def _format_number(n: int | float) -> str:
+    return str(n)
+
+
+def tokenset_filled(ts: TokenSet, keys: KeyMap, snippet: Snippet) -> str:
+    """Keys with the snippet's numbers in place of the placeholders (``Alice_🗣Mood_3``)."""
+    if not snippet.numbers and not snippet.number_lists:
+        return tokenset_keys(ts, keys)
+    nums, lists = iter(snippet.numbers), iter(snippet.number_lists)
+    parts = []
+    for t in ts.tokens:
+        parts.append(keys(t))
+        if isinstance(t, NumToken):
+            parts.append(_format_number(next(nums)))
+        elif isinstance(t, NumListToken):
+            parts.append("[" + ", ".join(_format_number(n) for n in next(lists)) + "]")
+    return "".join(parts)
+
+
+def input_lines(instruction: "BaseInstruction", keys: KeyMap) -> list[str]:
+    """The template's input lines of an instruction, ``<string>`` marking free text."""
+    lines = [BOS.key + "\n"]
+    if instruction.kind == "extended":
+        *inputs, prompt = instruction.context
+        lines += [tokenset_pattern(ts, keys) + "\n" + STRING + "\n" for ts in inputs]
+        lines.append(tokenset_pattern(prompt, keys) + STRING + "\n\n")
+    else:
+        lines += [tokenset_pattern(ts, keys) + "\n" + STRING + "\n" for ts in instruction.context]
+        lines.append(tokenset_pattern(instruction.response, keys) + "\n")  # type: ignore[attr-defined]
+    lines.append(RUN.key)
+    return lines
+
+
+def output_line(final_key: str) -> str:
+    """The template's output line for one final key."""
+    return render_completion(STRING, final_key)
+
+
+def render_prompt(instruction: "BaseInstruction", snippets: Sequence[Snippet], keys: KeyMap) -> str:
+    """The model input for one example: one snippet per context TokenSet (extended: the last is the prompt)."""
+    parts = [BOS.key, "\n"]
+    if instruction.kind == "extended":
+        for ts, sn in zip(instruction.context[:-1], snippets):
+            parts += [tokenset_filled(ts, keys, sn), "\n", sn.string, "\n"]
+        prompt = snippets[len(instruction.context) - 1]
+        parts += [tokenset_filled(instruction.context[-1], keys, prompt), prompt.string, "\n\n"]
+    else:
+        for ts, sn in zip(instruction.context, snippets):
+            parts += [tokenset_filled(ts, keys, sn), "\n", sn.string, "\n"]
+        parts += [tokenset_keys(instruction.response, keys), "\n"]  # type: ignore[attr-defined]
+    parts += [RUN.key, "\n"]
+    return "".join(parts)
+
+
+def render_completion(text: str, final_key: str) -> str:
+    """What the model writes: the answer text, the final key, ``<EOS>``."""
+    return f"{text}\n{final_key}\n{EOS.key}"
+
+
+def render_sample(instruction: "BaseInstruction", sample: "Sample", keys: KeyMap, index: int = 0) -> RenderedExample:
+    """A sample as one prompt/completion pair."""
+    final = keys(sample.final)
+    return RenderedExample(
+        instruction=instruction.name,
+        prompt=render_prompt(instruction, sample.inputs, keys),
+        completion=render_completion(sample.output, final),
+        final=final,
+        index=index,
+    )
+
+
+def render_guardrail_examples(
+    instruction: "BaseInstruction", keys: KeyMap, gmap: "dict[str, Guardrail]"
+) -> Iterator[RenderedExample]:
+    """Refusal examples: each bad prompt put into the guarded line of a sample, answered by ``bad_output``.
+
+    The other lines come from the instruction's samples in turn, so the model
+    learns to refuse whatever the surrounding conversation is.
+    """
+    samples = instruction.samples
+    if not samples:
+        return
+    count = 0
+    for index, guardrail in instruction_guardrails(instruction, gmap):
+        for bad in guardrail.samples:
+            base = samples[count % len(samples)]
+            old = base.inputs[index]
+            snippets = list(base.inputs)
+            snippets[index] = Snippet(bad, old.tokenset, old.numbers, old.number_lists)
+            yield RenderedExample(
+                instruction=instruction.name,
+                prompt=render_prompt(instruction, snippets, keys),
+                completion=render_completion(guardrail.bad_output, UNK.key),
+                final=UNK.key,
+                guardrail=True,
+                index=count,
+            )
+            count += 1
+
+
+def render_protocol(protocol: "Protocol", guardrails: bool = True) -> Iterator[RenderedExample]:
+    """Every sample of every instruction (insertion order), then that instruction's guardrail refusals."""
+    keys = protocol.key_map()
+    gmap = protocol.guardrail_map()
+    for instruction in protocol.instructions:
+        for i, sample in enumerate(instruction.samples):
+            yield render_sample(instruction, sample, keys, i)
+        if guardrails:
+            yield from render_guardrail_examples(instruction, keys, gmap)

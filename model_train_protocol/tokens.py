@@ -1,0 +1,244 @@
+"""Tokens: the named building blocks of every input line and every model answer.
+
+A token's *value* is the name given by the user plus ``"_"`` (``Token("Cat")``
+has value ``"Cat_"``), exactly as the MTP file format stores it. Its *key* is
+the symbol the trained model sees; it is not stored on the token but derived
+per protocol (see :func:`token_key`), so one token can serve two protocols with
+different ``encrypt`` settings without either changing the other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import Any
+
+import emoji
+
+from .errors import TokenError, TokenTypeError
+
+__all__ = [
+    "Token",
+    "UserToken",
+    "NumToken",
+    "NumListToken",
+    "SpecialToken",
+    "BOS",
+    "EOS",
+    "RUN",
+    "PAD",
+    "UNK",
+    "NON",
+    "SPECIAL_TOKENS",
+    "token_key",
+]
+
+
+def _bad_character(text: str) -> str | None:
+    """The first character MTP does not allow in a value or key, or None."""
+    for ch in text:
+        if ch == "_" or ch.isalnum() or emoji.is_emoji(ch):
+            continue
+        return ch
+    return None
+
+
+def _check_number(name: str, value: Any, owner: str) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TokenTypeError(f"{owner}: {name} must be an int or float, got {type(value).__name__} {value!r}.")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise TokenError(f"{owner}: {name} must be a finite number, got {value!r}.")
+    return value
+
+
+class Token:
+    """A word, concept or action of the model's vocabulary.
+
+    ``key`` is an optional custom symbol (for example an emoji); ``desc`` an
+    optional description that explains the token to the model.
+    """
+
+    type_name = "Token"
+
+    __slots__ = ("name", "value", "key", "desc")
+
+    def __init__(self, value: str, key: str | None = None, desc: str | None = None) -> None:
+        if not isinstance(value, str):
+            raise TokenTypeError(f"Token value must be a string, got {type(value).__name__} {value!r}.")
+        if value == "":
+            raise TokenError("Token value cannot be an empty string; give the token a name such as Token('Cat').")
+        bad = _bad_character(value)
+        if bad is not None:
+            raise TokenError(
+                f"Invalid character {bad!r} in token value {value!r}: only letters, digits, underscores "
+                f"and single-character emoji are allowed (try {_suggest(value)!r})."
+            )
+        if key is not None:
+            if not isinstance(key, str):
+                raise TokenTypeError(f"Token {value!r}: key must be a string or None, got {type(key).__name__}.")
+            if key == "":
+                raise TokenError(f"Token {value!r}: key cannot be an empty string; leave key=None for an automatic key.")
+            bad = _bad_character(key)
+            if bad is not None:
+                raise TokenError(
+                    f"Token {value!r}: invalid character {bad!r} in key {key!r}: only letters, digits, "
+                    f"underscores and single-character emoji are allowed."
+                )
+        if desc is not None and not isinstance(desc, str):
+            raise TokenTypeError(f"Token {value!r}: desc must be a string or None, got {type(desc).__name__}.")
+        self.name = value
+        self.value = value + "_"
+        self.key = key
+        self.desc = desc
+
+    # Numeric attributes of the file format; plain tokens have none.
+    min_value: int | float | None = None
+    max_value: int | float | None = None
+    length: int | None = None
+    user = False
+
+    @property
+    def is_number(self) -> bool:
+        """True for tokens that carry a number or a list of numbers in a snippet."""
+        return False
+
+    def placeholder(self) -> str:
+        """The template placeholder written right after this token's key ("" for plain tokens)."""
+        return ""
+
+    def signature(self) -> tuple[Any, ...]:
+        """Everything that defines the token; two tokens with equal signatures are interchangeable."""
+        return (type(self).__name__, self.value, self.key, self.desc, self.min_value, self.max_value, self.length)
+
+    def __repr__(self) -> str:
+        extra = "".join(f", {k}={getattr(self, k)!r}" for k in ("key", "desc") if getattr(self, k) is not None)
+        return f"{type(self).__name__}({self.name!r}{extra})"
+
+
+class UserToken(Token):
+    """A token that marks a line written by the user at run time (a prompt).
+
+    The prompt line of an ExtendedInstruction must hold one, and only TokenSets
+    holding one may carry a guardrail.
+    """
+
+    __slots__ = ()
+    user = True
+
+
+class NumToken(Token):
+    """A token followed by one integer in ``[min_value, max_value]`` in each snippet.
+
+    Used as an instruction's final, it makes the model answer with a number
+    (a sample's ``value``).
+    """
+
+    type_name = "NumToken"
+    __slots__ = ("min_value", "max_value")
+
+    def __init__(
+        self,
+        value: str,
+        min_value: int | float,
+        max_value: int | float,
+        key: str | None = None,
+        desc: str | None = None,
+    ) -> None:
+        super().__init__(value, key=key, desc=desc)
+        owner = f"NumToken {value!r}"
+        self.min_value = _check_number("min_value", min_value, owner)
+        self.max_value = _check_number("max_value", max_value, owner)
+        if self.min_value > self.max_value:
+            raise TokenError(f"{owner}: min_value ({min_value}) must be less than or equal to max_value ({max_value}).")
+
+    @property
+    def is_number(self) -> bool:
+        return True
+
+    def placeholder(self) -> str:
+        return f"<num_{self.min_value}_{self.max_value}>"
+
+
+class NumListToken(Token):
+    """A token followed by a list of exactly ``length`` integers in ``[min_value, max_value]``."""
+
+    type_name = "NumListToken"
+    __slots__ = ("min_value", "max_value", "length")
+
+    def __init__(
+        self,
+        value: str,
+        min_value: int | float,
+        max_value: int | float,
+        length: int,
+        key: str | None = None,
+        desc: str | None = None,
+    ) -> None:
+        super().__init__(value, key=key, desc=desc)
+        owner = f"NumListToken {value!r}"
+        self.min_value = _check_number("min_value", min_value, owner)
+        self.max_value = _check_number("max_value", max_value, owner)
+        if self.min_value > self.max_value:
+            raise TokenError(f"{owner}: min_value ({min_value}) must be less than or equal to max_value ({max_value}).")
+        if isinstance(length, bool) or not isinstance(length, int):
+            raise TokenTypeError(f"{owner}: length must be an int, got {type(length).__name__} {length!r}.")
+        if length <= 0:
+            raise TokenError(f"{owner}: length must be a positive integer, got {length}.")
+        self.length = length
+
+    @property
+    def is_number(self) -> bool:
+        return True
+
+    def placeholder(self) -> str:
+        return f"<num_{self.min_value}_{self.max_value}_{self.length}>"
+
+
+class SpecialToken(Token):
+    """One of the six structural tokens; value and key are the same literal, e.g. ``<BOS>``."""
+
+    __slots__ = ("special", "file_type")
+
+    def __init__(self, literal: str, special: str, file_type: str) -> None:
+        # Special tokens bypass the character rule: their angle brackets are the point.
+        self.name = literal
+        self.value = literal
+        self.key = literal
+        self.desc = None
+        self.special = special
+        self.file_type = file_type
+
+    def __repr__(self) -> str:
+        return f"mtp.{_SPECIAL_NAMES[self.value]}"
+
+
+_SPECIAL_NAMES = {"<BOS>": "BOS", "<EOS>": "EOS", "<RUN>": "RUN", "<PAD>": "PAD", "<UNK>": "UNK", "<NON>": "NON"}
+
+BOS = SpecialToken("<BOS>", "start", "SpecialToken")
+EOS = SpecialToken("<EOS>", "end", "SpecialFinalToken")
+RUN = SpecialToken("<RUN>", "infer", "SpecialToken")
+PAD = SpecialToken("<PAD>", "pad", "SpecialToken")
+UNK = SpecialToken("<UNK>", "unknown", "SpecialToken")
+NON = SpecialToken("<NON>", "none", "SpecialFinalToken")
+
+#: The special tokens by literal, in the order of the file format's ``tokens`` map.
+SPECIAL_TOKENS: dict[str, SpecialToken] = {t.value: t for t in (BOS, EOS, NON, PAD, RUN, UNK)}
+
+
+def token_key(token: Token, encrypt: bool) -> str:
+    """The key a protocol gives ``token``: its custom key, else a 6-hex hash (encrypt), else its value.
+
+    The hash is the first six hex digits of SHA-256 of the UTF-8 value, as the
+    reference implementation computes it (``Cat_`` -> ``50f7dd``).
+    """
+    if token.key is not None:
+        return token.key
+    if encrypt:
+        return hashlib.sha256(token.value.encode("utf-8")).hexdigest()[:6]
+    return token.value
+
+
+def _suggest(value: str) -> str:
+    """A cleaned-up value to propose in error messages."""
+    cleaned = "".join(ch if (ch == "_" or ch.isalnum() or emoji.is_emoji(ch)) else "_" for ch in value).strip("_")
+    return cleaned or "Name"

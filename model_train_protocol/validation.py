@@ -1,0 +1,198 @@
+"""Protocol validation: every rule checked at once, each problem with a rule id and a fix.
+
+Rules are the MTP platform rules (FORMAT.md 1.6, 8). Checks are linear in the
+number of samples; the token substring rule is linear in the number of tokens
+times the distinct name lengths, never pairwise.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterable
+
+import emoji
+
+from .guardrail import MIN_GUARDRAIL_SAMPLES, guardrail_conflicts, guardrail_map
+from .tokens import SpecialToken, Token
+
+if TYPE_CHECKING:
+    from .protocol import Protocol
+
+__all__ = ["Problem", "validate_protocol", "collect_tokens", "MIN_CONTEXT_LINES", "MAX_STRING_LENGTH"]
+
+MIN_CONTEXT_LINES = 10
+MIN_SAMPLES = 3
+MAX_STRING_LENGTH = 300
+MAX_INSTRUCTION_CONTEXT = 10
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule: ``rule`` is a stable id, ``where`` the object, ``hint`` how to fix it."""
+
+    rule: str
+    where: str
+    message: str
+    hint: str
+
+    def __str__(self) -> str:
+        return f"[{self.rule}] {self.where}: {self.message} Fix: {self.hint}"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"rule": self.rule, "where": self.where, "message": self.message, "hint": self.hint}
+
+
+def collect_tokens(protocol: "Protocol") -> tuple[list[Token], set[int]]:
+    """Distinct token objects used by the protocol (TokenSet rows, then finals) and the ids used as finals."""
+    seen: dict[int, Token] = {}
+    finals: set[int] = set()
+    for instruction in protocol.instructions:
+        for ts in instruction.rows:
+            for t in ts.tokens:
+                seen.setdefault(id(t), t)
+        for t in instruction.finals:
+            if not isinstance(t, SpecialToken):
+                seen.setdefault(id(t), t)
+                finals.add(id(t))
+    return list(seen.values()), finals
+
+
+def validate_protocol(protocol: "Protocol") -> list[Problem]:
+    """Every problem of the protocol, in a stable order; an empty list means it can be saved."""
+    problems: list[Problem] = []
+    add = problems.append
+    name = f"protocol {protocol.name!r}"
+
+    if protocol.inputs < 2:
+        add(Problem("protocol.inputs", name, f"inputs is {protocol.inputs}; the MTP 0.3 format needs at least 2.",
+                    "Create the protocol with inputs=2 or more."))
+    if not protocol.instructions:
+        add(Problem("protocol.no-instructions", name, "no instructions have been added.",
+                    "Call protocol.add_instruction(...) for each Instruction or ExtendedInstruction."))
+    total = len(protocol.context) + sum(len(i.background) for i in protocol.instructions)
+    if total < MIN_CONTEXT_LINES:
+        add(Problem("protocol.context-lines", name,
+                    f"{total} context line(s) in total; at least {MIN_CONTEXT_LINES} are required.",
+                    f"Add {MIN_CONTEXT_LINES - total} more with protocol.add_context(...) or instruction.add_context(...)."))
+    for i, line in enumerate(protocol.context):
+        _check_length(add, "context.too-long", f"{name} context line {i}", line, "context line")
+
+    for instruction in protocol.instructions:
+        _validate_instruction(add, instruction)
+
+    _validate_tokens(add, protocol)
+    _validate_guardrails(add, protocol)
+    return problems
+
+
+def _check_length(add, rule: str, where: str, text: str, what: str) -> None:
+    if len(text) > MAX_STRING_LENGTH:
+        add(Problem(rule, where, f"{what} has {len(text)} characters; the limit is {MAX_STRING_LENGTH}.",
+                    f"Shorten it to {MAX_STRING_LENGTH} characters or split it."))
+
+
+def _validate_instruction(add, instruction) -> None:
+    where = f"instruction {instruction.name!r}"
+    if len(instruction.background) > MAX_INSTRUCTION_CONTEXT:
+        add(Problem("instruction.context-lines", where,
+                    f"{len(instruction.background)} context lines; an instruction holds at most {MAX_INSTRUCTION_CONTEXT}.",
+                    "Move general lines to protocol.add_context(...)."))
+    for i, line in enumerate(instruction.background):
+        _check_length(add, "context.too-long", f"{where} context line {i}", line, "context line")
+    count = len(instruction.samples)
+    if count < MIN_SAMPLES:
+        add(Problem("instruction.too-few-samples", where, f"{count} sample(s); at least {MIN_SAMPLES} are required.",
+                    f"Add {MIN_SAMPLES - count} more with add_sample(...)."))
+    per_final = Counter(s.final.value for s in instruction.samples)
+    for final in instruction.finals:
+        n = per_final.get(final.value, 0)
+        if n < MIN_SAMPLES and count >= MIN_SAMPLES:
+            add(Problem("final.too-few-samples", f"{where} final {final.name!r}",
+                        f"{n} sample(s) end with this final; each final needs at least {MIN_SAMPLES}.",
+                        f"Add {MIN_SAMPLES - n} sample(s) with final={final.name} or remove it from the finals."))
+    prompt_index = len(instruction.context) - 1 if instruction.kind == "extended" else -1
+    for si, sample in enumerate(instruction.samples):
+        for li, sn in enumerate(sample.inputs):
+            if len(sn.string) > MAX_STRING_LENGTH:
+                what = "prompt" if li == prompt_index else f"input {li}"
+                _check_length(add, "string.too-long", f"{where} sample {si} {what}", sn.string, what)
+        if len(sample.output) > MAX_STRING_LENGTH:
+            _check_length(add, "string.too-long", f"{where} sample {si} response", sample.output, "response")
+
+
+def _reduce(text: str) -> str:
+    """The substring rule compares lower-cased letters, digits and emoji only."""
+    return "".join(ch for ch in text.lower() if ch.isalnum() or emoji.is_emoji(ch))
+
+
+def _substring_pairs(strings: Iterable[str]) -> list[tuple[str, str]]:
+    """(inner, outer) pairs where the reduced ``inner`` occurs inside the reduced ``outer``.
+
+    For each string only substrings of lengths that some other string has are
+    looked up in a hash map, so the cost is O(n * L * distinct lengths).
+    """
+    by_reduced: dict[str, list[str]] = defaultdict(list)
+    for s in strings:
+        r = _reduce(s)
+        if r:
+            by_reduced[r].append(s)
+    lengths = sorted({len(r) for r in by_reduced})
+    pairs: list[tuple[str, str]] = []
+    for r, originals in by_reduced.items():
+        for a, b in zip(originals, originals[1:]):
+            pairs.append((a, b))
+        for length in lengths:
+            if length >= len(r):
+                break
+            found = {r[i:i + length] for i in range(len(r) - length + 1)} & by_reduced.keys()
+            for sub in sorted(found):
+                pairs += [(inner, originals[0]) for inner in by_reduced[sub]]
+    return pairs
+
+
+def _validate_tokens(add, protocol: "Protocol") -> None:
+    tokens, finals = collect_tokens(protocol)
+    keys = protocol.key_map()
+    by_value: dict[str, Token] = {}
+    for t in tokens:
+        other = by_value.setdefault(t.value, t)
+        if other is not t and other.signature() != t.signature():
+            add(Problem("token.duplicate-value", f"token {t.name!r}",
+                        f"two different tokens are named {t.name!r} ({other!r} and {t!r}).",
+                        "Use one token object for both, or rename one."))
+    distinct = list(by_value.values())
+    by_key: dict[str, Token] = {}
+    for t in distinct:
+        other = by_key.setdefault(keys(t), t)
+        if other is not t:
+            add(Problem("token.duplicate-key", f"token {t.name!r}",
+                        f"its key {keys(t)!r} is also the key of {other.name!r}.",
+                        "Give one of them a different key=..."))
+    for inner, outer in _substring_pairs(t.value for t in distinct):
+        add(Problem("token.substring", f"token {inner[:-1]!r}",
+                    f"value {inner!r} is contained in {outer!r} (letters and digits only, case-insensitive).",
+                    "Rename one of them so neither name contains the other."))
+    for inner, outer in _substring_pairs(sorted({keys(t) for t in distinct})):
+        add(Problem("token.key-substring", f"key {inner!r}",
+                    f"key {inner!r} is contained in key {outer!r} (letters and digits only, case-insensitive).",
+                    "Choose custom keys that do not contain each other."))
+    row_ids = {id(t) for i in protocol.instructions for ts in i.rows for t in ts.tokens}
+    for t in distinct:
+        if id(t) in finals and id(t) in row_ids:
+            add(Problem("token.final-in-set", f"token {t.name!r}",
+                        "is used both as a final and inside a TokenSet; a final token only closes answers.",
+                        f"Create a separate final token, e.g. mtp.Token({(t.name + 'Final')!r})."))
+
+
+def _validate_guardrails(add, protocol: "Protocol") -> None:
+    for value_key, first, other in guardrail_conflicts(protocol.instructions):
+        add(Problem("guardrail.conflict", f"TokenSet {value_key!r}",
+                    f"equal TokenSets carry different guardrails ({first!r} and {other!r}).",
+                    "Set the same Guardrail on every TokenSet with these tokens."))
+    for guardrail in dict.fromkeys(guardrail_map(protocol.instructions).values()):
+        n = len(guardrail.samples)
+        if n < MIN_GUARDRAIL_SAMPLES:
+            add(Problem("guardrail.too-few-samples", f"guardrail {guardrail.bad_output!r}",
+                        f"{n} bad-prompt sample(s); at least {MIN_GUARDRAIL_SAMPLES} are required.",
+                        f"Add {MIN_GUARDRAIL_SAMPLES - n} more with guardrail.add_sample(...)."))
