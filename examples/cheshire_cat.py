@@ -1,0 +1,1 @@
+../model_train_protocol/examples/cheshire_cat.py

@@ -1,0 +1,14 @@
+"""The ``mtp`` command line.
+
+Each command lives in its own module, which registers itself on :data:`app`
+when imported below. Errors print one line on stderr and exit non-zero.
+"""
+
+from __future__ import annotations
+
+from ._app import app, main
+
+# Command modules register themselves on ``app`` when imported.
+from . import demo  # noqa: F401,E402
+
+__all__ = ["app", "main"]
