@@ -35,6 +35,23 @@ from .validation import Problem
 
 __version__ = "0.1.0"
 
+#: Training names, imported on first use so that ``import model_train_protocol`` never loads PyTorch.
+_TRAIN_EXPORTS = {
+    "TrainConfig": "TrainConfig",
+    "TrainResult": "TrainResult",
+    "TrainedModel": "TrainedModel",
+    "load_trained": "load_trained",
+    "train_model": "train",
+}
+
+
+def __getattr__(name: str):  # PEP 562: lazy re-exports of model_train_protocol.train
+    if name in _TRAIN_EXPORTS:
+        from . import train as _train
+
+        return getattr(_train, _TRAIN_EXPORTS[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 __all__ = [
     "BOS",
     "EOS",

@@ -63,8 +63,9 @@ def guardrail_map(instructions: "Iterable[BaseInstruction]") -> dict[str, Guardr
     found: dict[str, Guardrail] = {}
     for instruction in instructions:
         for ts in instruction.guarded_sets:
-            if ts.guardrail is not None:
-                found.setdefault(ts.value_key, ts.guardrail)
+            guardrail = ts.effective_guardrail
+            if guardrail is not None:
+                found.setdefault(ts.value_key, guardrail)
     return found
 
 
@@ -74,7 +75,7 @@ def guardrail_conflicts(instructions: "Iterable[BaseInstruction]") -> list[tuple
     conflicts = []
     for instruction in instructions:
         for ts in instruction.guarded_sets:
-            g = ts.guardrail
+            g = ts.effective_guardrail
             if g is None:
                 continue
             seen = first.setdefault(ts.value_key, g)

@@ -19,7 +19,7 @@ __all__ = ["Instruction", "ExtendedInstruction", "Sample", "BaseInstruction"]
 FinalSpec = Union[Token, Sequence[Token]]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Sample:
     """One training example: a snippet per context line, the answer text, its final and value."""
 
@@ -91,6 +91,14 @@ class BaseInstruction:
         self.background.append(line)
 
     def _snippets(self, input_snippets: Sequence[Snippet | str]) -> tuple[Snippet, ...]:
+        kind = type(input_snippets)
+        if (kind is list or kind is tuple) and len(input_snippets) == len(self.context):
+            # Fast path: Snippets made on these very TokenSets need no further check.
+            for snippet, ts in zip(input_snippets, self.context):
+                if type(snippet) is not Snippet or snippet.tokenset is not ts:
+                    break
+            else:
+                return tuple(input_snippets)
         owner = f"{type(self).__name__} {self.name!r}"
         if isinstance(input_snippets, (str, Snippet)) or not isinstance(input_snippets, Iterable):
             raise InstructionTypeError(f"{owner}: input_snippets must be a list with one Snippet per context TokenSet.")
@@ -103,6 +111,15 @@ class BaseInstruction:
         return tuple(_snippet_for(s, ts, f"{owner}: input {i}") for i, (s, ts) in enumerate(zip(items, self.context)))
 
     def _choose_final(self, final: Token | None, value: int | float | None) -> tuple[Token, int | float | None]:
+        finals = self.finals
+        if value is None:  # fast path: one of the finals itself (or the only one), not a NumToken
+            if final is None:
+                if len(finals) == 1 and not isinstance(finals[0], NumToken):
+                    return finals[0], None
+            else:
+                for t in finals:
+                    if t is final and not isinstance(t, NumToken):
+                        return t, None
         owner = f"{type(self).__name__} {self.name!r}"
         if final is None:
             if len(self.finals) > 1:
@@ -187,14 +204,17 @@ class Instruction(BaseInstruction):
     ) -> Sample:
         """Add one example: a snippet per context TokenSet and the response snippet."""
         snippets = self._snippets(input_snippets)
-        out = _snippet_for(output_snippet, self.response, f"Instruction {self.name!r}: output_snippet")
+        if type(output_snippet) is str:  # the response TokenSet never holds number tokens
+            output = output_snippet
+        else:
+            output = _snippet_for(output_snippet, self.response, f"Instruction {self.name!r}: output_snippet").string
         chosen, value = self._choose_final(final, value)
-        sample = Sample(snippets, out.string, chosen, value)
+        sample = Sample(snippets, output, chosen, value)
         self.samples.append(sample)
         return sample
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ExtendedSample(Sample):
     """A sample of an ExtendedInstruction: its last input snippet is the user's prompt."""
 

@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InstructionError, MTPValidationError, ProtocolError, ProtocolTypeError
-from .formats.jsonio import dumps, write_atomic
+from .formats.jsonio import write_json_atomic
 from .formats.model_file import model_document
+from .formats.reader import load_protocol, protocol_from_json
 from .formats.template_file import template_document
+from .formats.versions import FormatVersion, format_version
 from .guardrail import Guardrail, guardrail_map
 from .instructions import BaseInstruction
 from .render import KeyMap
@@ -83,41 +85,72 @@ class Protocol:
         """Guardrail by guarded TokenSet value-key."""
         return guardrail_map(self.instructions)
 
-    def validate(self) -> list[Problem]:
-        """Every problem that would stop :meth:`save`, all at once (empty when valid)."""
-        return validate_protocol(self)
+    def validate(self, version: str | FormatVersion | None = None) -> list[Problem]:
+        """Every problem that would stop :meth:`save` in ``version`` (default 0.3.2), all at once (empty when valid)."""
+        return validate_protocol(self, format_version(version))
 
-    def _require_valid(self) -> None:
-        problems = self.validate()
+    def _require_valid(self, version: FormatVersion) -> None:
+        problems = self.validate(version)
         if problems:
             raise MTPValidationError(problems)
 
     # --- files -------------------------------------------------------------
-    def to_json(self) -> dict[str, Any]:
-        """The model file content as a dict (validated first)."""
-        self._require_valid()
-        return model_document(self)
+    @classmethod
+    def from_json(cls, document: dict[str, Any], *, source: str | None = None) -> "Protocol":
+        """The protocol of a parsed model file of any supported version (bloom 0.3.x, 1.x, 2.0.x).
 
-    def template_json(self) -> dict[str, Any]:
-        """The template file content as a dict (validated first)."""
-        self._require_valid()
-        return template_document(self)
+        Raises MTPFileError, naming the JSON pointer of the problem, for anything
+        that is not a readable model file; ``source`` names the file in messages.
+        """
+        return protocol_from_json(document, source=source)
 
-    def save(self, name: str | None = None, path: str | os.PathLike[str] | None = None) -> Path:
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> "Protocol":
+        """The protocol stored in the model file at ``path`` (see :meth:`from_json`)."""
+        return load_protocol(path)
+
+    def to_json(self, version: str | FormatVersion | None = None) -> dict[str, Any]:
+        """The model file content as a dict (validated first); ``version``: "0.3.2" (default), "1.2.1", "2.0.1"."""
+        fmt = format_version(version)
+        self._require_valid(fmt)
+        return model_document(self, fmt)
+
+    def template_json(self, version: str | FormatVersion | None = None) -> dict[str, Any]:
+        """The template file content as a dict (validated first); templates 0.3.2, 1.2.0, 2.1.0 go with
+        model versions "0.3.2" (default), "1.2.1", "2.0.1"."""
+        fmt = format_version(version)
+        self._require_valid(fmt)
+        return template_document(self, fmt)
+
+    def save(
+        self,
+        name: str | None = None,
+        path: str | os.PathLike[str] | None = None,
+        version: str | FormatVersion | None = None,
+    ) -> Path:
         """Validate and write ``{name}_model.json`` into ``path`` (default: the current directory).
 
+        ``version`` picks the layout: "0.3.2" (default), "1.2.1" or "2.0.1".
         Returns the path written. The write is atomic: on any error the previous
         file is left as it was.
         """
         file_name = self.name if name is None else name
         target = _target(path, file_name, "_model.json")
-        write_atomic(target, dumps(self.to_json()))
+        fmt = format_version(version)
+        self._require_valid(fmt)
+        write_json_atomic(target, model_document(self, fmt, lazy=True))  # streamed: bounded memory
         return target
 
-    def template(self, path: str | os.PathLike[str] | None = None) -> Path:
-        """Validate and write ``{name}_template.json`` into ``path`` (default: the current directory)."""
+    def template(
+        self, path: str | os.PathLike[str] | None = None, version: str | FormatVersion | None = None
+    ) -> Path:
+        """Validate and write ``{name}_template.json`` into ``path`` (default: the current directory).
+
+        ``version`` names the model layout it goes with: "0.3.2" (template 0.3.2,
+        default), "1.2.1" (template 1.2.0) or "2.0.1" (template 2.1.0).
+        """
         target = _target(path, self.name, "_template.json")
-        write_atomic(target, dumps(self.template_json()))
+        write_json_atomic(target, self.template_json(version))
         return target
 
     def __repr__(self) -> str:
@@ -140,6 +173,8 @@ def _check_file_name(name: Any, what: str) -> None:
 
 def _target(path: str | os.PathLike[str] | None, name: str, suffix: str) -> Path:
     _check_file_name(name, "File name")
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise ProtocolTypeError(f"path must be a directory path (str or Path), got {type(path).__name__} {path!r}.")
     file_name = name + suffix
     directory = Path.cwd() if path is None else Path(path)
     target = directory / file_name

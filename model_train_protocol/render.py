@@ -17,6 +17,7 @@ numbers are placeholders (``<num_0_9>``). The template's input lines end in
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator, Sequence
 
@@ -42,6 +43,7 @@ __all__ = [
     "render_sample",
     "render_guardrail_examples",
     "render_protocol",
+    "fill_input_lines",
 ]
 
 #: The placeholder for free text in template lines.
@@ -97,6 +99,10 @@ def _format_number(n: int | float) -> str:
     return str(n)
 
 
+def _format_list(values: Sequence[int | float]) -> str:
+    return "[" + ", ".join(_format_number(n) for n in values) + "]"
+
+
 def tokenset_filled(ts: TokenSet, keys: KeyMap, snippet: Snippet) -> str:
     """Keys with the snippet's numbers in place of the placeholders (``Alice_🗣Mood_3``)."""
     if not snippet.numbers and not snippet.number_lists:
@@ -108,7 +114,7 @@ def tokenset_filled(ts: TokenSet, keys: KeyMap, snippet: Snippet) -> str:
         if isinstance(t, NumToken):
             parts.append(_format_number(next(nums)))
         elif isinstance(t, NumListToken):
-            parts.append("[" + ", ".join(_format_number(n) for n in next(lists)) + "]")
+            parts.append(_format_list(next(lists)))
     return "".join(parts)
 
 
@@ -145,6 +151,36 @@ def render_prompt(instruction: "BaseInstruction", snippets: Sequence[Snippet], k
         parts += [tokenset_keys(instruction.response, keys), "\n"]  # type: ignore[attr-defined]
     parts += [RUN.key, "\n"]
     return "".join(parts)
+
+
+#: A number placeholder of the template: ``<num_MIN_MAX>`` or, for a list, ``<num_MIN_MAX_LEN>``.
+NUM_PLACEHOLDER = re.compile(r"<num_([^_<>]+)_([^_<>]+)(?:_([0-9]+))?>")
+
+
+def fill_input_lines(
+    lines: Sequence[str], texts: Sequence[str], numbers: Sequence["int | float | Sequence[int | float]"] = ()
+) -> str:
+    """A template's input lines with ``<string>`` and ``<num_..>`` filled in order: the model input.
+
+    This is what a runtime does with ``instructions[name].input``; for a
+    sample's strings and numbers it equals :func:`render_prompt` (the newline
+    after ``<RUN>`` separates prompt from completion). Range checks belong to
+    the caller, which knows where the values came from.
+    """
+    text_iter, num_iter = iter(texts), iter(numbers)
+
+    def number(match: "re.Match[str]") -> str:
+        value = next(num_iter)
+        return _format_list(value) if match.group(3) is not None else _format_number(value)  # type: ignore[arg-type]
+
+    filled = []
+    for line in lines:
+        line = NUM_PLACEHOLDER.sub(number, line)
+        if STRING in line:
+            head, tail = line.split(STRING, 1)
+            line = head + next(text_iter) + tail
+        filled.append(line)
+    return "".join(filled) + "\n"
 
 
 def render_completion(text: str, final_key: str) -> str:

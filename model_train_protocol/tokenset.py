@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
 __all__ = ["TokenSet", "Snippet"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Snippet:
     """One example line: the text plus the numbers its TokenSet's number tokens carry.
 
@@ -40,7 +41,7 @@ class TokenSet:
     different lines to the model.
     """
 
-    __slots__ = ("tokens", "guardrail", "value_key")
+    __slots__ = ("tokens", "guardrail", "value_key", "_plain", "__weakref__")
 
     def __init__(self, tokens: Token | Iterable[Token]) -> None:
         if isinstance(tokens, Token):
@@ -68,6 +69,19 @@ class TokenSet:
         self.tokens: tuple[Token, ...] = items
         self.guardrail: Guardrail | None = None
         self.value_key = "".join(t.value for t in items)
+        self._plain = not any(isinstance(t, (NumToken, NumListToken)) for t in items)  # create_snippet fast path
+
+    @property
+    def effective_guardrail(self) -> "Guardrail | None":
+        """This set's guardrail, else the one set on another TokenSet of the very same token objects.
+
+        Such sets are one line to the model: the README guards ``tree_alice_talk``
+        and builds its instruction with an equal ``alice_talk``.
+        """
+        if self.guardrail is not None:
+            return self.guardrail
+        other = _GUARDED.get(tuple(map(id, self.tokens)))
+        return None if other is None else other.guardrail
 
     @property
     def has_user(self) -> bool:
@@ -89,6 +103,9 @@ class TokenSet:
         number_lists: Sequence[int] | Sequence[Sequence[int]] | None = None,
     ) -> Snippet:
         """An example line for this TokenSet; numbers are checked against each number token's range."""
+        if (self._plain and type(string) is str and (numbers is None or (type(numbers) is list and not numbers))
+                and (number_lists is None or (type(number_lists) is list and not number_lists))):
+            return Snippet(string, self)  # the common case, checked in one line (bench/: a million samples)
         if not isinstance(string, str):
             raise TokenSetTypeError(f"Snippet string must be a str, got {type(string).__name__} {string!r}.")
         nums = _as_int_list(numbers, self, "numbers")
@@ -137,12 +154,18 @@ class TokenSet:
                 f"{self!r} holds no UserToken, so no user prompt can reach it; guardrails go on TokenSets "
                 "that include an mtp.UserToken."
             )
-        if self.guardrail is not None and self.guardrail is not guardrail:
-            raise GuardrailError(f"{self!r} already has a guardrail; a TokenSet can have at most one.")
+        current = self.effective_guardrail
+        if current is not None and current is not guardrail:
+            raise GuardrailError(f"{self!r} (or an equal TokenSet) already has a guardrail; a TokenSet can have at most one.")
         self.guardrail = guardrail
+        _GUARDED[tuple(map(id, self.tokens))] = self
 
     def __repr__(self) -> str:
         return f"TokenSet([{', '.join(t.name for t in self.tokens)}])"
+
+
+#: Guarded TokenSets by the ids of their tokens (alive while the set is, so ids cannot be reused meanwhile).
+_GUARDED: "weakref.WeakValueDictionary[tuple[int, ...], TokenSet]" = weakref.WeakValueDictionary()
 
 
 def _as_int(value: Any, where: str) -> int:

@@ -8,11 +8,14 @@ times the distinct name lengths, never pairwise.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from itertools import chain
+from operator import attrgetter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
 import emoji
 
+from .formats.versions import DEFAULT_VERSION, FormatVersion
 from .guardrail import MIN_GUARDRAIL_SAMPLES, guardrail_conflicts, guardrail_map
 from .tokens import SpecialToken, Token
 
@@ -58,15 +61,22 @@ def collect_tokens(protocol: "Protocol") -> tuple[list[Token], set[int]]:
     return list(seen.values()), finals
 
 
-def validate_protocol(protocol: "Protocol") -> list[Problem]:
-    """Every problem of the protocol, in a stable order; an empty list means it can be saved."""
+def validate_protocol(protocol: "Protocol", version: FormatVersion = DEFAULT_VERSION) -> list[Problem]:
+    """Every problem of the protocol for the file ``version``, in a stable order; empty means it can be saved.
+
+    Versions differ only in limits (FORMAT.md 2.7): minimum ``inputs``, string
+    length, instruction context lines, digits in guardrail examples.
+    """
     problems: list[Problem] = []
     add = problems.append
     name = f"protocol {protocol.name!r}"
+    limit = version.max_string_length
 
-    if protocol.inputs < 2:
-        add(Problem("protocol.inputs", name, f"inputs is {protocol.inputs}; the MTP 0.3 format needs at least 2.",
-                    "Create the protocol with inputs=2 or more."))
+    if protocol.inputs < version.min_inputs:
+        add(Problem("protocol.inputs", name,
+                    f"inputs is {protocol.inputs}; the bloom {version.bloom} format needs at least {version.min_inputs}.",
+                    f"Create the protocol with inputs={version.min_inputs} or more, or save as version='1.2.1' "
+                    "or '2.0.1'."))
     if not protocol.instructions:
         add(Problem("protocol.no-instructions", name, "no instructions have been added.",
                     "Call protocol.add_instruction(...) for each Instruction or ExtendedInstruction."))
@@ -76,35 +86,38 @@ def validate_protocol(protocol: "Protocol") -> list[Problem]:
                     f"{total} context line(s) in total; at least {MIN_CONTEXT_LINES} are required.",
                     f"Add {MIN_CONTEXT_LINES - total} more with protocol.add_context(...) or instruction.add_context(...)."))
     for i, line in enumerate(protocol.context):
-        _check_length(add, "context.too-long", f"{name} context line {i}", line, "context line")
+        _check_length(add, "context.too-long", f"{name} context line {i}", line, "context line", limit)
 
     for instruction in protocol.instructions:
-        _validate_instruction(add, instruction)
+        _validate_instruction(add, instruction, version)
 
-    _validate_tokens(add, protocol)
-    _validate_guardrails(add, protocol)
+    _validate_tokens(add, protocol, version)
+    _validate_guardrails(add, protocol, version)
     return problems
 
 
-def _check_length(add, rule: str, where: str, text: str, what: str) -> None:
-    if len(text) > MAX_STRING_LENGTH:
-        add(Problem(rule, where, f"{what} has {len(text)} characters; the limit is {MAX_STRING_LENGTH}.",
-                    f"Shorten it to {MAX_STRING_LENGTH} characters or split it."))
+def _check_length(add, rule: str, where: str, text: str, what: str, limit: int | None) -> None:
+    if limit is not None and len(text) > limit:
+        add(Problem(rule, where, f"{what} has {len(text)} characters; the limit is {limit}.",
+                    f"Shorten it to {limit} characters or split it, or save as version='2.0.1' (no limit)."))
 
 
-def _validate_instruction(add, instruction) -> None:
+def _validate_instruction(add, instruction, version: FormatVersion) -> None:
     where = f"instruction {instruction.name!r}"
-    if len(instruction.background) > MAX_INSTRUCTION_CONTEXT:
+    limit = version.max_string_length
+    most = version.max_instruction_context
+    if most is not None and len(instruction.background) > most:
         add(Problem("instruction.context-lines", where,
-                    f"{len(instruction.background)} context lines; an instruction holds at most {MAX_INSTRUCTION_CONTEXT}.",
-                    "Move general lines to protocol.add_context(...)."))
+                    f"{len(instruction.background)} context lines; an instruction holds at most {most} in bloom "
+                    f"{version.bloom}.",
+                    "Move general lines to protocol.add_context(...), or save as version='1.2.1' or '2.0.1'."))
     for i, line in enumerate(instruction.background):
-        _check_length(add, "context.too-long", f"{where} context line {i}", line, "context line")
+        _check_length(add, "context.too-long", f"{where} context line {i}", line, "context line", limit)
     count = len(instruction.samples)
     if count < MIN_SAMPLES:
         add(Problem("instruction.too-few-samples", where, f"{count} sample(s); at least {MIN_SAMPLES} are required.",
                     f"Add {MIN_SAMPLES - count} more with add_sample(...)."))
-    per_final = Counter(s.final.value for s in instruction.samples)
+    per_final = Counter(map(_FINAL_VALUE, instruction.samples))
     for final in instruction.finals:
         n = per_final.get(final.value, 0)
         if n < MIN_SAMPLES and count >= MIN_SAMPLES:
@@ -112,13 +125,26 @@ def _validate_instruction(add, instruction) -> None:
                         f"{n} sample(s) end with this final; each final needs at least {MIN_SAMPLES}.",
                         f"Add {MIN_SAMPLES - n} sample(s) with final={final.name} or remove it from the finals."))
     prompt_index = len(instruction.context) - 1 if instruction.kind == "extended" else -1
+    if limit is None or _longest(instruction.samples) <= limit:
+        return
     for si, sample in enumerate(instruction.samples):
         for li, sn in enumerate(sample.inputs):
-            if len(sn.string) > MAX_STRING_LENGTH:
+            if len(sn.string) > limit:
                 what = "prompt" if li == prompt_index else f"input {li}"
-                _check_length(add, "string.too-long", f"{where} sample {si} {what}", sn.string, what)
-        if len(sample.output) > MAX_STRING_LENGTH:
-            _check_length(add, "string.too-long", f"{where} sample {si} response", sample.output, "response")
+                _check_length(add, "string.too-long", f"{where} sample {si} {what}", sn.string, what, limit)
+        if len(sample.output) > limit:
+            _check_length(add, "string.too-long", f"{where} sample {si} response", sample.output, "response", limit)
+
+
+_FINAL_VALUE = attrgetter("final.value")
+_OUTPUT = attrgetter("output")
+_STRING = attrgetter("string")
+
+
+def _longest(samples) -> int:
+    """The length of the longest input or response string: one C-level pass before the per-sample report."""
+    inputs = max(map(len, map(_STRING, chain.from_iterable(map(attrgetter("inputs"), samples)))), default=0)
+    return max(inputs, max(map(len, map(_OUTPUT, samples)), default=0))
 
 
 def _reduce(text: str) -> str:
@@ -151,8 +177,9 @@ def _substring_pairs(strings: Iterable[str]) -> list[tuple[str, str]]:
     return pairs
 
 
-def _validate_tokens(add, protocol: "Protocol") -> None:
+def _validate_tokens(add, protocol: "Protocol", version: FormatVersion) -> None:
     tokens, finals = collect_tokens(protocol)
+    limit = version.max_string_length
     keys = protocol.key_map()
     by_value: dict[str, Token] = {}
     for t in tokens:
@@ -162,6 +189,11 @@ def _validate_tokens(add, protocol: "Protocol") -> None:
                         f"two different tokens are named {t.name!r} ({other!r} and {t!r}).",
                         "Use one token object for both, or rename one."))
     distinct = list(by_value.values())
+    for t in distinct:  # values are written as strings of the set rows, which have the string limit
+        if limit is not None and len(t.value) > limit:
+            add(Problem("token.too-long", f"token {t.name[:40]!r}",
+                        f"its value has {len(t.value)} characters; bloom {version.bloom} allows {limit}.",
+                        f"Use a name of at most {limit - 1} characters (a long description goes in desc=...)."))
     by_key: dict[str, Token] = {}
     for t in distinct:
         other = by_key.setdefault(keys(t), t)
@@ -177,15 +209,17 @@ def _validate_tokens(add, protocol: "Protocol") -> None:
         add(Problem("token.key-substring", f"key {inner!r}",
                     f"key {inner!r} is contained in key {outer!r} (letters and digits only, case-insensitive).",
                     "Choose custom keys that do not contain each other."))
-    row_ids = {id(t) for i in protocol.instructions for ts in i.rows for t in ts.tokens}
+    # By value, not identity: an equal token object used as a final counts as the same token.
+    row_values = {t.value for i in protocol.instructions for ts in i.rows for t in ts.tokens}
+    final_values = {t.value for t in tokens if id(t) in finals}
     for t in distinct:
-        if id(t) in finals and id(t) in row_ids:
+        if t.value in final_values and t.value in row_values:
             add(Problem("token.final-in-set", f"token {t.name!r}",
                         "is used both as a final and inside a TokenSet; a final token only closes answers.",
                         f"Create a separate final token, e.g. mtp.Token({(t.name + 'Final')!r})."))
 
 
-def _validate_guardrails(add, protocol: "Protocol") -> None:
+def _validate_guardrails(add, protocol: "Protocol", version: FormatVersion) -> None:
     for value_key, first, other in guardrail_conflicts(protocol.instructions):
         add(Problem("guardrail.conflict", f"TokenSet {value_key!r}",
                     f"equal TokenSets carry different guardrails ({first!r} and {other!r}).",
@@ -196,3 +230,9 @@ def _validate_guardrails(add, protocol: "Protocol") -> None:
             add(Problem("guardrail.too-few-samples", f"guardrail {guardrail.bad_output!r}",
                         f"{n} bad-prompt sample(s); at least {MIN_GUARDRAIL_SAMPLES} are required.",
                         f"Add {MIN_GUARDRAIL_SAMPLES - n} more with guardrail.add_sample(...)."))
+        if not version.guardrail_digits:
+            for text in guardrail.samples:
+                if any(ch.isdigit() for ch in text):
+                    add(Problem("guardrail.digits", f"guardrail {guardrail.bad_output!r}",
+                                f"bad-prompt sample {text!r} contains digits, which bloom {version.bloom} forbids.",
+                                "Write numbers as words, or save as version='1.2.1' or '2.0.1'."))

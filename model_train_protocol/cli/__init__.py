@@ -10,5 +10,8 @@ from ._app import app, main
 
 # Command modules register themselves on ``app`` when imported.
 from . import demo  # noqa: F401,E402
+from . import validate, info, template, convert, export, import_csv  # noqa: F401,E402
+from . import train  # noqa: F401,E402
+from . import run, chat, eval  # noqa: F401,E402
 
 __all__ = ["app", "main"]

@@ -1,32 +1,30 @@
-"""The model file (``{name}_model.json``, "bloom" 0.3.2): the protocol's training data.
+"""The model file (``{name}_model.json``, "bloom" 0.3.2, 1.2.1 or 2.0.1): the protocol's training data.
 
 Layout as the reference writes it (FORMAT.md 2): fixed top-level order, every
 nested object with sorted keys, samples stably sorted by result, instruction
 sets in insertion order (the reference's order is random; ours is stable).
+The versions differ only in their top level (2.7) and the set ``name`` (1.2.1+).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..guardrail import guardrail_map, instruction_guardrails
 from ..render import KeyMap, tokenset_keys
 from ..tokens import SPECIAL_TOKENS, UNK, NumListToken, NumToken, SpecialToken, Token
 from ..validation import collect_tokens
+from .jsonio import LazyList
+from .versions import BLOOM_0_3_2 as _V0, DEFAULT_VERSION, FormatVersion, schema_url
 
 if TYPE_CHECKING:
     from ..instructions import BaseInstruction
     from ..protocol import Protocol
 
-__all__ = ["model_document", "BLOOM_0_3_2", "schema_url"]
+__all__ = ["model_document", "BLOOM_0_3_2", "schema_url"]  # schema_url re-exported from versions
 
-SCHEMA_BASE = "https://mtp.schemas.databiomes.com"
-BLOOM_0_3_2 = "0.3.2"
-
-
-def schema_url(kind: str, version: str) -> str:
-    """``https://mtp.schemas.databiomes.com/v{major}/{kind}_{x_y_z}.json``."""
-    return f"{SCHEMA_BASE}/v{version.split('.')[0]}/{kind}_{version.replace('.', '_')}.json"
+BLOOM_0_3_2 = _V0.bloom
 
 
 def token_type(token: Token, is_final: bool) -> str:
@@ -110,8 +108,37 @@ def _sample_dict(instruction: "BaseInstruction", sample) -> dict[str, Any]:
     }
 
 
-def set_dict(instruction: "BaseInstruction", gmap: dict, with_name: bool = False) -> dict[str, Any]:
-    """One ``instruction.sets`` entry (keys sorted; bloom 1.2.1+ adds ``name``)."""
+def _sample_maker(instruction: "BaseInstruction") -> Callable[[Any], dict[str, Any]]:
+    """:func:`_sample_dict` for ``instruction``, with a shortcut for basic instructions without number tokens."""
+    if instruction.kind == "extended" or any(t.is_number for ts in instruction.rows for t in ts.tokens):
+        return partial(_sample_dict, instruction)
+    lines = range(len(instruction.context) + 1)
+
+    def plain(sample: Any) -> dict[str, Any]:
+        strings = []
+        for sn in sample.inputs:
+            if sn.numbers or sn.number_lists:  # a Snippet built by hand, bypassing create_snippet
+                return _sample_dict(instruction, sample)
+            strings.append(sn.string)
+        strings.append(sample.output)
+        return {
+            "number_lists": [[] for _ in lines],
+            "numbers": [[] for _ in lines],
+            "prompt": None,
+            "result": sample.final.value,
+            "strings": strings,
+            "value": sample.value,
+        }
+
+    return plain
+
+
+def set_dict(instruction: "BaseInstruction", gmap: dict, with_name: bool = False, lazy: bool = False) -> dict[str, Any]:
+    """One ``instruction.sets`` entry (keys sorted; bloom 1.2.1+ adds ``name``).
+
+    ``lazy`` makes ``samples`` a LazyList, so a writer streams the sample dicts
+    one by one instead of holding a million of them (about 1 KB each) at once.
+    """
     samples = sorted(instruction.samples, key=lambda s: s.final.value)
     out: dict[str, Any] = {
         "context": list(instruction.background),
@@ -129,19 +156,28 @@ def set_dict(instruction: "BaseInstruction", gmap: dict, with_name: bool = False
     if with_name:
         out["name"] = instruction.name
     out["ppo"] = []
-    out["samples"] = [_sample_dict(instruction, s) for s in samples]
+    if lazy:
+        out["samples"] = LazyList(lambda: map(_sample_maker(instruction), samples), len(samples))
+    else:
+        out["samples"] = list(map(_sample_maker(instruction), samples))
     out["set"] = [[t.value for t in ts.tokens] for ts in instruction.rows]
     return out
 
 
-def model_document(protocol: "Protocol") -> dict[str, Any]:
-    """The bloom 0.3.2 model file as a JSON-ready dict, in file order."""
+def model_document(protocol: "Protocol", version: FormatVersion = DEFAULT_VERSION, lazy: bool = False) -> dict[str, Any]:
+    """The model file of ``version`` (bloom 0.3.2 by default) as a JSON-ready dict, in file order.
+
+    ``lazy``: samples as LazyLists, for :func:`~.jsonio.write_json_atomic` (see :func:`set_dict`).
+    """
     keys = protocol.key_map()
     gmap = guardrail_map(protocol.instructions)
-    return {
-        "$schema": schema_url("bloom", BLOOM_0_3_2),
-        "name": protocol.name,
-        "inputs": protocol.inputs,
+    major = version.major
+    doc: dict[str, Any] = {"$schema": schema_url("bloom", version.bloom), "name": protocol.name, "inputs": protocol.inputs}
+    if major == 1:
+        doc["state_machine"] = False
+    elif major >= 2:
+        doc["model_type"] = "generative"
+    doc.update({
         "encrypted": protocol.encrypt,
         "valid": True,
         "context": list(protocol.context),
@@ -149,8 +185,10 @@ def model_document(protocol: "Protocol") -> dict[str, Any]:
         "special_tokens": special_tokens_section(protocol, keys),
         "instruction": {
             "memory": protocol.inputs + 1,
-            "sets": [set_dict(i, gmap) for i in protocol.instructions],
+            "sets": [set_dict(i, gmap, with_name=major >= 1, lazy=lazy) for i in protocol.instructions],
         },
-        "numbers": {},
-        "batches": {"instruct": [], "judge": [], "ppo": [], "pretrain": []},
-    }
+    })
+    if major == 0:
+        doc["numbers"] = {}
+        doc["batches"] = {"instruct": [], "judge": [], "ppo": [], "pretrain": []}
+    return doc

@@ -1,18 +1,22 @@
-"""The template file (``{name}_template.json``, template 0.3.2): the model's exact line format.
+"""The template file (``{name}_template.json``, template 0.3.2, 1.2.0 or 2.1.0): the model's exact line format.
 
 Same layout as the reference, with its defects fixed (FORMAT.md 6): instructions
 and outputs in insertion order, the example built from a real sample through
 the canonical renderer (its numbers, its final, keys rather than clear values).
+From template 1.1 a guardrail refusal ends in ``{finalKey}<UNK>_`` (one line per
+declared final, FORMAT.md 3.4); ``tokens.output`` then also lists those keys, so
+every output line maps back to a value.
 """
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from ..guardrail import guardrail_map, instruction_guardrails
 from ..render import KeyMap, input_lines, output_line, render_completion, render_prompt, tokenset_pattern
 from ..tokens import UNK
-from .model_file import schema_url
+from .versions import DEFAULT_VERSION, FormatVersion, schema_url
 
 if TYPE_CHECKING:
     from ..instructions import BaseInstruction
@@ -22,25 +26,40 @@ __all__ = ["template_document", "TEMPLATE_0_3_2", "instruction_outputs"]
 
 TEMPLATE_0_3_2 = "0.3.2"
 
+_FINAL = attrgetter("final")
 
-def instruction_outputs(instruction: "BaseInstruction", keys: KeyMap, guarded: bool, guardrail_key: str) -> list[str]:
-    """Allowed output lines: one per distinct final in sample order, then the guardrail line."""
-    finals = dict.fromkeys(keys(s.final) for s in instruction.samples)
+#: Appended to a final's key (template 1.1+) to mark a guardrail refusal.
+GUARD_SUFFIX = UNK.key + "_"
+
+
+def guardrail_keys(instruction: "BaseInstruction", keys: KeyMap, version: FormatVersion) -> list[tuple[str, str]]:
+    """(value, key) of the final line(s) of a refusal: ``<UNK>`` in 0.3.2, ``{final}<UNK>_`` per declared final later."""
+    if version.major == 0:
+        return [(UNK.value, UNK.key)]
+    return [(f.value + GUARD_SUFFIX, keys(f) + GUARD_SUFFIX) for f in instruction.finals]
+
+
+def instruction_outputs(instruction: "BaseInstruction", keys: KeyMap, guarded: bool,
+                        version: FormatVersion = DEFAULT_VERSION) -> list[str]:
+    """Allowed output lines: one per distinct final in sample order, then the guardrail line(s)."""
+    finals = dict.fromkeys(map(keys, dict.fromkeys(map(_FINAL, instruction.samples))))
     lines = [output_line(k) for k in finals]
     if guarded:
-        lines.append(output_line(guardrail_key))
+        lines += [output_line(key) for _, key in guardrail_keys(instruction, keys, version)]
     return lines
 
 
-def _tokens(protocol: "Protocol", keys: KeyMap, guarded: bool) -> dict[str, Any]:
+def _tokens(protocol: "Protocol", keys: KeyMap, gmap: dict, version: FormatVersion) -> dict[str, Any]:
     inputs: dict[str, str] = {}
     outputs: dict[str, str] = {}
     for instruction in protocol.instructions:
         for ts in instruction.rows:
             inputs.setdefault(ts.value_key, tokenset_pattern(ts, keys))
-        for s in instruction.samples:
-            outputs.setdefault(s.final.value, keys(s.final))
-    if guarded:
+        for final in dict.fromkeys(map(_FINAL, instruction.samples)):  # distinct finals, in sample order
+            outputs.setdefault(final.value, keys(final))
+        if version.major > 0 and instruction_guardrails(instruction, gmap):
+            outputs.update(guardrail_keys(instruction, keys, version))
+    if gmap:
         outputs[UNK.value] = UNK.key
     return {
         "input": {k: inputs[k] for k in sorted(inputs)},
@@ -48,7 +67,7 @@ def _tokens(protocol: "Protocol", keys: KeyMap, guarded: bool) -> dict[str, Any]
     }
 
 
-def _example_usage(protocol: "Protocol", keys: KeyMap, gmap: dict) -> dict[str, str]:
+def _example_usage(protocol: "Protocol", keys: KeyMap, gmap: dict, version: FormatVersion) -> dict[str, str]:
     """A worked example from the first instruction's first sample, and the first guardrail's refusal."""
     example = {"instruction_input": "", "valid_model_output": "", "guardrail_model_output": ""}
     first = next((i for i in protocol.instructions if i.samples), None)
@@ -59,13 +78,14 @@ def _example_usage(protocol: "Protocol", keys: KeyMap, gmap: dict) -> dict[str, 
     for instruction in protocol.instructions:
         guards = instruction_guardrails(instruction, gmap)
         if guards:
-            example["guardrail_model_output"] = render_completion(guards[0][1].bad_output, UNK.key)
+            final_key = guardrail_keys(instruction, keys, version)[0][1]
+            example["guardrail_model_output"] = render_completion(guards[0][1].bad_output, final_key)
             break
     return example
 
 
-def template_document(protocol: "Protocol") -> dict[str, Any]:
-    """The template 0.3.2 file as a JSON-ready dict, in file order."""
+def template_document(protocol: "Protocol", version: FormatVersion = DEFAULT_VERSION) -> dict[str, Any]:
+    """The template file that goes with model ``version`` (template 0.3.2 by default), in file order."""
     keys = protocol.key_map()
     gmap = guardrail_map(protocol.instructions)
     instructions = {}
@@ -74,12 +94,18 @@ def template_document(protocol: "Protocol") -> dict[str, Any]:
         instructions[instruction.name] = {
             "type": instruction.kind,
             "input": input_lines(instruction, keys),
-            "output": instruction_outputs(instruction, keys, guarded, UNK.key),
+            "output": instruction_outputs(instruction, keys, guarded, version),
         }
-    return {
-        "$schema": schema_url("template", TEMPLATE_0_3_2),
-        "encrypt": protocol.encrypt,
-        "tokens": _tokens(protocol, keys, bool(gmap)),
-        "instructions": instructions,
-        "example_usage": _example_usage(protocol, keys, gmap),
-    }
+    doc: dict[str, Any] = {"$schema": schema_url("template", version.template), "encrypt": protocol.encrypt}
+    if version.major == 1:
+        doc["state_machine"] = False
+    elif version.major >= 2:
+        doc["model_type"] = "generative"
+    if version.major >= 1:
+        doc["inputs"] = protocol.inputs
+    doc["tokens"] = _tokens(protocol, keys, gmap, version)
+    doc["instructions"] = instructions
+    if version.major >= 1:
+        doc["states"] = []
+    doc["example_usage"] = _example_usage(protocol, keys, gmap, version)
+    return doc

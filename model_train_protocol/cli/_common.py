@@ -1,0 +1,72 @@
+"""Helpers the command modules share: loading a model file, progress bars, output directories."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeRemainingColumn
+
+from ..protocol import Protocol
+from ..validation import Problem
+from ._app import err_console, fail
+
+#: Work smaller than this (samples, bytes) finishes well within a second: no progress bar.
+PROGRESS_THRESHOLD = 20_000
+#: Rough size of one sample in a model file, to guess a file's sample count from its size.
+BYTES_PER_SAMPLE = 300
+
+
+def file_argument(help_text: str) -> Path:
+    """A file argument that must exist: a missing file is a usage error (exit 2)."""
+    return typer.Argument(..., exists=True, dir_okay=False, readable=True, help=help_text)
+
+
+def load_protocol(path: Path) -> Protocol:
+    """Read a model file of any supported version; a spinner shows while a big file loads."""
+    if not _show(path.stat().st_size // BYTES_PER_SAMPLE):
+        return Protocol.load(path)
+    with err_console.status(f"Loading {path.name}…", spinner="dots"):
+        return Protocol.load(path)
+
+
+def invalid(problems: Sequence[Problem], path: Path) -> "typer.Exit":
+    """The one-line error for an invalid protocol; ``mtp validate`` lists every problem."""
+    count = len(problems)
+    first = f", first: {problems[0]}" if problems else ""
+    return fail(f"{path}: the protocol is invalid ({count} problem{'s' if count != 1 else ''}{first}); "
+                f"run `mtp validate {path}` to see them all.")
+
+
+def require_valid(protocol: Protocol, path: Path) -> None:
+    """Stop with :func:`invalid` when the protocol breaks a rule."""
+    problems = protocol.validate()
+    if problems:
+        raise invalid(problems, path)
+
+
+@contextmanager
+def progress_bar(total: int, description: str, counts: bool = True) -> Iterator[Callable[..., None]]:
+    """A progress bar on stderr for ``total`` items (only on a terminal, only for big jobs).
+
+    Yields ``advance(n, description=None)``; a new description names the item in
+    progress. ``counts=False`` hides "done/total" when the total is an estimate.
+    """
+    if not _show(total):
+        yield lambda n, description=None: None
+        return
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+               *((MofNCompleteColumn(),) if counts else ()), TimeRemainingColumn())
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        task = progress.add_task(description, total=total)
+
+        def advance(n: int, description: str | None = None) -> None:
+            progress.update(task, advance=n, **({"description": description} if description else {}))
+
+        yield advance
+
+
+def _show(amount: int) -> bool:
+    return err_console.is_terminal and amount >= PROGRESS_THRESHOLD

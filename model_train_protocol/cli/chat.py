@@ -1,0 +1,53 @@
+"""``mtp chat DIR``: talk to a trained model; the conversation fills the instruction's earlier lines."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from ._app import app, console, err_console
+from .run import describe, model_dir_argument, open_model, parse_numbers
+
+HELP = "Type a message and press Enter; /reset forgets the conversation, /quit (or end of input) leaves."
+
+
+@app.command()
+def chat(
+    directory: Path = model_dir_argument(),
+    instruction: Optional[str] = typer.Option(None, "--instruction", "-i", help="Instruction to chat with "
+                                              "(optional when the model has only one)."),
+    line: List[str] = typer.Option([], "--line", "-l", help="Starting text of each input line, in template order, "
+                                   "used until the conversation fills them (default: empty)."),
+    number: List[str] = typer.Option([], "--number", "-n", help="Number placeholder values, as for `mtp run`."),
+    as_json: bool = typer.Option(False, "--json", help="Print each answer as one JSON line."),
+    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, help="Longest answer text, in tokens."),
+) -> None:
+    """Chat with one instruction: each message goes in the user's prompt line, earlier turns in the lines before."""
+    model = open_model(directory, max_tokens)
+    session = model.chat(instruction, line or None, parse_numbers(number))
+    interactive = sys.stdin.isatty()
+    if interactive:
+        err_console.print(f"[bold]{session.spec.name}[/] — {HELP}")
+    while True:
+        if interactive:
+            err_console.print("[bold cyan]you>[/] ", end="")
+        message = sys.stdin.readline()
+        if not message:
+            break
+        message = message.strip()
+        if message in ("/quit", "/exit"):
+            break
+        if message == "/reset":
+            session.history.clear()
+            continue
+        if not message:
+            continue
+        answer = session.send(message)
+        if as_json:
+            typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+        else:
+            console.print(describe(answer), highlight=False, soft_wrap=True)

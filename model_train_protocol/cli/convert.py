@@ -1,0 +1,32 @@
+"""``mtp convert FILE --to VERSION``: rewrite a model file in another format version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..errors import MTPValidationError
+from ._app import app, console, fail
+from ._common import file_argument, invalid, load_protocol
+
+
+@app.command()
+def convert(
+    file: Path = file_argument("A model file (*_model.json) of any supported version."),
+    to: str = typer.Option(..., "--to", "-t", help="Model file version to write: 0.3.2, 1.2.1 or 2.0.1."),
+    out: Path = typer.Option(Path("."), "--out", "-o", file_okay=False,
+                             help="Directory for the converted {name}_model.json."),
+    force: bool = typer.Option(False, "--force", "-f", help="Allow overwriting FILE itself."),
+) -> None:
+    """Load a model file and save it as {name}_model.json in the layout of another version."""
+    protocol = load_protocol(file)
+    target = out / f"{protocol.name}_model.json"
+    if target.resolve() == file.resolve() and not force:
+        raise fail(f"converting would overwrite {file}; choose another directory with --out, or pass --force.", 2)
+    try:
+        written = protocol.save(path=out, version=to)
+    except MTPValidationError as exc:
+        raise invalid(exc.problems, file) from None
+    console.print(f"wrote {written} (bloom {to})", highlight=False, soft_wrap=True)

@@ -1,0 +1,58 @@
+"""``mtp eval DIR MODEL_FILE``: how well a trained model answers held-out prompts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from contextlib import contextmanager
+from typing import Callable, Iterator, Optional
+
+import typer
+from rich.markup import escape
+
+from ._app import app, console, err_console
+from ._common import file_argument, load_protocol
+from .run import model_dir_argument, open_model
+
+
+@app.command("eval")
+def eval_command(
+    directory: Path = model_dir_argument(),
+    file: Path = file_argument("A model file (*_model.json): the trained protocol (its validation split is used) "
+                               "or another one with held-out samples (all of it is used)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", file_okay=False,
+                                       help="Directory for eval_report.json and confusion.png [default: DIR-eval]."),
+    split: str = typer.Option("auto", "--split", help="auto (validation split of the trained protocol, else all), "
+                              "val, train or all."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Evaluate at most this many examples."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON instead of a table."),
+) -> None:
+    """Final-token accuracy, guardrail recall, false refusals and response similarity, with a confusion matrix."""
+    from ..eval import evaluate, select_cases, summary_table
+
+    protocol = load_protocol(file)
+    model = open_model(directory)
+    target = out if out is not None else directory.parent / f"{directory.name}-eval"
+    cases = select_cases(protocol, model.manifest, model.specs, split)
+    total = min(len(cases.examples), limit or len(cases.examples))
+    with _progress(total) as advance:
+        report = evaluate(model, protocol, target, limit=limit, advance=advance, cases=cases)
+    if as_json:
+        typer.echo(json.dumps({"source": report["source"], **report["summary"], "files": report["files"]}))
+        return
+    console.print(summary_table(report["summary"], f"{protocol.name}: {report['source']}"))
+    for path in report["files"]:
+        console.print(f"wrote {escape(path)}", highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[int], None]]:
+    """A bar on a terminal: each example costs a model run, so even a few dozen take seconds."""
+    if not err_console.is_terminal:
+        yield lambda n: None
+        return
+    from rich.progress import Progress
+
+    with Progress(console=err_console, transient=True) as progress:
+        task = progress.add_task("Evaluating", total=total)
+        yield lambda n: progress.advance(task, n)

@@ -1,0 +1,49 @@
+"""``mtp export FILE --format F``: training data as JSONL for the usual fine-tuning tools."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.markup import escape
+
+from ..errors import MTPValidationError
+from ..export import FORMATS, export_protocol, total_examples
+from ._app import app, console
+from ._common import file_argument, invalid, load_protocol, progress_bar
+
+ExportFormat = Enum("ExportFormat", {name.replace("-", "_"): name for name in FORMATS}, type=str)  # type: ignore[misc]
+
+
+@app.command()
+def export(
+    file: Path = file_argument("A model file (*_model.json) of any supported version."),
+    fmt: ExportFormat = typer.Option(..., "--format", "-f", help="openai-chat: OpenAI fine-tuning, TRL; "
+                                     "prompt-completion: TRL; alpaca / sharegpt: LLaMA-Factory, axolotl; "
+                                     "text: any causal-LM trainer."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", file_okay=False,
+                                       help="Output directory [default: ./{name}_{format}]."),
+    val_split: float = typer.Option(0.0, "--val-split", min=0.0, max=0.99,
+                                    help="Fraction of examples for val.jsonl, stratified by instruction and final."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the train/validation split."),
+    context: bool = typer.Option(False, "--context", help="Add the protocol and instruction context lines as a "
+                                 "system message."),
+    guardrails: bool = typer.Option(True, "--guardrails/--no-guardrails",
+                                    help="Include guardrail bad prompts as refusal examples."),
+) -> None:
+    """Write train.jsonl (and val.jsonl with --val-split) rendered exactly as the template's line format."""
+    protocol = load_protocol(file)
+    name = fmt.value
+    directory = out if out is not None else Path(f"{protocol.name}_{name}")
+    total = total_examples(protocol, guardrails)
+    try:
+        with progress_bar(total, f"Exporting {name}") as advance:
+            result = export_protocol(protocol, directory, name, val_split=val_split, seed=seed,
+                                     context=context, guardrails=guardrails, progress=advance)
+    except MTPValidationError as exc:
+        raise invalid(exc.problems, file) from None
+    for split, path in result.files.items():
+        console.print(f"wrote {escape(str(path))}: {result.counts[split]} examples", highlight=False, soft_wrap=True)
+    console.print(f"{result.guardrail_examples} of them guardrail refusals; format {name}", highlight=False, soft_wrap=True)

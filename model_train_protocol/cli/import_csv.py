@@ -1,0 +1,49 @@
+"""``mtp import-csv FILE.csv``: the reference's no-code CSV layout as a model file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.markup import escape
+
+from ..csv_import import import_csv as import_rows
+from ._app import app, console, err_console, fail
+
+
+@app.command("import-csv")
+def import_csv(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True,
+                                help="CSV with the columns Input, Output and (optional) Reference."),
+    name: Optional[str] = typer.Option(None, "--name", "-n", help="Protocol name [default: the CSV's file name]."),
+    out: Path = typer.Option(Path("."), "--out", "-o", file_okay=False, help="Directory for the model and template files."),
+    context: List[str] = typer.Option([], "--context", "-c", help="A protocol context line (repeatable); MTP needs "
+                                      "ten context lines in total, References included."),
+    context_file: Optional[Path] = typer.Option(None, "--context-file", exists=True, dir_okay=False,
+                                                help="A text file with one protocol context line per line."),
+) -> None:
+    """Build a protocol from a CSV (Input -> Output label, Reference -> context, GUARDRAIL rows -> guardrail).
+
+    Rows that cannot be used are listed as warnings with their row number.
+    """
+    lines = list(context)
+    if context_file is not None:
+        lines += [line.strip() for line in context_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    result = import_rows(file, name=name, context=lines)
+    for issue in result.skipped:
+        err_console.print(f"[yellow]warning:[/] {escape(str(file))}: {escape(str(issue))}", highlight=False, soft_wrap=True)
+    problems = result.protocol.validate()
+    if problems:
+        for problem in problems:
+            err_console.print(f"[yellow]problem:[/] {escape(str(problem))}", highlight=False, soft_wrap=True)
+        count = len(problems)
+        raise fail(f"{file}: the imported protocol is invalid ({count} problem{'s' if count != 1 else ''} above); "
+                   "fix the CSV or add context lines with --context.")
+    model = result.protocol.save(path=out)
+    template = result.protocol.template(path=out)
+    labels = ", ".join(f"{label} -> {token}_" if label != token else label for label, token in result.labels.items())
+    console.print(f"{result.samples} samples, {result.guardrail_samples} guardrail prompts, "
+                  f"{len(result.skipped)} row issue(s); labels: {escape(labels)}", highlight=False, soft_wrap=True)
+    console.print(f"wrote {escape(str(model))}", highlight=False, soft_wrap=True)
+    console.print(f"wrote {escape(str(template))}", highlight=False, soft_wrap=True)

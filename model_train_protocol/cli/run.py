@@ -1,0 +1,72 @@
+"""``mtp run DIR --instruction NAME --line TEXT ...``: one answer from a trained model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, List, Optional
+
+import typer
+from rich.markup import escape
+
+from ..errors import MTPValueError
+from ._app import app, console, err_console
+
+__all__ = ["open_model", "parse_numbers", "describe"]
+
+
+def model_dir_argument() -> Any:
+    return typer.Argument(..., exists=True, file_okay=False, help="A model directory written by `mtp train`.")
+
+
+def open_model(directory: Path, max_tokens: Optional[int] = None) -> Any:
+    """Load a trained model (PyTorch needed; a clear error says how to install it)."""
+    from ..infer import require_torch
+
+    require_torch()
+    from ..infer.model import Model
+
+    with err_console.status(f"Loading {directory}…", spinner="dots"):
+        return Model.load(directory, max_text_tokens=max_tokens)
+
+
+def parse_numbers(values: List[str]) -> list[Any]:
+    """``--number 5 --number "[1, 2, 3]"``: each an integer or a JSON list of integers, in placeholder order."""
+    out = []
+    for text in values:
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            raise MTPValueError(f"--number {text!r} is neither an integer nor a JSON list such as [1, 2, 3].") from None
+        out.append(value)
+    return out
+
+
+def describe(answer: Any) -> str:
+    """The answer as one or two readable lines."""
+    final = f"{answer.final}" + (f" (key {answer.final_key})" if answer.final_key not in (answer.final, answer.final + "_") else "")
+    note = "  [refused by the guardrail]" if answer.guardrail else ""
+    return f"{escape(answer.text)}\n[dim]final:[/] [bold]{escape(final)}[/]{note}"
+
+
+@app.command()
+def run(
+    directory: Path = model_dir_argument(),
+    instruction: Optional[str] = typer.Option(None, "--instruction", "-i", help="Instruction name "
+                                              "(optional when the model has only one)."),
+    line: List[str] = typer.Option([], "--line", "-l", help="An input line, in template order; repeat for each."),
+    number: List[str] = typer.Option([], "--number", "-n", help="A number placeholder's value, in order: "
+                                     "an integer, or a JSON list for a number list. Repeat for each."),
+    as_json: bool = typer.Option(False, "--json", help="Print the answer as JSON."),
+    sample: bool = typer.Option(False, "--sample", help="Sample instead of greedy decoding."),
+    temperature: float = typer.Option(1.0, "--temperature", min=0.01, help="Sampling temperature (with --sample)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed for --sample."),
+    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, help="Longest answer text, in tokens."),
+) -> None:
+    """Answer one prompt: the lines fill the instruction's template, the answer always has the template's shape."""
+    model = open_model(directory, max_tokens)
+    answer = model.run(instruction, line, parse_numbers(number), sample=sample, temperature=temperature, seed=seed)
+    if as_json:
+        typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+    else:
+        console.print(describe(answer), highlight=False, soft_wrap=True)

@@ -1,0 +1,34 @@
+"""``mtp template MODEL_FILE``: write the template file of a model file again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..errors import MTPValidationError
+from ._app import app, console
+from ._common import file_argument, invalid, load_protocol
+
+#: Template versions and the model versions whose layout they belong to.
+TEMPLATE_TO_MODEL = {"1.2.0": "1.2.1", "2.1.0": "2.0.1"}
+
+
+@app.command()
+def template(
+    file: Path = file_argument("A model file (*_model.json) of any supported version."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", file_okay=False,
+                                       help="Directory for the template file [default: the model file's directory]."),
+    version: Optional[str] = typer.Option(None, "--version", "-v", help="Layout: template 0.3.2 (default), 1.2.0 or "
+                                          "2.1.0, or the model version it goes with (0.3.2, 1.2.1, 2.0.1)."),
+) -> None:
+    """Regenerate {name}_template.json from a model file."""
+    protocol = load_protocol(file)
+    directory = out if out is not None else file.parent
+    options = {} if version is None else {"version": TEMPLATE_TO_MODEL.get(version.strip(), version)}
+    try:
+        written = protocol.template(path=directory, **options)
+    except MTPValidationError as exc:
+        raise invalid(exc.problems, file) from None
+    console.print(f"wrote {written}", highlight=False, soft_wrap=True)

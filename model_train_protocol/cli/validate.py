@@ -1,0 +1,71 @@
+"""``mtp validate FILE...``: schema and rule checks of model and template files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List
+
+import typer
+from rich.markup import escape
+
+from ..filecheck import SCHEMA_SAMPLES_PER_SET, FileCheck, check_file
+from ._app import app, console
+from ._common import BYTES_PER_SAMPLE, progress_bar
+
+#: Longer messages (a schema error quoting a whole array) are cut on screen; --json keeps them whole.
+MAX_SHOWN = 160
+
+
+@app.command()
+def validate(
+    files: List[Path] = typer.Argument(
+        ..., exists=True, dir_okay=False, readable=True, help="Model (*_model.json) or template (*_template.json) files."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object with every file's problems."),
+    full_schema: bool = typer.Option(False, "--full-schema", help="Check every sample against the JSON Schema "
+                                     f"(default: the first {SCHEMA_SAMPLES_PER_SET} of each instruction; the loader "
+                                     "and the rules still check them all)."),
+) -> None:
+    """Check model and template files: JSON, schema of their version, loading, and the MTP rules.
+
+    Exit status: 0 when every file is valid, 1 when some file has problems, 2 on
+    a usage error (including a file that does not exist).
+    """
+    sizes = [path.stat().st_size // BYTES_PER_SAMPLE for path in files]  # about one sample per unit
+    results: list[FileCheck] = []
+    with progress_bar(sum(sizes), "Validating", counts=False) as advance:
+        for path, size in zip(files, sizes):
+            advance(0, f"Validating {path.name}")
+            results.append(check_file(path, full_schema))
+            advance(size)
+    if as_json:
+        report = {"valid": all(r.valid for r in results), "files": [r.as_dict() for r in results]}
+        typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        for result in results:
+            _print(result)
+    if not all(r.valid for r in results):
+        raise typer.Exit(1)
+
+
+def _print(result: FileCheck) -> None:
+    what = result.kind if result.version is None else f"{result.kind} {result.version}"
+    if result.kind != "unknown" and not result.schema_checked:
+        what += ", no schema for this version"
+    elif result.schema_samples_skipped:
+        what += f", schema checked on the first {SCHEMA_SAMPLES_PER_SET} samples per instruction"
+    name = escape(result.path)
+    if result.valid:
+        console.print(f"[green]✓[/] {name}: valid ({what})", highlight=False, soft_wrap=True)
+        return
+    count = len(result.problems)
+    console.print(f"[red]✗[/] {name}: {count} problem{'s' if count != 1 else ''} ({what})", highlight=False, soft_wrap=True)
+    for problem in result.problems:
+        at = " ".join(x for x in (problem.pointer if problem.pointer is None else problem.pointer or "/",
+                                   problem.where) if x)
+        message = problem.message if len(problem.message) <= MAX_SHOWN else problem.message[: MAX_SHOWN - 1] + "…"
+        console.print(f"  [bold]{escape(at)}[/] [dim]\\[{problem.rule}][/] {escape(message)}", highlight=False,
+                      soft_wrap=True)
+        if problem.hint:
+            console.print(f"    [cyan]fix:[/] {escape(problem.hint)}", highlight=False, soft_wrap=True)

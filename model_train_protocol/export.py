@@ -1,0 +1,266 @@
+"""Training data for the usual fine-tuning tools, one JSON object per line (JSONL).
+
+Every example comes from the canonical renderer (:func:`render.render_protocol`):
+``prompt + completion`` is exactly the sequence the template describes, and each
+guardrail bad prompt becomes a refusal example. The formats and who reads them:
+
+==================== ======================================================= ==========================================
+format               one line                                                read by
+==================== ======================================================= ==========================================
+``openai-chat``      ``{"messages": [{"role": "user", ...}, {"role":          OpenAI fine-tuning, TRL (conversational),
+                     "assistant", ...}]}`` (a ``system`` message first        axolotl ``chat_template``,
+                     with ``context=True``)                                   LLaMA-Factory (``formatting: openai``)
+``prompt-completion`` ``{"prompt": ..., "completion": ...}``                   TRL ``SFTTrainer`` (prompt-completion),
+                                                                              axolotl ``input_output``-style configs
+``alpaca``           ``{"instruction": ..., "input": "", "output": ...}``    LLaMA-Factory (alpaca), axolotl ``alpaca``
+``sharegpt``         ``{"conversations": [{"from": "human", ...},             LLaMA-Factory (sharegpt), axolotl,
+                     {"from": "gpt", ...}]}`` (``system`` turn first with     FastChat
+                     ``context=True``)
+``text``             ``{"text": prompt + completion}``                        TRL (language modeling), axolotl
+                                                                              ``completion``, any causal-LM trainer
+==================== ======================================================= ==========================================
+
+Every column holds one type in every line (strings, lists of objects with
+string fields; never ``null``), so Hugging Face ``datasets`` loads the files.
+
+The train/validation split is stratified by (instruction, final): each class
+goes to validation in proportion to its size (largest remainder), every class
+keeps at least one example in training, and the choice depends only on the seed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterator
+
+from .errors import MTPValidationError, MTPValueError
+from .guardrail import instruction_guardrails
+from .render import RenderedExample, render_protocol
+from .tokens import UNK
+
+if TYPE_CHECKING:
+    from .protocol import Protocol
+
+__all__ = [
+    "FORMATS",
+    "ExportError",
+    "ExportResult",
+    "Stratum",
+    "example_record",
+    "export_records",
+    "split_assignment",
+    "strata_counts",
+    "export_protocol",
+    "read_jsonl",
+    "total_examples",
+]
+
+#: Export formats, in the order the CLI lists them.
+FORMATS = ("openai-chat", "prompt-completion", "alpaca", "sharegpt", "text")
+
+Stratum = tuple[str, str]
+"""(instruction name, final key): the class an example belongs to for the split."""
+
+
+class ExportError(MTPValueError):
+    """Export settings are wrong (unknown format, split fraction out of range)."""
+
+
+def example_record(example: RenderedExample, fmt: str, system: str | None = None) -> dict:
+    """One JSONL record of ``example`` in format ``fmt``; ``system`` adds a system turn where the format has one."""
+    prompt, completion = example.prompt, example.completion
+    if fmt == "openai-chat":
+        messages = [{"role": "system", "content": system}] if system is not None else []
+        messages += [{"role": "user", "content": prompt}, {"role": "assistant", "content": completion}]
+        return {"messages": messages}
+    if fmt == "prompt-completion":
+        return {"prompt": prompt, "completion": completion}
+    if fmt == "alpaca":
+        record = {"instruction": prompt, "input": "", "output": completion}
+        if system is not None:
+            record["system"] = system
+        return record
+    if fmt == "sharegpt":
+        turns = [{"from": "system", "value": system}] if system is not None else []
+        turns += [{"from": "human", "value": prompt}, {"from": "gpt", "value": completion}]
+        return {"conversations": turns}
+    if fmt == "text":
+        return {"text": prompt + completion}
+    raise ExportError(f"Unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}.")
+
+
+def strata_counts(protocol: "Protocol") -> Counter[Stratum]:
+    """How many examples :func:`render_protocol` yields per (instruction, final key), without rendering them."""
+    keys = protocol.key_map()
+    gmap = protocol.guardrail_map()
+    counts: Counter[Stratum] = Counter()
+    for instruction in protocol.instructions:
+        counts.update((instruction.name, keys(s.final)) for s in instruction.samples)
+        if instruction.samples:
+            refusals = sum(len(g.samples) for _, g in instruction_guardrails(instruction, gmap))
+            if refusals:
+                counts[(instruction.name, UNK.key)] += refusals
+    return counts
+
+
+def split_assignment(counts: Counter[Stratum], val_split: float, seed: int) -> dict[Stratum, frozenset[int]]:
+    """For each stratum, the ordinals (0-based, in render order) of the examples that go to validation.
+
+    The total is ``round(N * val_split)`` (at least one when ``val_split > 0``),
+    shared out by largest remainder; a stratum never gives all its examples
+    away. Only ``seed`` decides which examples are picked.
+    """
+    if not 0.0 <= val_split < 1.0:
+        raise ExportError(f"val_split must be at least 0 and below 1 (e.g. 0.1), got {val_split}.")
+    strata = sorted(counts)
+    total = sum(counts.values())
+    if val_split == 0 or total < 2:
+        return {s: frozenset() for s in strata}
+    target = max(1, round(total * val_split))
+    room = {s: counts[s] - 1 for s in strata}  # keep one example of every class in training
+    target = min(target, sum(room.values()))
+    exact = {s: counts[s] * val_split for s in strata}
+    take = {s: min(int(exact[s]), room[s]) for s in strata}
+    rng = random.Random(seed)
+    tiebreak = {s: rng.random() for s in strata}
+    by_remainder = sorted(strata, key=lambda s: (-(exact[s] - int(exact[s])), tiebreak[s]))
+    missing = target - sum(take.values())
+    while missing > 0:
+        progressed = False
+        for s in by_remainder:
+            if missing == 0:
+                break
+            if take[s] < room[s]:
+                take[s] += 1
+                missing -= 1
+                progressed = True
+        if not progressed:
+            break
+    return {s: frozenset(rng.sample(range(counts[s]), take[s])) for s in strata}
+
+
+@dataclass
+class ExportResult:
+    """What :func:`export_protocol` wrote: files and example counts (per split and per stratum)."""
+
+    files: dict[str, Path] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    strata: dict[str, Counter[Stratum]] = field(default_factory=dict)
+    guardrail_examples: int = 0
+
+
+def export_records(
+    protocol: "Protocol",
+    fmt: str,
+    context: bool = False,
+    guardrails: bool = True,
+) -> Iterator[tuple[Stratum, dict]]:
+    """(stratum, record) for every rendered example of ``protocol``, in render order.
+
+    ``context=True`` gives each record a system text made of the protocol's
+    context lines followed by the instruction's own context lines.
+    """
+    if fmt not in FORMATS:
+        raise ExportError(f"Unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}.")
+    systems: dict[str, str] = {}
+    if context:
+        for instruction in protocol.instructions:
+            systems[instruction.name] = "\n".join([*protocol.context, *instruction.background])
+    for example in render_protocol(protocol, guardrails=guardrails):
+        system = systems.get(example.instruction) if context else None
+        yield (example.instruction, example.final), example_record(example, fmt, system)
+
+
+def export_protocol(
+    protocol: "Protocol",
+    out_dir: str | os.PathLike[str],
+    fmt: str,
+    val_split: float = 0.0,
+    seed: int = 0,
+    context: bool = False,
+    guardrails: bool = True,
+    progress: Callable[[int], None] | None = None,
+) -> ExportResult:
+    """Write ``train.jsonl`` (and ``val.jsonl`` when ``val_split > 0``) into ``out_dir``.
+
+    The protocol is validated first (an invalid protocol raises
+    ``MTPValidationError``), so exports always match a savable model file.
+    ``progress`` is called with the number of examples written since its last call.
+    """
+    if fmt not in FORMATS:
+        raise ExportError(f"Unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}.")
+    problems = protocol.validate()
+    if problems:
+        raise MTPValidationError(problems)
+    counts = strata_counts(protocol) if guardrails else _sample_counts(protocol)
+    chosen = split_assignment(counts, val_split, seed)
+    directory = Path(out_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    names = ["train", "val"] if val_split > 0 else ["train"]
+    result = ExportResult(files={n: directory / f"{n}.jsonl" for n in names})
+    result.counts = {n: 0 for n in names}
+    result.strata = {n: Counter() for n in names}
+    seen: Counter[Stratum] = Counter()
+    temps = {n: result.files[n].with_name(f".{result.files[n].name}.tmp") for n in names}
+    handles = {n: open(temps[n], "w", encoding="utf-8", newline="\n") for n in names}
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+    try:
+        buffers: dict[str, list[str]] = {n: [] for n in names}
+        pending = 0
+        for stratum, record in export_records(protocol, fmt, context, guardrails):
+            ordinal = seen[stratum]
+            seen[stratum] += 1
+            split = "val" if ordinal in chosen.get(stratum, ()) else "train"
+            buffers[split].append(encode(record))
+            result.counts[split] += 1
+            result.strata[split][stratum] += 1
+            if stratum[1] == UNK.key:
+                result.guardrail_examples += 1
+            pending += 1
+            if pending >= 4096:
+                _flush(handles, buffers)
+                if progress is not None:
+                    progress(pending)
+                pending = 0
+        _flush(handles, buffers)
+        if progress is not None and pending:
+            progress(pending)
+        if seen != counts:  # the split plan must match exactly what the renderer yields
+            raise AssertionError(f"export: rendered {dict(seen)} but planned {dict(counts)}")
+    except BaseException:
+        for n in names:
+            handles[n].close()
+            temps[n].unlink(missing_ok=True)
+        raise
+    for n in names:
+        handles[n].close()
+        os.replace(temps[n], result.files[n])
+    return result
+
+
+def _sample_counts(protocol: "Protocol") -> Counter[Stratum]:
+    keys = protocol.key_map()
+    return Counter((i.name, keys(s.final)) for i in protocol.instructions for s in i.samples)
+
+
+def _flush(handles: dict, buffers: dict[str, list[str]]) -> None:
+    for name, lines in buffers.items():
+        if lines:
+            handles[name].write("\n".join(lines) + "\n")
+            lines.clear()
+
+
+def read_jsonl(path: str | os.PathLike[str]) -> list[dict]:
+    """The records of a JSONL file (for tests and quick checks)."""
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def total_examples(protocol: "Protocol", guardrails: bool = True) -> int:
+    """How many examples an export of ``protocol`` holds (for progress bars)."""
+    return sum((strata_counts(protocol) if guardrails else _sample_counts(protocol)).values())

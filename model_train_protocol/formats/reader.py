@@ -1,0 +1,570 @@
+"""Reading model files of every supported version back into a :class:`~model_train_protocol.Protocol`.
+
+Reads bloom 0.3.x, 1.x and 2.0.x files (reference releases 0.3.0 to 1.2.8)
+and our own. Every problem raises one :class:`MTPFileError` naming the JSON
+pointer of the offending value; errors of the object model (a bad key, a number
+out of range) are re-raised as ``MTPFileError`` at the place they came from.
+
+Mapping (FORMAT.md 4.5, done right):
+
+- tokens are rebuilt from ``type`` (``FinalToken``/``FinalNumToken`` become a
+  Token/NumToken used as a final); a key equal to the automatic key (hash when
+  encrypted, else the value) becomes ``key=None``, any other key is kept as a
+  custom key; special tokens are recognised and never become user tokens;
+- a set whose samples carry a ``prompt`` is an ExtendedInstruction, any other
+  a basic Instruction (last row = response);
+- reference files have no UserTokens, but our object model requires one on
+  guarded lines and extended prompt lines: for each such line without one, its
+  first plain token that appears in no response line becomes a UserToken
+  (keys, values and every rendered line stay the same; see README "formats");
+- guardrails are re-attached with ``set_guardrail`` to the TokenSet at their
+  ``index``; equal guardrails share one object;
+- names come from set ``name`` or, when absent, ``instruction_{i}``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator, NoReturn
+
+from ..errors import MTPError, MTPFileError
+from ..guardrail import Guardrail
+from ..instructions import BaseInstruction, ExtendedInstruction, Instruction
+from ..tokens import NON, SPECIAL_TOKENS, NumListToken, NumToken, Token, UserToken, token_key
+from ..tokenset import TokenSet
+from .jsonio import paused_gc
+from .versions import READABLE_BLOOM_VERSIONS, parse_schema_url, version_key
+
+if TYPE_CHECKING:
+    from ..protocol import Protocol
+
+__all__ = ["load_protocol", "protocol_from_json", "read_json_file", "parse_json", "file_version"]
+
+_TOKEN_TYPES = {"Token", "FinalToken", "NumToken", "FinalNumToken", "NumListToken"}
+_SPECIAL_TYPES = {"SpecialToken", "SpecialFinalToken"}
+
+
+def pointer(*parts: Any) -> str:
+    """A JSON pointer (RFC 6901) from path parts."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def read_json_file(path: "str | os.PathLike[str]") -> Any:
+    """The parsed JSON of ``path``; unreadable files and invalid JSON raise MTPFileError."""
+    source = str(path)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise MTPFileError(f"cannot read the file: {exc.strerror or exc}", path=source) from None
+    return parse_json(data, source)
+
+
+def parse_json(data: bytes, source: str | None = None) -> Any:
+    """The parsed JSON of a file's bytes (UTF-8, optional BOM); MTPFileError for anything else."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise MTPFileError(f"not a UTF-8 text file (byte {exc.start}); MTP files are UTF-8 JSON", path=source) from None
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        what = "truncated JSON" if exc.pos >= len(text.rstrip()) else "not valid JSON"
+        raise MTPFileError(f"{what}: {exc.msg} at line {exc.lineno} column {exc.colno}", path=source) from None
+    except ValueError as exc:
+        raise MTPFileError(f"not valid JSON: {exc}", path=source) from None
+    except RecursionError:
+        raise MTPFileError("not a usable JSON document: nested too deeply", path=source) from None
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def load_protocol(path: "str | os.PathLike[str]") -> "Protocol":
+    """The protocol stored in the model file at ``path``."""
+    with paused_gc():  # a million samples are millions of acyclic objects (jsonio.paused_gc)
+        return protocol_from_json(read_json_file(path), source=str(path))
+
+
+def protocol_from_json(document: Any, *, source: str | None = None) -> "Protocol":
+    """The protocol described by a parsed model file (``source`` names it in error messages)."""
+    try:
+        return _Reader(document, source).protocol()
+    except RecursionError:
+        raise MTPFileError("not a usable model file: nested too deeply", path=source) from None
+
+
+def file_version(document: Any, source: str | None = None) -> str:
+    """The bloom version of a parsed model file ("0.3.2", "1.2.1", ...); MTPFileError if not a readable one."""
+    return _Reader(document, source).version
+
+
+@dataclass
+class _TokenSpec:
+    """A ``tokens`` entry, parsed and checked, before it becomes a token object."""
+
+    value: str
+    type: str
+    key: str
+    desc: str | None
+    min_value: Any = None
+    max_value: Any = None
+    length: Any = None
+    user: bool = False
+
+
+@dataclass
+class _SetSpec:
+    """An ``instruction.sets`` entry, parsed and checked, before it becomes an instruction."""
+
+    index: int
+    rows: list[tuple[str, ...]]
+    extended: bool
+    guard_indices: list[int] = field(default_factory=list)
+
+    @property
+    def user_rows(self) -> list[tuple[str, ...]]:
+        """Rows that must hold a UserToken: guarded lines and the extended prompt line."""
+        rows = [self.rows[i] for i in self.guard_indices]
+        if self.extended:
+            rows.append(self.rows[-1])
+        return rows
+
+
+class _Reader:
+    """One pass over one document; ``fail`` raises at a JSON pointer."""
+
+    def __init__(self, document: Any, source: str | None) -> None:
+        self.doc = document
+        self.source = source
+        if not isinstance(document, dict):
+            self.fail(f"not an MTP model file: expected a JSON object, found {_kind(document)}", "")
+        self.version = self._version()
+
+    # --- helpers -------------------------------------------------------------
+    def fail(self, message: str, at: str) -> NoReturn:
+        raise MTPFileError(message, path=self.source, pointer=at)
+
+    @contextmanager
+    def at(self, where: str) -> Iterator[None]:
+        """Re-raise object-model errors as MTPFileError at ``where``."""
+        try:
+            yield
+        except MTPFileError:
+            raise
+        except MTPError as exc:
+            raise MTPFileError(str(exc), path=self.source, pointer=where) from exc
+
+    def get(self, obj: dict, key: str, types: type | tuple[type, ...], where: str, *, required: bool = True,
+            default: Any = None) -> Any:
+        """``obj[key]`` checked against ``types`` (bool is never an int here)."""
+        if key not in obj:
+            if required:
+                self.fail(f"missing required field {key!r}", where)
+            return default
+        value = obj[key]
+        if not _is(value, types):
+            self.fail(f"{key!r} must be {_names(types)}, found {_kind(value)}", pointer_join(where, key))
+        return value
+
+    # --- version and model type ------------------------------------------------
+    def _version(self) -> str:
+        doc = self.doc
+        supported = ", ".join(READABLE_BLOOM_VERSIONS)
+        if "$schema" in doc:
+            url = doc["$schema"]
+            if not isinstance(url, str):
+                self.fail(f"'$schema' must be a string, found {_kind(url)}", "/$schema")
+            parsed = parse_schema_url(url)
+            if parsed is None:
+                self.fail(f"unknown '$schema' {url!r}: not an MTP model file URL (…/v1/bloom_1_2_1.json)", "/$schema")
+            kind, version = parsed
+            if kind != "bloom":
+                what = "template file" if kind == "template" else f"{kind} file (a trained-model manifest)" \
+                    if kind == "model" else f"{kind} file"
+                self.fail(f"this is an MTP {what} ({url}), not a model file; load the {{name}}_model.json file",
+                          "/$schema")
+        elif "version" in doc:
+            version = doc["version"]
+            if version != "0.3.0":
+                self.fail(f"unknown model file version {version!r}; supported versions are {supported}", "/version")
+        elif "instruction" in doc and "tokens" in doc:
+            self.fail("an MTP model file of a pre-0.3 layout (no '$schema'); only bloom 0.3.0 and later can be read "
+                      "(re-save it with reference release 0.3.x or later)", "")
+        else:
+            self.fail("not an MTP model file: no '$schema' field", "")
+        if version not in READABLE_BLOOM_VERSIONS:
+            self.fail(f"model file version {version} is not supported; supported versions are {supported}",
+                      "/$schema" if "$schema" in doc else "/version")
+        return version
+
+    def _check_model_type(self) -> None:
+        """Refuse state machines and multi-classifiers (bloom 2 ``model_type``, bloom 1.2 ``state_machine``).
+
+        Either field is accepted in either version: reference 1.2.8 writes
+        ``model_type`` under a ``bloom_1_2_1`` label when asked for 1.2.1.
+        """
+        doc, v = self.doc, version_key(self.version)
+        if v < (1, 2, 0):
+            return
+        field_name = "model_type" if v >= (2, 0, 0) or ("model_type" in doc and "state_machine" not in doc) \
+            else "state_machine"
+        if field_name == "model_type":
+            model_type = self.get(doc, "model_type", str, "")
+        else:
+            model_type = "state_machine" if self.get(doc, "state_machine", bool, "") else "generative"
+        if model_type != "generative":
+            self.fail(f"unsupported model type {model_type!r}: only generative protocols (Instruction and "
+                      "ExtendedInstruction) can be loaded; state machines and multi-classifiers are not supported yet",
+                      "/" + field_name)
+
+    # --- the document --------------------------------------------------------
+    def protocol(self) -> "Protocol":
+        from ..protocol import Protocol
+
+        doc = self.doc
+        self._check_model_type()
+        name = self.get(doc, "name", str, "")
+        inputs = self.get(doc, "inputs", int, "")
+        encrypt = self.get(doc, "encrypted", bool, "")
+        context = self._strings(doc, "context", "", required=False)
+        specs = self._token_specs()
+        sets_where = "/instruction/sets"
+        block = self.get(doc, "instruction", dict, "")
+        raw_sets = self.get(block, "sets", list, "/instruction")
+        set_specs = [self._set_spec(i, raw, specs) for i, raw in enumerate(raw_sets)]
+        if version_key(self.version) < (1, 2, 0):
+            self._refuse_old_state_machine(raw_sets, set_specs)
+        users = _choose_user_tokens(set_specs, specs)
+        tokens = {value: self._token(spec, encrypt, value in users) for value, spec in specs.items()}
+
+        with self.at(""):
+            protocol = Protocol(name, inputs, encrypt=encrypt)
+        for i, line in enumerate(context):
+            protocol.add_context(line)
+        names = self._names(raw_sets)
+        tokensets: dict[tuple[str, ...], TokenSet] = {}
+        guardrails: dict[tuple, Guardrail] = {}
+        for spec, raw, iname in zip(set_specs, raw_sets, names):
+            where = pointer_join(sets_where, spec.index)
+            instruction = self._instruction(spec, raw, iname, tokens, tokensets, where)
+            self._guardrails(spec, raw, instruction, guardrails, where)
+            with self.at(where):
+                protocol.add_instruction(instruction)
+        return protocol
+
+    def _strings(self, obj: dict, key: str, where: str, *, required: bool = True) -> list[str]:
+        items = self.get(obj, key, list, where, required=required, default=[])
+        for i, item in enumerate(items):
+            if not isinstance(item, str):
+                self.fail(f"{key!r} items must be strings, found {_kind(item)}", pointer_join(where, key, i))
+        return items
+
+    def _token_specs(self) -> dict[str, _TokenSpec]:
+        section = self.get(self.doc, "tokens", dict, "")
+        specs: dict[str, _TokenSpec] = {}
+        for value, info in section.items():
+            where = pointer("tokens", value)
+            if not isinstance(value, str):
+                self.fail(f"token names must be strings, found {_kind(value)}", where)
+            if not isinstance(info, dict):
+                self.fail(f"a token entry must be an object, found {_kind(info)}", where)
+            kind = self.get(info, "type", str, where)
+            if value in SPECIAL_TOKENS:
+                if kind not in _SPECIAL_TYPES:
+                    self.fail(f"special token {value} must have type SpecialToken or SpecialFinalToken, not {kind!r}",
+                              pointer_join(where, "type"))
+                continue
+            if kind not in _TOKEN_TYPES:
+                hint = "special tokens are <BOS> <EOS> <RUN> <PAD> <UNK> <NON>" if kind in _SPECIAL_TYPES else \
+                    f"expected one of {', '.join(sorted(_TOKEN_TYPES))}"
+                self.fail(f"unknown token type {kind!r} for {value!r}; {hint}", pointer_join(where, "type"))
+            if not value.endswith("_") or len(value) < 2:
+                self.fail(f"token value {value!r} must be a name followed by '_' (as Token('Cat') is stored as 'Cat_')",
+                          where)
+            spec = _TokenSpec(value, kind, self.get(info, "key", str, where),
+                              self.get(info, "desc", (str, type(None)), where, required=False))
+            user = self.get(info, "user", bool, where, required=False, default=False)
+            if kind in ("NumToken", "FinalNumToken", "NumListToken"):
+                spec.min_value = self.get(info, "min_value", (int, float), where)
+                spec.max_value = self.get(info, "max_value", (int, float), where)
+            if kind == "NumListToken":
+                spec.length = self.get(info, "length", int, where)
+            if user and kind != "Token":
+                self.fail(f"only plain tokens can be user tokens, but {value!r} has type {kind}",
+                          pointer_join(where, "user"))
+            spec.user = user
+            specs[value] = spec
+        return specs
+
+    def _token(self, spec: _TokenSpec, encrypt: bool, user: bool) -> Token:
+        where = pointer("tokens", spec.value)
+        name = spec.value[:-1]
+        with self.at(where):
+            plain = Token(name)
+            key = None if spec.key == token_key(plain, encrypt) else spec.key
+            if spec.type in ("NumToken", "FinalNumToken"):
+                return NumToken(name, spec.min_value, spec.max_value, key=key, desc=spec.desc)
+            if spec.type == "NumListToken":
+                return NumListToken(name, spec.min_value, spec.max_value, spec.length, key=key, desc=spec.desc)
+            cls = UserToken if (user or spec.user) else Token
+            return cls(name, key=key, desc=spec.desc)
+
+    def _set_spec(self, index: int, raw: Any, specs: dict[str, _TokenSpec]) -> _SetSpec:
+        where = pointer("instruction", "sets", index)
+        if not isinstance(raw, dict):
+            self.fail(f"an instruction set must be an object, found {_kind(raw)}", where)
+        rows_raw = self.get(raw, "set", list, where)
+        if not rows_raw:
+            self.fail("'set' needs at least one row of token values", pointer_join(where, "set"))
+        rows = []
+        for r, row in enumerate(rows_raw):
+            row_where = pointer_join(where, "set", r)
+            if not isinstance(row, list) or not row:
+                self.fail(f"a set row must be a non-empty list of token values, found {_kind(row)}", row_where)
+            for t, value in enumerate(row):
+                if not isinstance(value, str):
+                    self.fail(f"token values must be strings, found {_kind(value)}", pointer_join(row_where, t))
+                if value not in specs:
+                    what = "a special token, which cannot appear in a line" if value in SPECIAL_TOKENS else \
+                        "not declared in 'tokens'"
+                    self.fail(f"token {value!r} is {what}", pointer_join(row_where, t))
+            rows.append(tuple(row))
+        samples = self.get(raw, "samples", list, where)
+        prompts = []
+        for s, sample in enumerate(samples):
+            if not isinstance(sample, dict):
+                self.fail(f"a sample must be an object, found {_kind(sample)}", pointer_join(where, "samples", s))
+            prompts.append(self.get(sample, "prompt", (str, type(None)), pointer_join(where, "samples", s),
+                                    required=False) is not None)
+        extended = any(prompts)
+        if extended and not all(prompts):
+            s = prompts.index(False)
+            self.fail("this set mixes samples with and without a 'prompt'; an extended instruction needs a prompt "
+                      "in every sample", pointer_join(where, "samples", s, "prompt"))
+        spec = _SetSpec(index, rows, extended)
+        guarded_count = len(rows) if extended else len(rows) - 1
+        for g, guard in enumerate(self.get(raw, "guardrails", list, where, required=False, default=[])):
+            g_where = pointer_join(where, "guardrails", g)
+            if not isinstance(guard, dict):
+                self.fail(f"a guardrail must be an object, found {_kind(guard)}", g_where)
+            at = self.get(guard, "index", int, g_where)
+            if not 0 <= at < guarded_count:
+                self.fail(f"guardrail index {at} is out of range: this instruction has {guarded_count} input "
+                          f"line(s) (0 to {guarded_count - 1})", pointer_join(g_where, "index"))
+            spec.guard_indices.append(at)
+        return spec
+
+    def _refuse_old_state_machine(self, raw_sets: list, specs: list[_SetSpec]) -> None:
+        """Reference 0.5.x wrote state machines as bloom 1.1.0 with no marker but the ``State_`` answer line."""
+        for spec, raw in zip(specs, raw_sets):
+            samples = raw["samples"]
+            all_non = bool(samples) and all(s.get("result") == NON.value for s in samples)
+            if spec.rows[-1] == ("State_",) and all_non and not spec.extended:
+                self.fail("unsupported model type 'state_machine' (a reference 0.5.x state machine: answer line "
+                          "State_, every result <NON>): state-machine protocols cannot be loaded yet",
+                          pointer("instruction", "sets", spec.index, "set"))
+
+    def _names(self, raw_sets: list) -> list[str]:
+        given = []
+        for i, raw in enumerate(raw_sets):
+            given.append(self.get(raw, "name", (str, type(None)), pointer("instruction", "sets", i), required=False))
+        taken = {n for n in given if n is not None}
+        names = []
+        for i, name in enumerate(given):
+            if name is None:
+                name, n = f"instruction_{i}", 1
+                while name in taken:
+                    n += 1
+                    name = f"instruction_{i}_{n}"
+                taken.add(name)
+            names.append(name)
+        return names
+
+    def _instruction(self, spec: _SetSpec, raw: dict, name: str, tokens: dict[str, Token],
+                     tokensets: dict[tuple[str, ...], TokenSet], where: str) -> BaseInstruction:
+        sets = []
+        for r, row in enumerate(spec.rows):
+            ts = tokensets.get(row)
+            if ts is None:
+                with self.at(pointer_join(where, "set", r)):
+                    ts = tokensets[row] = TokenSet(tuple(tokens[v] for v in row))
+            sets.append(ts)
+        samples = raw["samples"]
+        finals: dict[str, Token] = {}
+        for s, sample in enumerate(samples):
+            result = sample.get("result") if type(sample) is dict else None
+            if type(result) is not str:  # the checked path builds the JSON pointer only when needed
+                result = self.get(sample, "result", str, pointer_join(where, "samples", s))
+            if result not in finals:
+                finals[result] = self._final(result, tokens, pointer_join(where, "samples", s, "result"))
+        if not finals:
+            self.fail("an instruction set needs samples: its final tokens are the samples' results",
+                      pointer_join(where, "samples"))
+        with self.at(where):
+            if spec.extended:
+                instruction: BaseInstruction = ExtendedInstruction(sets, list(finals.values()), name=name)
+            else:
+                instruction = Instruction(sets[:-1], sets[-1], list(finals.values()), name=name)
+        for i, line in enumerate(self._strings(raw, "context", where, required=False)):
+            instruction.add_context(line)
+        for s, sample in enumerate(samples):
+            if not self._fast_sample(instruction, spec, sample, finals):
+                self._sample(instruction, spec, sample, finals, pointer_join(where, "samples", s))
+        return instruction
+
+    def _final(self, result: str, tokens: dict[str, Token], where: str) -> Token:
+        if result == NON.value:
+            return NON
+        if result in SPECIAL_TOKENS:
+            self.fail(f"{result} cannot be a sample's result; only <NON> among special tokens", where)
+        token = tokens.get(result)
+        if token is None:
+            self.fail(f"result {result!r} is not declared in 'tokens'", where)
+        return token
+
+    def _fast_sample(self, instruction: BaseInstruction, spec: _SetSpec, sample: Any, finals: dict[str, Token]) -> bool:
+        """Add a well-formed sample without numbers in one pass, building no JSON pointers (bench/: 1M samples).
+
+        False, with nothing added, for anything else: :meth:`_sample` then
+        checks it field by field and reports the problem with its pointer.
+        """
+        if type(sample) is not dict:
+            return False
+        strings, result, value = sample.get("strings"), sample.get("result"), sample.get("value")
+        empty = [[]] * len(spec.rows)
+        if (type(strings) is not list or len(strings) != len(empty) or type(result) is not str
+                or sample.get("numbers") != empty or sample.get("number_lists") != empty
+                or (value is not None and type(value) is not int and type(value) is not float)
+                or set(map(type, strings)) != {str}):
+            return False
+        final = finals.get(result)
+        texts = strings[:-1]
+        if spec.extended:
+            texts.append(sample.get("prompt"))
+            if type(texts[-1]) is not str:
+                return False
+        if final is None:
+            return False
+        try:
+            snippets = [ts.create_snippet(text) for ts, text in zip(instruction.context, texts)]
+            instruction.add_sample(snippets, strings[-1], value=value, final=final)  # type: ignore[call-arg]
+        except MTPError:
+            return False
+        return True
+
+    def _sample(self, instruction: BaseInstruction, spec: _SetSpec, sample: dict, finals: dict[str, Token],
+                where: str) -> None:
+        rows = len(spec.rows)
+        strings = self._strings(sample, "strings", where)
+        if len(strings) != rows:
+            what = "input strings (the prompt is in 'prompt') plus the response" if spec.extended else \
+                "input strings plus the response"
+            self.fail(f"'strings' has {len(strings)} item(s) but this set has {rows} row(s); it needs {rows}: {what}",
+                      pointer_join(where, "strings"))
+        numbers = self._per_row(sample, "numbers", rows, where)
+        lists = self._per_row(sample, "number_lists", rows, where)
+        inputs = instruction.context
+        texts = strings[:-1] + ([sample["prompt"]] if spec.extended else [])
+        snippets = []
+        for i, (ts, text) in enumerate(zip(inputs, texts)):
+            with self.at(pointer_join(where, "numbers", i)):
+                snippets.append(ts.create_snippet(text, numbers=numbers[i], number_lists=lists[i]))
+        if not spec.extended and (numbers[-1] or lists[-1]):
+            self.fail("the response line holds no number tokens, so its numbers must be []",
+                      pointer_join(where, "numbers", rows - 1))
+        value = self.get(sample, "value", (int, float, type(None)), where, required=False)
+        final = finals[sample["result"]]
+        with self.at(where):
+            instruction.add_sample(snippets, strings[-1], value=value, final=final)  # type: ignore[call-arg]
+
+    def _per_row(self, sample: dict, key: str, rows: int, where: str) -> list[list]:
+        items = self.get(sample, key, list, where)
+        if len(items) != rows:
+            self.fail(f"{key!r} needs one list per set row ({rows}), found {len(items)}", pointer_join(where, key))
+        for i, item in enumerate(items):
+            if not isinstance(item, list):
+                self.fail(f"{key!r} items must be lists, found {_kind(item)}", pointer_join(where, key, i))
+        return items
+
+    def _guardrails(self, spec: _SetSpec, raw: dict, instruction: BaseInstruction,
+                    shared: dict[tuple, Guardrail], where: str) -> None:
+        allow_digits = version_key(self.version) >= (0, 4, 0)
+        for g, guard in enumerate(raw.get("guardrails", [])):
+            g_where = pointer_join(where, "guardrails", g)
+            texts = [self.get(guard, k, str, g_where) for k in ("good_prompt", "bad_prompt", "bad_output")]
+            examples = self._strings(guard, "bad_examples", g_where, required=False)
+            key = (*texts, tuple(examples))
+            guardrail = shared.get(key)
+            if guardrail is None:
+                with self.at(g_where):
+                    guardrail = Guardrail(*texts)
+                for e, text in enumerate(examples):
+                    with self.at(pointer_join(g_where, "bad_examples", e)):
+                        _add_bad_example(guardrail, text, allow_digits)
+                shared[key] = guardrail
+            ts = instruction.context[guard["index"]]
+            if ts.guardrail is not None and ts.guardrail is not guardrail:
+                self.fail(f"{ts!r} is guarded by two different guardrails; MTP allows one guardrail per TokenSet "
+                          "(equal TokenSets count as one)", pointer_join(g_where, "index"))
+            with self.at(pointer_join(g_where, "index")):
+                ts.set_guardrail(guardrail)
+
+
+def _add_bad_example(guardrail: Guardrail, text: str, allow_digits: bool) -> None:
+    """Reference 0.4+ dropped the no-digits rule: keep such examples as written (validate(version="0.3.2") reports them)."""
+    if allow_digits and any(ch.isdigit() for ch in text) and text.strip():
+        guardrail.samples.append(text)
+    else:
+        guardrail.add_sample(text)
+
+
+def _choose_user_tokens(sets: list[_SetSpec], specs: dict[str, _TokenSpec]) -> set[str]:
+    """Values of the tokens that become UserTokens so every guarded or prompt line holds one.
+
+    For each such line without a user token yet, the first plain token that
+    is in no response line (a response may not hold a UserToken).
+    """
+    responses = {v for s in sets if not s.extended for v in s.rows[-1]}
+    chosen = {v for v, spec in specs.items() if spec.user}
+    for s in sets:
+        for row in s.user_rows:
+            if chosen.intersection(row):
+                continue
+            for value in row:
+                if specs[value].type == "Token" and value not in responses:
+                    chosen.add(value)
+                    break
+    return chosen
+
+
+def pointer_join(base: str, *parts: Any) -> str:
+    return base + pointer(*parts)
+
+
+def _is(value: Any, types: type | tuple[type, ...]) -> bool:
+    if isinstance(value, bool):
+        return bool in (types if isinstance(types, tuple) else (types,))
+    return isinstance(value, types)
+
+
+_KIND = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "an integer",
+         float: "a number", type(None): "null"}
+
+
+def _kind(value: Any) -> str:
+    return _KIND.get(type(value), type(value).__name__)
+
+
+def _names(types: type | tuple[type, ...]) -> str:
+    items = types if isinstance(types, tuple) else (types,)
+    names = []
+    for t in items:
+        name = _KIND.get(t, t.__name__)
+        if name not in names and not (t is float and int in items):
+            names.append(name)
+    return " or ".join(names)

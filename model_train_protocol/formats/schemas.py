@@ -1,0 +1,110 @@
+"""The JSON Schemas shipped with the package, found by a document's ``$schema``.
+
+Schemas live in ``model_train_protocol/schemas/v{major}/{kind}_{x_y_z}.json``
+and are written for this project (stricter than the reference's wherever our
+writers are). Each schema's ``$id`` is the very URL that files name in their
+``$schema`` (``https://mtp.schemas.databiomes.com/v0/bloom_0_3_2.json``), so a
+file is checked against the schema it claims; new versions need only a new
+file in the right folder.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from ..errors import MTPFileError
+
+__all__ = ["SchemaProblem", "parse_schema_url", "load_schema", "schema_for", "schema_problems", "json_pointer"]
+
+#: ``https://mtp.schemas.databiomes.com/v0/bloom_0_3_2.json`` -> kind ``bloom``, version ``0.3.2``.
+_SCHEMA_URL = re.compile(
+    r"https://mtp\.schemas\.databiomes\.com/v(?P<major>[0-9]+)/(?P<kind>[a-z]+)_(?P<version>[0-9]+(?:_[0-9]+)*)\.json"
+)
+
+#: Messages longer than this are cut: a ``const`` failure would print a whole object.
+_MAX_MESSAGE = 300
+
+
+@dataclass(frozen=True)
+class SchemaProblem:
+    """One schema violation: where (JSON pointer, ``""`` for the document), what, and the failing keyword."""
+
+    pointer: str
+    message: str
+    keyword: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.pointer or '/'}: {self.message}"
+
+
+def parse_schema_url(url: Any) -> tuple[str, str]:
+    """``(kind, version)`` of a ``$schema`` URL such as ``("bloom", "0.3.2")``; MTPFileError if it is not one."""
+    match = _SCHEMA_URL.fullmatch(url) if isinstance(url, str) else None
+    if match is None:
+        raise MTPFileError(
+            f"$schema {url!r} is not an MTP schema URL (expected "
+            "https://mtp.schemas.databiomes.com/v{major}/{bloom|template}_{x_y_z}.json).",
+            pointer="/$schema",
+        )
+    version = match["version"].replace("_", ".")
+    if version.split(".")[0] != match["major"]:
+        raise MTPFileError(f"$schema {url!r}: version {version} does not belong in folder v{match['major']}.", pointer="/$schema")
+    return match["kind"], version
+
+
+@lru_cache(maxsize=None)
+def load_schema(kind: str, version: str) -> dict[str, Any]:
+    """The shipped schema of ``kind`` (bloom, template, ...) and ``version`` (``"0.3.2"``)."""
+    major = version.split(".")[0]
+    name = f"{kind}_{version.replace('.', '_')}.json"
+    resource = resources.files("model_train_protocol").joinpath("schemas", f"v{major}", name)
+    if not resource.is_file():
+        raise MTPFileError(f"No schema for {kind} {version} ships with this package (looked for schemas/v{major}/{name}).",
+                           pointer="/$schema")
+    return json.loads(resource.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=None)
+def _validator(kind: str, version: str) -> Draft202012Validator:
+    return Draft202012Validator(load_schema(kind, version))
+
+
+def schema_for(document: Any) -> dict[str, Any]:
+    """The shipped schema named by ``document["$schema"]``; MTPFileError when missing or unknown."""
+    if not isinstance(document, dict):
+        raise MTPFileError(f"An MTP file holds a JSON object, not {type(document).__name__}.")
+    if "$schema" not in document:
+        raise MTPFileError("The document has no $schema, so its format version is unknown.", pointer="/$schema")
+    return load_schema(*parse_schema_url(document["$schema"]))
+
+
+def json_pointer(path: Any) -> str:
+    """RFC 6901 pointer of a path of keys and indexes (``["tokens", "a/b"]`` -> ``/tokens/a~1b``)."""
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
+
+
+def schema_problems(document: Any) -> list[SchemaProblem]:
+    """Every violation of the schema the document names, sorted by pointer then message (empty: valid)."""
+    schema_for(document)  # raises for a missing or unknown $schema
+    kind, version = parse_schema_url(document["$schema"])
+    problems = {
+        SchemaProblem(json_pointer(error.absolute_path), _short(error.message), str(error.validator))
+        for error in _validator(kind, version).iter_errors(document)
+    }
+    return sorted(problems, key=lambda p: (_pointer_key(p.pointer), p.message, p.keyword))
+
+
+def _pointer_key(pointer: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key that puts ``/sets/2`` before ``/sets/10``."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in pointer.split("/")[1:])
+
+
+def _short(message: str) -> str:
+    return message if len(message) <= _MAX_MESSAGE else message[: _MAX_MESSAGE - 1] + "…"

@@ -1,0 +1,114 @@
+"""File format versions: which layouts we read, which we write, and the rules each one imposes.
+
+A model file names its layout in ``$schema``
+(``https://mtp.schemas.databiomes.com/v1/bloom_1_2_1.json``); reference 0.3.0
+wrote a top-level ``"version"`` instead. We write three layouts, each a pair of
+model ("bloom") and template versions whose JSON Schemas differ in their limits
+(FORMAT.md 0, 2.7, 3.1), so validation takes the target version into account.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..errors import MTPValueError
+
+__all__ = [
+    "FormatVersion",
+    "BLOOM_0_3_2",
+    "BLOOM_1_2_1",
+    "BLOOM_2_0_1",
+    "DEFAULT_VERSION",
+    "WRITABLE_VERSIONS",
+    "READABLE_BLOOM_VERSIONS",
+    "SCHEMA_BASE",
+    "schema_url",
+    "parse_schema_url",
+    "format_version",
+    "version_key",
+]
+
+SCHEMA_BASE = "https://mtp.schemas.databiomes.com"
+
+
+@dataclass(frozen=True)
+class FormatVersion:
+    """One writable layout: the model and template versions and the limits of their schemas.
+
+    ``None`` means "no limit". ``guardrail_digits`` says whether bad-prompt
+    examples may contain digits (MTP 0.3 forbids them; 0.4+ allow them).
+    """
+
+    bloom: str
+    template: str
+    min_inputs: int
+    max_string_length: int | None
+    max_instruction_context: int | None
+    guardrail_digits: bool
+
+    @property
+    def major(self) -> int:
+        return int(self.bloom.split(".")[0])
+
+    def __str__(self) -> str:
+        return self.bloom
+
+
+BLOOM_0_3_2 = FormatVersion("0.3.2", "0.3.2", min_inputs=2, max_string_length=300, max_instruction_context=10,
+                            guardrail_digits=False)
+BLOOM_1_2_1 = FormatVersion("1.2.1", "1.2.0", min_inputs=1, max_string_length=300, max_instruction_context=100_000,
+                            guardrail_digits=True)
+BLOOM_2_0_1 = FormatVersion("2.0.1", "2.1.0", min_inputs=1, max_string_length=None, max_instruction_context=None,
+                            guardrail_digits=True)
+
+DEFAULT_VERSION = BLOOM_0_3_2
+WRITABLE_VERSIONS: dict[str, FormatVersion] = {v.bloom: v for v in (BLOOM_0_3_2, BLOOM_1_2_1, BLOOM_2_0_1)}
+
+#: Model file versions the reader understands (all share the 0.3 set/sample layout).
+READABLE_BLOOM_VERSIONS = (
+    "0.3.0", "0.3.1", "0.3.2", "0.3.3", "0.4.0", "1.0.0", "1.1.0", "1.2.0", "1.2.1", "2.0.0", "2.0.1",
+)
+
+_URL = re.compile(r"/v(\d+)/(bloom|template|model)_(\d+)_(\d+)_(\d+)\.json$")
+_ALIAS = re.compile(r"^(?:bloom)?[-_ ]?v?(\d+)[._](\d+)[._](\d+)$")
+
+
+def schema_url(kind: str, version: str) -> str:
+    """``https://mtp.schemas.databiomes.com/v{major}/{kind}_{x_y_z}.json``."""
+    return f"{SCHEMA_BASE}/v{version.split('.')[0]}/{kind}_{version.replace('.', '_')}.json"
+
+
+def parse_schema_url(url: str) -> tuple[str, str] | None:
+    """(kind, "x.y.z") of a ``$schema`` URL such as ``…/v1/bloom_1_2_1.json``, or None if it is not one."""
+    match = _URL.search(url)
+    if match is None or match.group(1) != match.group(3):
+        return None
+    return match.group(2), ".".join(match.group(3, 4, 5))
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """``"1.2.1"`` -> ``(1, 2, 1)`` for ordering versions."""
+    return tuple(int(p) for p in version.split("."))
+
+
+def format_version(version: "str | FormatVersion | None") -> FormatVersion:
+    """The writable layout named by ``version``: ``"0.3.2"``, ``"1.2.1"``, ``"2.0.1"`` (also ``"bloom-1.2.1"``).
+
+    None means the default (bloom 0.3.2).
+    """
+    if version is None:
+        return DEFAULT_VERSION
+    if isinstance(version, FormatVersion):
+        return version
+    supported = ", ".join(WRITABLE_VERSIONS)
+    if not isinstance(version, str):
+        raise MTPValueError(f"version must be a string such as '1.2.1', got {type(version).__name__} {version!r}.")
+    match = _ALIAS.match(version.strip().lower())
+    found = WRITABLE_VERSIONS.get(".".join(match.groups())) if match else None
+    if found is None:
+        raise MTPValueError(
+            f"Unknown file format version {version!r}; supported model file versions are {supported} "
+            "(templates 0.3.2, 1.2.0 and 2.1.0 go with them)."
+        )
+    return found

@@ -1,0 +1,60 @@
+"""Run trained MTP models: prompts from the template, constrained decoding, typed answers, chat.
+
+    from model_train_protocol.infer import Model
+    model = Model.load("out/cheshire")
+    answer = model.run("alice_cat_alice_continue", lines=["Hello.", "Which way?"])
+    answer.text, answer.final, answer.guardrail
+
+Prompt building, answers and chat history need no PyTorch; ``Model`` (and the
+decoder) import it on first use and say how to install it when it is missing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import MTPError
+from .answer import Answer, MalformedOutput, parse_completion
+from .chat import ChatSession, fill_history
+from .prompt import build_prompt
+from .spec import Final, InstructionSpec, instruction_specs
+
+__all__ = [
+    "Answer",
+    "ChatSession",
+    "Final",
+    "InstructionSpec",
+    "MalformedOutput",
+    "MissingTrainExtra",
+    "Model",
+    "build_prompt",
+    "fill_history",
+    "instruction_specs",
+    "parse_completion",
+    "require_torch",
+]
+
+
+class MissingTrainExtra(MTPError, ImportError):
+    """PyTorch or transformers is not installed, so no model can run."""
+
+
+def require_torch() -> None:
+    """Raise :class:`MissingTrainExtra` with the install command when torch or transformers is missing."""
+    try:
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
+    except ImportError as exc:
+        raise MissingTrainExtra(
+            f"running a model needs PyTorch and transformers ({exc.name} is missing): pip install 'mtp-toolkit[train]'"
+        ) from None
+
+
+def __getattr__(name: str) -> Any:
+    """``Model`` is imported on first use, so this package imports without PyTorch."""
+    if name == "Model":
+        require_torch()
+        from .model import Model
+
+        return Model
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,66 @@
+"""A conversation with one instruction: the history becomes the instruction's earlier input lines.
+
+An MTP prompt has a fixed number of lines, each labelled with a TokenSet;
+lines whose TokenSet holds a UserToken are the user's, the others the model's
+side. Each new message goes in the prompt line (the last user line); every
+earlier line is filled, newest first, with the latest turn of its side that
+is not used yet, and keeps its starting text while the history is too short.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Sequence
+
+from ..errors import MTPValueError
+from .answer import Answer
+from .spec import InstructionSpec
+
+if TYPE_CHECKING:
+    from .model import Model
+
+__all__ = ["ChatSession", "fill_history"]
+
+
+def fill_history(spec: InstructionSpec, start: Sequence[str], history: Sequence[tuple[bool, str]], message: str) -> list[str]:
+    """The input lines for ``message`` given ``history`` of (is_user, text) turns, oldest first."""
+    lines = list(start)
+    prompt = spec.prompt_line
+    lines[prompt] = message
+    user = list(spec.user_lines) or _alternating(spec.text_lines, prompt)
+    remaining = {True: [t for u, t in history if u], False: [t for u, t in history if not u]}
+    for i in range(spec.text_lines - 1, -1, -1):
+        if i != prompt and remaining[user[i]]:
+            lines[i] = remaining[user[i]].pop()
+    return lines
+
+
+def _alternating(count: int, prompt: int) -> list[bool]:
+    """Without the protocol, guess that sides alternate backwards from the prompt line."""
+    return [(prompt - i) % 2 == 0 for i in range(count)]
+
+
+class ChatSession:
+    """Send messages, get answers; refused messages stay out of the history."""
+
+    def __init__(self, model: "Model", spec: InstructionSpec, lines: Sequence[str] | None = None,
+                 numbers: Sequence[Any] = ()) -> None:
+        start = list(lines) if lines else [""] * spec.text_lines
+        if len(start) != spec.text_lines:
+            raise MTPValueError(
+                f"instruction {spec.name!r} takes {spec.text_lines} input line(s); give that many starting lines or none."
+            )
+        self.model = model
+        self.spec = spec
+        self.start = start
+        self.numbers = list(numbers)
+        self.history: list[tuple[bool, str]] = []
+
+    def lines(self, message: str) -> list[str]:
+        """The input lines the next ``message`` would be sent with."""
+        return fill_history(self.spec, self.start, self.history, message)
+
+    def send(self, message: str, **options: Any) -> Answer:
+        answer = self.model.run(self.spec.name, self.lines(message), self.numbers, **options)
+        if not answer.guardrail:
+            self.history += [(True, message), (False, answer.text)]
+        return answer

@@ -1,0 +1,169 @@
+"""A trained MTP model, ready to answer: load a training output directory, run instructions, chat."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from ..errors import MTPValueError
+from .answer import Answer, parse_completion
+from .decode import Generation, Grammar, generate
+from .prompt import build_prompt
+from .spec import InstructionSpec, instruction_specs
+from .vocab import Vocab
+
+if TYPE_CHECKING:
+    from ..protocol import Protocol
+    from .chat import ChatSession
+
+__all__ = ["Model", "DEFAULT_MAX_TEXT_TOKENS"]
+
+#: Longest answer text, in tokens, when the model directory does not say.
+DEFAULT_MAX_TEXT_TOKENS = 96
+
+
+class Model:
+    """A causal language model with its tokenizer and the template it was trained on.
+
+    ``Model.load(dir)`` opens what ``mtp train`` wrote; the constructor takes
+    the parts directly (any transformers causal LM and tokenizer whose
+    structural keys are tokens).
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        template: Mapping[str, Any],
+        protocol: "Protocol | None" = None,
+        manifest: Mapping[str, Any] | None = None,
+        max_text_tokens: int | None = None,
+    ) -> None:
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.template = template
+        self.protocol = protocol
+        self.manifest = dict(manifest or {})
+        self.specs: dict[str, InstructionSpec] = instruction_specs(template, protocol)
+        self.vocab = Vocab.build(tokenizer, getattr(model.config, "vocab_size", None))
+        self.max_text_tokens = max_text_tokens or self._answer_budget()
+        self.max_positions = _max_positions(model.config)
+        self._grammars: dict[str, Grammar] = {}
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike[str], max_text_tokens: int | None = None) -> "Model":
+        """Open a directory written by ``mtp train`` (offline; nothing is downloaded)."""
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        from ..train.artifacts import load_trained
+
+        trained = load_trained(Path(directory))
+        protocol = _protocol(trained.model_file)
+        return cls(trained.model, trained.tokenizer, trained.template, protocol, trained.manifest, max_text_tokens)
+
+    def _answer_budget(self) -> int:
+        """Twice the longest answer text of the protocol, in tokens (a fixed default without it)."""
+        if self.protocol is None:
+            return DEFAULT_MAX_TEXT_TOKENS
+        texts = [s.output for i in self.protocol.instructions for s in i.samples]
+        texts += [g.bad_output for g in self.protocol.guardrail_map().values()]
+        return max(16, 2 * max((len(self.vocab.encode(t)) for t in texts), default=0))
+
+    # --- instructions ------------------------------------------------------
+    @property
+    def instructions(self) -> list[str]:
+        return list(self.specs)
+
+    def spec(self, instruction: str | None = None) -> InstructionSpec:
+        """The named instruction; the name may be left out when there is only one."""
+        if instruction is None:
+            if len(self.specs) == 1:
+                return next(iter(self.specs.values()))
+            raise MTPValueError(f"this model has several instructions; choose one of: {', '.join(self.specs)}.")
+        try:
+            return self.specs[instruction]
+        except KeyError:
+            raise MTPValueError(f"no instruction named {instruction!r}; choose one of: {', '.join(self.specs)}.") from None
+
+    def grammar(self, spec: InstructionSpec) -> Grammar:
+        if spec.name not in self._grammars:
+            self._grammars[spec.name] = Grammar(spec, self.vocab, self.max_text_tokens)
+        return self._grammars[spec.name]
+
+    def prompt(self, instruction: str | None, lines: Sequence[str], numbers: Sequence[Any] = ()) -> str:
+        """The model input for these lines, filled into the template's input lines."""
+        return build_prompt(self.spec(instruction), lines, numbers)
+
+    # --- running -----------------------------------------------------------
+    def run(
+        self,
+        instruction: str | None = None,
+        lines: Sequence[str] = (),
+        numbers: Sequence[Any] = (),
+        *,
+        constrained: bool = True,
+        sample: bool = False,
+        temperature: float = 1.0,
+        seed: int | None = None,
+    ) -> Answer:
+        """Answer one prompt: ``lines`` fill the instruction's text lines in order (the last is the newest)."""
+        spec = self.spec(instruction)
+        return self.complete(spec, build_prompt(spec, lines, numbers), constrained=constrained, sample=sample,
+                             temperature=temperature, seed=seed)
+
+    def complete(self, spec: InstructionSpec, prompt: str, **options: Any) -> Answer:
+        """Answer an already built prompt (what evaluation uses with the renderer's prompts)."""
+        gen = self.generate(spec, prompt, **options)
+        answer = parse_completion(gen.completion, spec)
+        return _with(answer, final_probs=gen.final_probs, tokens=gen.new_tokens)
+
+    def generate(self, spec: InstructionSpec, prompt: str, *, constrained: bool = True, sample: bool = False,
+                 temperature: float = 1.0, seed: int | None = None) -> Generation:
+        """The raw decoding of one prompt; unconstrained output may not parse."""
+        ids = self.vocab.encode(prompt)
+        grammar = self.grammar(spec)
+        room = self.max_positions - len(ids) - len(grammar.tail) - max(len(s) for s in grammar.finals.sequences.values()) - 1
+        if room < 1:
+            raise MTPValueError(
+                f"the prompt is {len(ids)} tokens long and leaves no room for an answer in the model's "
+                f"{self.max_positions} positions; shorten the input lines."
+            )
+        if room < grammar.max_text_tokens:
+            grammar = Grammar(spec, self.vocab, room)
+        return generate(self.model, ids, grammar, constrained=constrained, max_new_tokens=None if constrained else room,
+                        sample=sample, temperature=temperature, seed=seed)
+
+    def chat(self, instruction: str | None = None, lines: Sequence[str] | None = None,
+             numbers: Sequence[Any] = ()) -> "ChatSession":
+        """A conversation: each message is answered with the history filling the earlier input lines."""
+        from .chat import ChatSession
+
+        return ChatSession(self, self.spec(instruction), lines, numbers)
+
+
+def _protocol(model_file: Mapping[str, Any]) -> "Protocol | None":
+    """The protocol of the model file, for what the template leaves out (None if it cannot be read)."""
+    from ..errors import MTPError
+    from ..protocol import Protocol
+
+    from_json = getattr(Protocol, "from_json", None)
+    if from_json is None:
+        return None
+    try:
+        return from_json(model_file)
+    except MTPError:
+        return None
+
+
+def _with(answer: Answer, **changes: Any) -> Answer:
+    from dataclasses import replace
+
+    return replace(answer, **changes)
+
+
+def _max_positions(config: Any) -> int:
+    for name in ("max_position_embeddings", "n_positions", "n_ctx"):
+        value = getattr(config, name, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    return 2048

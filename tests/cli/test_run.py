@@ -1,0 +1,62 @@
+"""``mtp run``: one answer from a model directory, as text or JSON; clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .mtp_runner import assert_clean_error, assert_usage_error, mtp
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from infer.tiny import cheshire, write_model_dir  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    return write_model_dir(cheshire(True), tmp_path_factory.mktemp("run") / "model")
+
+
+def test_json_answer_has_the_typed_fields(model_dir):
+    proc = mtp("run", model_dir, "-i", "alice_cat_alice_appear_disappear", "--line", "Hi.", "--line", "Hello?", "--json")
+    assert proc.returncode == 0, proc.stderr
+    answer = json.loads(proc.stdout)
+    assert answer["final"] in ("Appear", "Vanish", "<UNK>")
+    assert answer["guardrail"] == (answer["final"] == "<UNK>")
+    assert answer["raw"] == f"{answer['text']}\n{answer['final_key']}\n<EOS>"
+    assert answer["value"] is None and answer["instruction"] == "alice_cat_alice_appear_disappear"
+
+
+def test_numbers_fill_the_placeholders(model_dir):
+    proc = mtp("run", model_dir, "-i", "alice_cat_alice_instruction_numeric", "-l", "a", "-l", "b",
+               "-n", "[1, 2, 3]", "-n", "4")
+    assert proc.returncode == 0, proc.stderr
+    assert "final: Madness" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["-l", "a", "-l", "b"], "several instructions; choose one of"),
+        (["-i", "nope", "-l", "a"], "no instruction named 'nope'"),
+        (["-i", "alice_asks_the_cat", "-l", "a"], "takes 3 input line"),
+        (["-i", "alice_cat_alice_instruction_numeric", "-l", "a", "-l", "b", "-n", "[1, 2, 3]", "-n", "99"],
+         r"an integer in [0, 10]"),
+        (["-i", "alice_cat_alice_instruction_numeric", "-l", "a", "-l", "b", "-n", "x", "-n", "1"],
+         "neither an integer nor a JSON list"),
+    ],
+)
+def test_bad_input_is_one_clear_line(model_dir, args, message):
+    line = assert_clean_error(mtp("run", model_dir, *args))
+    assert message in line
+
+
+def test_a_directory_that_is_no_model(tmp_path):
+    line = assert_clean_error(mtp("run", tmp_path, "-l", "a"))
+    assert "mtp_manifest.json is missing" in line
+
+
+def test_missing_directory_is_a_usage_error(tmp_path):
+    assert_usage_error(mtp("run", tmp_path / "absent", "-l", "a"))

@@ -1,0 +1,107 @@
+"""Builders and schema checks shared by the core library's tests.
+
+``tests/`` is on ``sys.path`` because it holds the root conftest.py, so test
+modules in subfolders import this as ``core_helpers``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+import model_train_protocol as mtp
+from model_train_protocol.formats.schemas import schema_problems
+
+#: ../shared/reference/data beside the repository (may be absent).
+SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "reference" / "data"
+#: Reference files copied into the project (tests/data/reference/v0.3.2/...).
+REFERENCE_COPIES = Path(__file__).resolve().parent / "data" / "reference"
+
+
+def reference_schema_errors(document: dict[str, Any]) -> list[str] | None:
+    """Errors against the reference schema the document names; None when ../shared is absent."""
+    url = document["$schema"]
+    major, name = url.rsplit("/", 2)[-2:]
+    path = SHARED_DATA / "schemas" / major / name
+    if not SHARED_DATA.is_dir():
+        return None
+    validator = Draft202012Validator(json.loads(path.read_text(encoding="utf-8")))
+    return sorted(f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(document))
+
+
+def assert_schema_valid(document: dict[str, Any]) -> None:
+    """The document passes our shipped schema and, when ../shared is present, the reference schema."""
+    ours = schema_problems(document)
+    assert ours == [], [str(p) for p in ours]
+    theirs = reference_schema_errors(document)
+    assert not theirs, theirs
+
+
+def assert_files_valid(*paths: Path) -> None:
+    for path in paths:
+        assert_schema_valid(json.loads(path.read_text(encoding="utf-8")))
+
+
+def tiny_protocol(encrypt: bool) -> mtp.Protocol:
+    """The reference's ``tiny`` protocol (shared/reference/data/README.md section 2) through our API.
+
+    ``Alice`` is a UserToken: in our API only lines holding one may carry a guardrail.
+    """
+    protocol = mtp.Protocol(name="tiny", inputs=2, encrypt=encrypt)
+    for letter in "ABCDEFGHIJ":
+        protocol.add_context(f"Background line number {letter}.")
+    cat = mtp.Token("Cat")
+    alice = mtp.UserToken("Alice", desc="A curious girl")
+    talk = mtp.Token("Talk", key="🗣")
+    mood = mtp.NumToken("Mood", min_value=0, max_value=9)
+    done = mtp.Token("Done")
+    cat_talk = mtp.TokenSet(tokens=(cat, talk))
+    alice_talk = mtp.TokenSet(tokens=(alice, talk, mood))
+    guardrail = mtp.Guardrail(good_prompt="On topic", bad_prompt="Off topic", bad_output="What?")
+    for example in ("explain physics", "tell a joke", "capital of Spain"):
+        guardrail.add_sample(example)
+    alice_talk.set_guardrail(guardrail)
+    chat = mtp.Instruction(context=[cat_talk, alice_talk], response=cat_talk, final=done, name="chat")
+    chat.add_context("Ctx one.")
+    chat.add_context("Ctx two.")
+    for first, second, mood_value, answer in [
+        ("Hi.", "Hello cat.", 3, "Hi Alice."),
+        ("Who?", "Me.", 5, "You."),
+        ("Why?", "Because.", 7, "Fine."),
+    ]:
+        chat.add_sample(
+            input_snippets=[first, alice_talk.create_snippet(string=second, numbers=[mood_value])],
+            output_snippet=answer,
+        )
+    protocol.add_instruction(chat)
+    return protocol
+
+
+def small_protocol(name: str = "small", encrypt: bool = False) -> mtp.Protocol:
+    """A minimal valid protocol: one basic and one extended instruction, a guardrail, a NumToken final."""
+    protocol = mtp.Protocol(name=name, inputs=2, encrypt=encrypt)
+    for i in range(10):
+        protocol.add_context(f"Context line {i}.")
+    cat, talk, user = mtp.Token("Cat"), mtp.Token("Talk"), mtp.UserToken("Player")
+    level = mtp.NumToken("Level", min_value=1, max_value=5)
+    yes, score = mtp.Token("Yes"), mtp.NumToken("Score", min_value=0, max_value=10)
+    cat_talk = mtp.TokenSet(tokens=(cat, talk))
+    player = mtp.TokenSet(tokens=(user, level))
+    guardrail = mtp.Guardrail("a question", "anything else", "I only answer questions.")
+    for example in ("sing a song", "tell a joke", "what is love"):
+        guardrail.add_sample(example)
+    player.set_guardrail(guardrail)
+    basic = mtp.Instruction(context=[cat_talk, player], response=cat_talk, final=[yes, score], name="basic")
+    for i in range(3):
+        basic.add_sample([f"cat {i}", player.create_snippet(f"player {i}", numbers=[i + 1])], f"answer {i}", final=yes)
+        basic.add_sample([f"cat {i}", player.create_snippet(f"player {i}", numbers=[1])], f"scored {i}",
+                         final=score, value=i)
+    extended = mtp.ExtendedInstruction(context=[cat_talk, cat_talk, player], final=yes, name="extended")
+    for i in range(3):
+        extended.add_sample([f"a {i}", f"b {i}", player.create_snippet(f"prompt {i}", numbers=[2])], f"reply {i}")
+    protocol.add_instruction(basic)
+    protocol.add_instruction(extended)
+    return protocol

@@ -1,0 +1,209 @@
+"""Export: every format renders the canonical text, columns have one type, the split is stratified and seeded."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import model_train_protocol as mtp
+from model_train_protocol.examples.cheshire_cat import build_protocol
+from model_train_protocol.export import (
+    FORMATS,
+    ExportError,
+    example_record,
+    export_protocol,
+    read_jsonl,
+    split_assignment,
+    strata_counts,
+)
+from model_train_protocol.render import render_protocol
+
+
+def skewed_protocol(per_final: dict[str, int] = {"Yes": 40, "No": 20, "Maybe": 10}) -> mtp.Protocol:
+    """One guarded instruction with finals of different sizes, and a second small instruction."""
+    protocol = mtp.Protocol(name="skewed", inputs=2, encrypt=False)
+    for i in range(10):
+        protocol.add_context(f"Background line {i}.")
+    sys_tok, user_tok, bot_tok = mtp.Token("System"), mtp.UserToken("Person"), mtp.Token("Bot")
+    system, user, bot = mtp.TokenSet(sys_tok), mtp.TokenSet(user_tok), mtp.TokenSet(bot_tok)
+    guardrail = mtp.Guardrail("questions", "anything else", "I only answer questions.")
+    for text in ("tell a joke", "sing a song", "write a poem", "what is love"):
+        guardrail.add_sample(text)
+    user.set_guardrail(guardrail)
+    finals = {name: mtp.Token(name) for name in per_final}
+    ask = mtp.Instruction(context=[system, user], response=bot, final=list(finals.values()), name="ask")
+    for name, count in per_final.items():
+        for n in range(count):
+            ask.add_sample([f"Be brief {n}.", f"question {name} {n}"], f"answer {name} {n}", final=finals[name])
+    protocol.add_instruction(ask)
+    done = mtp.Token("Done")
+    other = mtp.Instruction(context=[system, mtp.TokenSet((sys_tok, bot_tok))], response=bot, final=done, name="other")
+    for n in range(5):
+        other.add_sample([f"a{n}", f"b{n}"], f"c{n}")
+    protocol.add_instruction(other)
+    return protocol
+
+
+def column_types(records: list[dict]) -> dict[str, set[str]]:
+    """Type signature of every column (nested lists of objects included) over all records."""
+    def sig(value) -> str:
+        if isinstance(value, list):
+            return "list[" + "|".join(sorted({sig(v) for v in value})) + "]"
+        if isinstance(value, dict):
+            return "{" + ",".join(f"{k}:{sig(v)}" for k, v in sorted(value.items())) + "}"
+        return type(value).__name__
+
+    types: dict[str, set[str]] = {}
+    for record in records:
+        for key, value in record.items():
+            types.setdefault(key, set()).add(sig(value))
+    return types
+
+
+def prompt_completion(record: dict, fmt: str) -> tuple[str, str]:
+    if fmt == "openai-chat":
+        user, assistant = record["messages"][-2:]
+        return user["content"], assistant["content"]
+    if fmt == "prompt-completion":
+        return record["prompt"], record["completion"]
+    if fmt == "alpaca":
+        return record["instruction"] + record["input"], record["output"]
+    if fmt == "sharegpt":
+        human, gpt = record["conversations"][-2:]
+        return human["value"], gpt["value"]
+    raise AssertionError(fmt)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_line_is_the_renderers_text(tmp_path: Path, fmt: str) -> None:
+    protocol = build_protocol()
+    result = export_protocol(protocol, tmp_path, fmt)
+    lines = (tmp_path / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    records = [json.loads(line) for line in lines]
+    expected = list(render_protocol(protocol))
+    assert len(records) == len(expected) == result.counts["train"]
+    for record, example in zip(records, expected):
+        if fmt == "text":
+            assert record == {"text": example.prompt + example.completion}
+        else:
+            assert prompt_completion(record, fmt) == (example.prompt, example.completion)
+    assert not (tmp_path / "val.jsonl").exists()
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("context", [False, True])
+def test_columns_have_one_type(tmp_path: Path, fmt: str, context: bool) -> None:
+    export_protocol(build_protocol(), tmp_path, fmt, val_split=0.2, seed=3, context=context)
+    for name in ("train.jsonl", "val.jsonl"):
+        records = read_jsonl(tmp_path / name)
+        assert records
+        types = column_types(records)
+        assert all(len(t) == 1 for t in types.values()), types
+        assert "NoneType" not in json.dumps(sorted(map(sorted, types.values())))
+        assert all(set(r) == set(records[0]) for r in records)
+
+
+def test_context_becomes_a_system_turn() -> None:
+    protocol = build_protocol()
+    example = next(iter(render_protocol(protocol)))
+    chat = example_record(example, "openai-chat", system="ctx")
+    assert chat["messages"][0] == {"role": "system", "content": "ctx"}
+    assert example_record(example, "sharegpt", system="ctx")["conversations"][0] == {"from": "system", "value": "ctx"}
+    assert example_record(example, "alpaca", system="ctx")["system"] == "ctx"
+    assert [m["role"] for m in example_record(example, "openai-chat")["messages"]] == ["user", "assistant"]
+
+
+def test_guardrail_refusals_are_included(tmp_path: Path) -> None:
+    protocol = build_protocol()
+    result = export_protocol(protocol, tmp_path, "prompt-completion")
+    records = read_jsonl(tmp_path / "train.jsonl")
+    refusals = [r for r in records if r["completion"].endswith("\n<UNK>\n<EOS>")]
+    guardrails = protocol.guardrail_map().values()
+    bad_outputs = {g.bad_output for g in guardrails}
+    assert refusals and len(refusals) == result.guardrail_examples
+    assert {r["completion"].split("\n")[0] for r in refusals} == bad_outputs
+    bad_prompts = {s for g in guardrails for s in g.samples}
+    assert all(any(b in r["prompt"] for b in bad_prompts) for r in refusals)
+
+
+def test_no_guardrails_option(tmp_path: Path) -> None:
+    result = export_protocol(build_protocol(), tmp_path, "text", guardrails=False)
+    assert result.guardrail_examples == 0
+    assert all("<UNK>" not in r["text"] for r in read_jsonl(tmp_path / "train.jsonl"))
+
+
+def test_split_is_stratified_and_proportional(tmp_path: Path) -> None:
+    protocol = skewed_protocol()
+    result = export_protocol(protocol, tmp_path, "text", val_split=0.2, seed=7)
+    total = sum(strata_counts(protocol).values())
+    assert result.counts["val"] == round(total * 0.2)
+    assert result.counts["train"] + result.counts["val"] == total
+    val = result.strata["val"]
+    assert val[("ask", "Yes_")] == 8 and val[("ask", "No_")] == 4 and val[("ask", "Maybe_")] == 2
+    assert val[("other", "Done_")] == 1  # 5 * 0.2
+    assert val[("ask", "<UNK>")] + val[("other", "Done_")] >= 1
+    # the files hold what the result says, and no example is in both
+    train, valid = read_jsonl(tmp_path / "train.jsonl"), read_jsonl(tmp_path / "val.jsonl")
+    assert (len(train), len(valid)) == (result.counts["train"], result.counts["val"])
+    assert not {r["text"] for r in train} & {r["text"] for r in valid}
+
+
+def test_split_is_deterministic_per_seed(tmp_path: Path) -> None:
+    protocol = skewed_protocol()
+    texts = {}
+    for run, seed in (("a", 1), ("b", 1), ("c", 2)):
+        export_protocol(protocol, tmp_path / run, "text", val_split=0.25, seed=seed)
+        texts[run] = (tmp_path / run / "val.jsonl").read_bytes()
+    assert texts["a"] == texts["b"]
+    assert texts["a"] != texts["c"]
+
+
+def test_every_class_keeps_a_training_example() -> None:
+    counts = Counter({("i", "A"): 1, ("i", "B"): 2, ("i", "C"): 50})
+    chosen = split_assignment(counts, 0.9, seed=0)
+    for stratum, n in counts.items():
+        assert len(chosen[stratum]) <= n - 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    sizes=st.lists(st.integers(min_value=1, max_value=60), min_size=1, max_size=8),
+    split=st.floats(min_value=0.01, max_value=0.9),
+    seed=st.integers(min_value=0, max_value=2**32),
+)
+def test_split_properties(sizes: list[int], split: float, seed: int) -> None:
+    counts = Counter({("i", f"F{k}"): n for k, n in enumerate(sizes)})
+    chosen = split_assignment(counts, split, seed)
+    total = sum(sizes)
+    taken = sum(len(v) for v in chosen.values())
+    room = total - len(sizes)
+    assert taken == min(max(1, round(total * split)), room) if total >= 2 else taken == 0
+    capped = any(len(chosen[s]) == counts[s] - 1 and counts[s] * split > counts[s] - 1 for s in counts)
+    for stratum, picked in chosen.items():
+        n = counts[stratum]
+        assert picked <= set(range(n)) and len(picked) <= n - 1
+        assert len(picked) >= min(math.floor(n * split), n - 1)  # never below its share
+        if not capped:  # largest remainder: at most one above its share
+            assert len(picked) <= math.ceil(n * split)
+    assert chosen == split_assignment(counts, split, seed)
+
+
+def test_bad_settings_raise_mtp_errors(tmp_path: Path) -> None:
+    with pytest.raises(ExportError, match="choose one of"):
+        export_protocol(build_protocol(), tmp_path, "csv")
+    with pytest.raises(ExportError, match="val_split"):
+        export_protocol(build_protocol(), tmp_path, "text", val_split=1.0)
+    assert issubclass(ExportError, mtp.MTPError)
+
+
+def test_invalid_protocol_is_refused(tmp_path: Path) -> None:
+    protocol = mtp.Protocol(name="empty", inputs=2)
+    with pytest.raises(mtp.MTPValidationError):
+        export_protocol(protocol, tmp_path, "text")
+    assert not list(tmp_path.iterdir())

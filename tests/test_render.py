@@ -1,0 +1,86 @@
+"""The canonical renderer: sample text lines, template lines and guardrail refusals agree."""
+
+from __future__ import annotations
+
+import model_train_protocol as mtp
+from core_helpers import small_protocol, tiny_protocol
+from model_train_protocol.render import (
+    KeyMap,
+    fill_input_lines,
+    input_lines,
+    output_line,
+    render_completion,
+    render_guardrail_examples,
+    render_prompt,
+    render_protocol,
+    render_sample,
+    tokenset_filled,
+    tokenset_keys,
+    tokenset_pattern,
+)
+
+
+def test_tokenset_key_forms():
+    keys = KeyMap(encrypt=False)
+    alice, talk, mood = mtp.Token("Alice"), mtp.Token("Talk", key="🗣"), mtp.NumToken("Mood", 0, 9)
+    coords = mtp.NumListToken("Coords", -9, 9, 2)
+    ts = mtp.TokenSet((alice, talk, mood, coords))
+    snippet = ts.create_snippet("hi", numbers=[3], number_lists=[[1, -2]])
+    assert tokenset_keys(ts, keys) == "Alice_🗣Mood_Coords_"
+    assert tokenset_pattern(ts, keys) == "Alice_🗣Mood_<num_0_9>Coords_<num_-9_9_2>"
+    assert tokenset_filled(ts, keys, snippet) == "Alice_🗣Mood_3Coords_[1, -2]"
+    assert tokenset_filled(ts, KeyMap(encrypt=True), snippet).startswith("ac50a4🗣f952163")
+
+
+def test_basic_sample_text():
+    protocol = tiny_protocol(encrypt=False)
+    chat = protocol.instructions[0]
+    example = render_sample(chat, chat.samples[0], protocol.key_map(), index=0)
+    assert example.prompt == "<BOS>\nCat_🗣\nHi.\nAlice_🗣Mood_3\nHello cat.\nCat_🗣\n<RUN>\n"
+    assert example.completion == "Hi Alice.\nDone_\n<EOS>"
+    assert example.text == example.prompt + example.completion
+    assert (example.final, example.guardrail, example.instruction) == ("Done_", False, "chat")
+
+
+def test_extended_sample_text():
+    protocol = small_protocol()
+    extended = protocol.instructions[1]
+    prompt = render_prompt(extended, extended.samples[0].inputs, protocol.key_map())
+    assert prompt == "<BOS>\nCat_Talk_\na 0\nCat_Talk_\nb 0\nPlayer_Level_2prompt 0\n\n<RUN>\n"
+
+
+def test_template_lines_filled_with_a_sample_give_the_sample_prompt():
+    for protocol in (small_protocol(encrypt=True), tiny_protocol(encrypt=True)):
+        keys = protocol.key_map()
+        for instruction in protocol.instructions:
+            lines = input_lines(instruction, keys)
+            for sample in instruction.samples:
+                texts = [sn.string for sn in sample.inputs]
+                numbers = [n for sn in sample.inputs for n in sn.numbers]
+                assert fill_input_lines(lines, texts, numbers) == render_prompt(instruction, sample.inputs, keys)
+
+
+def test_output_lines():
+    assert output_line("Done_") == "<string>\nDone_\n<EOS>"
+    assert render_completion("What?", "<UNK>") == "What?\n<UNK>\n<EOS>"
+
+
+def test_guardrail_refusals_put_each_bad_prompt_in_the_guarded_line():
+    protocol = tiny_protocol(encrypt=False)
+    chat = protocol.instructions[0]
+    refusals = list(render_guardrail_examples(chat, protocol.key_map(), protocol.guardrail_map()))
+    assert [r.index for r in refusals] == [0, 1, 2]
+    assert all(r.guardrail and r.final == "<UNK>" and r.completion == "What?\n<UNK>\n<EOS>" for r in refusals)
+    # the guarded line (index 1) holds the bad prompt; the sample's number stays in place
+    assert refusals[0].prompt == "<BOS>\nCat_🗣\nHi.\nAlice_🗣Mood_3\nexplain physics\nCat_🗣\n<RUN>\n"
+    assert refusals[1].prompt == "<BOS>\nCat_🗣\nWho?\nAlice_🗣Mood_5\ntell a joke\nCat_🗣\n<RUN>\n"
+
+
+def test_render_protocol_order():
+    protocol = small_protocol()
+    examples = list(render_protocol(protocol))
+    assert [(e.instruction, e.guardrail) for e in examples] == (
+        [("basic", False)] * 6 + [("basic", True)] * 3 + [("extended", False)] * 3 + [("extended", True)] * 3)
+    assert len(list(render_protocol(protocol, guardrails=False))) == 9
+    # an extended refusal replaces the prompt, which sits on the key line
+    assert examples[-1].prompt.endswith("Player_Level_2what is love\n\n<RUN>\n")

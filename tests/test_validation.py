@@ -1,0 +1,234 @@
+"""validate(): every rule, each with a protocol that breaks it and one that does not; all problems at once."""
+
+from __future__ import annotations
+
+import pytest
+
+import model_train_protocol as mtp
+from core_helpers import small_protocol
+from model_train_protocol.validation import MAX_STRING_LENGTH, Problem, _substring_pairs
+
+
+def rules(protocol: mtp.Protocol) -> list[str]:
+    return [p.rule for p in protocol.validate()]
+
+
+def two_line_protocol(a: mtp.Token | None = None, b: mtp.Token | None = None, final: mtp.Token | None = None,
+                      samples: int = 3, encrypt: bool = False) -> mtp.Protocol:
+    """inputs=2, ten context lines, one instruction (a) -> (b) with ``samples`` samples."""
+    protocol = mtp.Protocol("v", inputs=2, encrypt=encrypt)
+    for i in range(10):
+        protocol.add_context(f"line {i}")
+    a = a or mtp.Token("Apple")
+    b = b or mtp.UserToken("Bird")
+    first, second = mtp.TokenSet((a,)), mtp.TokenSet((b,))
+    instruction = mtp.Instruction(context=[first, second], response=first, final=final or mtp.Token("Done"), name="i")
+    for i in range(samples):
+        instruction.add_sample([f"x{i}", f"y{i}"], f"z{i}")
+    protocol.add_instruction(instruction)
+    return protocol
+
+
+def test_valid_protocols_have_no_problems():
+    assert small_protocol().validate() == []
+    assert two_line_protocol().validate() == []
+
+
+def test_every_problem_is_reported_at_once_with_rule_where_and_hint():
+    protocol = two_line_protocol(samples=2)
+    protocol.context.clear()
+    protocol.add_context("x" * (MAX_STRING_LENGTH + 1))
+    problems = protocol.validate()
+    assert [p.rule for p in problems] == ["protocol.context-lines", "context.too-long", "instruction.too-few-samples"]
+    assert all(isinstance(p, Problem) and p.where and p.message and p.hint for p in problems)
+    with pytest.raises(mtp.MTPValidationError) as info:
+        protocol.save()
+    assert info.value.problems == tuple(problems)
+    assert "3 problems" in str(info.value)
+    assert all(f"[{p.rule}]" in str(info.value) for p in problems)
+    assert problems[0].as_dict()["rule"] == "protocol.context-lines"
+
+
+def test_protocol_inputs():
+    protocol = mtp.Protocol("one", inputs=1)
+    assert "protocol.inputs" in rules(protocol)
+    assert "protocol.inputs" not in rules(mtp.Protocol("two", inputs=2))
+
+
+def test_no_instructions():
+    assert "protocol.no-instructions" in rules(mtp.Protocol("empty", inputs=2))
+    assert "protocol.no-instructions" not in rules(two_line_protocol())
+
+
+def test_context_lines_count_protocol_and_instruction_lines():
+    protocol = two_line_protocol()
+    del protocol.context[:2]
+    assert "protocol.context-lines" in rules(protocol)
+    protocol.instructions[0].add_context("one")
+    protocol.instructions[0].add_context("two")
+    assert "protocol.context-lines" not in rules(protocol)
+
+
+def test_context_line_length():
+    protocol = two_line_protocol()
+    protocol.instructions[0].add_context("x" * MAX_STRING_LENGTH)
+    assert "context.too-long" not in rules(protocol)
+    protocol.instructions[0].add_context("x" * (MAX_STRING_LENGTH + 1))
+    problem = next(p for p in protocol.validate() if p.rule == "context.too-long")
+    assert "context line 1" in problem.where and "301" in problem.message
+
+
+def test_instruction_context_lines():
+    protocol = two_line_protocol()
+    for i in range(10):
+        protocol.instructions[0].add_context(f"c{i}")
+    assert "instruction.context-lines" not in rules(protocol)
+    protocol.instructions[0].add_context("eleventh")
+    assert "instruction.context-lines" in rules(protocol)
+
+
+def test_samples_per_instruction():
+    assert "instruction.too-few-samples" in rules(two_line_protocol(samples=2))
+    assert "instruction.too-few-samples" not in rules(two_line_protocol(samples=3))
+
+
+def test_samples_per_declared_final():
+    protocol = two_line_protocol()
+    instruction = protocol.instructions[0]
+    other = mtp.Token("Other")
+    instruction.finals += (other,)
+    assert "final.too-few-samples" in rules(protocol)  # declared but unused
+    for i in range(2):
+        instruction.add_sample(["a", "b"], "c", final=other)
+    assert "final.too-few-samples" in rules(protocol)
+    instruction.add_sample(["a", "b"], "c", final=other)
+    assert "final.too-few-samples" not in rules(protocol)
+
+
+@pytest.mark.parametrize("where", ["input", "output", "prompt"])
+def test_string_length(where):
+    protocol = small_protocol()
+    long = "x" * (MAX_STRING_LENGTH + 1)
+    basic, extended = protocol.instructions
+    player = basic.context[1]
+    if where == "input":
+        basic.add_sample([long, player.create_snippet("p", numbers=[1])], "ok", final=protocol.instructions[0].finals[0])
+    elif where == "output":
+        basic.add_sample(["c", player.create_snippet("p", numbers=[1])], long, final=basic.finals[0])
+    else:
+        extended.add_sample(["a", "b", player.create_snippet(long, numbers=[1])], "ok")
+    problems = [p for p in protocol.validate() if p.rule == "string.too-long"]
+    assert len(problems) == 1
+    assert {"input": "input 0", "output": "response", "prompt": "prompt"}[where] in problems[0].where
+    assert "string.too-long" not in rules(small_protocol())
+
+
+def test_duplicate_value():
+    protocol = two_line_protocol(final=mtp.Token("Apple", desc="another apple"))
+    assert "token.duplicate-value" in rules(protocol)
+    # An equal token object (same class, value, key, desc) is the same token.
+    assert "token.duplicate-value" not in rules(two_line_protocol(a=mtp.Token("Apple"), b=mtp.UserToken("Bird")))
+
+
+def test_duplicate_key():
+    assert "token.duplicate-key" in rules(two_line_protocol(a=mtp.Token("Apple", key="k"), b=mtp.UserToken("Bird", key="k")))
+    assert "token.duplicate-key" not in rules(two_line_protocol(a=mtp.Token("Apple", key="k"), b=mtp.UserToken("Bird", key="j")))
+
+
+def test_substring_of_values():
+    problems = [p for p in two_line_protocol(a=mtp.Token("Cat"), b=mtp.UserToken("Cats")).validate()
+                if p.rule == "token.substring"]
+    assert len(problems) == 1 and "'Cat_'" in problems[0].message and "'Cats_'" in problems[0].message
+    assert "token.substring" in rules(two_line_protocol(a=mtp.Token("Talk"), b=mtp.UserToken("TALKING")))
+    assert "token.substring" in rules(two_line_protocol(a=mtp.Token("Car"), b=mtp.UserToken("Scar")))
+    assert "token.substring" not in rules(two_line_protocol(a=mtp.Token("Cat"), b=mtp.UserToken("Dog")))
+
+
+def test_substring_never_checked_against_special_tokens():
+    """FORMAT.md 6.25: Running, Padding, Unknown, Bosun... are innocent names."""
+    protocol = two_line_protocol(a=mtp.Token("Running"), b=mtp.UserToken("Padding"), final=mtp.Token("Unknown"))
+    assert protocol.validate() == []
+
+
+def test_substring_of_keys():
+    protocol = two_line_protocol(a=mtp.Token("Apple", key="ab"), b=mtp.UserToken("Bird", key="xaby"))
+    assert "token.key-substring" in rules(protocol)
+    assert "token.key-substring" not in rules(two_line_protocol(a=mtp.Token("Apple", key="ab"), b=mtp.UserToken("Bird", key="cd")))
+
+
+def test_final_in_a_set():
+    apple = mtp.Token("Apple")
+    assert "token.final-in-set" in rules(two_line_protocol(a=apple, final=apple))
+    # an equal but distinct token object is the same token too
+    assert "token.final-in-set" in rules(two_line_protocol(a=mtp.Token("Apple"), final=mtp.Token("Apple")))
+    assert "token.final-in-set" not in rules(two_line_protocol(a=apple, final=mtp.Token("Pear")))
+
+
+def test_guardrail_too_few_samples():
+    protocol = small_protocol()
+    guardrail = protocol.instructions[0].context[1].guardrail
+    guardrail.samples.pop()
+    assert "guardrail.too-few-samples" in rules(protocol)
+    guardrail.add_sample("another one")
+    assert "guardrail.too-few-samples" not in rules(protocol)
+
+
+def test_guardrail_digits_as_loaded_from_newer_files():
+    protocol = small_protocol()
+    guardrail = protocol.instructions[0].context[1].guardrail
+    guardrail.samples.append("top 10 songs")  # add_sample refuses it; a loaded 0.4+ file may hold it
+    assert "guardrail.digits" in rules(protocol)
+    guardrail.samples.pop()
+    assert "guardrail.digits" not in rules(protocol)
+
+
+def test_guardrail_conflict_between_equal_token_sets():
+    def guard(text):
+        g = mtp.Guardrail("good", "bad", text)
+        for s in ("one", "two", "three"):
+            g.add_sample(s)
+        return g
+
+    protocol = two_line_protocol()
+    instruction = protocol.instructions[0]
+    instruction.context[1].set_guardrail(guard("No."))
+    assert "guardrail.conflict" not in rules(protocol)
+    # another TokenSet with an equal (distinct) token: the same line to the model
+    twin = mtp.TokenSet((mtp.UserToken("Bird"),))
+    twin.set_guardrail(guard("Never."))
+    other = mtp.Instruction(context=[instruction.context[0], twin], response=instruction.context[0],
+                            final=instruction.finals[0], name="j")
+    for i in range(3):
+        other.add_sample(["a", "b"], "c")
+    protocol.add_instruction(other)
+    assert "guardrail.conflict" in rules(protocol)
+
+
+def test_substring_rule_over_ten_thousand_tokens():
+    names = [f"Tok{i:05d}x" for i in range(10_000)]
+    assert _substring_pairs(names) == []
+    planted = names + ["Tok00042xyz"]
+    assert _substring_pairs(planted) == [("Tok00042x", "Tok00042xyz")]
+
+
+def test_substring_rule_over_ten_thousand_tokens_in_a_protocol():
+    tokens = [mtp.Token(f"W{i:05d}q") for i in range(10_000)] + [mtp.Token("W00007qq")]
+    protocol = mtp.Protocol("many", inputs=2, encrypt=False)
+    for i in range(10):
+        protocol.add_context(f"line {i}")
+    big, user = mtp.TokenSet(tokens), mtp.TokenSet((mtp.UserToken("Player"),))
+    instruction = mtp.Instruction(context=[big, user], response=mtp.TokenSet((mtp.Token("Say"),)),
+                                  final=mtp.Token("Done"), name="many")
+    for i in range(3):
+        instruction.add_sample(["a", "b"], "c")
+    protocol.add_instruction(instruction)
+    problems = protocol.validate()
+    # unencrypted keys are the values, so the key rule sees the same pair
+    assert [(p.rule, p.where) for p in problems] == [("token.substring", "token 'W00007q'"),
+                                                     ("token.key-substring", "key 'W00007q_'")]
+
+
+def test_token_value_length():
+    """Values are set-row strings of the file, limited to 300 characters like every string."""
+    assert "token.too-long" in rules(two_line_protocol(a=mtp.Token("A" * MAX_STRING_LENGTH)))
+    assert "token.too-long" not in rules(two_line_protocol(a=mtp.Token("A" * (MAX_STRING_LENGTH - 1))))

@@ -1,0 +1,112 @@
+"""The training loop: learning, seeds, early stopping, checkpoints and resume, output-directory rules."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from safetensors.torch import load_file
+
+from model_train_protocol.errors import MTPFileError, MTPValidationError
+from model_train_protocol.train import TrainConfig, TrainConfigError, train
+from model_train_protocol.train.artifacts import MANIFEST
+
+from .conftest import tiny
+
+
+def _weights(path):
+    return load_file(str(path / "model.safetensors"))
+
+
+def _same(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_loss_goes_down(protocol, tmp_path):
+    result = train(protocol, tmp_path / "m", tiny(max_steps=60, val_split=0.0))
+    metrics = json.loads((tmp_path / "m" / MANIFEST).read_text())["mtp"]["metrics"]
+    assert metrics == json.loads(json.dumps(result.metrics))
+    assert metrics["steps"] == 60 and metrics["final_train_loss"] < 0.8 * metrics["first_train_loss"]
+
+
+def test_same_seed_same_weights_other_seed_other_weights(protocol, tmp_path):
+    train(protocol, tmp_path / "a", tiny(seed=1))
+    train(protocol, tmp_path / "b", tiny(seed=1))
+    train(protocol, tmp_path / "c", tiny(seed=2))
+    assert _same(_weights(tmp_path / "a"), _weights(tmp_path / "b"))
+    assert not _same(_weights(tmp_path / "a"), _weights(tmp_path / "c"))
+
+
+def test_resume_continues_exactly_where_the_checkpoint_was(protocol, tmp_path):
+    settings = dict(max_steps=6, val_split=0.0)
+    train(protocol, tmp_path / "straight", tiny(**settings))
+    interrupted = tmp_path / "resumed"
+    train(protocol, interrupted, tiny(checkpoint_every=3, keep_checkpoints=True, **settings))
+    state = json.loads((interrupted / "checkpoints" / "last" / "state.json").read_text())
+    assert state["step"] == 3  # the last checkpoint before the end
+    result = train(protocol, interrupted, tiny(resume=True, **settings))
+    assert result.metrics["steps"] == 6
+    assert not (interrupted / "checkpoints").exists()
+    assert _same(_weights(tmp_path / "straight"), _weights(interrupted))
+
+
+def test_early_stopping_on_validation_loss(protocol, tmp_path):
+    # min_delta larger than any loss: only the first evaluation counts as an improvement
+    result = train(protocol, tmp_path / "m", tiny(max_steps=None, epochs=50, patience=2, min_delta=1e9, batch_size=8))
+    per_epoch = result.metrics["steps"] // 3
+    assert result.metrics["stopped_early"] is True
+    assert [h["step"] for h in result.history] == [per_epoch, 2 * per_epoch, 3 * per_epoch]
+    assert result.metrics["best_val_loss"] == result.history[0]["val_loss"]
+
+
+def test_gpt2_layout(protocol, tmp_path):
+    train(protocol, tmp_path / "m", tiny(arch="gpt2"))
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert config["model_type"] == "gpt2"
+
+
+def test_rerun_into_the_same_directory_replaces_the_model(protocol, tmp_path):
+    train(protocol, tmp_path / "m", tiny(seed=1))
+    first = _weights(tmp_path / "m")
+    train(protocol, tmp_path / "m", tiny(seed=2))
+    assert not _same(first, _weights(tmp_path / "m"))
+
+
+def test_foreign_directory_is_refused(protocol, tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(MTPFileError, match="did not write"):
+        train(protocol, tmp_path, tiny())
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_invalid_protocol_is_refused(tmp_path):
+    import model_train_protocol as mtp
+
+    with pytest.raises(MTPValidationError):
+        train(mtp.Protocol(name="empty", inputs=1), tmp_path / "m", tiny())
+
+
+@pytest.mark.parametrize("bad", [dict(val_split=1.0), dict(arch="rnn"), dict(n_embd=30, n_head=4),
+                                 dict(lora=True), dict(max_steps=0), dict(device="tpu")])
+def test_bad_settings(bad):
+    with pytest.raises(TrainConfigError):
+        TrainConfig(**bad)
+
+
+def test_overrides_and_default_rates():
+    assert TrainConfig().learning_rate == 3e-3
+    assert TrainConfig(base="smollm2").learning_rate == 5e-5
+    assert TrainConfig(base="smollm2", lora=True).learning_rate == 2e-4
+    assert TrainConfig(lr=0.1).learning_rate == 0.1
+
+
+def test_cheshire_cat_scratch_model_answers_every_training_prompt(protocol, tmp_path):
+    """The issue's target: the default scratch model learns every final and refuses every guardrail prompt."""
+    result = train(protocol, tmp_path / "m", TrainConfig(val_split=0.0, progress=False))
+    check = result.metrics["check_train"]
+    assert check["examples"] == result.metrics["train_examples"]
+    assert check["final_accuracy"] == 1.0 and check["refusal_rate"] == 1.0, check["misses"]
