@@ -179,6 +179,8 @@ def _check_model(document: dict, result: FileCheck) -> None:
     try:
         protocol = Protocol.from_json(document)
     except MTPFileError as exc:
+        # The reader's message is written for people: it replaces the schema's words for the same place.
+        result.problems = [p for p in result.problems if p.pointer != exc.pointer]
         result.problems.append(FileProblem("file.content", exc.message, _content_hint(exc), pointer=exc.pointer))
         return
     except MTPError as exc:  # the reader wraps its errors as MTPFileError; anything else is still the file's fault

@@ -95,7 +95,7 @@ class BaseInstruction:
         if (kind is list or kind is tuple) and len(input_snippets) == len(self.context):
             # Fast path: Snippets made on these very TokenSets need no further check.
             for snippet, ts in zip(input_snippets, self.context):
-                if type(snippet) is not Snippet or snippet.tokenset is not ts:
+                if type(snippet) is not Snippet or snippet.tokenset is not ts or not snippet.checked:
                     break
             else:
                 return tuple(input_snippets)
@@ -307,4 +307,6 @@ def _snippet_for(item: Snippet | str, ts: TokenSet, where: str) -> Snippet:
             f"{where}: the snippet {item.string!r} was made on {item.tokenset!r} but this line is {ts!r}; "
             f"create it with that TokenSet's create_snippet()."
         )
+    if not item.checked:  # made by hand: check its string and numbers as create_snippet would
+        return ts.create_snippet(item.string, numbers=item.numbers, number_lists=item.number_lists)
     return item

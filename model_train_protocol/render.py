@@ -87,7 +87,7 @@ class RenderedExample:
 
 def tokenset_keys(ts: TokenSet, keys: KeyMap) -> str:
     """The TokenSet's key sequence (``Cat_🗣``), a structural token of the model."""
-    return "".join(keys(t) for t in ts.tokens)
+    return "".join(map(keys, ts.tokens))
 
 
 def tokenset_pattern(ts: TokenSet, keys: KeyMap) -> str:

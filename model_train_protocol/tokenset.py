@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from .errors import TokenSetError, TokenSetTypeError, GuardrailError, GuardrailTypeError
@@ -27,6 +27,8 @@ class Snippet:
     tokenset: "TokenSet"
     numbers: tuple[int, ...] = ()
     number_lists: tuple[tuple[int, ...], ...] = ()
+    #: True when made by :meth:`TokenSet.create_snippet`, which checked the numbers; others are checked on use.
+    checked: bool = field(default=False, repr=False, compare=False)
 
     @property
     def token_set_key(self) -> str:
@@ -105,7 +107,7 @@ class TokenSet:
         """An example line for this TokenSet; numbers are checked against each number token's range."""
         if (self._plain and type(string) is str and (numbers is None or (type(numbers) is list and not numbers))
                 and (number_lists is None or (type(number_lists) is list and not number_lists))):
-            return Snippet(string, self)  # the common case, checked in one line (bench/: a million samples)
+            return Snippet(string, self, (), (), True)  # the common case, checked in one line (bench/: a million samples)
         if not isinstance(string, str):
             raise TokenSetTypeError(f"Snippet string must be a str, got {type(string).__name__} {string!r}.")
         nums = _as_int_list(numbers, self, "numbers")
@@ -138,7 +140,7 @@ class TokenSet:
                         f"Number {n} in number list {i} is out of range for {tok.value}: must be between "
                         f"{tok.min_value} and {tok.max_value}."
                     )
-        return Snippet(string, self, tuple(nums), tuple(tuple(v) for v in lists))
+        return Snippet(string, self, tuple(nums), tuple(tuple(v) for v in lists), checked=True)
 
     def set_guardrail(self, guardrail: "Guardrail") -> None:
         """Guard this user line: off-topic prompts here get the guardrail's ``bad_output``.

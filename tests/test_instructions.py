@@ -133,3 +133,17 @@ def test_extended_sample_errors(parts):
         instruction.add_sample(["a", "b"], 5)
     with pytest.raises(mtp.InstructionTypeError):
         instruction.add_context(3)
+
+
+def test_hand_made_snippets_are_checked_like_create_snippet(parts):
+    """mtp.Snippet is public; one built by hand must not smuggle a float into the file."""
+    instruction = mtp.Instruction(context=[parts["cat_talk"], parts["alice_mood"]], response=parts["cat_talk"],
+                                  final=parts["done"], name="hand")
+    with pytest.raises(mtp.TokenSetTypeError, match="float"):
+        instruction.add_sample(["a", mtp.Snippet("m", parts["alice_mood"], numbers=(2.5,))], "b")
+    with pytest.raises(mtp.TokenSetError, match="out of range"):
+        instruction.add_sample(["a", mtp.Snippet("m", parts["alice_mood"], numbers=(10,))], "b")
+    with pytest.raises(mtp.TokenSetError):
+        instruction.add_sample(["a", mtp.Snippet("m", parts["alice_mood"])], "b")
+    sample = instruction.add_sample([mtp.Snippet("c", parts["cat_talk"]), mtp.Snippet("m", parts["alice_mood"], (4,))], "b")
+    assert sample.inputs[1].numbers == (4,) and all(s.checked for s in sample.inputs)

@@ -198,6 +198,8 @@ GARBAGE_CALLS = {
     "add_sample": lambda d, o: _call(d, o["instruction"].add_sample, "input_snippets", "output_snippet", "value", "final"),
     "add_sample_extended": lambda d, o: _call(d, o["extended"].add_sample, "input_snippets", "response_string", "value", "final"),
     "instruction_context": lambda d, o: _call(d, o["instruction"].add_context, "line"),
+    "hand_made_snippet": lambda d, o: o["instruction"].add_sample(
+        [mtp.Snippet(d.draw(ANYTHING), o["numbers"], d.draw(ANYTHING), d.draw(ANYTHING)), "u"], "r", final=o["done"]),
     "Guardrail": lambda d, o: _call(d, mtp.Guardrail, "good_prompt", "bad_prompt", "bad_output"),
     "guardrail_sample": lambda d, o: _call(d, mtp.Guardrail("a", "b", "c").add_sample, "prompt"),
     "Protocol": lambda d, o: _call(d, mtp.Protocol, "name", "inputs", "encrypt"),

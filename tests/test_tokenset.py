@@ -53,6 +53,9 @@ def test_snippets(tokens):
     assert snippet.token_set_key == "Tree_Mood_Coords_" and snippet.tokenset is ts
     assert ts.create_snippet("x", numbers=9, number_lists=[0, 5]).numbers == (9,)  # bare int, one flat list
     assert mtp.TokenSet((tokens["tree"],)).create_snippet("plain").numbers == ()
+    # create_snippet marks what it checked; a hand-made Snippet is checked again when used
+    assert snippet.checked and mtp.TokenSet((tokens["tree"],)).create_snippet("plain").checked
+    assert not mtp.Snippet("hand", ts).checked
 
 
 @pytest.mark.parametrize("kwargs, error, fragment", [

@@ -232,3 +232,17 @@ def test_token_value_length():
     """Values are set-row strings of the file, limited to 300 characters like every string."""
     assert "token.too-long" in rules(two_line_protocol(a=mtp.Token("A" * MAX_STRING_LENGTH)))
     assert "token.too-long" not in rules(two_line_protocol(a=mtp.Token("A" * (MAX_STRING_LENGTH - 1))))
+
+
+def test_every_rule_of_validation_py_has_a_test_here():
+    import inspect
+    import re
+    from pathlib import Path
+
+    from model_train_protocol import validation
+
+    source = inspect.getsource(validation)
+    rule_ids = set(re.findall(r'(?:Problem\(|_check_length\(add, )"([a-z]+\.[a-z-]+)"', source))
+    assert len(rule_ids) >= 15
+    tests = Path(__file__).read_text(encoding="utf-8")
+    assert sorted(r for r in rule_ids if tests.count(f'"{r}"') < 2) == []

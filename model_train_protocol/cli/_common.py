@@ -1,4 +1,4 @@
-"""Helpers the command modules share: loading a model file, progress bars, output directories."""
+"""Helpers the command modules share: file arguments, loading a model file, error lines, progress bars."""
 
 from __future__ import annotations
 

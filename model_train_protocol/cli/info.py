@@ -51,7 +51,7 @@ def _print(stats: ProtocolStats) -> None:
         table = Table(title="Guardrails", title_justify="left")
         table.add_column("bad output")
         table.add_column("bad-prompt samples", justify="right")
-        table.add_column("guards (instruction[input line])", overflow="fold")
+        table.add_column("guards (instruction\\[input line])", overflow="fold")
         for g in stats.guardrails:
             table.add_row(escape(g.bad_output), str(g.samples), escape(", ".join(g.guards)))
         console.print(table)

@@ -62,8 +62,8 @@ def _print(result: FileCheck) -> None:
     count = len(result.problems)
     console.print(f"[red]✗[/] {name}: {count} problem{'s' if count != 1 else ''} ({what})", highlight=False, soft_wrap=True)
     for problem in result.problems:
-        at = " ".join(x for x in (problem.pointer if problem.pointer is None else problem.pointer or "/",
-                                   problem.where) if x)
+        pointer = None if problem.pointer is None else problem.pointer or "/"
+        at = " ".join(x for x in (pointer, problem.where) if x)
         message = problem.message if len(problem.message) <= MAX_SHOWN else problem.message[: MAX_SHOWN - 1] + "…"
         console.print(f"  [bold]{escape(at)}[/] [dim]\\[{problem.rule}][/] {escape(message)}", highlight=False,
                       soft_wrap=True)

@@ -337,10 +337,13 @@ class _Reader:
         samples = self.get(raw, "samples", list, where)
         prompts = []
         for s, sample in enumerate(samples):
-            if not isinstance(sample, dict):
-                self.fail(f"a sample must be an object, found {_kind(sample)}", pointer_join(where, "samples", s))
-            prompts.append(self.get(sample, "prompt", (str, type(None)), pointer_join(where, "samples", s),
-                                    required=False) is not None)
+            prompt = sample.get("prompt") if type(sample) is dict else 0
+            if prompt is not None and type(prompt) is not str:  # the checked path builds the pointer only when needed
+                if not isinstance(sample, dict):
+                    self.fail(f"a sample must be an object, found {_kind(sample)}", pointer_join(where, "samples", s))
+                prompt = self.get(sample, "prompt", (str, type(None)), pointer_join(where, "samples", s),
+                                  required=False)
+            prompts.append(prompt is not None)
         extended = any(prompts)
         if extended and not all(prompts):
             s = prompts.index(False)

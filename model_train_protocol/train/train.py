@@ -337,11 +337,10 @@ class _Run:
 
         cfg = self.config
         model = self.model
+        metrics["trainable_parameters"] = sum(p.numel() for p in model.parameters() if p.requires_grad)
         if cfg.lora:
             model = model.merge_and_unload()
-        trainable = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
         metrics["parameters"] = sum(p.numel() for p in model.parameters())
-        metrics["trainable_parameters"] = trainable
         manifest: dict[str, Any] = {}
         if self.dist.main:
             model.eval()
@@ -357,7 +356,7 @@ class _Run:
             settings = {
                 **cfg.to_dict(), "learning_rate": lr, "batch_size_per_rank": batch_size,
                 "device": self.dist.device, "bf16": self.dist.device.startswith("cuda"),
-                "vocab_size": self.vocab_size,
+                "tokenizer_vocab_size": self.vocab_size,
             }
             manifest = write_manifest(
                 self.out, self.protocol, settings, metrics,

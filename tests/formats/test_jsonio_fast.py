@@ -145,3 +145,28 @@ def test_failed_write_keeps_the_previous_file(tmp_path):
         write_json_atomic(target, {"a": [1, [object()]]})
     assert target.read_text(encoding="utf-8") == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["f.json"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(documents(), min_size=1, max_size=8), st.integers(min_value=1, max_value=4))
+def test_compiled_shapes_equal_json_dumps(items, repeat):
+    """Long lists go through generated shape encoders: mixed, nested and repeated shapes stay exact."""
+    import model_train_protocol.formats.jsonio as jsonio
+
+    long_list = items * repeat * 20  # well past the compile threshold, shapes repeat and alternate
+    assert len(long_list) >= jsonio._COMPILE_FROM or repeat * len(items) * 20 < jsonio._COMPILE_FROM
+    doc = {"samples": long_list, "lazy": LazyList(lambda: iter(long_list), len(long_list))}
+    assert dumps(doc) == reference(materialize(doc))
+
+
+def test_more_shapes_than_the_budget_fall_back_to_the_generic_walk():
+    items = [{f"k{i % 13}": [i, {"x": [None] * (i % 5)}]} for i in range(300)]
+    assert dumps(items) == reference(items)
+
+
+def test_compiled_shapes_still_detect_cycles():
+    loop: list = []
+    items = [{"a": [1, [2]]} for _ in range(100)] + [{"a": [1, loop]}]
+    loop.append(items)
+    with pytest.raises(ValueError, match="Circular"):
+        dumps(items)

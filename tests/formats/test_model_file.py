@@ -98,3 +98,19 @@ def test_schema_url():
 def test_model_document_is_plain_json():
     document = model_document(small_protocol())
     assert json.loads(json.dumps(document)) == document
+
+
+def test_non_final_is_written_as_the_special_token(tmp_path):
+    protocol = mtp.Protocol("non", inputs=2, encrypt=True)
+    for i in range(10):
+        protocol.add_context(f"line {i}")
+    first, second = mtp.TokenSet((mtp.Token("Cat"),)), mtp.TokenSet((mtp.UserToken("Player"),))
+    instruction = mtp.Instruction(context=[first, second], response=first, final=mtp.NON, name="n")
+    for i in range(3):
+        instruction.add_sample([f"a{i}", f"b{i}"], f"c{i}")
+    protocol.add_instruction(instruction)
+    model, template = protocol.save(path=tmp_path), protocol.template(path=tmp_path)
+    assert_files_valid(model, template)
+    document = json.loads(model.read_text(encoding="utf-8"))
+    assert {s["result"] for s in document["instruction"]["sets"][0]["samples"]} == {"<NON>"}
+    assert json.loads(template.read_text(encoding="utf-8"))["instructions"]["n"]["output"] == ["<string>\n<NON>\n<EOS>"]

@@ -1,0 +1,76 @@
+"""``mtp train`` through the installed entry point."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from model_train_protocol.examples.cheshire_cat import build_protocol
+
+MTP = str(Path(sys.executable).with_name("mtp"))
+TINY = ["--layers", "1", "--width", "32", "--heads", "2", "--vocab-size", "300", "--max-steps", "2",
+        "--no-progress", "--check", "0"]
+
+
+@pytest.fixture
+def model_file(tmp_path) -> Path:
+    return build_protocol().save(path=tmp_path / "proto")
+
+
+def _mtp(*args, env=None):
+    return subprocess.run([MTP, *map(str, args)], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})})
+
+
+def test_train_writes_a_loadable_directory(model_file, tmp_path):
+    pytest.importorskip("torch")
+    from model_train_protocol.train import verify_dir
+
+    run = _mtp("train", model_file, "--out", tmp_path / "out", *TINY)
+    assert run.returncode == 0, run.stderr
+    assert "wrote" in run.stdout and "2 (" in run.stdout
+    manifest = verify_dir(tmp_path / "out")
+    assert manifest["mtp"]["settings"]["n_embd"] == 32
+
+
+def test_missing_training_extra_is_one_clear_line(model_file, tmp_path):
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    (fake / "torch.py").write_text("raise ImportError('No module named torch')\n")
+    run = _mtp("train", model_file, "--out", tmp_path / "out", env={"PYTHONPATH": str(fake)})
+    assert run.returncode == 1
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and "pip install 'mtp-toolkit[train]'" in lines[0]
+    assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--arch", "rnn"], "arch must be"),
+    (["--lora"], "lora needs a pretrained base"),
+    (["--base", "/nonexistent/model"], "neither 'scratch', 'smollm2' nor"),
+])
+def test_bad_options_are_one_line(model_file, tmp_path, args, message):
+    pytest.importorskip("torch")
+    run = _mtp("train", model_file, "--out", tmp_path / "out", *TINY, *args)
+    assert run.returncode == 1 and message in run.stderr and "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_foreign_output_directory_is_refused(model_file, tmp_path):
+    pytest.importorskip("torch")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "keep.txt").write_text("x")
+    run = _mtp("train", model_file, "--out", tmp_path / "out", *TINY)
+    assert run.returncode == 1 and "did not write" in run.stderr
+
+
+def test_core_and_cli_do_not_import_torch():
+    code = ("import sys, model_train_protocol as mtp, model_train_protocol.cli; "
+            "assert mtp.TrainConfig().base == 'scratch'; "
+            "assert 'torch' not in sys.modules and 'transformers' not in sys.modules, 'heavy import'")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
