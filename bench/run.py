@@ -110,6 +110,7 @@ def reference_python(allow_install: bool) -> tuple[str | None, str]:
 # --- running one workload -----------------------------------------------------------
 def measure(cmd: list[str], timeout: float, result_file: Path | None = None) -> dict[str, Any]:
     """Run ``cmd`` in a fresh process; wall time, peak RSS (MiB), exit status and its own report."""
+    load_before = os.getloadavg()[0]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     output: list[bytes] = []
@@ -136,8 +137,10 @@ def measure(cmd: list[str], timeout: float, result_file: Path | None = None) -> 
     run: dict[str, Any] = {
         "cmd": " ".join(cmd),
         "wall_s": round(wall, 3),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
         "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
         "exit": proc.returncode,
+        "loadavg_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
     if timed_out:
         run["not_run"] = f"timed out after {timeout:.0f} s"
@@ -146,6 +149,7 @@ def measure(cmd: list[str], timeout: float, result_file: Path | None = None) -> 
     if result_file is not None and result_file.exists():
         report = json.loads(result_file.read_text())
         run["phases"] = {k: round(v, 3) for k, v in report["phases"].items()}
+        run["cpu_phases"] = {k: round(v, 3) for k, v in report.get("cpu", {}).items()}
         run["info"] = report["info"]
         if "skipped" in report["info"]:
             run["not_run"] = report["info"]["skipped"]
@@ -177,6 +181,19 @@ def cli_workload(args: list[str], workdir: Path, timeout: float, out_dir: Path |
 
 
 # --- the whole run -------------------------------------------------------------------
+def _extrapolated_over(results: dict[str, Any], name: str, impl: str, n: int, timeout: float) -> str | None:
+    """A reason not to run a workload that a smaller run says cannot finish in time (assuming linear growth)."""
+    done = [w for w in results["workloads"] if w["workload"] == name and w["impl"] == impl and "not_run" not in w]
+    if not done:
+        return None
+    last = max(done, key=lambda w: w["n"])
+    estimate = last["wall_s"] * n / last["n"]
+    if estimate <= timeout:
+        return None
+    return (f"not run: would take at least {estimate:,.0f} s (linear extrapolation from {last['wall_s']:.0f} s "
+            f"at N={last['n']:,}), over the {timeout:.0f} s limit per workload")
+
+
 def run_all(opts: argparse.Namespace) -> dict[str, Any]:
     sizes = [int(s) for s in opts.sizes.split(",")]
     ref_python, ref_note = (None, "skipped (--no-ref)") if opts.no_ref else reference_python(not opts.no_install)
@@ -214,12 +231,15 @@ def run_all(opts: argparse.Namespace) -> dict[str, Any]:
                 record("load+validate", impl, n, {"not_run": reason})
                 continue
             python = ours_python if impl == "ours" else ref_python
-            build = workload(python, impl, "build", n, workdir, opts.timeout)
+            skip = _extrapolated_over(results, "build+save+tpl", impl, n, opts.timeout)
+            build = {"not_run": skip} if skip else workload(python, impl, "build", n, workdir, opts.timeout)
             record("build+save+tpl", impl, n, build)
             if "not_run" in build:
-                record("load+validate", impl, n, {"not_run": "its build did not finish"})
+                record("load+validate", impl, n, {"not_run": "its build did not run"})
                 continue
-            record("load+validate", impl, n, workload(python, impl, "load", n, workdir, opts.timeout))
+            skip = _extrapolated_over(results, "load+validate", impl, n, opts.timeout)
+            record("load+validate", impl, n,
+                   {"not_run": skip} if skip else workload(python, impl, "load", n, workdir, opts.timeout))
 
     biggest = max(sizes)
     model_file = workdir / f"ours-{biggest}" / "bench_model.json"
@@ -237,7 +257,7 @@ def run_all(opts: argparse.Namespace) -> dict[str, Any]:
             record("substring rule", impl, SUBSTRING_TOKENS, {"not_run": ref_note})
             continue
         record("substring rule", impl, SUBSTRING_TOKENS,
-               workload(python, impl, "substring", SUBSTRING_TOKENS, workdir, opts.timeout))
+               workload(python, impl, "substring", SUBSTRING_TOKENS, workdir, opts.substring_timeout))
     if not opts.keep:
         shutil.rmtree(workdir, ignore_errors=True)
     return results
@@ -251,14 +271,18 @@ def _find(results: dict[str, Any], name: str, impl: str, n: int | None) -> dict[
     return None
 
 
-def _seconds(w: dict[str, Any] | None) -> float | None:
-    """The time a workload is judged by: its own phases (no interpreter start), else the process wall time."""
+def _seconds(w: dict[str, Any] | None, cpu: bool = False) -> float | None:
+    """A workload's time: the sum of its own phases (no interpreter start), else the whole process's.
+
+    ``cpu``: CPU seconds (user + system) instead of wall seconds; they hold
+    still when other processes share the cores, wall seconds do not.
+    """
     if w is None or "not_run" in w:
         return None
-    phases = w.get("phases")
+    phases = w.get("cpu_phases" if cpu else "phases")
     if phases:
         return sum(v for k, v in phases.items() if k not in ("total", "gen_only"))
-    return w["wall_s"]
+    return w["cpu_s" if cpu else "wall_s"]
 
 
 def _fmt_time(s: float | None) -> str:
@@ -276,28 +300,30 @@ def _ratio(a: float | None, b: float | None) -> str:
 def table(results: dict[str, Any]) -> str:
     """The results as a Markdown table (ours, reference, ratios)."""
     rows = [
-        "| workload | N | ours: time | ours: peak RSS | reference: time | reference: peak RSS | time ratio (ref/ours) | memory ratio (ref/ours) | bytes written (ours) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| workload | N | ours: wall | ours: CPU | ours: peak RSS | reference: wall | reference: CPU | reference: peak RSS "
+        "| ref/ours wall | ref/ours CPU | ref/ours RSS | bytes written (ours) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     names = ["build+save+tpl", "load+validate", "mtp validate", "mtp export", "substring rule"]
     notes = []
     for name in names:
-        ns = sorted({w["n"] for w in results["workloads"] if w["workload"] == name})
-        for n in ns:
+        for n in sorted({w["n"] for w in results["workloads"] if w["workload"] == name}):
             ours, ref = _find(results, name, "ours", n), _find(results, name, "ref", n)
-            t_ours, t_ref = _seconds(ours), _seconds(ref)
-            ref_time = _fmt_time(t_ref) if ref is not None else "n/a"
-            if ref is not None and "not_run" in ref:
-                ref_time = "not run"
-                notes.append(f"reference {name} at N={n:,}: {ref['not_run']}")
-            if ours is not None and "not_run" in ours:
-                notes.append(f"ours {name} at N={n:,}: {ours['not_run']}")
+            cells = []
+            for w in (ours, ref):
+                if w is None:
+                    cells += ["n/a"] * 3
+                elif "not_run" in w:
+                    cells += ["not run", "—", "—"]
+                    notes.append(f"{'ours' if w is ours else 'reference'} {name} at N={n:,}: {w['not_run']}")
+                else:
+                    cells += [_fmt_time(_seconds(w)), _fmt_time(_seconds(w, cpu=True)), _fmt_mib(w)]
             m_ours = ours["peak_rss_mib"] if ours and "not_run" not in ours else None
             m_ref = ref["peak_rss_mib"] if ref and "not_run" not in ref else None
             written = ours.get("bytes_written") if ours else None
             rows.append(
-                f"| {name} | {n:,} | {_fmt_time(t_ours) if ours and 'not_run' not in ours else 'not run'} | {_fmt_mib(ours)} "
-                f"| {ref_time} | {_fmt_mib(ref) if ref is not None else 'n/a'} | {_ratio(t_ref, t_ours)} | {_ratio(m_ref, m_ours)} "
+                f"| {name} | {n:,} | {' | '.join(cells)} | {_ratio(_seconds(ref), _seconds(ours))} "
+                f"| {_ratio(_seconds(ref, cpu=True), _seconds(ours, cpu=True))} | {_ratio(m_ref, m_ours)} "
                 f"| {'—' if written is None else f'{written / 1e6:,.1f} MB'} |"
             )
     text = "\n".join(rows)
@@ -307,15 +333,16 @@ def table(results: dict[str, Any]) -> str:
 
 
 def phases_table(results: dict[str, Any]) -> str:
-    """Per-phase seconds of the build+save+template workload (from inside each process)."""
-    rows = ["| impl | N | generate strings (not counted) | build | save | template | process wall | bytes written |",
+    """Per-phase wall seconds of the build+save+template workload (from inside each process)."""
+    rows = ["| impl | N | of which: generating the strings | build | save | template | process wall (with start-up) "
+            "| load average (1 min) before / after |",
             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for w in results["workloads"]:
         if w["workload"] != "build+save+tpl" or "phases" not in w:
             continue
         p = w["phases"]
         rows.append(f"| {w['impl']} | {w['n']:,} | {p.get('gen_only', 0):.2f} | {p['build']:.2f} | {p['save']:.2f} "
-                    f"| {p['template']:.2f} | {w['wall_s']:.2f} | {w.get('bytes_written', 0) / 1e6:,.1f} MB |")
+                    f"| {p['template']:.2f} | {w['wall_s']:.2f} | {w['loadavg_1min'][0]:.1f} / {w['loadavg_1min'][1]:.1f} |")
     return "\n".join(rows)
 
 
@@ -326,7 +353,7 @@ def machine_line(results: dict[str, Any]) -> str:
 
 
 def plot(results: dict[str, Any], path: Path) -> bool:
-    """Time and peak RSS of build+save+template and load+validate against N, log-log."""
+    """CPU time, wall time and peak RSS of build+save+template and load+validate against N, log-log."""
     try:
         import matplotlib
 
@@ -335,19 +362,22 @@ def plot(results: dict[str, Any], path: Path) -> bool:
     except ImportError:
         print("matplotlib is not installed: no plot (pip install matplotlib)")
         return False
-    fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(11, 4.2))
-    styles = {"ours": "-o", "ref": "--s"}
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.4))
+    styles = {("ours", "build+save+tpl"): "-o", ("ours", "load+validate"): "-^",
+              ("ref", "build+save+tpl"): "--s", ("ref", "load+validate"): "--v"}
     labels = {"ours": "ours", "ref": "reference 0.6.1"}
     for name in ("build+save+tpl", "load+validate"):
         for impl in ("ours", "ref"):
-            points = [(w["n"], _seconds(w), w["peak_rss_mib"]) for w in results["workloads"]
-                      if w["workload"] == name and w["impl"] == impl and "not_run" not in w]
-            if not points:
+            done = [w for w in results["workloads"] if w["workload"] == name and w["impl"] == impl and "not_run" not in w]
+            if not done:
                 continue
-            ns, ts, ms = zip(*points)
-            ax_t.plot(ns, ts, styles[impl], label=f"{labels[impl]}: {name}")
-            ax_m.plot(ns, ms, styles[impl], label=f"{labels[impl]}: {name}")
-    for ax, title, unit in ((ax_t, "time", "seconds"), (ax_m, "peak RSS", "MiB")):
+            ns = [w["n"] for w in done]
+            label = f"{labels[impl]}: {name}"
+            axes[0].plot(ns, [_seconds(w, cpu=True) for w in done], styles[impl, name], label=label)
+            axes[1].plot(ns, [_seconds(w) for w in done], styles[impl, name], label=label)
+            axes[2].plot(ns, [w["peak_rss_mib"] for w in done], styles[impl, name], label=label)
+    for ax, title, unit in ((axes[0], "CPU time (user + system)", "seconds"), (axes[1], "wall time", "seconds"),
+                            (axes[2], "peak RSS", "MiB")):
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("samples (N)")
@@ -355,10 +385,11 @@ def plot(results: dict[str, Any], path: Path) -> bool:
         ax.set_title(title)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
-    fig.suptitle(f"MTP: ours vs reference 0.6.1 ({results['machine']['cpu']}, {results['machine']['cores']} cores)", fontsize=9)
+    m = results["machine"]
+    fig.suptitle(f"MTP: ours vs reference 0.6.1 ({m['cpu']}, {m['cores']} cores, Python {m['python']})", fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     return True
 
@@ -394,25 +425,31 @@ def write_docs(results: dict[str, Any], json_name: str) -> None:
 
 
 def readme_section(results: dict[str, Any]) -> str:
-    rows = ["| workload | N | ours | reference 0.6.1 | ratio (time) | peak RSS ours / reference |", "|---|---:|---:|---:|---:|---:|"]
-    for name in ("build+save+tpl", "load+validate", "mtp export"):
+    rows = ["| workload | N | ours: CPU / wall | reference: CPU / wall | ref/ours (CPU) | peak RSS ours / reference |",
+            "|---|---:|---:|---:|---:|---:|"]
+    for name in ("build+save+tpl", "load+validate", "mtp validate", "mtp export"):
         for n in results["sizes"]:
             ours, ref = _find(results, name, "ours", n), _find(results, name, "ref", n)
             if ours is None or "not_run" in ours:
                 continue
-            t_ours, t_ref = _seconds(ours), _seconds(ref)
-            ref_text = _fmt_time(t_ref) if t_ref is not None else ("not run" if ref is not None else "n/a")
-            mem_ref = _fmt_mib(ref) if ref is not None else "n/a"
-            rows.append(f"| {name} | {n:,} | {_fmt_time(t_ours)} | {ref_text} | {_ratio(t_ref, t_ours)} | "
-                        f"{_fmt_mib(ours)} / {mem_ref} |")
+            if ref is None:
+                ref_text = mem_ref = "n/a"
+            elif "not_run" in ref:
+                ref_text, mem_ref = "not run", "—"
+            else:
+                ref_text, mem_ref = f"{_fmt_time(_seconds(ref, cpu=True))} / {_fmt_time(_seconds(ref))}", _fmt_mib(ref)
+            rows.append(f"| {name} | {n:,} | {_fmt_time(_seconds(ours, cpu=True))} / {_fmt_time(_seconds(ours))} "
+                        f"| {ref_text} | {_ratio(_seconds(ref, cpu=True), _seconds(ours, cpu=True))} "
+                        f"| {_fmt_mib(ours)} / {mem_ref} |")
+    m = results["machine"]
     return "\n".join([
-        "Measured by `python bench/run.py` (it creates `bench/.ref-venv` with the reference "
-        "`model-train-protocol==0.6.1` on first use), on "
-        f"{results['machine']['cpu']}, {results['machine']['cores']} cores, Python {results['machine']['python']}:",
+        "Reproduce with one command, `python bench/run.py` (it creates `bench/.ref-venv` with the reference "
+        "`model-train-protocol==0.6.1` on first use; `--quick` runs 10k and 100k only). "
+        f"Measured on {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB, Python {m['python']}, {results['date']}:",
         "",
         *rows,
         "",
-        "Details, the profile and what bounds the time: [docs/benchmarks.md](docs/benchmarks.md).",
+        "Details, targets, the profile and what bounds the time: [docs/benchmarks.md](docs/benchmarks.md).",
     ])
 
 
@@ -422,6 +459,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="10k and 100k only; do not touch the docs")
     parser.add_argument("--ref-max-n", type=int, default=None, help="do not run the reference above this N")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per workload before it is killed")
+    parser.add_argument("--substring-timeout", type=float, default=120,
+                        help="seconds for the substring-rule workload (the reference's check is quadratic)")
     parser.add_argument("--no-ref", action="store_true", help="measure only our package")
     parser.add_argument("--no-install", action="store_true", help="never create the reference venv")
     parser.add_argument("--docs", action=argparse.BooleanOptionalAction, default=None,
@@ -429,16 +468,22 @@ def main(argv: list[str] | None = None) -> int:
                              "(default: on for a full run)")
     parser.add_argument("--workdir", help="where the files are written (default: a temporary directory)")
     parser.add_argument("--keep", action="store_true", help="keep the written files")
+    parser.add_argument("--report", metavar="RESULTS_JSON",
+                        help="run nothing: print and (with --docs) write the docs from a saved results file")
     opts = parser.parse_args(argv)
     if opts.quick:
         opts.sizes = "10000,100000"
     docs = opts.docs if opts.docs is not None else not opts.quick
-    results = run_all(opts)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    json_name = f"results-{stamp}.json"
-    (RESULTS / json_name).write_text(json.dumps(results, indent=2))
-    (RESULTS / "latest.json").write_text(json.dumps(results, indent=2))
+    if opts.report:
+        results = json.loads(Path(opts.report).read_text())
+        json_name = Path(opts.report).name
+    else:
+        results = run_all(opts)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        json_name = f"results-{stamp}.json"
+        (RESULTS / json_name).write_text(json.dumps(results, indent=2))
+        (RESULTS / "latest.json").write_text(json.dumps(results, indent=2))
     print()
     print(f"Machine: {machine_line(results)}")
     print(table(results))

@@ -4,7 +4,8 @@
     python bench/work_ours.py load N OUTDIR RESULT.json
     python bench/work_ours.py substring N OUTDIR RESULT.json   (N tokens)
 
-Writes phase timings (seconds, perf_counter) and this process's peak RSS to RESULT.json.
+Writes phase timings (seconds: wall from perf_counter, CPU from process_time) and this process's peak RSS
+to RESULT.json.
 """
 
 from __future__ import annotations
@@ -71,49 +72,50 @@ def substring_protocol(n_tokens: int) -> "mtp.Protocol":
 def main() -> None:
     mode, n, outdir, result_path = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])
     phases: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     info: dict[str, object] = {}
     t0 = time.perf_counter()
     if mode == "build":
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         for _ in gen.samples(n):
             pass
-        phases["gen_only"] = time.perf_counter() - t
-        t = time.perf_counter()
+        phases["gen_only"], cpu["gen_only"] = time.perf_counter() - t, time.process_time() - c
+        t, c = time.perf_counter(), time.process_time()
         protocol = build_protocol(n)
-        phases["build"] = time.perf_counter() - t
-        t = time.perf_counter()
+        phases["build"], cpu["build"] = time.perf_counter() - t, time.process_time() - c
+        t, c = time.perf_counter(), time.process_time()
         model = protocol.save(path=outdir)
-        phases["save"] = time.perf_counter() - t
-        t = time.perf_counter()
+        phases["save"], cpu["save"] = time.perf_counter() - t, time.process_time() - c
+        t, c = time.perf_counter(), time.process_time()
         template = protocol.template(path=outdir)
-        phases["template"] = time.perf_counter() - t
+        phases["template"], cpu["template"] = time.perf_counter() - t, time.process_time() - c
         info["files"] = {str(model): model.stat().st_size, str(template): template.stat().st_size}
     elif mode == "load":
         path = outdir / f"{gen.PROTOCOL_NAME}_model.json"
         if not hasattr(mtp.Protocol, "load"):
             info["skipped"] = "Protocol.load does not exist yet"
         else:
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             protocol = mtp.Protocol.load(path)
-            phases["load"] = time.perf_counter() - t
-            t = time.perf_counter()
+            phases["load"], cpu["load"] = time.perf_counter() - t, time.process_time() - c
+            t, c = time.perf_counter(), time.process_time()
             problems = protocol.validate()
-            phases["validate"] = time.perf_counter() - t
+            phases["validate"], cpu["validate"] = time.perf_counter() - t, time.process_time() - c
             info["problems"] = len(problems)
             info["samples"] = sum(len(i.samples) for i in protocol.instructions)
     elif mode == "substring":
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         protocol = substring_protocol(n)
-        phases["build"] = time.perf_counter() - t
-        t = time.perf_counter()
+        phases["build"], cpu["build"] = time.perf_counter() - t, time.process_time() - c
+        t, c = time.perf_counter(), time.process_time()
         problems = protocol.validate()
-        phases["validate"] = time.perf_counter() - t
+        phases["validate"], cpu["validate"] = time.perf_counter() - t, time.process_time() - c
         info["problems"] = len(problems)
     else:
         raise SystemExit(f"unknown mode {mode!r}")
     phases["total"] = time.perf_counter() - t0
     rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    result_path.write_text(json.dumps({"phases": phases, "info": info, "self_peak_rss_kib": rss_kib}))
+    result_path.write_text(json.dumps({"phases": phases, "cpu": cpu, "info": info, "self_peak_rss_kib": rss_kib}))
 
 
 if __name__ == "__main__":

@@ -86,54 +86,55 @@ def substring_protocol(n_tokens: int) -> "ref.Protocol":
 def main() -> None:
     mode, n, outdir, result_path = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])
     phases: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     info: dict[str, object] = {}
     quiet = contextlib.redirect_stdout(io.StringIO())  # 0.6.1 prints "Saving ..." lines
     t0 = time.perf_counter()
     if mode == "build":
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         for _ in gen.samples(n):
             pass
-        phases["gen_only"] = time.perf_counter() - t
-        t = time.perf_counter()
+        phases["gen_only"], cpu["gen_only"] = time.perf_counter() - t, time.process_time() - c
+        t, c = time.perf_counter(), time.process_time()
         protocol = build_protocol(n)
-        phases["build"] = time.perf_counter() - t
+        phases["build"], cpu["build"] = time.perf_counter() - t, time.process_time() - c
         outdir.mkdir(parents=True, exist_ok=True)
         with quiet:
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             protocol.save(path=str(outdir))
-            phases["save"] = time.perf_counter() - t
-            t = time.perf_counter()
+            phases["save"], cpu["save"] = time.perf_counter() - t, time.process_time() - c
+            t, c = time.perf_counter(), time.process_time()
             protocol.template(path=str(outdir))
-            phases["template"] = time.perf_counter() - t
+            phases["template"], cpu["template"] = time.perf_counter() - t, time.process_time() - c
         files = [outdir / f"{gen.PROTOCOL_NAME}_model.json", outdir / f"{gen.PROTOCOL_NAME}_template.json"]
         info["files"] = {str(p): p.stat().st_size for p in files}
     elif mode == "load":
         path = outdir / f"{gen.PROTOCOL_NAME}_model.json"
         with quiet:
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             with open(path, encoding="utf-8") as handle:
                 protocol = ref.Protocol.from_json(json.load(handle))
-            phases["load"] = time.perf_counter() - t
-            t = time.perf_counter()
+            phases["load"], cpu["load"] = time.perf_counter() - t, time.process_time() - c
+            t, c = time.perf_counter(), time.process_time()
             ok, message = protocol.validate_protocol()
-            phases["validate"] = time.perf_counter() - t
+            phases["validate"], cpu["validate"] = time.perf_counter() - t, time.process_time() - c
         info["valid"] = ok
         info["message"] = message
         info["samples"] = sum(len(i.samples) for i in protocol.instructions)
     elif mode == "substring":
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         protocol = substring_protocol(n)
-        phases["build"] = time.perf_counter() - t
+        phases["build"], cpu["build"] = time.perf_counter() - t, time.process_time() - c
         with quiet:
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             ok, message = protocol.validate_protocol()
-            phases["validate"] = time.perf_counter() - t
+            phases["validate"], cpu["validate"] = time.perf_counter() - t, time.process_time() - c
         info["valid"] = ok
     else:
         raise SystemExit(f"unknown mode {mode!r}")
     phases["total"] = time.perf_counter() - t0
     rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    result_path.write_text(json.dumps({"phases": phases, "info": info, "self_peak_rss_kib": rss_kib}))
+    result_path.write_text(json.dumps({"phases": phases, "cpu": cpu, "info": info, "self_peak_rss_kib": rss_kib}))
 
 
 if __name__ == "__main__":

@@ -32,6 +32,9 @@ from .render import RenderedExample, render_protocol
 from .tokens import BOS, EOS, NON, PAD, RUN, UNK, NumListToken, NumToken, SpecialToken, Token, UserToken
 from .tokenset import Snippet, TokenSet
 from .validation import Problem
+from .csv_import import CSVImportError, import_csv
+from .export import ExportError, export_protocol
+from .info import protocol_stats
 
 __version__ = "0.1.0"
 
@@ -54,7 +57,9 @@ def __getattr__(name: str):  # PEP 562: lazy re-exports of model_train_protocol.
 
 __all__ = [
     "BOS",
+    "CSVImportError",
     "EOS",
+    "ExportError",
     "ExtendedInstruction",
     "Guardrail",
     "GuardrailError",
@@ -88,5 +93,8 @@ __all__ = [
     "TokenTypeError",
     "UNK",
     "UserToken",
+    "export_protocol",
+    "import_csv",
+    "protocol_stats",
     "render_protocol",
 ]

@@ -44,7 +44,7 @@ from .tokens import Token, UserToken
 from .tokenset import TokenSet
 from .validation import MAX_INSTRUCTION_CONTEXT, MAX_STRING_LENGTH, MIN_SAMPLES
 
-__all__ = ["CSVImportError", "RowIssue", "CSVImport", "GUARDRAIL_OUTPUT", "DEFAULT_TASK", "import_csv", "read_csv"]
+__all__ = ["CSVImportError", "RowIssue", "CSVImport", "CSVRow", "GUARDRAIL_OUTPUT", "DEFAULT_TASK", "import_csv", "read_csv"]
 
 #: The Output value that marks a row as an off-topic prompt.
 GUARDRAIL_OUTPUT = "GUARDRAIL"
@@ -94,14 +94,16 @@ class CSVImport:
 
 
 @dataclass
-class _Row:
+class CSVRow:
+    """One data row: its number (header = row 1), stripped cells, Output already inherited when empty."""
+
     number: int
     input: str
     output: str
     reference: str
 
 
-def read_csv(source: str | os.PathLike[str] | TextIO) -> tuple[list[_Row], list[RowIssue]]:
+def read_csv(source: str | os.PathLike[str] | TextIO) -> tuple[list[CSVRow], list[RowIssue]]:
     """Rows of a CSV with ``Input``/``Output``/``Reference`` columns (names matched ignoring case and spaces).
 
     Cells are stripped; an empty Output is filled from the previous row. Issues
@@ -140,7 +142,7 @@ def read_csv(source: str | os.PathLike[str] | TextIO) -> tuple[list[_Row], list[
             f"{where}row 1: the CSV needs the columns Input and Output (Reference optional); missing {', '.join(missing)}."
         )
 
-    rows: list[_Row] = []
+    rows: list[CSVRow] = []
     previous = ""
     number = 1
     try:
@@ -158,7 +160,7 @@ def read_csv(source: str | os.PathLike[str] | TextIO) -> tuple[list[_Row], list[
             output = cell("Output") or previous
             if output:
                 previous = output
-            rows.append(_Row(number, cell("Input"), output, cell("Reference")))
+            rows.append(CSVRow(number, cell("Input"), output, cell("Reference")))
     except csv.Error as exc:
         raise CSVImportError(f"{where}row {number}: not valid CSV ({exc}).") from None
     return rows, issues
@@ -184,8 +186,8 @@ def import_csv(
     for line in context:
         protocol.add_context(line)
 
-    samples: list[_Row] = []
-    bad_prompts: list[_Row] = []
+    samples: list[CSVRow] = []
+    bad_prompts: list[CSVRow] = []
     references: dict[str, None] = {}
     for row in rows:
         if row.reference:

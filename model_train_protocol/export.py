@@ -63,6 +63,9 @@ __all__ = [
 #: Export formats, in the order the CLI lists them.
 FORMATS = ("openai-chat", "prompt-completion", "alpaca", "sharegpt", "text")
 
+#: The model file layout with the fewest limits (one input line allowed, no length limits).
+LENIENT_RULES = "2.0.1"
+
 Stratum = tuple[str, str]
 """(instruction name, final key): the class an example belongs to for the split."""
 
@@ -185,16 +188,18 @@ def export_protocol(
     context: bool = False,
     guardrails: bool = True,
     progress: Callable[[int], None] | None = None,
+    rules: str = LENIENT_RULES,
 ) -> ExportResult:
     """Write ``train.jsonl`` (and ``val.jsonl`` when ``val_split > 0``) into ``out_dir``.
 
-    The protocol is validated first (an invalid protocol raises
-    ``MTPValidationError``), so exports always match a savable model file.
+    The protocol is validated first against the rules of layout ``rules``
+    (default: the most permissive one, since training data does not depend on
+    a file layout); an invalid protocol raises ``MTPValidationError``.
     ``progress`` is called with the number of examples written since its last call.
     """
     if fmt not in FORMATS:
         raise ExportError(f"Unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}.")
-    problems = protocol.validate()
+    problems = protocol.validate(rules)
     if problems:
         raise MTPValidationError(problems)
     counts = strata_counts(protocol) if guardrails else _sample_counts(protocol)

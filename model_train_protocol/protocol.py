@@ -117,8 +117,8 @@ class Protocol:
 
     def template_json(self, version: str | FormatVersion | None = None) -> dict[str, Any]:
         """The template file content as a dict (validated first); templates 0.3.2, 1.2.0, 2.1.0 go with
-        model versions "0.3.2" (default), "1.2.1", "2.0.1"."""
-        fmt = format_version(version)
+        model versions "0.3.2" (default), "1.2.1", "2.0.1" (the template versions name them too)."""
+        fmt = format_version(version, template=True)
         self._require_valid(fmt)
         return template_document(self, fmt)
 
@@ -147,7 +147,8 @@ class Protocol:
         """Validate and write ``{name}_template.json`` into ``path`` (default: the current directory).
 
         ``version`` names the model layout it goes with: "0.3.2" (template 0.3.2,
-        default), "1.2.1" (template 1.2.0) or "2.0.1" (template 2.1.0).
+        default), "1.2.1" (template 1.2.0) or "2.0.1" (template 2.1.0); the
+        template versions "1.2.0" and "2.1.0" are accepted too.
         """
         target = _target(path, self.name, "_template.json")
         write_json_atomic(target, self.template_json(version))

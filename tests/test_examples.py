@@ -1,4 +1,8 @@
-"""The Cheshire Cat example: golden files, byte for byte, and the same bytes in every process."""
+"""The Cheshire Cat example: golden files, byte for byte, and the same bytes in every process.
+
+After an intended change of the file format or of the example, regenerate the golden files with
+``python -m model_train_protocol.examples.cheshire_cat tests/data/golden`` and review the diff.
+"""
 
 from __future__ import annotations
 

@@ -207,3 +207,31 @@ def test_invalid_protocol_is_refused(tmp_path: Path) -> None:
     with pytest.raises(mtp.MTPValidationError):
         export_protocol(protocol, tmp_path, "text")
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_pyarrow_reads_one_schema(tmp_path: Path, fmt: str) -> None:
+    """What ``datasets`` does with JSONL: pyarrow infers one schema for the whole file (skips without pyarrow)."""
+    pj = pytest.importorskip("pyarrow.json")
+    export_protocol(build_protocol(), tmp_path, fmt, val_split=0.2, seed=1, context=True)
+    for name in ("train.jsonl", "val.jsonl"):
+        table = pj.read_json(tmp_path / name)
+        assert table.num_rows == len(read_jsonl(tmp_path / name))
+        assert "null" not in table.schema.to_string()
+
+
+def test_every_loadable_reference_file_exports(data_dir: Path, tmp_path: Path) -> None:
+    """Reference files of every release: each sample and refusal becomes exactly one canonical line."""
+    exported = 0
+    for path in sorted((data_dir / "reference").rglob("*_model.json")):
+        try:
+            protocol = mtp.Protocol.load(path)
+        except mtp.MTPFileError:
+            continue  # state machines, multi-classifiers, pre-0.3 layouts
+        out = tmp_path / path.parent.name / path.stem
+        result = export_protocol(protocol, out, "text")
+        texts = [r["text"] for r in read_jsonl(out / "train.jsonl")]
+        assert texts == [example.text for example in render_protocol(protocol)], path
+        assert result.guardrail_examples == sum(t.endswith("\n<UNK>\n<EOS>") for t in texts)
+        exported += 1
+    assert exported >= 10

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import model_train_protocol as mtp
-from core_helpers import assert_schema_valid
+from core_helpers import assert_schema_valid, small_protocol
 from model_train_protocol.render import fill_input_lines, input_lines, render_prompt, render_protocol
 from model_train_protocol.validation import _reduce
 
@@ -222,8 +222,6 @@ def test_arbitrary_arguments_raise_nothing_but_mtp_errors(call, data):
 @given(st.data())
 def test_random_file_names_are_saved_inside_the_directory_or_refused(data):
     name = data.draw(st.one_of(st.text(max_size=12), st.sampled_from(["..", ".", "../x", "a/b", "", " "])))
-    from core_helpers import small_protocol
-
     protocol = small_protocol()
     with tempfile.TemporaryDirectory() as tmp:
         try:

@@ -9,6 +9,7 @@ from typing import Callable, Iterator, Sequence
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeRemainingColumn
 
+from ..export import LENIENT_RULES
 from ..protocol import Protocol
 from ..validation import Problem
 from ._app import err_console, fail
@@ -17,6 +18,8 @@ from ._app import err_console, fail
 PROGRESS_THRESHOLD = 20_000
 #: Rough size of one sample in a model file, to guess a file's sample count from its size.
 BYTES_PER_SAMPLE = 300
+#: The layout written by default.
+DEFAULT_VERSION = "0.3.2"
 
 
 def file_argument(help_text: str) -> Path:
@@ -38,6 +41,19 @@ def invalid(problems: Sequence[Problem], path: Path) -> "typer.Exit":
     first = f", first: {problems[0]}" if problems else ""
     return fail(f"{path}: the protocol is invalid ({count} problem{'s' if count != 1 else ''}{first}); "
                 f"run `mtp validate {path}` to see them all.")
+
+
+def unwritable(protocol: Protocol, problems: Sequence[Problem], path: Path, version: str | None) -> "typer.Exit":
+    """The error for a failed write: an invalid protocol, or one that breaks only the rules of ``version``.
+
+    Newer layouts allow more (one input line, longer strings), so a file that
+    is valid in its own version may not fit an older one.
+    """
+    if protocol.validate(LENIENT_RULES):
+        return invalid(problems, path)
+    count = len(problems)
+    return fail(f"{path}: cannot be written as version {version or DEFAULT_VERSION} ({count} problem"
+                f"{'s' if count != 1 else ''}, first: {problems[0]}); choose a newer version.")
 
 
 def require_valid(protocol: Protocol, path: Path) -> None:

@@ -8,7 +8,7 @@ import typer
 
 from ..errors import MTPValidationError
 from ._app import app, console, fail
-from ._common import file_argument, invalid, load_protocol
+from ._common import file_argument, load_protocol, unwritable
 
 
 @app.command()
@@ -27,5 +27,5 @@ def convert(
     try:
         written = protocol.save(path=out, version=to)
     except MTPValidationError as exc:
-        raise invalid(exc.problems, file) from None
+        raise unwritable(protocol, exc.problems, file, to) from None
     console.print(f"wrote {written} (bloom {to})", highlight=False, soft_wrap=True)

@@ -26,12 +26,14 @@ def eval_command(
                               "val, train or all."),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Evaluate at most this many examples."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON instead of a table."),
+    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, help="Longest answer text, in tokens "
+                                             "[default: twice the protocol's longest answer]."),
 ) -> None:
     """Final-token accuracy, guardrail recall, false refusals and response similarity, with a confusion matrix."""
     from ..eval import evaluate, select_cases, summary_table
 
     protocol = load_protocol(file)
-    model = open_model(directory)
+    model = open_model(directory, max_tokens)
     target = out if out is not None else directory.parent / f"{directory.name}-eval"
     cases = select_cases(protocol, model.manifest, model.specs, split)
     total = min(len(cases.examples), limit or len(cases.examples))

@@ -9,7 +9,7 @@ import typer
 
 from ..errors import MTPValidationError
 from ._app import app, console
-from ._common import file_argument, invalid, load_protocol
+from ._common import file_argument, load_protocol, unwritable
 
 #: Template versions and the model versions whose layout they belong to.
 TEMPLATE_TO_MODEL = {"1.2.0": "1.2.1", "2.1.0": "2.0.1"}
@@ -30,5 +30,5 @@ def template(
     try:
         written = protocol.template(path=directory, **options)
     except MTPValidationError as exc:
-        raise invalid(exc.problems, file) from None
+        raise unwritable(protocol, exc.problems, file, version) from None
     console.print(f"wrote {written}", highlight=False, soft_wrap=True)

@@ -55,13 +55,9 @@ def train_command(
                               "after training and report how many end with the right final (0: skip)."),
 ) -> None:
     """Train a model on the protocol and write a Hugging Face directory with template and manifest."""
+    from ..train.config import TrainConfig
     from ..train.extra import require_train_extra
 
-    require_train_extra()
-    from ..train import TrainConfig, train
-
-    protocol = load_protocol(model_file)
-    require_valid(protocol, model_file)
     config = TrainConfig(
         base=base, arch=arch, n_layer=n_layer, n_embd=n_embd, n_head=n_head, vocab_size=vocab_size,
         max_length=max_length, epochs=epochs, max_steps=max_steps, batch_size=batch_size, lr=lr, lora=lora,
@@ -69,6 +65,11 @@ def train_command(
         patience=patience, checkpoint_every=checkpoint_every, keep_checkpoints=keep_checkpoints, resume=resume,
         device=device, progress=progress, check_examples=check,
     )
+    require_train_extra()
+    from ..train import train
+
+    protocol = load_protocol(model_file)
+    require_valid(protocol, model_file)
     result = train(protocol, out, config)
     if int(os.environ.get("RANK", "0")) == 0:
         _summary(result.metrics, out)

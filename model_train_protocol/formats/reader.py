@@ -127,12 +127,9 @@ class _SetSpec:
     guard_indices: list[int] = field(default_factory=list)
 
     @property
-    def user_rows(self) -> list[tuple[str, ...]]:
-        """Rows that must hold a UserToken: guarded lines and the extended prompt line."""
-        rows = [self.rows[i] for i in self.guard_indices]
-        if self.extended:
-            rows.append(self.rows[-1])
-        return rows
+    def user_rows(self) -> list[int]:
+        """Indexes of the rows that must hold a UserToken: guarded lines and the extended prompt line."""
+        return sorted(set(self.guard_indices) | ({len(self.rows) - 1} if self.extended else set()))
 
 
 class _Reader:
@@ -239,12 +236,12 @@ class _Reader:
         set_specs = [self._set_spec(i, raw, specs) for i, raw in enumerate(raw_sets)]
         if version_key(self.version) < (1, 2, 0):
             self._refuse_old_state_machine(raw_sets, set_specs)
-        users = _choose_user_tokens(set_specs, specs)
+        users = self._user_tokens(set_specs, specs)
         tokens = {value: self._token(spec, encrypt, value in users) for value, spec in specs.items()}
 
         with self.at(""):
             protocol = Protocol(name, inputs, encrypt=encrypt)
-        for i, line in enumerate(context):
+        for line in context:
             protocol.add_context(line)
         names = self._names(raw_sets)
         tokensets: dict[tuple[str, ...], TokenSet] = {}
@@ -362,6 +359,28 @@ class _Reader:
             spec.guard_indices.append(at)
         return spec
 
+    def _user_tokens(self, sets: list[_SetSpec], specs: dict[str, _TokenSpec]) -> set[str]:
+        """Values of the tokens that become UserTokens so every guarded or prompt line holds one.
+
+        For each such line without a user token yet: its first plain token that
+        is in no response line (a response may not hold a UserToken).
+        """
+        responses = {v for s in sets if not s.extended for v in s.rows[-1]}
+        chosen = {v for v, spec in specs.items() if spec.user}
+        for s in sets:
+            for r in s.user_rows:
+                row = s.rows[r]
+                if chosen.intersection(row):
+                    continue
+                pick = next((v for v in row if specs[v].type == "Token" and v not in responses), None)
+                if pick is None:
+                    what = "the user's prompt line" if s.extended and r == len(s.rows) - 1 else "a guarded line"
+                    self.fail(f"line {list(row)} is {what}, so it needs a UserToken, but each of its tokens is a "
+                              "number token or also appears in a response line, which cannot hold a UserToken",
+                              pointer("instruction", "sets", s.index, "set", r))
+                chosen.add(pick)
+        return chosen
+
     def _refuse_old_state_machine(self, raw_sets: list, specs: list[_SetSpec]) -> None:
         """Reference 0.5.x wrote state machines as bloom 1.1.0 with no marker but the ``State_`` answer line."""
         for spec, raw in zip(specs, raw_sets):
@@ -413,7 +432,7 @@ class _Reader:
                 instruction: BaseInstruction = ExtendedInstruction(sets, list(finals.values()), name=name)
             else:
                 instruction = Instruction(sets[:-1], sets[-1], list(finals.values()), name=name)
-        for i, line in enumerate(self._strings(raw, "context", where, required=False)):
+        for line in self._strings(raw, "context", where, required=False):
             instruction.add_context(line)
         for s, sample in enumerate(samples):
             if not self._fast_sample(instruction, spec, sample, finals):
@@ -524,25 +543,6 @@ def _add_bad_example(guardrail: Guardrail, text: str, allow_digits: bool) -> Non
         guardrail.samples.append(text)
     else:
         guardrail.add_sample(text)
-
-
-def _choose_user_tokens(sets: list[_SetSpec], specs: dict[str, _TokenSpec]) -> set[str]:
-    """Values of the tokens that become UserTokens so every guarded or prompt line holds one.
-
-    For each such line without a user token yet, the first plain token that
-    is in no response line (a response may not hold a UserToken).
-    """
-    responses = {v for s in sets if not s.extended for v in s.rows[-1]}
-    chosen = {v for v, spec in specs.items() if spec.user}
-    for s in sets:
-        for row in s.user_rows:
-            if chosen.intersection(row):
-                continue
-            for value in row:
-                if specs[value].type == "Token" and value not in responses:
-                    chosen.add(value)
-                    break
-    return chosen
 
 
 def pointer_join(base: str, *parts: Any) -> str:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..guardrail import guardrail_map, instruction_guardrails
 from ..render import KeyMap, input_lines, output_line, render_completion, render_prompt, tokenset_pattern
-from ..tokens import UNK
+from ..tokens import NON, UNK, Token
 from .versions import DEFAULT_VERSION, FormatVersion, schema_url
 
 if TYPE_CHECKING:
@@ -36,7 +36,12 @@ def guardrail_keys(instruction: "BaseInstruction", keys: KeyMap, version: Format
     """(value, key) of the final line(s) of a refusal: ``<UNK>`` in 0.3.2, ``{final}<UNK>_`` per declared final later."""
     if version.major == 0:
         return [(UNK.value, UNK.key)]
-    return [(f.value + GUARD_SUFFIX, keys(f) + GUARD_SUFFIX) for f in instruction.finals]
+    return [(_guarded(f.value, f), _guarded(keys(f), f)) for f in instruction.finals]
+
+
+def _guarded(text: str, final: Token) -> str:
+    """``Done_`` -> ``Done_<UNK>_``; the special ``<NON>`` gets an underscore first (``<NON>_<UNK>_``, as the reference)."""
+    return text + ("_" if final is NON else "") + GUARD_SUFFIX
 
 
 def instruction_outputs(instruction: "BaseInstruction", keys: KeyMap, guarded: bool,

@@ -65,6 +65,8 @@ BLOOM_2_0_1 = FormatVersion("2.0.1", "2.1.0", min_inputs=1, max_string_length=No
 DEFAULT_VERSION = BLOOM_0_3_2
 WRITABLE_VERSIONS: dict[str, FormatVersion] = {v.bloom: v for v in (BLOOM_0_3_2, BLOOM_1_2_1, BLOOM_2_0_1)}
 
+_BY_TEMPLATE: dict[str, FormatVersion] = {v.template: v for v in WRITABLE_VERSIONS.values()}
+
 #: Model file versions the reader understands (all share the 0.3 set/sample layout).
 READABLE_BLOOM_VERSIONS = (
     "0.3.0", "0.3.1", "0.3.2", "0.3.3", "0.4.0", "1.0.0", "1.1.0", "1.2.0", "1.2.1", "2.0.0", "2.0.1",
@@ -92,10 +94,11 @@ def version_key(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in version.split("."))
 
 
-def format_version(version: "str | FormatVersion | None") -> FormatVersion:
+def format_version(version: "str | FormatVersion | None", *, template: bool = False) -> FormatVersion:
     """The writable layout named by ``version``: ``"0.3.2"``, ``"1.2.1"``, ``"2.0.1"`` (also ``"bloom-1.2.1"``).
 
-    None means the default (bloom 0.3.2).
+    None means the default (bloom 0.3.2). With ``template=True`` the template
+    versions ``"1.2.0"`` and ``"2.1.0"`` name their layouts too.
     """
     if version is None:
         return DEFAULT_VERSION
@@ -104,8 +107,12 @@ def format_version(version: "str | FormatVersion | None") -> FormatVersion:
     supported = ", ".join(WRITABLE_VERSIONS)
     if not isinstance(version, str):
         raise MTPValueError(f"version must be a string such as '1.2.1', got {type(version).__name__} {version!r}.")
-    match = _ALIAS.match(version.strip().lower())
-    found = WRITABLE_VERSIONS.get(".".join(match.groups())) if match else None
+    text = version.strip().lower()
+    if template:
+        text = text.removeprefix("template").strip("-_ ")
+    match = _ALIAS.match(text)
+    number = ".".join(match.groups()) if match else ""
+    found = WRITABLE_VERSIONS.get(number) or (_BY_TEMPLATE.get(number) if template else None)
     if found is None:
         raise MTPValueError(
             f"Unknown file format version {version!r}; supported model file versions are {supported} "

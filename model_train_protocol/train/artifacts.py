@@ -186,9 +186,11 @@ def verify_dir(path: str | os.PathLike[str]) -> dict[str, Any]:
         rel = entry.get("path") if isinstance(entry, dict) else None
         checksum = entry.get("checksum") if isinstance(entry, dict) else None
         if not isinstance(rel, str) or not isinstance(checksum, str) or not checksum.startswith("sha256:"):
-            raise MTPFileError("a file entry needs a path and a 'sha256:...' checksum.", path=str(out_dir / MANIFEST), pointer=f"/files/{i}")
+            raise MTPFileError("a file entry needs a path and a 'sha256:...' checksum.",
+                               path=str(out_dir / MANIFEST), pointer=f"/files/{i}")
         if Path(rel).is_absolute() or ".." in Path(rel).parts:
-            raise MTPFileError(f"file path {rel!r} leaves the model directory.", path=str(out_dir / MANIFEST), pointer=f"/files/{i}")
+            raise MTPFileError(f"file path {rel!r} leaves the model directory.",
+                               path=str(out_dir / MANIFEST), pointer=f"/files/{i}")
         listed[rel] = checksum[len("sha256:"):]
     for rel in _listed_files(out_dir):
         if rel not in listed:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, Optional
 
 from ..errors import MTPValueError
@@ -72,8 +73,13 @@ class TrainConfig:
             raise TrainConfigError(f"arch must be 'llama' or 'gpt2', got {self.arch!r}.")
         if self.device not in ("auto", "cpu", "cuda"):
             raise TrainConfigError(f"device must be 'auto', 'cpu' or 'cuda', got {self.device!r}.")
-        if not isinstance(self.base, str) or not self.base:
-            raise TrainConfigError("base must be 'scratch', 'smollm2' or the path of a Hugging Face model directory.")
+        if not isinstance(self.base, str) or not (
+            self.base in ("scratch", "smollm2") or (Path(self.base) / "config.json").is_file()
+        ):
+            raise TrainConfigError(
+                f"base {self.base!r} is neither 'scratch', 'smollm2' nor a Hugging Face model directory "
+                "(a folder with config.json)."
+            )
         if not 0.0 <= self.val_split < 1.0:
             raise TrainConfigError(f"val_split must be in [0, 1), got {self.val_split}.")
         for name in ("n_layer", "n_embd", "n_head", "batch_size", "epochs", "lora_r", "vocab_size", "max_length"):
@@ -102,9 +108,3 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
-        """Settings from a manifest or checkpoint (unknown keys are ignored)."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})

@@ -95,10 +95,6 @@ def load_base(base: str) -> tuple["PreTrainedModel", "PreTrainedTokenizerBase"]:
         model.hf_quantizer = None
         return model, tokenizer
     folder = Path(base)
-    if not (folder / "config.json").is_file():
-        raise BaseModelError(
-            f"base {base!r} is neither 'scratch', 'smollm2' nor a Hugging Face model directory (no config.json there)."
-        )
     tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
     model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True, use_safetensors=True)
     return model, tokenizer

@@ -22,7 +22,7 @@ def save_loss_curve(
         steps, losses = zip(*train)
         ax.plot(steps, losses, color="tab:blue", alpha=0.3, linewidth=0.8, label="train (per step)")
         window = max(1, len(losses) // 20)
-        smooth = [sum(losses[max(0, i - window + 1): i + 1]) / len(losses[max(0, i - window + 1): i + 1]) for i in range(len(losses))]
+        smooth = [_mean(losses[max(0, i - window + 1): i + 1]) for i in range(len(losses))]
         ax.plot(steps, smooth, color="tab:blue", linewidth=1.6, label=f"train (mean of {window})")
     if val:
         vsteps, vlosses = zip(*val)
@@ -35,3 +35,7 @@ def save_loss_curve(
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, format="png")
+
+
+def _mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values)

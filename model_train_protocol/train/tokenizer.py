@@ -16,11 +16,12 @@ from ..render import tokenset_keys
 from ..tokens import BOS, EOS, NON, PAD, RUN, UNK
 
 if TYPE_CHECKING:
+    from tokenizers import Tokenizer
     from transformers import PreTrainedTokenizerBase
 
     from ..protocol import Protocol
 
-__all__ = ["SPECIALS", "structural_strings", "scratch_tokenizer", "extend_tokenizer", "encode"]
+__all__ = ["SPECIALS", "structural_strings", "scratch_tokenizer", "wrap_tokenizer", "extend_tokenizer", "encode"]
 
 #: The six special tokens, in a fixed order (their ids in a scratch tokenizer are 0..5).
 SPECIALS: tuple[str, ...] = (BOS.key, EOS.key, RUN.key, PAD.key, UNK.key, NON.key)
@@ -68,7 +69,6 @@ def _special_kwargs() -> dict[str, object]:
 def scratch_tokenizer(texts: list[str], structural: list[str], vocab_size: int) -> "PreTrainedTokenizerBase":
     """A byte-level BPE trained on the protocol's own text, with every structural string atomic."""
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.Sequence(
@@ -84,6 +84,13 @@ def scratch_tokenizer(texts: list[str], structural: list[str], vocab_size: int) 
     )
     tok.train_from_iterator(_split_out(texts, structural), trainer)
     tok.add_tokens([AddedToken(s, normalized=False) for s in structural if s not in SPECIALS])
+    return wrap_tokenizer(tok)
+
+
+def wrap_tokenizer(tok: "Tokenizer") -> "PreTrainedTokenizerBase":
+    """A ``tokenizers`` object as a transformers tokenizer with the MTP special-token roles."""
+    from transformers import PreTrainedTokenizerFast
+
     return PreTrainedTokenizerFast(tokenizer_object=tok, clean_up_tokenization_spaces=False, **_special_kwargs())
 
 

@@ -23,12 +23,12 @@ from .artifacts import CHECKPOINTS, LOSS_CURVE, MANIFEST, verify_dir, write_mani
 from .batching import collate, encode_all, shards, step_batch, steps_per_epoch
 from .checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
 from .config import TrainConfig
-from .data import TrainingData, build_training_data
+from .data import build_training_data
 from .extra import require_train_extra
 from .distributed import Dist, broadcast_text, init_distributed
 from .model import apply_lora, load_base, scratch_model, set_special_ids
 from .plot import save_loss_curve
-from .tokenizer import extend_tokenizer, scratch_tokenizer, structural_strings
+from .tokenizer import extend_tokenizer, scratch_tokenizer, structural_strings, wrap_tokenizer
 
 if TYPE_CHECKING:
     import torch
@@ -50,7 +50,9 @@ class TrainResult:
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
-def train(protocol: ProtocolSource, out_dir: str | os.PathLike[str], config: TrainConfig | None = None, **overrides: Any) -> TrainResult:
+def train(
+    protocol: ProtocolSource, out_dir: str | os.PathLike[str], config: TrainConfig | None = None, **overrides: Any
+) -> TrainResult:
     """Train a model on a protocol (object or model-file path) and write it to ``out_dir``.
 
     ``config`` holds every setting (:class:`TrainConfig`); keyword ``overrides``
@@ -165,8 +167,8 @@ class _Run:
         return self._loop()
 
     def _tokenizer_and_model(self) -> tuple[Any, "torch.nn.Module", list[int]]:
-        from transformers import AutoTokenizer, PreTrainedTokenizerFast
         from tokenizers import Tokenizer
+        from transformers import AutoTokenizer
 
         cfg = self.config
         if cfg.base != "scratch":
@@ -182,12 +184,7 @@ class _Run:
             if self.dist.main:
                 built = scratch_tokenizer(self.data.all_text(), self.structural, cfg.vocab_size)
                 text = built.backend_tokenizer.to_str()
-            text = broadcast_text(text, self.dist)
-            tokenizer = PreTrainedTokenizerFast(
-                tokenizer_object=Tokenizer.from_str(text), clean_up_tokenization_spaces=False,
-                bos_token="<BOS>", eos_token="<EOS>", unk_token="<UNK>", pad_token="<PAD>",
-                extra_special_tokens=["<RUN>", "<NON>"],
-            )
+            tokenizer = wrap_tokenizer(Tokenizer.from_str(broadcast_text(text, self.dist)))
         return tokenizer, scratch_model(cfg, len(tokenizer)), []
 
     # --- training ----------------------------------------------------------
@@ -209,7 +206,8 @@ class _Run:
         if world > 1:
             from torch.nn.parallel import DistributedDataParallel
 
-            model = DistributedDataParallel(model, device_ids=[int(os.environ.get("LOCAL_RANK", "0"))] if dist_info.device.startswith("cuda") else None)
+            on_gpu = dist_info.device.startswith("cuda")
+            model = DistributedDataParallel(model, device_ids=[int(dist_info.device.split(":")[1])] if on_gpu else None)
         raw = self.model
         params = [p for p in raw.parameters() if p.requires_grad]
         decay = [p for p in params if p.dim() >= 2]
@@ -258,7 +256,8 @@ class _Run:
                 last = step + 1 == total
                 if self.val_items and ((step + 1) % eval_every == 0 or last):
                     val = self._validate(model, autocast, pad_id, batch_size)
-                    history.append({"step": step + 1, "epoch": (step + 1) / per_epoch, "train_loss": train_losses[-1][1], "val_loss": val, "lr": lr})
+                    history.append({"step": step + 1, "epoch": (step + 1) / per_epoch,
+                                    "train_loss": train_losses[-1][1], "val_loss": val, "lr": lr})
                     progress.val(val)
                     if val < best_val - cfg.min_delta:
                         best_val, bad_evals = val, 0

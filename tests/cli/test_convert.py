@@ -36,3 +36,19 @@ def test_unknown_version(model_file: Path, tmp_path: Path) -> None:
 def test_missing_option(model_file: Path) -> None:
     proc = mtp("convert", model_file)
     assert proc.returncode == 2 and "--to" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_newer_layout_may_not_fit_an_older_one(tmp_path: Path) -> None:
+    protocol = mtp_lib.Protocol(name="one", inputs=1, encrypt=False)
+    for i in range(10):
+        protocol.add_context(f"Line {i}.")
+    ask = mtp_lib.Instruction(context=[mtp_lib.TokenSet(mtp_lib.Token("Ask"))],
+                              response=mtp_lib.TokenSet(mtp_lib.Token("Say")), final=mtp_lib.Token("End"), name="ask")
+    for i in range(3):
+        ask.add_sample([f"q{i}"], f"a{i}")
+    protocol.add_instruction(ask)
+    model = protocol.save(path=tmp_path, version="2.0.1")
+    line = assert_clean_error(mtp("convert", model, "--to", "0.3.2", "--out", tmp_path / "old"))
+    assert "cannot be written as version 0.3.2" in line and "protocol.inputs" in line
+    assert mtp("convert", model, "--to", "1.2.1", "--out", tmp_path / "v1").returncode == 0
+    assert mtp("export", model, "-f", "text", "-o", tmp_path / "data").returncode == 0  # exports need no layout

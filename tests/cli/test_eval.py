@@ -6,12 +6,11 @@ import json
 
 import pytest
 
-from .mtp_runner import assert_clean_error, mtp
 
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from infer.tiny import cheshire, write_model_dir  # noqa: E402
+from infer.tiny import cheshire, mtp_in_process, write_model_dir  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -25,9 +24,9 @@ def model_file(tmp_path_factory):
 
 
 def test_all_samples_json_report_and_png(model_dir, model_file, tmp_path):
-    proc = mtp("eval", model_dir, model_file, "--split", "all", "--out", tmp_path / "ev", "--json")
-    assert proc.returncode == 0, proc.stderr
-    summary = json.loads(proc.stdout)
+    code, out, err = mtp_in_process("eval", "--max-tokens", "4", model_dir, model_file, "--split", "all", "--out", tmp_path / "ev", "--json")
+    assert code == 0, err
+    summary = json.loads(out)
     assert summary["source"] == "all samples"
     assert (summary["good_prompts"], summary["bad_prompts"]) == (15, 12)  # 3 bad prompts x 4 guarded lines
     for key in ("final_accuracy", "guardrail_recall", "false_refusals", "response_similarity"):
@@ -41,15 +40,15 @@ def test_all_samples_json_report_and_png(model_dir, model_file, tmp_path):
 
 def test_auto_uses_the_trained_protocol_and_prints_a_table(model_dir, model_file, tmp_path):
     # the tiny directory was written with val_split=0, so auto falls back to the training split
-    proc = mtp("eval", model_dir, model_file, "--out", tmp_path / "ev", "--limit", "5")
-    assert proc.returncode == 0, proc.stderr
-    assert "training split" in proc.stdout and "final accuracy" in proc.stdout
-    assert "wrote" in proc.stdout
+    code, out, err = mtp_in_process("eval", "--max-tokens", "4", model_dir, model_file, "--out", tmp_path / "ev", "--limit", "5")
+    assert code == 0, err
+    assert "training split" in out and "final accuracy" in out and "cases (good / bad prompts)  " in out
+    assert "wrote" in out
 
 
 def test_val_split_of_another_protocol_is_refused(model_dir, tmp_path):
     from model_train_protocol.examples.support_intents import build_heldout
 
     other = build_heldout().save(path=tmp_path)
-    line = assert_clean_error(mtp("eval", model_dir, other, "--split", "val", "--out", tmp_path / "ev"))
-    assert "matches none of the model's instructions" in line or "different one" in line
+    code, out, err = mtp_in_process("eval", "--max-tokens", "4", model_dir, other, "--split", "val", "--out", tmp_path / "ev")
+    assert code == 1 and err.startswith("error: ") and "different one; use --split all" in err

@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from .mtp_runner import assert_clean_error, assert_usage_error, mtp
+from .mtp_runner import assert_clean_error, mtp
 
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from infer.tiny import cheshire, write_model_dir  # noqa: E402
+from infer.tiny import cheshire, mtp_in_process, write_model_dir  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -19,21 +19,22 @@ def model_dir(tmp_path_factory):
     return write_model_dir(cheshire(True), tmp_path_factory.mktemp("run") / "model")
 
 
-def test_json_answer_has_the_typed_fields(model_dir):
-    proc = mtp("run", model_dir, "-i", "alice_cat_alice_appear_disappear", "--line", "Hi.", "--line", "Hello?", "--json")
+def test_installed_script_answers_as_json(model_dir):
+    proc = mtp("run", "--max-tokens", "4", model_dir, "-i", "alice_cat_alice_appear_disappear", "--line", "Hi.", "--line", "Hello?", "--json")
     assert proc.returncode == 0, proc.stderr
     answer = json.loads(proc.stdout)
     assert answer["final"] in ("Appear", "Vanish", "<UNK>")
     assert answer["guardrail"] == (answer["final"] == "<UNK>")
     assert answer["raw"] == f"{answer['text']}\n{answer['final_key']}\n<EOS>"
+    assert len(answer["final_key"]) in (5, 6)  # a hash (encrypted protocol) or <UNK>
     assert answer["value"] is None and answer["instruction"] == "alice_cat_alice_appear_disappear"
 
 
 def test_numbers_fill_the_placeholders(model_dir):
-    proc = mtp("run", model_dir, "-i", "alice_cat_alice_instruction_numeric", "-l", "a", "-l", "b",
-               "-n", "[1, 2, 3]", "-n", "4")
-    assert proc.returncode == 0, proc.stderr
-    assert "final: Madness" in proc.stdout
+    code, out, err = mtp_in_process("run", "--max-tokens", "4", model_dir, "-i", "alice_cat_alice_instruction_numeric", "-l", "a",
+                                    "-l", "b", "-n", "[1, 2, 3]", "-n", "4")
+    assert code == 0, err
+    assert "final: Madness (key " in out
 
 
 @pytest.mark.parametrize(
@@ -49,8 +50,10 @@ def test_numbers_fill_the_placeholders(model_dir):
     ],
 )
 def test_bad_input_is_one_clear_line(model_dir, args, message):
-    line = assert_clean_error(mtp("run", model_dir, *args))
-    assert message in line
+    code, out, err = mtp_in_process("run", "--max-tokens", "4", model_dir, *args)
+    assert code == 1 and "Traceback" not in out + err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], err
 
 
 def test_a_directory_that_is_no_model(tmp_path):
@@ -59,4 +62,5 @@ def test_a_directory_that_is_no_model(tmp_path):
 
 
 def test_missing_directory_is_a_usage_error(tmp_path):
-    assert_usage_error(mtp("run", tmp_path / "absent", "-l", "a"))
+    code, out, err = mtp_in_process("run", tmp_path / "absent", "-l", "a")
+    assert code == 2 and "Traceback" not in err

@@ -114,3 +114,37 @@ def test_non_final_is_written_as_the_special_token(tmp_path):
     document = json.loads(model.read_text(encoding="utf-8"))
     assert {s["result"] for s in document["instruction"]["sets"][0]["samples"]} == {"<NON>"}
     assert json.loads(template.read_text(encoding="utf-8"))["instructions"]["n"]["output"] == ["<string>\n<NON>\n<EOS>"]
+
+
+def _ext_protocol() -> mtp.Protocol:
+    """The reference's ``ext`` protocol (data/README.md section 2) through our API."""
+    protocol = mtp.Protocol(name="ext", inputs=2, encrypt=False)
+    for letter in "ABCDEFGHIJ":
+        protocol.add_context(f"Background line {letter}.")
+    cat, alice, talk = mtp.Token("Cat"), mtp.UserToken("Alice"), mtp.Token("Talk")
+    mood, leave = mtp.NumToken("Mood", min_value=1, max_value=3), mtp.Token("Leave")
+    cat_talk, alice_talk = mtp.TokenSet((cat, talk)), mtp.TokenSet((alice, talk, mood))
+    guardrail = mtp.Guardrail("good", "bad", "Nope.")
+    for example in ("a b", "c d", "e f"):
+        guardrail.add_sample(example)
+    alice_talk.set_guardrail(guardrail)
+    instruction = mtp.ExtendedInstruction(context=[cat_talk, alice_talk, alice_talk], final=leave, name="ext_leave")
+    instruction.add_context("Ext ctx.")
+    for i in range(3):
+        instruction.add_sample([cat_talk.create_snippet(f"cat{i}"), alice_talk.create_snippet(f"alice{i}", numbers=[1]),
+                                alice_talk.create_snippet(f"prompt{i}", numbers=[2])], f"resp{i}")
+    protocol.add_instruction(instruction)
+    return protocol
+
+
+def test_extended_only_matches_the_reference_apart_from_our_guardrail_semantics(tmp_path):
+    """Equal apart from the user flag and one thing: the reference guards input index 2 only
+    (``add_guardrail(g, 2)``), while our guardrail belongs to the TokenSet, which is lines 1 and 2."""
+    path = _ext_protocol().save(path=tmp_path)
+    ours = json.loads(path.read_text(encoding="utf-8"))
+    reference = json.loads((REFERENCE_COPIES / "v0.3.2" / "extended_only_model.json").read_text(encoding="utf-8"))
+    reference["tokens"]["Alice_"]["user"] = True
+    guards = reference["instruction"]["sets"][0]["guardrails"]
+    guards.insert(0, {**guards[0], "index": 1})
+    assert ours == reference
+    assert_files_valid(path)

@@ -183,7 +183,8 @@ def test_guarded_line_without_a_possible_user_token_is_an_error():
     doc["instruction"]["sets"][0]["guardrails"][0]["index"] = 0  # (Cat, Talk): both in the response line
     with pytest.raises(mtp.MTPFileError) as info:
         mtp.Protocol.from_json(doc)
-    assert info.value.pointer == "/instruction/sets/0/guardrails/0/index"
+    assert info.value.pointer == "/instruction/sets/0/set/0"
+    assert "needs a UserToken" in str(info.value)
 
 
 # --- errors ----------------------------------------------------------------------------------

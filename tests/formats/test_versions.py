@@ -40,6 +40,14 @@ def test_version_names(text, expected):
     assert format_version(text).bloom == expected
 
 
+@pytest.mark.parametrize("text, expected", [("1.2.0", "1.2.1"), ("2.1.0", "2.0.1"), ("template-2.1.0", "2.0.1"),
+                                            ("0.3.2", "0.3.2"), ("2.0.1", "2.0.1")])
+def test_template_methods_accept_template_versions(text, expected):
+    assert format_version(text, template=True).bloom == expected
+    template = small_protocol().template_json(text)
+    assert template["$schema"].endswith(URLS[expected][1])
+
+
 @pytest.mark.parametrize("text", ["1.2.0", "0.3.1", "3.0.0", "latest", "", 2])
 def test_unknown_versions_list_the_supported_ones(text):
     with pytest.raises(mtp.MTPError) as info:
@@ -212,3 +220,26 @@ def test_converting_a_reference_file_keeps_its_content():
     assert normalized(converted) == normalized(read("v0.3.2/tiny_model.json"))
     assert converted["instruction"]["sets"][0]["name"] == "instruction_0"
     assert (REFERENCE / "v0.3.2/tiny_model.json").is_file()
+
+
+def test_guardrail_line_of_a_non_final():
+    """The reference writes "<NON>_<UNK>_" for the special final <NON> (FORMAT.md 3.4); we do too, and reload it."""
+    protocol = mtp.Protocol("n", inputs=1, encrypt=False)
+    for i in range(10):
+        protocol.add_context(f"Line {i}.")
+    ask = mtp.TokenSet(mtp.UserToken("Ask"))
+    guardrail = mtp.Guardrail("a question", "anything else", "No.")
+    for example in ("sing", "dance", "jump"):
+        guardrail.add_sample(example)
+    ask.set_guardrail(guardrail)
+    instruction = mtp.Instruction([ask], mtp.TokenSet(mtp.Token("Reply")), mtp.NON, name="qa")
+    for i in range(3):
+        instruction.add_sample([f"q{i}"], f"a{i}")
+    protocol.add_instruction(instruction)
+    template = protocol.template_json("2.0.1")
+    assert template["instructions"]["qa"]["output"] == ["<string>\n<NON>\n<EOS>", "<string>\n<NON>_<UNK>_\n<EOS>"]
+    assert template["tokens"]["output"]["<NON>_<UNK>_"] == "<NON>_<UNK>_"
+    assert_schema_valid(template)
+    again = mtp.Protocol.from_json(protocol.to_json("2.0.1"))
+    assert again.instructions[0].finals == (mtp.NON,)
+    assert again.template_json("2.0.1") == template

@@ -91,7 +91,7 @@ def test_invalid_protocol_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("bad", [dict(val_split=1.0), dict(arch="rnn"), dict(n_embd=30, n_head=4),
-                                 dict(lora=True), dict(max_steps=0), dict(device="tpu")])
+                                 dict(lora=True), dict(max_steps=0), dict(device="tpu"), dict(base="/no/such/model")])
 def test_bad_settings(bad):
     with pytest.raises(TrainConfigError):
         TrainConfig(**bad)
@@ -104,6 +104,7 @@ def test_overrides_and_default_rates():
     assert TrainConfig(lr=0.1).learning_rate == 0.1
 
 
+@pytest.mark.slow
 def test_cheshire_cat_scratch_model_answers_every_training_prompt(protocol, tmp_path):
     """The issue's target: the default scratch model learns every final and refuses every guardrail prompt."""
     result = train(protocol, tmp_path / "m", TrainConfig(val_split=0.0, progress=False))

@@ -1,0 +1,83 @@
+"""Inference speed of a trained model: latency, tokens/s, and what constrained decoding costs.
+
+    python -m model_train_protocol.infer.bench MODEL_DIR [MODEL_FILE] [--prompts 40] [--rounds 3]
+
+Prompts are the protocol's own examples (rendered by the canonical renderer).
+Each prompt is decoded greedily with and without constraints, alternating, so
+machine load hits both alike. The constrained decoder writes the final's fixed
+tail without running the model, so whole answers are compared per step too:
+``ms/step`` is the time per generated token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from typing import Any
+
+from ..render import render_protocol
+
+__all__ = ["measure"]
+
+
+def measure(model: Any, examples: list, rounds: int = 3) -> dict[str, Any]:
+    """Per mode: p50 latency per answer, tokens/s, ms per generated token (medians over rounds)."""
+    runs: dict[str, list[tuple[float, int]]] = {"constrained": [], "unconstrained": []}
+    for _ in range(rounds):
+        for example in examples:
+            spec = model.spec(example.instruction)
+            for mode in runs:
+                gen = model.generate(spec, example.prompt, constrained=mode == "constrained")
+                runs[mode].append((gen.seconds, gen.new_tokens))
+    out: dict[str, Any] = {}
+    for mode, items in runs.items():
+        seconds = [s for s, _ in items]
+        tokens = sum(n for _, n in items)
+        out[mode] = {
+            "answers": len(items),
+            "latency_p50_ms": round(1000 * statistics.median(seconds), 2),
+            "tokens_per_s": round(tokens / sum(seconds), 1),
+            "ms_per_token": round(1000 * sum(seconds) / tokens, 3),
+            "tokens_per_answer": round(tokens / len(items), 1),
+        }
+    out["constrained_overhead_per_token"] = round(
+        out["constrained"]["ms_per_token"] / out["unconstrained"]["ms_per_token"] - 1, 4)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m model_train_protocol.infer.bench", description=__doc__.split("\n")[0])
+    parser.add_argument("model_dir")
+    parser.add_argument("model_file", nargs="?", help="protocol whose examples are the prompts [default: the model's own]")
+    parser.add_argument("--prompts", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    from ..eval.cases import instruction_names
+    from ..protocol import Protocol
+    from .model import Model
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model = Model.load(args.model_dir)
+    protocol = Protocol.load(args.model_file) if args.model_file else model.protocol
+    names = instruction_names(protocol, model.specs)
+    examples = [e for e in render_protocol(protocol)][: args.prompts]
+    from dataclasses import replace
+
+    examples = [replace(e, instruction=names[e.instruction]) for e in examples]
+    result = measure(model, examples, args.rounds)
+    result["model"] = {"dir": args.model_dir, "parameters": sum(p.numel() for p in model.model.parameters()),
+                       "threads": torch.get_num_threads()}
+    json.dump(result, sys.stdout, indent=2)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
