@@ -55,6 +55,7 @@ def __getattr__(name: str):  # PEP 562: lazy re-exports of model_train_protocol.
         return getattr(_train, _TRAIN_EXPORTS[name])
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 __all__ = [
     "BOS",
     "CSVImportError",

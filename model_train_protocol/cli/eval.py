@@ -10,7 +10,7 @@ from typing import Callable, Iterator, Optional
 import typer
 from rich.markup import escape
 
-from ._app import app, console, err_console
+from ._app import app, console, err_console, fail
 from ._common import file_argument, load_protocol
 from .run import model_dir_argument, open_model
 
@@ -32,9 +32,12 @@ def eval_command(
     """Final-token accuracy, guardrail recall, false refusals and response similarity, with a confusion matrix."""
     from ..eval import evaluate, select_cases, summary_table
 
+    resolved = directory.resolve()
+    target = out if out is not None else resolved.parent / f"{resolved.name}-eval"
+    if resolved == target.resolve() or resolved in target.resolve().parents:
+        raise fail(f"--out {target} is inside the model directory, whose files the manifest fixes; choose another.")
     protocol = load_protocol(file)
     model = open_model(directory, max_tokens)
-    target = out if out is not None else directory.parent / f"{directory.name}-eval"
     cases = select_cases(protocol, model.manifest, model.specs, split)
     total = min(len(cases.examples), limit or len(cases.examples))
     with _progress(total) as advance:

@@ -50,6 +50,8 @@ def train_command(
     context: bool = typer.Option(True, "--context/--no-context", help="Also train on the context lines as plain text."),
     guardrails: bool = typer.Option(True, "--guardrails/--no-guardrails", help="Train guardrail refusals."),
     device: str = typer.Option("auto", "--device", help="auto (CUDA with bf16 when present), cpu or cuda."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="CPU threads [default: 1 for the scratch "
+                                          "model, PyTorch's default for pretrained bases]."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar with the loss."),
     check: int = typer.Option(64, "--check", min=0, help="Greedy-decode up to N train and N validation examples "
                               "after training and report how many end with the right final (0: skip)."),
@@ -63,7 +65,7 @@ def train_command(
         max_length=max_length, epochs=epochs, max_steps=max_steps, batch_size=batch_size, lr=lr, lora=lora,
         val_split=val_split, seed=seed, guardrails=guardrails, context_text=context, eval_every=eval_every,
         patience=patience, checkpoint_every=checkpoint_every, keep_checkpoints=keep_checkpoints, resume=resume,
-        device=device, progress=progress, check_examples=check,
+        device=device, threads=threads, progress=progress, check_examples=check,
     )
     require_train_extra()
     from ..train import train

@@ -1,12 +1,17 @@
 """Byte-stable JSON text, written fast, and atomic file writes.
 
 MTP files are ``json.dumps(doc, indent=4, ensure_ascii=False)``. With an indent
-the standard library falls back to its pure-Python encoder (about 40 µs per
-sample of a model file); this module produces the very same text several
-times faster: every *flat* container (one whose items are scalars or empty
-containers, e.g. a sample's ``strings``) is encoded in one call of the C
-encoder, whose item separator is set to the newline and indentation of that
-depth; only the containers above them are walked in Python.
+the standard library falls back to its pure-Python encoder (about 20 µs per
+sample of a model file); this module produces the very same text about six
+times faster (docs/benchmarks.md):
+
+- every *flat* container (one whose items are scalars or empty containers,
+  e.g. a sample's ``strings``) is encoded in one call of the C encoder, whose
+  item separator is set to the newline and indentation of that depth;
+- the items of long lists (a model file's samples) go through encoders
+  generated for their shape, which check every type, length and key order and
+  return the item's text in one join (any other item takes the general walk);
+- only the containers above them are walked in Python.
 
 Large files are streamed: :func:`write_json_atomic` writes the text in chunks,
 and a :class:`LazyList` in the document (a list produced on demand, such as a
@@ -16,7 +21,6 @@ million samples) is never held in memory as a whole.
 from __future__ import annotations
 
 import gc
-import json
 import os
 import tempfile
 from contextlib import contextmanager

@@ -5,8 +5,8 @@
 Prompts are the protocol's own examples (rendered by the canonical renderer).
 Each prompt is decoded greedily with and without constraints, alternating, so
 machine load hits both alike. The constrained decoder writes the final's fixed
-tail without running the model, so whole answers are compared per step too:
-``ms/step`` is the time per generated token.
+tail without running the model, so besides latency and time per token the
+time per forward pass (model step plus masking) isolates the cost of the masks.
 """
 
 from __future__ import annotations
@@ -24,26 +24,28 @@ __all__ = ["measure"]
 
 def measure(model: Any, examples: list, rounds: int = 3) -> dict[str, Any]:
     """Per mode: p50 latency per answer, tokens/s, ms per generated token (medians over rounds)."""
-    runs: dict[str, list[tuple[float, int]]] = {"constrained": [], "unconstrained": []}
+    runs: dict[str, list[tuple[float, int, int]]] = {"constrained": [], "unconstrained": []}
     for _ in range(rounds):
         for example in examples:
             spec = model.spec(example.instruction)
             for mode in runs:
                 gen = model.generate(spec, example.prompt, constrained=mode == "constrained")
-                runs[mode].append((gen.seconds, gen.new_tokens))
+                runs[mode].append((gen.seconds, gen.new_tokens, gen.forward_passes))
     out: dict[str, Any] = {}
     for mode, items in runs.items():
-        seconds = [s for s, _ in items]
-        tokens = sum(n for _, n in items)
+        seconds = [s for s, _, _ in items]
+        tokens = sum(n for _, n, _ in items)
+        passes = sum(p for _, _, p in items)
         out[mode] = {
             "answers": len(items),
             "latency_p50_ms": round(1000 * statistics.median(seconds), 2),
             "tokens_per_s": round(tokens / sum(seconds), 1),
             "ms_per_token": round(1000 * sum(seconds) / tokens, 3),
+            "ms_per_forward_pass": round(1000 * sum(seconds) / passes, 3),
             "tokens_per_answer": round(tokens / len(items), 1),
         }
-    out["constrained_overhead_per_token"] = round(
-        out["constrained"]["ms_per_token"] / out["unconstrained"]["ms_per_token"] - 1, 4)
+    for unit in ("latency_p50_ms", "ms_per_token", "ms_per_forward_pass"):
+        out[f"constrained_overhead_{unit}"] = round(out["constrained"][unit] / out["unconstrained"][unit] - 1, 4)
     return out
 
 

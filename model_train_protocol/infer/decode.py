@@ -64,6 +64,10 @@ class Grammar:
         self.max_text_tokens = max(1, max_text_tokens)
         self.finals = _Trie({f: vocab.encode(f.key) for f in spec.outputs})
         self.tail = vocab.encode("\n" + EOS.key)
+        # Masks of the tokens *blocked* in the text line, computed once: the first token, then any later one.
+        self.blocked_first = ~vocab.text_mask
+        self.blocked_text = self.blocked_first.clone()
+        self.blocked_text[vocab.newline] = False
 
 
 def _pick(logits: torch.Tensor, sample: bool, temperature: float, generator: torch.Generator | None) -> int:
@@ -114,7 +118,7 @@ def generate(
         if state is not None:
             allowed = state.allowed()
             if isinstance(allowed, torch.Tensor):
-                masked = logits.masked_fill(~allowed, float("-inf"))
+                masked = logits.masked_fill_(allowed, float("-inf"))
             else:
                 masked = _restrict(logits, allowed)
                 if state.phase == "final" and not state.final_prefix:
@@ -164,17 +168,16 @@ class _State:
         self.phase = "text"
         self.text_tokens = 0
         self.final_prefix: list[int] = []
-        self._text_and_newline = grammar.vocab.text_mask.clone()
-        self._text_and_newline[grammar.vocab.newline] = True
 
     def allowed(self) -> "torch.Tensor | Sequence[int]":
+        """A mask of the blocked tokens (text line), or the few allowed ids (newline at the bound, finals)."""
         g = self.g
         if self.phase == "text":
             if self.text_tokens == 0:
-                return g.vocab.text_mask
+                return g.blocked_first
             if self.text_tokens >= g.max_text_tokens:
                 return [g.vocab.newline]
-            return self._text_and_newline
+            return g.blocked_text
         return list(g.finals.next_ids(self.final_prefix))
 
     def final_probs(self, logits: torch.Tensor, allowed: Sequence[int]) -> dict[str, float]:

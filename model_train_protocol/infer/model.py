@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from ..errors import MTPValueError
+from ..errors import MTPError, MTPValueError
 from .answer import Answer, parse_completion
 from .decode import Generation, Grammar, generate
 from .prompt import build_prompt
@@ -115,14 +116,15 @@ class Model:
         """Answer an already built prompt (what evaluation uses with the renderer's prompts)."""
         gen = self.generate(spec, prompt, **options)
         answer = parse_completion(gen.completion, spec)
-        return _with(answer, final_probs=gen.final_probs, tokens=gen.new_tokens)
+        return replace(answer, final_probs=gen.final_probs, tokens=gen.new_tokens)
 
     def generate(self, spec: InstructionSpec, prompt: str, *, constrained: bool = True, sample: bool = False,
                  temperature: float = 1.0, seed: int | None = None) -> Generation:
         """The raw decoding of one prompt; unconstrained output may not parse."""
         ids = self.vocab.encode(prompt)
         grammar = self.grammar(spec)
-        room = self.max_positions - len(ids) - len(grammar.tail) - max(len(s) for s in grammar.finals.sequences.values()) - 1
+        longest_final = max(len(s) for s in grammar.finals.sequences.values())
+        room = self.max_positions - len(ids) - 1 - longest_final - len(grammar.tail)  # text, newline, final, tail
         if room < 1:
             raise MTPValueError(
                 f"the prompt is {len(ids)} tokens long and leaves no room for an answer in the model's "
@@ -143,22 +145,12 @@ class Model:
 
 def _protocol(model_file: Mapping[str, Any]) -> "Protocol | None":
     """The protocol of the model file, for what the template leaves out (None if it cannot be read)."""
-    from ..errors import MTPError
     from ..protocol import Protocol
 
-    from_json = getattr(Protocol, "from_json", None)
-    if from_json is None:
-        return None
     try:
-        return from_json(model_file)
+        return Protocol.from_json(dict(model_file))
     except MTPError:
         return None
-
-
-def _with(answer: Answer, **changes: Any) -> Answer:
-    from dataclasses import replace
-
-    return replace(answer, **changes)
 
 
 def _max_positions(config: Any) -> int:

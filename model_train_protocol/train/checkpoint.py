@@ -1,9 +1,11 @@
 """Training state for resume, without pickle: tensors in safetensors, the rest in JSON.
 
-``checkpoints/`` in the output directory holds the model weights
-(``model.safetensors``), the best weights so far (``best.safetensors``), the
-optimizer's moments (``optimizer.safetensors``), the tokenizer, and
-``state.json`` (step, best validation loss, patience, loss history, settings).
+``checkpoints/last/`` in the output directory holds the trainable weights
+(``model.safetensors``), the best trainable weights so far
+(``best.safetensors``), the optimizer's moments (``optimizer.safetensors``),
+the tokenizer, and ``state.json`` (step, best validation loss, patience, loss
+history, settings). Frozen weights (a LoRA run's base) are not saved: resume
+loads them from the base again.
 """
 
 from __future__ import annotations
@@ -18,13 +20,28 @@ from ..formats.jsonio import dumps, write_atomic
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["save_checkpoint", "load_checkpoint", "has_checkpoint", "flatten_optimizer", "restore_optimizer"]
+__all__ = [
+    "save_checkpoint", "load_checkpoint", "has_checkpoint", "trainable_state", "load_trainable",
+    "flatten_optimizer", "restore_optimizer",
+]
 
 STATE = "state.json"
 
 
 def has_checkpoint(folder: Path) -> bool:
     return (folder / STATE).is_file()
+
+
+def trainable_state(model: "torch.nn.Module") -> dict[str, "torch.Tensor"]:
+    """A CPU copy of the parameters that train (tied weights appear once)."""
+    return {name: p.detach().to("cpu", copy=True) for name, p in model.named_parameters() if p.requires_grad}
+
+
+def load_trainable(model: "torch.nn.Module", tensors: dict[str, "torch.Tensor"]) -> None:
+    """Put saved trainable parameters back; every saved name must exist in the model."""
+    unexpected = model.load_state_dict(tensors, strict=False).unexpected_keys
+    if unexpected:
+        raise ValueError(f"checkpoint holds parameters this model does not have: {unexpected[:3]}")
 
 
 def flatten_optimizer(optimizer: "torch.optim.Optimizer") -> tuple[dict[str, "torch.Tensor"], dict[str, Any]]:
@@ -66,12 +83,12 @@ def save_checkpoint(
     state: dict[str, Any],
 ) -> None:
     """Write the checkpoint into a fresh folder, then swap it in, so a crash never leaves half of one."""
-    from safetensors.torch import save_file, save_model
+    from safetensors.torch import save_file
 
     tmp = folder.with_name(folder.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    save_model(model, str(tmp / "model.safetensors"))
+    save_file(trainable_state(model), str(tmp / "model.safetensors"))
     if best is not None:
         save_file(best, str(tmp / "best.safetensors"))
     tensors, meta = flatten_optimizer(optimizer)
@@ -90,9 +107,9 @@ def load_checkpoint(
     folder: Path, model: "torch.nn.Module", optimizer: "torch.optim.Optimizer", device: str
 ) -> tuple[dict[str, Any], dict[str, "torch.Tensor"] | None]:
     """Restore model and optimizer in place; return the saved state and the best weights (if any)."""
-    from safetensors.torch import load_file, load_model
+    from safetensors.torch import load_file
 
-    load_model(model, str(folder / "model.safetensors"), device=device)
+    load_trainable(model, load_file(str(folder / "model.safetensors"), device=device))
     state = json.loads((folder / STATE).read_text(encoding="utf-8"))
     restore_optimizer(optimizer, load_file(str(folder / "optimizer.safetensors"), device=device), state.pop("optimizer"))
     best_file = folder / "best.safetensors"

@@ -61,6 +61,7 @@ class TrainConfig:
     resume: bool = False
     # runtime
     device: str = "auto"
+    threads: Optional[int] = None  # CPU threads; None: 1 for the small scratch model, PyTorch's default otherwise
     progress: bool = True
     check_examples: int = 64  # greedy-decode this many train and validation examples after training (0: skip)
 
@@ -89,6 +90,8 @@ class TrainConfig:
             raise TrainConfigError(f"n_embd ({self.n_embd}) must be a multiple of n_head ({self.n_head}).")
         if self.max_steps is not None and self.max_steps < 1:
             raise TrainConfigError(f"max_steps must be at least 1 (or None for whole epochs), got {self.max_steps}.")
+        if self.threads is not None and self.threads < 1:
+            raise TrainConfigError(f"threads must be at least 1 (or None for the default), got {self.threads}.")
         if self.lr is not None and not self.lr > 0:
             raise TrainConfigError(f"lr must be positive, got {self.lr}.")
         for name in ("eval_every", "checkpoint_every", "patience", "warmup_steps", "check_examples"):
@@ -105,6 +108,14 @@ class TrainConfig:
         if self.base == "scratch":
             return 3e-3
         return 2e-4 if self.lora else 5e-5
+
+    @property
+    def cpu_threads(self) -> Optional[int]:
+        """Threads to train with on a CPU: the small scratch model's matrices are too small to gain from more,
+        and extra threads that spin-wait on a busy machine cost far more than they save."""
+        if self.threads is not None:
+            return self.threads
+        return 1 if self.base == "scratch" else None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from ..errors import MTPValueError
+
 __all__ = ["Dist", "init_distributed", "broadcast_text"]
 
 
@@ -43,6 +45,8 @@ def init_distributed(device: str) -> Dist:
     import torch
     import torch.distributed as dist
 
+    if device == "cuda" and not torch.cuda.is_available():
+        raise MTPValueError("--device cuda was asked for, but PyTorch sees no CUDA device; use --device cpu or auto.")
     use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
     world = int(os.environ.get("WORLD_SIZE", "1"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -87,8 +88,15 @@ def load_base(base: str) -> tuple["PreTrainedModel", "PreTrainedTokenizerBase"]:
 
     if base == "smollm2":
         folder = smollm2_dir()
-        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=SMOLLM2_GGUF, local_files_only=True)
-        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=SMOLLM2_GGUF, local_files_only=True)
+        quiet, os.environ["TQDM_DISABLE"] = os.environ.get("TQDM_DISABLE"), "1"  # the GGUF dequantisation bar
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=SMOLLM2_GGUF, local_files_only=True)
+            model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=SMOLLM2_GGUF, local_files_only=True)
+        finally:
+            if quiet is None:
+                del os.environ["TQDM_DISABLE"]
+            else:
+                os.environ["TQDM_DISABLE"] = quiet
         # Weights are dequantised to float32 on load: the saved model is a plain one.
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
@@ -130,7 +138,9 @@ def apply_lora(model: "PreTrainedModel", config: TrainConfig, new_ids: list[int]
         trainable_token_indices=new_ids or None,
         task_type="CAUSAL_LM",
     )
-    return get_peft_model(model, lora)
+    with warnings.catch_warnings():  # peft calls a transformers property deprecated in v5
+        warnings.simplefilter("ignore", FutureWarning)
+        return get_peft_model(model, lora)
 
 
 _LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "c_attn", "c_proj", "c_fc")

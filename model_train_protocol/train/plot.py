@@ -28,7 +28,7 @@ def save_loss_curve(
         vsteps, vlosses = zip(*val)
         ax.plot(vsteps, vlosses, color="tab:orange", marker="o", markersize=3, linewidth=1.4, label="validation")
     ax.set_xlabel("step")
-    ax.set_ylabel("cross-entropy (completion tokens)")
+    ax.set_ylabel("cross-entropy per token")
     ax.set_yscale("log")
     ax.set_title(title)
     ax.grid(True, alpha=0.3)

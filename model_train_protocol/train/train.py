@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Union
 from ..errors import MTPFileError, MTPValidationError, MTPValueError
 from .artifacts import CHECKPOINTS, LOSS_CURVE, MANIFEST, verify_dir, write_manifest, write_protocol_files
 from .batching import collate, encode_all, shards, step_batch, steps_per_epoch
-from .checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
+from .checkpoint import has_checkpoint, load_checkpoint, load_trainable, save_checkpoint, trainable_state
 from .config import TrainConfig
 from .data import build_training_data
 from .extra import require_train_extra
@@ -57,8 +57,8 @@ def train(
 
     ``config`` holds every setting (:class:`TrainConfig`); keyword ``overrides``
     replace single fields (``train(p, "out", epochs=5)``). Under ``torchrun``
-    every rank calls this; rank 0 alone writes files. Returns the same
-    :class:`TrainResult` on every rank.
+    every rank calls this; rank 0 alone writes files (and ``manifest`` is
+    empty in the :class:`TrainResult` of the other ranks).
     """
     config = replace(config or TrainConfig(), **overrides) if overrides else (config or TrainConfig())
     config.check()
@@ -68,9 +68,15 @@ def train(
     if problems:
         raise MTPValidationError(problems)
     dist_info = init_distributed(config.device)
+    import torch
+
+    threads = torch.get_num_threads()
+    if dist_info.device == "cpu" and config.cpu_threads:
+        torch.set_num_threads(config.cpu_threads)
     try:
         return _Run(proto, Path(out_dir), config, dist_info).run()
     finally:
+        torch.set_num_threads(threads)
         dist_info.close()
 
 
@@ -261,7 +267,7 @@ class _Run:
                     progress.val(val)
                     if val < best_val - cfg.min_delta:
                         best_val, bad_evals = val, 0
-                        best_state = {k: v.detach().to("cpu", copy=True) for k, v in raw.state_dict().items()}
+                        best_state = trainable_state(raw)
                     else:
                         bad_evals += 1
                         stopped_early = cfg.patience > 0 and bad_evals >= cfg.patience
@@ -279,7 +285,7 @@ class _Run:
         seconds = time.perf_counter() - began
 
         if best_state is not None:
-            raw.load_state_dict(best_state)
+            load_trainable(raw, best_state)
         metrics = {
             "steps": steps_done,
             "epochs": round(steps_done / per_epoch, 3),
@@ -332,6 +338,8 @@ class _Run:
         self, metrics: dict[str, Any], history: list[dict[str, Any]], train_losses: list[tuple[int, float]],
         batch_size: int, lr: float,
     ) -> TrainResult:
+        import torch
+
         from .check import greedy_check, spread
 
         cfg = self.config
@@ -355,6 +363,7 @@ class _Run:
             settings = {
                 **cfg.to_dict(), "learning_rate": lr, "batch_size_per_rank": batch_size,
                 "device": self.dist.device, "bf16": self.dist.device.startswith("cuda"),
+                "cpu_threads": torch.get_num_threads() if self.dist.device == "cpu" else None,
                 "tokenizer_vocab_size": self.vocab_size,
             }
             manifest = write_manifest(

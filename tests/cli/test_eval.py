@@ -52,3 +52,9 @@ def test_val_split_of_another_protocol_is_refused(model_dir, tmp_path):
     other = build_heldout().save(path=tmp_path)
     code, out, err = mtp_in_process("eval", "--max-tokens", "4", model_dir, other, "--split", "val", "--out", tmp_path / "ev")
     assert code == 1 and err.startswith("error: ") and "different one; use --split all" in err
+
+
+def test_out_inside_the_model_directory_is_refused(model_dir, model_file):
+    code, out, err = mtp_in_process("eval", model_dir, model_file, "--out", model_dir / "ev")
+    assert code == 1 and "inside the model directory" in err
+    assert not (model_dir / "ev").exists()

@@ -126,3 +126,20 @@ def test_generate_accepts_raw_prompt_ids(make_model):
     spec = model.spec("alice_cat_alice_continue")
     gen = generate(model.model, model.vocab.encode(model.prompt(spec.name, ["x", "y"])), model.grammar(spec))
     assert parse_completion(gen.completion, spec).instruction == spec.name
+
+
+def test_a_gpt2_layout_decodes_too():
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from model_train_protocol.examples.cheshire_cat import build_protocol
+    from model_train_protocol.infer import Model
+
+    from .tiny import tiny_parts
+
+    protocol = build_protocol()
+    _, tokenizer = tiny_parts(protocol)
+    torch.manual_seed(0)
+    gpt2 = GPT2LMHeadModel(GPT2Config(vocab_size=len(tokenizer), n_embd=32, n_layer=2, n_head=2, n_positions=256))
+    model = Model(gpt2, tokenizer, protocol.template_json(), protocol, max_text_tokens=6)
+    answer = model.run("alice_asks_the_cat", ["a", "b", "c"])
+    assert parse_completion(answer.raw, model.spec("alice_asks_the_cat")).final in ("Vanish", "<UNK>")

@@ -18,7 +18,6 @@ from model_train_protocol.train import load_trained
 SCRIPT = Path(__file__).with_name("ddp_script.py")
 
 
-@pytest.mark.slow
 def test_two_processes_over_gloo(tmp_path):
     out = tmp_path / "model"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}

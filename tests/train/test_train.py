@@ -41,8 +41,10 @@ def test_same_seed_same_weights_other_seed_other_weights(protocol, tmp_path):
     assert not _same(_weights(tmp_path / "a"), _weights(tmp_path / "c"))
 
 
-def test_resume_continues_exactly_where_the_checkpoint_was(protocol, tmp_path):
-    settings = dict(max_steps=6, val_split=0.0)
+@pytest.mark.parametrize("lora", [False, True])
+def test_resume_continues_exactly_where_the_checkpoint_was(protocol, tmp_path, trained_dir, lora):
+    # LoRA checkpoints hold only the trainable weights: resume reloads the frozen base
+    settings = dict(max_steps=6, val_split=0.0, lora_dropout=0.0, **(dict(base=str(trained_dir), lora=True) if lora else {}))
     train(protocol, tmp_path / "straight", tiny(**settings))
     interrupted = tmp_path / "resumed"
     train(protocol, interrupted, tiny(checkpoint_every=3, keep_checkpoints=True, **settings))
@@ -111,3 +113,12 @@ def test_cheshire_cat_scratch_model_answers_every_training_prompt(protocol, tmp_
     check = result.metrics["check_train"]
     assert check["examples"] == result.metrics["train_examples"]
     assert check["final_accuracy"] == 1.0 and check["refusal_rate"] == 1.0, check["misses"]
+
+
+def test_cuda_without_a_gpu_is_a_clear_error(protocol, tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    from model_train_protocol.errors import MTPValueError
+
+    with pytest.raises(MTPValueError, match="no CUDA device"):
+        train(protocol, tmp_path / "m", tiny(device="cuda"))

@@ -1,6 +1,6 @@
 """Where the time goes: cProfile of our build, save, template and load at N samples (default 100,000).
 
-    python bench/profile.py [N]
+    python bench/profiling.py [N]
 
 Prints the top functions by own time for each phase and writes the same to
 bench/results/profile-N.txt. The figures in docs/benchmarks.md's profile
