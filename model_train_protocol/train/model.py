@@ -88,15 +88,8 @@ def load_base(base: str) -> tuple["PreTrainedModel", "PreTrainedTokenizerBase"]:
 
     if base == "smollm2":
         folder = smollm2_dir()
-        quiet, os.environ["TQDM_DISABLE"] = os.environ.get("TQDM_DISABLE"), "1"  # the GGUF dequantisation bar
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=SMOLLM2_GGUF, local_files_only=True)
-            model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=SMOLLM2_GGUF, local_files_only=True)
-        finally:
-            if quiet is None:
-                del os.environ["TQDM_DISABLE"]
-            else:
-                os.environ["TQDM_DISABLE"] = quiet
+        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=SMOLLM2_GGUF, local_files_only=True)
+        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=SMOLLM2_GGUF, local_files_only=True)
         # Weights are dequantised to float32 on load: the saved model is a plain one.
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
