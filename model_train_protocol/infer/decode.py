@@ -105,7 +105,7 @@ def generate(
     vocab = grammar.vocab
     device = next(model.parameters()).device
     generator = torch.Generator().manual_seed(seed) if (sample and seed is not None) else None
-    limit = max_new_tokens or grammar.max_text_tokens + 8
+    limit = max_new_tokens or grammar.max_text_tokens + 8  # unconstrained only: as long as a constrained answer
     eos_ids = vocab.encode(EOS.key)
     step = _Stepper(model)
     start = time.perf_counter()

@@ -132,7 +132,8 @@ class Model:
             )
         if room < grammar.max_text_tokens:
             grammar = Grammar(spec, self.vocab, room)
-        return generate(self.model, ids, grammar, constrained=constrained, max_new_tokens=None if constrained else room,
+        longest_answer = grammar.max_text_tokens + 1 + longest_final + len(grammar.tail)
+        return generate(self.model, ids, grammar, constrained=constrained, max_new_tokens=longest_answer,
                         sample=sample, temperature=temperature, seed=seed)
 
     def chat(self, instruction: str | None = None, lines: Sequence[str] | None = None,
