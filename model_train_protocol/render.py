@@ -7,12 +7,15 @@ so the format they use can never disagree. The line grammar (FORMAT.md 3.3):
     line(S)    = keys(S) + "\\n" + text + "\\n"    every input line
     line(out)  = keys(out) + "\\n"                 basic: the response TokenSet announces the answer
     line(p)    = keys(p) + text + "\\n" + "\\n"     extended: the user's prompt, on the key line
-    completion = text + "\\n" + final_key + "\\n" + "<EOS>"
+    completion = text + "\\n" + final(F) + "\\n" + "<EOS>"
 
 ``keys(S)`` is each token's key followed, for number tokens, by the sample's
 number (``Mood_3``) or list (``Coords_[1, 2, 3]``); in the template the
-numbers are placeholders (``<num_0_9>``). The template's input lines end in
-``<RUN>``; the newline after it separates prompt from completion.
+numbers are placeholders (``<num_0_9>``). ``final(F)`` follows the same rule:
+the final's key, then for a NumToken final the sample's value (``Madness_5``;
+template ``Madness_<num_0_10>``), so the model learns to write the number. The
+template's input lines end in ``<RUN>``; the newline after it separates prompt
+from completion.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ __all__ = [
     "tokenset_filled",
     "input_lines",
     "output_line",
+    "final_pattern",
+    "final_filled",
     "render_prompt",
     "render_completion",
     "render_sample",
@@ -70,7 +75,8 @@ class KeyMap:
 class RenderedExample:
     """One training example as text: ``prompt + completion`` is the whole sequence.
 
-    ``final`` is the key of the final token (``<UNK>`` for a guardrail refusal).
+    ``final`` is the key of the final token (``<UNK>`` for a guardrail refusal),
+    ``value`` the sample's number when that token is a NumToken.
     """
 
     instruction: str
@@ -79,10 +85,16 @@ class RenderedExample:
     final: str
     guardrail: bool = False
     index: int = 0
+    value: int | float | None = None
 
     @property
     def text(self) -> str:
         return self.prompt + self.completion
+
+    @property
+    def final_line(self) -> str:
+        """The final as the model writes it: the key, then the value of a numeric final (``Madness_5``)."""
+        return self.final if self.value is None else self.final + _format_number(self.value)
 
 
 def tokenset_keys(ts: TokenSet, keys: KeyMap) -> str:
@@ -132,9 +144,19 @@ def input_lines(instruction: "BaseInstruction", keys: KeyMap) -> list[str]:
     return lines
 
 
-def output_line(final_key: str) -> str:
-    """The template's output line for one final key."""
-    return render_completion(STRING, final_key)
+def final_pattern(final: Token, keys: KeyMap) -> str:
+    """The final as the template shows it: its key, then a NumToken's placeholder (``Madness_<num_0_10>``)."""
+    return keys(final) + final.placeholder()
+
+
+def final_filled(final: Token, keys: KeyMap, value: int | float | None) -> str:
+    """The final as the model writes it: its key, then a NumToken's value (``Madness_5``)."""
+    return keys(final) + (_format_number(value) if isinstance(final, NumToken) and value is not None else "")
+
+
+def output_line(final: str) -> str:
+    """The template's output line for one final (a :func:`final_pattern` or a guardrail key)."""
+    return render_completion(STRING, final)
 
 
 def render_prompt(instruction: "BaseInstruction", snippets: Sequence[Snippet], keys: KeyMap) -> str:
@@ -183,20 +205,21 @@ def fill_input_lines(
     return "".join(filled) + "\n"
 
 
-def render_completion(text: str, final_key: str) -> str:
-    """What the model writes: the answer text, the final key, ``<EOS>``."""
-    return f"{text}\n{final_key}\n{EOS.key}"
+def render_completion(text: str, final: str) -> str:
+    """What the model writes: the answer text, the final (a :func:`final_filled`), ``<EOS>``."""
+    return f"{text}\n{final}\n{EOS.key}"
 
 
 def render_sample(instruction: "BaseInstruction", sample: "Sample", keys: KeyMap, index: int = 0) -> RenderedExample:
     """A sample as one prompt/completion pair."""
-    final = keys(sample.final)
+    value = sample.value if isinstance(sample.final, NumToken) else None
     return RenderedExample(
         instruction=instruction.name,
         prompt=render_prompt(instruction, sample.inputs, keys),
-        completion=render_completion(sample.output, final),
-        final=final,
+        completion=render_completion(sample.output, final_filled(sample.final, keys, value)),
+        final=keys(sample.final),
         index=index,
+        value=value,
     )
 
 

@@ -14,7 +14,9 @@ from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from ..guardrail import guardrail_map, instruction_guardrails
-from ..render import KeyMap, input_lines, output_line, render_completion, render_prompt, tokenset_pattern
+from ..render import (
+    KeyMap, final_pattern, input_lines, output_line, render_completion, render_prompt, render_sample, tokenset_pattern,
+)
 from ..tokens import NON, UNK, Token
 from .versions import DEFAULT_VERSION, FormatVersion, schema_url
 
@@ -46,9 +48,12 @@ def _guarded(text: str, final: Token) -> str:
 
 def instruction_outputs(instruction: "BaseInstruction", keys: KeyMap, guarded: bool,
                         version: FormatVersion = DEFAULT_VERSION) -> list[str]:
-    """Allowed output lines: one per distinct final in sample order, then the guardrail line(s)."""
-    finals = dict.fromkeys(map(keys, dict.fromkeys(map(_FINAL, instruction.samples))))
-    lines = [output_line(k) for k in finals]
+    """Allowed output lines: one per distinct final in sample order, then the guardrail line(s).
+
+    A NumToken final shows its placeholder after the key (``Madness_<num_0_10>``).
+    """
+    finals = dict.fromkeys(final_pattern(f, keys) for f in dict.fromkeys(map(_FINAL, instruction.samples)))
+    lines = [output_line(f) for f in finals]
     if guarded:
         lines += [output_line(key) for _, key in guardrail_keys(instruction, keys, version)]
     return lines
@@ -79,7 +84,7 @@ def _example_usage(protocol: "Protocol", keys: KeyMap, gmap: dict, version: Form
     if first is not None:
         sample = first.samples[0]
         example["instruction_input"] = render_prompt(first, sample.inputs, keys)
-        example["valid_model_output"] = render_completion(sample.output, keys(sample.final))
+        example["valid_model_output"] = render_sample(first, sample, keys).completion
     for instruction in protocol.instructions:
         guards = instruction_guardrails(instruction, gmap)
         if guards:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..errors import MTPValueError
 from ..tokens import EOS
-from .spec import InstructionSpec
+from .spec import Final, InstructionSpec
 
 __all__ = ["Answer", "parse_completion", "MalformedOutput"]
 
@@ -22,10 +23,9 @@ class Answer:
 
     ``final`` is the token's name (``Vanish``; ``<UNK>`` for a refusal),
     ``final_key`` what the model wrote (a hash when the protocol is encrypted),
-    ``value`` the number of a numeric final: always None, since MTP answers
-    carry only the final's key (the template's outputs have no number, and the
-    renderer trains none), ``guardrail`` whether the prompt was refused, ``raw``
-    the completion.
+    ``value`` the integer the model wrote after a numeric final's key
+    (``Madness_5`` -> 5; None for other finals), ``guardrail`` whether the
+    prompt was refused, ``raw`` the completion.
     """
 
     text: str
@@ -43,16 +43,36 @@ class Answer:
         return asdict(self)
 
 
-def parse_completion(raw: str, spec: InstructionSpec) -> Answer:
-    """Read ``text\\nKEY\\n<EOS>`` against the instruction's allowed finals.
+_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
 
-    Raises :class:`MalformedOutput` when the completion has another shape or
-    names a final the instruction does not allow.
+
+def _read_final(line: str, spec: InstructionSpec) -> tuple[Final | None, int | None]:
+    """The final a final line names and, for a numeric final, the in-range integer after its key."""
+    exact = spec.final_for_key(line)
+    if exact is not None and not exact.numeric:
+        return exact, None
+    for final in spec.finals:
+        rest = line[len(final.key) :]
+        if final.numeric and line.startswith(final.key) and _INTEGER.fullmatch(rest):
+            lo, hi = final.int_range()
+            if lo <= int(rest) <= hi:
+                return final, int(rest)
+    return None, None
+
+
+def parse_completion(raw: str, spec: InstructionSpec) -> Answer:
+    """Read ``text\\nFINAL\\n<EOS>`` against the instruction's allowed finals.
+
+    FINAL is a final's key, followed for a numeric final by an integer in its
+    range (``Madness_5``). Raises :class:`MalformedOutput` when the completion
+    has another shape, names a final the instruction does not allow, or lacks
+    a numeric final's in-range integer.
     """
     parts = raw[: -len(EOS.key)].split("\n") if raw.endswith(EOS.key) else []
-    final = spec.final_for_key(parts[1]) if len(parts) == 3 and parts[2] == "" else None
+    final, value = _read_final(parts[1], spec) if len(parts) == 3 and parts[2] == "" else (None, None)
     if final is None:
-        allowed = ", ".join(f.key for f in spec.outputs)
+        allowed = ", ".join(f.key + (f"<int {f.int_range()[0]}..{f.int_range()[1]}>" if f.numeric else "")
+                            for f in spec.outputs)
         raise MalformedOutput(
             f"instruction {spec.name!r}: output {raw!r} is not 'text\\nFINAL\\n<EOS>' with FINAL one of {allowed}."
         )
@@ -60,6 +80,7 @@ def parse_completion(raw: str, spec: InstructionSpec) -> Answer:
         text=parts[0],
         final=final.name,
         final_key=final.key,
+        value=value,
         guardrail=final is spec.guardrail,
         raw=raw,
         instruction=spec.name,

@@ -4,26 +4,31 @@ The grammar of one instruction's answer is
 
     text   := 1..max_text tokens, none holding a newline or a structural key
     answer := text "\\n" FINAL "\\n<EOS>"
+    FINAL  := KEY | NUMKEY INTEGER
 
-where FINAL is one of the instruction's final keys or, for a guarded
-instruction, ``<UNK>``. The model chooses at every step, but only among tokens
-the grammar allows; once the final is chosen the rest is fixed, so it is
-appended without running the model. A numeric final's number is not part of
-the answer: the renderer (like the template, FORMAT.md 3.4) writes only the
-key, so the model is never taught a value to write.
+where KEY is one of the instruction's final keys or, for a guarded
+instruction, ``<UNK>``, and NUMKEY a numeric final's key (its output line
+shows ``<num_MIN_MAX>``), followed by an integer in [MIN, MAX] as the renderer
+writes it (``Madness_5``). The model chooses at every step, but only among
+tokens the grammar allows: in the integer, tokens of digits (and a leading
+``-``) that keep it extendable to an in-range integer, and the newline only
+once it is complete and in range. Once nothing is left to choose the rest is
+fixed, so it is appended without running the model.
 """
 
 from __future__ import annotations
 
 import inspect
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import torch
 
+from ..errors import MTPValueError
 from ..tokens import EOS
-from .spec import InstructionSpec
+from .spec import Final, InstructionSpec
 from .vocab import Vocab
 
 __all__ = ["Grammar", "Generation", "generate"]
@@ -64,10 +69,56 @@ class Grammar:
         self.max_text_tokens = max(1, max_text_tokens)
         self.finals = _Trie({f: vocab.encode(f.key) for f in spec.outputs})
         self.tail = vocab.encode("\n" + EOS.key)
+        self.eos = vocab.encode(EOS.key)
+        # Tokens that may appear in a numeric final's integer: digits, with or without a leading '-'.
+        self.number_pieces: dict[int, str] = {}
+        if any(f.numeric for f in spec.finals):
+            self.number_pieces = {i: p for i, p in enumerate(vocab.pieces) if _NUMBER_PIECE.fullmatch(p)}
         # Masks of the tokens *blocked* in the text line, computed once: the first token, then any later one.
         self.blocked_first = ~vocab.text_mask
         self.blocked_text = self.blocked_first.clone()
         self.blocked_text[vocab.newline] = False
+
+    @property
+    def longest_final(self) -> int:
+        """Most tokens a final can take: its key, plus a numeric final's integer (at most one token a character)."""
+        return max(len(seq) + (_number_width(f) if f.numeric else 0) for f, seq in self.finals.sequences.items())
+
+
+_NUMBER_PIECE = re.compile(r"-?[0-9]+|-")
+_INTEGER_PREFIX = re.compile(r"-?[0-9]*")
+_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
+
+
+def _extendable(prefix: str, lo: int, hi: int) -> bool:
+    """Whether some integer in [lo, hi], written without leading zeros, starts with ``prefix``."""
+    if lo > hi or not _INTEGER_PREFIX.fullmatch(prefix):
+        return False
+    negative = prefix.startswith("-")
+    digits = prefix[1:] if negative else prefix
+    if digits == "":
+        return lo <= -1 if negative else True
+    if digits[0] == "0":
+        return digits == "0" and not negative and lo <= 0 <= hi
+    width = max(len(str(abs(lo))), len(str(abs(hi))))
+    base = int(digits)
+    for extra in range(width - len(digits) + 1):
+        low, high = base * 10**extra, base * 10**extra + 10**extra - 1
+        if negative:
+            low, high = -high, -low
+        if low <= hi and high >= lo:
+            return True
+    return False
+
+
+def _number_width(final: Final) -> int:
+    """Characters of the longest integer a numeric final may take, sign included."""
+    lo, hi = final.int_range()
+    return max(len(str(lo)), len(str(hi)))
+
+
+def _complete(number: str, lo: int, hi: int) -> bool:
+    return bool(_INTEGER.fullmatch(number)) and lo <= int(number) <= hi
 
 
 def _pick(logits: torch.Tensor, sample: bool, temperature: float, generator: torch.Generator | None) -> int:
@@ -168,6 +219,8 @@ class _State:
         self.phase = "text"
         self.text_tokens = 0
         self.final_prefix: list[int] = []
+        self.numeric: Final | None = None
+        self.number = ""
 
     def allowed(self) -> "torch.Tensor | Sequence[int]":
         """A mask of the blocked tokens (text line), or the few allowed ids (newline at the bound, finals)."""
@@ -178,7 +231,23 @@ class _State:
             if self.text_tokens >= g.max_text_tokens:
                 return [g.vocab.newline]
             return g.blocked_text
+        if self.phase == "number":
+            return self._number_ids()
         return list(g.finals.next_ids(self.final_prefix))
+
+    def _number_ids(self) -> list[int]:
+        """Digit tokens that keep the integer extendable into range; the newline once it is complete."""
+        assert self.numeric is not None
+        lo, hi = self.numeric.int_range()
+        ids = [i for i, piece in self.g.number_pieces.items() if _extendable(self.number + piece, lo, hi)]
+        if _complete(self.number, lo, hi):
+            ids.append(self.g.vocab.newline)
+        if not ids:
+            raise MTPValueError(
+                f"final {self.numeric.name!r} needs an integer in [{lo}, {hi}] but the tokenizer cannot write one "
+                f"after {self.number!r}; check the NumToken's range or use a tokenizer with single-digit tokens."
+            )
+        return ids
 
     def final_probs(self, logits: torch.Tensor, allowed: Sequence[int]) -> dict[str, float]:
         """Probability of each final, from the first token of its key (exact when keys are atomic)."""
@@ -195,7 +264,16 @@ class _State:
             else:
                 self.text_tokens += 1
             return None
+        if self.phase == "number":
+            if token == g.vocab.newline:
+                return list(g.eos)
+            self.number += g.number_pieces[token]
+            return None
         self.final_prefix.append(token)
-        if any(seq == self.final_prefix for seq in g.finals.sequences.values()):
-            return list(g.tail)
-        return None
+        done = next((f for f, seq in g.finals.sequences.items() if seq == self.final_prefix), None)
+        if done is None:
+            return None
+        if done.numeric:
+            self.phase, self.numeric = "number", done
+            return None
+        return list(g.tail)

@@ -123,7 +123,7 @@ class Model:
         """The raw decoding of one prompt; unconstrained output may not parse."""
         ids = self.vocab.encode(prompt)
         grammar = self.grammar(spec)
-        longest_final = max(len(s) for s in grammar.finals.sequences.values())
+        longest_final = grammar.longest_final
         room = self.max_positions - len(ids) - 1 - longest_final - len(grammar.tail)  # text, newline, final, tail
         if room < 1:
             raise MTPValueError(

@@ -1,14 +1,16 @@
 """What a runtime needs to know about one instruction, read from the template file.
 
 The template is the contract between training and inference: its input lines
-say how to build the prompt, its output lines which finals may close an answer,
-and ``tokens.output`` maps each final key (hashed when encrypted) back to the
+say how to build the prompt, its output lines which finals may close an answer
+(a numeric final's line holds ``<num_MIN_MAX>`` after its key: the model then
+writes an integer in that range), and ``tokens.output`` maps each final key (hashed when encrypted) back to the
 token's value. The protocol (when at hand) adds what the template leaves out:
 which input lines the user writes.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -24,10 +26,24 @@ __all__ = ["Final", "Placeholder", "InstructionSpec", "instruction_specs", "fina
 
 @dataclass(frozen=True)
 class Final:
-    """One allowed final: the key the model writes and the token value it stands for."""
+    """One allowed final: the key the model writes and the token value it stands for.
+
+    A numeric final (a NumToken) has the range of the integer written right after its key.
+    """
 
     key: str
     value: str
+    min_value: int | float | None = None
+    max_value: int | float | None = None
+
+    @property
+    def numeric(self) -> bool:
+        return self.min_value is not None
+
+    def int_range(self) -> tuple[int, int]:
+        """The integers the model may write after the key (empty, lo > hi, when the range holds none)."""
+        assert self.min_value is not None and self.max_value is not None
+        return math.ceil(self.min_value), math.floor(self.max_value)
 
     @property
     def name(self) -> str:
@@ -120,11 +136,19 @@ def _placeholders(lines: Sequence[str], where: str) -> tuple[Placeholder, ...]:
     return tuple(found)
 
 
-def _output_key(line: str, where: str) -> str:
+def _output_key(line: str, where: str) -> tuple[str, "tuple[float, float] | None"]:
+    """The final key of an output line, and the range of its ``<num_MIN_MAX>`` placeholder if it has one."""
     prefix, suffix = STRING + "\n", "\n" + EOS.key
     if not (line.startswith(prefix) and line.endswith(suffix)) or len(line) <= len(prefix) + len(suffix):
         raise MTPFileError(f"output line {line!r} is not '<string>\\nKEY\\n<EOS>'", pointer=where)
-    return line[len(prefix) : -len(suffix)]
+    key = line[len(prefix) : -len(suffix)]
+    m = NUM_PLACEHOLDER.search(key)
+    if m is None:
+        return key, None
+    if m.end() != len(key) or m.start() == 0 or m.group(3) is not None:
+        raise MTPFileError(f"output line {line!r}: a final may only end in one number placeholder "
+                           "'<num_MIN_MAX>' right after its key", pointer=where)
+    return key[: m.start()], (_number(m.group(1), where), _number(m.group(2), where))
 
 
 def instruction_specs(template: Mapping[str, Any], protocol: "Protocol | None" = None) -> dict[str, InstructionSpec]:
@@ -148,14 +172,14 @@ def instruction_specs(template: Mapping[str, Any], protocol: "Protocol | None" =
             raise MTPFileError("instruction has no input lines", pointer=f"{where}/input")
         finals, guardrail = [], None
         for j, line in enumerate(body.get("output", ())):
-            key = _output_key(line, f"{where}/output/{j}")
+            key, bounds = _output_key(line, f"{where}/output/{j}")
             value = by_key.get(key)
             if value is None:
                 raise MTPFileError(f"final key {key!r} is not in tokens.output", pointer=f"{where}/output/{j}")
             if key == UNK.key:
                 guardrail = Final(key, value)
                 continue
-            finals.append(Final(key, value))
+            finals.append(Final(key, value, *(bounds or (None, None))))
         if not finals:
             raise MTPFileError("instruction has no output lines", pointer=f"{where}/output")
         text_lines = sum(STRING in line for line in lines)

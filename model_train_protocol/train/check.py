@@ -54,7 +54,7 @@ def greedy_check(
     for ex in examples:
         budget = 2 * len(encode(tokenizer, ex.completion)) + 16
         got = greedy_completion(model, tokenizer, ex.prompt, budget)
-        right_final = got.endswith(render_completion("", ex.final))
+        right_final = got.endswith(render_completion("", ex.final_line))  # a numeric final's value too
         exact += got == ex.completion
         if ex.guardrail:
             guards += 1
@@ -63,7 +63,7 @@ def greedy_check(
             samples += 1
             finals += right_final
         if not right_final:
-            misses.append({"instruction": ex.instruction, "expected": ex.final, "got": got[-80:]})
+            misses.append({"instruction": ex.instruction, "expected": ex.final_line, "got": got[-80:]})
     return {
         "examples": len(examples),
         "final_accuracy": finals / samples if samples else None,

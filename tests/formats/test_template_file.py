@@ -35,7 +35,8 @@ def test_outputs_and_examples_follow_the_samples():
     basic, extended = document["instructions"]["basic"], document["instructions"]["extended"]
     assert list(document["instructions"]) == ["basic", "extended"]  # insertion order
     # outputs: one per final in sample order (Yes_ was used first), then the guardrail line
-    assert basic["output"] == ["<string>\nYes_\n<EOS>", "<string>\nScore_\n<EOS>", "<string>\n<UNK>\n<EOS>"]
+    # (a NumToken final shows its number placeholder right after the key, as input lines do)
+    assert basic["output"] == ["<string>\nYes_\n<EOS>", "<string>\nScore_<num_0_10>\n<EOS>", "<string>\n<UNK>\n<EOS>"]
     assert extended["input"] == ["<BOS>\n", "Cat_Talk_\n<string>\n", "Cat_Talk_\n<string>\n",
                                  "Player_Level_<num_1_5><string>\n\n", "<RUN>"]
     assert document["example_usage"] == {
@@ -50,7 +51,7 @@ def test_example_uses_the_sample_final_not_the_first_declared():
     protocol = small_protocol()
     basic = protocol.instructions[0]
     basic.samples.insert(0, basic.samples.pop(1))  # sample 0 now ends with Score_
-    assert protocol.template_json()["example_usage"]["valid_model_output"] == "scored 0\nScore_\n<EOS>"
+    assert protocol.template_json()["example_usage"]["valid_model_output"] == "scored 0\nScore_0\n<EOS>"  # its value too
 
 
 def test_template_of_an_extended_only_protocol(tmp_path):
