@@ -7,6 +7,7 @@ times the distinct name lengths, never pairwise.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from itertools import chain
 from operator import attrgetter
@@ -125,6 +126,14 @@ def _validate_instruction(add, instruction, version: FormatVersion) -> None:
                         f"{n} sample(s) end with this final; each final needs at least {MIN_SAMPLES}.",
                         f"Add {MIN_SAMPLES - n} sample(s) with final={final.name} or remove it from the finals."))
     prompt_index = len(instruction.context) - 1 if instruction.kind == "extended" else -1
+    if _any_line_break(instruction.samples):
+        for si, sample in enumerate(instruction.samples):
+            texts = [("prompt" if li == prompt_index else f"input {li}", sn.string) for li, sn in enumerate(sample.inputs)]
+            for what, text in texts + [("response", sample.output)]:
+                if _LINE_BREAK(text):
+                    add(Problem("string.newline", f"{where} sample {si} {what}",
+                                f"{what} {_preview(text)} contains a line break; each text is one line of the model's "
+                                "input or output.", "Replace the line break with a space or split the text."))
     if limit is None or _longest(instruction.samples) <= limit:
         return
     for si, sample in enumerate(instruction.samples):
@@ -139,6 +148,19 @@ def _validate_instruction(add, instruction, version: FormatVersion) -> None:
 _FINAL_VALUE = attrgetter("final.value")
 _OUTPUT = attrgetter("output")
 _STRING = attrgetter("string")
+
+
+_LINE_BREAK = re.compile(r"[\r\n]").search
+
+
+def _any_line_break(samples) -> bool:
+    """Whether any input or response string breaks a line: one C-level pass in the common case of none."""
+    return any(map(_LINE_BREAK, chain(map(_STRING, chain.from_iterable(map(attrgetter("inputs"), samples))),
+                                      map(_OUTPUT, samples))))
+
+
+def _preview(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
 def _longest(samples) -> int:
@@ -230,6 +252,11 @@ def _validate_guardrails(add, protocol: "Protocol", version: FormatVersion) -> N
             add(Problem("guardrail.too-few-samples", f"guardrail {guardrail.bad_output!r}",
                         f"{n} bad-prompt sample(s); at least {MIN_GUARDRAIL_SAMPLES} are required.",
                         f"Add {MIN_GUARDRAIL_SAMPLES - n} more with guardrail.add_sample(...)."))
+        for text in (guardrail.bad_output, *guardrail.samples):
+            if _LINE_BREAK(text):
+                add(Problem("string.newline", f"guardrail {guardrail.bad_output!r}",
+                            f"{_preview(text)} contains a line break; bad prompts and the bad output are single lines.",
+                            "Replace the line break with a space."))
         if not version.guardrail_digits:
             for text in guardrail.samples:
                 if any(ch.isdigit() for ch in text):

@@ -34,7 +34,9 @@ NAME_CHARS = st.one_of(
 #: Token names of exactly four reduced characters: distinct ones can never be substrings of each other.
 NAMES = st.lists(NAME_CHARS, min_size=4, max_size=4).map("".join)
 TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40)
-GUARD_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Nd", "No", "Nl"]), min_size=1, max_size=30).filter(
+#: Sample texts are single lines of the model's input or output (rule string.newline).
+LINE = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"], exclude_characters="\r\n"), max_size=40)
+GUARD_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Nd", "No", "Nl"], exclude_characters="\r\n"), min_size=1, max_size=30).filter(
     lambda s: s.strip() and not any(ch.isdigit() for ch in s))
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -55,7 +57,7 @@ def _int_in(draw, token) -> int:
 def _snippet(draw, ts: mtp.TokenSet) -> mtp.Snippet:
     numbers = [_int_in(draw, t) for t in ts.num_tokens]
     lists = [[_int_in(draw, t) for _ in range(t.length)] for t in ts.num_list_tokens]
-    return ts.create_snippet(string=draw(TEXT), numbers=numbers, number_lists=lists)
+    return ts.create_snippet(string=draw(LINE), numbers=numbers, number_lists=lists)
 
 
 @st.composite
@@ -124,7 +126,7 @@ def valid_protocols(draw) -> mtp.Protocol:
                     output = _snippet(draw, instruction.response)
                     instruction.add_sample(input_snippets=snippets, output_snippet=output, value=value, final=final)
                 else:
-                    instruction.add_sample(input_snippets=snippets, response_string=draw(TEXT), value=value, final=final)
+                    instruction.add_sample(input_snippets=snippets, response_string=draw(LINE), value=value, final=final)
         protocol.add_instruction(instruction)
     for line in draw(st.lists(TEXT, min_size=max(0, 10 - context_total), max_size=12)):
         protocol.add_context(line)

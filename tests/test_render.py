@@ -7,6 +7,8 @@ from core_helpers import small_protocol, tiny_protocol
 from model_train_protocol.render import (
     KeyMap,
     fill_input_lines,
+    final_filled,
+    final_pattern,
     input_lines,
     output_line,
     render_completion,
@@ -63,6 +65,37 @@ def test_template_lines_filled_with_a_sample_give_the_sample_prompt():
 def test_output_lines():
     assert output_line("Done_") == "<string>\nDone_\n<EOS>"
     assert render_completion("What?", "<UNK>") == "What?\n<UNK>\n<EOS>"
+
+
+def test_a_numeric_final_carries_its_value():
+    """A NumToken final is written like an input number: key then value; the template shows its placeholder."""
+    protocol = small_protocol(encrypt=False)
+    basic, keys = protocol.instructions[0], protocol.key_map()
+    numeric = [(i, s) for i, s in enumerate(basic.samples) if isinstance(s.final, mtp.NumToken)]
+    assert numeric
+    for index, sample in numeric:
+        example = render_sample(basic, sample, keys, index)
+        assert example.completion == f"{sample.output}\nScore_{sample.value}\n<EOS>"
+        assert (example.final, example.value, example.final_line) == ("Score_", sample.value, f"Score_{sample.value}")
+    plain = render_sample(basic, basic.samples[0], keys)
+    assert (plain.value, plain.final_line) == (None, plain.final)
+    score = numeric[0][1].final
+    assert final_pattern(score, keys) == "Score_<num_0_10>"
+    assert output_line(final_pattern(score, keys)) == "<string>\nScore_<num_0_10>\n<EOS>"
+    assert final_filled(score, keys, 7) == "Score_7" and final_filled(mtp.Token("Yes"), keys, None) == "Yes_"
+    assert "<string>\nScore_<num_0_10>\n<EOS>" in protocol.template_json()["instructions"]["basic"]["output"]
+
+
+def test_template_output_lines_filled_with_a_sample_give_the_sample_completion():
+    """A runtime filling the output line's <string> and <num_..> gets exactly what training wrote."""
+    for protocol in (small_protocol(encrypt=True), small_protocol(encrypt=False)):
+        keys = protocol.key_map()
+        for instruction in protocol.instructions:
+            for index, sample in enumerate(instruction.samples):
+                line = output_line(final_pattern(sample.final, keys))
+                numbers = [sample.value] if isinstance(sample.final, mtp.NumToken) else []
+                filled = fill_input_lines([line], [sample.output], numbers)[:-1]  # without the prompt's last newline
+                assert filled == render_sample(instruction, sample, keys, index).completion
 
 
 def test_guardrail_refusals_put_each_bad_prompt_in_the_guarded_line():

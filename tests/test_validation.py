@@ -123,6 +123,26 @@ def test_string_length(where):
     assert "string.too-long" not in rules(small_protocol())
 
 
+@pytest.mark.parametrize("where", ["input", "output", "prompt", "guardrail"])
+def test_line_breaks_in_texts(where):
+    protocol = small_protocol()
+    basic, extended = protocol.instructions
+    player = basic.context[1]
+    broken = "two\nlines"
+    if where == "input":
+        basic.add_sample([broken, player.create_snippet("p", numbers=[1])], "ok", final=basic.finals[0])
+    elif where == "output":
+        basic.add_sample(["c", player.create_snippet("p", numbers=[1])], "a\r\nb", final=basic.finals[0])
+    elif where == "prompt":
+        extended.add_sample(["a", "b", player.create_snippet(broken, numbers=[1])], "ok")
+    else:
+        next(iter(protocol.guardrail_map().values())).add_sample(broken)
+    problems = [p for p in protocol.validate() if p.rule == "string.newline"]
+    assert len(problems) == 1
+    assert {"input": "input 0", "output": "response", "prompt": "prompt", "guardrail": "guardrail"}[where] in problems[0].where
+    assert "string.newline" not in rules(small_protocol())
+
+
 def test_duplicate_value():
     protocol = two_line_protocol(final=mtp.Token("Apple", desc="another apple"))
     assert "token.duplicate-value" in rules(protocol)

@@ -21,9 +21,9 @@ def model_dir_argument() -> Any:
 
 def open_model(directory: Path, max_tokens: Optional[int] = None) -> Any:
     """Load a trained model (PyTorch needed; a clear error says how to install it)."""
-    from ..infer import require_torch
+    from ..train.extra import require_train_extra
 
-    require_torch()
+    require_train_extra()
     from ..infer.model import Model
 
     with err_console.status(f"Loading {directory}…", spinner="dots"):

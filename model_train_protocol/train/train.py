@@ -26,9 +26,9 @@ from .config import TrainConfig
 from .data import build_training_data
 from .extra import require_train_extra
 from .distributed import Dist, broadcast_text, init_distributed
-from .model import apply_lora, load_base, scratch_model, set_special_ids
+from .model import add_token_rows, apply_lora, load_base, scratch_model, set_special_ids
 from .plot import save_loss_curve
-from .tokenizer import extend_tokenizer, scratch_tokenizer, structural_strings, wrap_tokenizer
+from .tokenizer import encode, extend_tokenizer, scratch_tokenizer, structural_strings, wrap_tokenizer
 
 if TYPE_CHECKING:
     import torch
@@ -179,10 +179,12 @@ class _Run:
         cfg = self.config
         if cfg.base != "scratch":
             model, tokenizer = load_base(cfg.base)
+            spelled = {s: encode(tokenizer, s) for s in self.structural}
             before = len(tokenizer)
             extend_tokenizer(tokenizer, self.structural)
-            model.resize_token_embeddings(len(tokenizer))
-            return tokenizer, model, list(range(before, len(tokenizer)))
+            new_ids = list(range(before, len(tokenizer)))
+            add_token_rows(model, len(tokenizer), {i: spelled.get(tokenizer.convert_ids_to_tokens(i), []) for i in new_ids})
+            return tokenizer, model, new_ids
         if self.resuming:
             tokenizer = AutoTokenizer.from_pretrained(self.ckpt_dir / "tokenizer", local_files_only=True)
         else:

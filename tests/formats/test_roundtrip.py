@@ -84,6 +84,8 @@ def test_documented_changes_of_the_extended_reference_file():
 # --- random protocols --------------------------------------------------------------------------
 
 TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=0, max_size=12)
+#: Sample texts are single lines (rule string.newline).
+LINE = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters="\r\n"), max_size=12)
 
 
 @st.composite
@@ -113,7 +115,7 @@ def protocols(draw) -> mtp.Protocol:
     def snippet(ts: mtp.TokenSet):
         nums = [draw(st.integers(t.min_value, t.max_value)) for t in ts.num_tokens]
         lists = [[draw(st.integers(t.min_value, t.max_value)) for _ in range(t.length)] for t in ts.num_list_tokens]
-        return ts.create_snippet(draw(TEXT), numbers=nums or None, number_lists=lists or None)
+        return ts.create_snippet(draw(LINE), numbers=nums or None, number_lists=lists or None)
 
     guardrail = mtp.Guardrail("good", "bad", draw(st.sampled_from(["No.", "Nein"])))
     for example in ("one", "two", "three"):
@@ -137,7 +139,7 @@ def protocols(draw) -> mtp.Protocol:
         for final in finals:
             for _ in range(3):
                 value = draw(st.integers(0, 2)) if isinstance(final, mtp.NumToken) else None
-                instruction.add_sample([snippet(ts) for ts in instruction.context], draw(TEXT), value=value, final=final)
+                instruction.add_sample([snippet(ts) for ts in instruction.context], draw(LINE), value=value, final=final)
         protocol.add_instruction(instruction)
     return protocol
 

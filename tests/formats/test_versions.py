@@ -244,3 +244,14 @@ def test_guardrail_line_of_a_non_final():
     again = mtp.Protocol.from_json(protocol.to_json("2.0.1"))
     assert again.instructions[0].finals == (mtp.NON,)
     assert again.template_json("2.0.1") == template
+
+
+@pytest.mark.parametrize("encrypt", [False, True])
+def test_numeric_final_output_lines_are_schema_valid_in_every_version(encrypt):
+    """'<string>\\nScore_<num_0_10>\\n<EOS>' passes our schemas and, when ../shared is present, the reference's."""
+    protocol = small_protocol(encrypt=encrypt)
+    score = protocol.key_map()(protocol.instructions[0].finals[1])
+    for version in VERSIONS:
+        template = protocol.template_json(version)
+        assert f"<string>\n{score}<num_0_10>\n<EOS>" in template["instructions"]["basic"]["output"], version
+        assert_schema_valid(template)

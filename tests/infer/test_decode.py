@@ -10,7 +10,10 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from model_train_protocol.infer import parse_completion  # noqa: E402
-from model_train_protocol.infer.decode import generate  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from model_train_protocol.infer.decode import _extendable, generate  # noqa: E402
 
 
 def random_line(rng: random.Random) -> str:
@@ -42,8 +45,13 @@ def test_every_output_of_an_untrained_model_parses(protocol, make_model, seed):
         assert answer.final_key in {f.key for f in spec.outputs}
         assert answer.guardrail == (answer.final_key == "<UNK>")
         assert answer.guardrail is False or spec.guardrail is not None
-        assert answer.value is None
-        assert answer.tokens <= 12 + 4  # text, newline, final, newline, <EOS>
+        final = spec.final_for_key(answer.final_key)
+        if final.numeric:  # the integer after a numeric final's key, in its range
+            lo, hi = final.int_range()
+            assert isinstance(answer.value, int) and lo <= answer.value <= hi
+        else:
+            assert answer.value is None
+        assert answer.tokens <= 12 + 4 + (2 if final.numeric else 0)  # text, newline, final, [digits], newline, <EOS>
         assert sum(answer.final_probs.values()) == pytest.approx(1.0, abs=1e-4)
         assert set(answer.final_probs) == {f.name for f in spec.outputs}
         seen_finals.add(answer.final)
@@ -143,3 +151,61 @@ def test_a_gpt2_layout_decodes_too():
     model = Model(gpt2, tokenizer, protocol.template_json(), protocol, max_text_tokens=6)
     answer = model.run("alice_asks_the_cat", ["a", "b", "c"])
     assert parse_completion(answer.raw, model.spec("alice_asks_the_cat")).final in ("Vanish", "<UNK>")
+
+
+NUMERIC = "alice_cat_alice_instruction_numeric"
+
+
+def _with_madness_range(lo: int, hi: int):
+    """The example protocol with the numeric final's range changed (its samples' values 3, 5, 8 stay in it)."""
+    from model_train_protocol.examples.cheshire_cat import build_protocol
+
+    protocol = build_protocol()
+    (instruction,) = [i for i in protocol.instructions if i.name == NUMERIC]
+    (madness,) = instruction.finals
+    madness.min_value, madness.max_value = lo, hi
+    return protocol
+
+
+@pytest.mark.parametrize("lo,hi", [(0, 10), (-37, 1234), (-500, -20), (7, 7), (95, 105), (-3, 3)])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_random_prompts_always_yield_an_in_range_integer(make_model, lo, hi, seed):
+    """Whatever an untrained model prefers, a numeric final is followed by an integer in [lo, hi], written plainly."""
+    model = make_model(_with_madness_range(lo, hi), seed=seed, max_text_tokens=4)
+    spec = model.spec(NUMERIC)
+    assert spec.finals[0].int_range() == (lo, hi)
+    rng = random.Random(seed)
+    for i in range(8):
+        lines = [random_line(rng) for _ in range(spec.text_lines)]
+        answer = model.run(NUMERIC, lines, random_numbers(spec, rng), sample=True, temperature=2.0, seed=i)
+        assert answer.final == "Madness" and isinstance(answer.value, int) and lo <= answer.value <= hi
+        assert answer.raw.endswith(f"\n{answer.final_key}{answer.value}\n<EOS>")
+        assert parse_completion(answer.raw, spec).value == answer.value
+
+
+@pytest.mark.parametrize("piece,lo,hi,expected", [
+    ("9", 0, 10, 9),          # a wanted digit is taken...
+    ("9", 0, 100, 99),        # ...as often as the range allows, then the newline is forced
+    ("-", 0, 10, None),       # no sign where no negative number fits
+    ("-", -20, 10, None),     # the sign is allowed, then digits; not "-0"
+    ("0", 1, 10, None),       # no leading zero: 0 is out of range, so the number cannot start with it
+    ("\n", 3, 10, None),     # a wanted newline waits until the number is complete (then ends it)
+])
+def test_a_model_that_wants_a_bad_number_cannot_write_one(make_model, piece, lo, hi, expected):
+    model = make_model(_with_madness_range(lo, hi), max_text_tokens=3)
+    spec = model.spec(NUMERIC)
+    (token_id,) = model.vocab.encode(piece)
+    _forcing(model, token_id)
+    answer = model.run(NUMERIC, ["Hi.", "Hello."], [[1, 2, 3], 4])
+    assert lo <= answer.value <= hi
+    if expected is not None:
+        assert answer.value == expected
+    assert answer.raw.endswith(f"{answer.final_key}{answer.value}\n<EOS>")
+
+
+@settings(max_examples=300, deadline=None)
+@given(lo=st.integers(-1200, 1200), span=st.integers(0, 400), prefix=st.text("-0123456789", max_size=6))
+def test_extendable_means_some_in_range_integer_starts_so(lo, span, prefix):
+    hi = lo + span
+    brute = any(str(n).startswith(prefix) for n in range(lo, hi + 1))
+    assert _extendable(prefix, lo, hi) == brute
