@@ -5,7 +5,9 @@ and outputs in insertion order, the example built from a real sample through
 the canonical renderer (its numbers, its final, keys rather than clear values).
 From template 1.1 a guardrail refusal ends in ``{finalKey}<UNK>_`` (one line per
 declared final, FORMAT.md 3.4); ``tokens.output`` then also lists those keys, so
-every output line maps back to a value.
+every output line maps back to a value. A NumToken final's output line holds its
+number placeholder after the key (``Madness_<num_0_10>``), where the reference
+writes the key alone: the model writes the sample's value there.
 """
 
 from __future__ import annotations

@@ -51,7 +51,7 @@ def test_example_uses_the_sample_final_not_the_first_declared():
     protocol = small_protocol()
     basic = protocol.instructions[0]
     basic.samples.insert(0, basic.samples.pop(1))  # sample 0 now ends with Score_
-    assert protocol.template_json()["example_usage"]["valid_model_output"] == "scored 0\nScore_0\n<EOS>"  # its value too
+    assert protocol.template_json()["example_usage"]["valid_model_output"] == "scored 0\nScore_0\n<EOS>"  # and value
 
 
 def test_template_of_an_extended_only_protocol(tmp_path):

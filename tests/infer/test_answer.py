@@ -62,8 +62,9 @@ def test_a_numeric_final_carries_its_value(specs, value):
     assert isinstance(answer.value, int)
 
 
-@pytest.mark.parametrize("final_line", ["Madness_", "Madness_11", "Madness_-1", "Madness_05", "Madness_x", "Madness_5.0",
-                                        "Madness_ 5"])
+@pytest.mark.parametrize(
+    "final_line", ["Madness_", "Madness_11", "Madness_-1", "Madness_05", "Madness_x", "Madness_5.0", "Madness_ 5"]
+)
 def test_a_numeric_final_needs_an_in_range_integer(specs, final_line):
     with pytest.raises(MalformedOutput, match="Madness_<int 0..10>"):
         parse_completion(f"text\n{final_line}\n<EOS>", specs[NUMERIC])
