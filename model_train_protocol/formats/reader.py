@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Iterator, NoReturn
 from ..errors import MTPError, MTPFileError
 from ..guardrail import Guardrail
 from ..instructions import BaseInstruction, ExtendedInstruction, Instruction
+from ..render import input_lines
 from ..tokens import NON, SPECIAL_TOKENS, NumListToken, NumToken, Token, UserToken, token_key
 from ..tokenset import TokenSet
 from .jsonio import paused_gc
@@ -94,9 +95,45 @@ def _reject_constant(name: str) -> NoReturn:
 
 
 def load_protocol(path: "str | os.PathLike[str]") -> "Protocol":
-    """The protocol stored in the model file at ``path``."""
+    """The protocol stored in the model file at ``path``.
+
+    Bloom 0.3.x stores no instruction names; when the template file saved
+    beside it describes the same instructions, its names are taken back.
+    """
     with paused_gc():  # a million samples are millions of acyclic objects (jsonio.paused_gc)
-        return protocol_from_json(read_json_file(path), source=str(path))
+        document = read_json_file(path)
+        protocol = protocol_from_json(document, source=str(path))
+    sets = document["instruction"]["sets"]
+    if not all(isinstance(raw, dict) and isinstance(raw.get("name"), str) for raw in sets):
+        _names_from_template(protocol, Path(path))
+    return protocol
+
+
+def _names_from_template(protocol: "Protocol", model_path: Path) -> None:
+    """Name the instructions as the sibling ``{name}_template.json`` does, if its instructions match in order.
+
+    A template matches when it lists as many instructions, each of the same
+    type and with exactly the input lines this protocol renders; anything else
+    (no template, unreadable, another protocol) leaves the generated names.
+    """
+    stem = model_path.name[: -len("_model.json")] if model_path.name.endswith("_model.json") else protocol.name
+    candidates = dict.fromkeys([model_path.with_name(f"{stem}_template.json"),
+                                model_path.with_name(f"{protocol.name}_template.json")])
+    for candidate in candidates:
+        try:
+            template = json.loads(candidate.read_text(encoding="utf-8"))
+            described = list(template["instructions"].items())
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            continue
+        keys = protocol.key_map()
+        if len(described) == len(protocol.instructions) and all(
+            name.strip() and isinstance(info, dict) and info.get("type") == instruction.kind
+            and info.get("input") == input_lines(instruction, keys)
+            for (name, info), instruction in zip(described, protocol.instructions)
+        ):
+            for (name, _), instruction in zip(described, protocol.instructions):
+                instruction.name = name
+            return
 
 
 def protocol_from_json(document: Any, *, source: str | None = None) -> "Protocol":

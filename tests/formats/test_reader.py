@@ -80,7 +80,7 @@ def test_tiny_tokens_keys_and_user_token():
     assert alice_talk.guardrail.samples == ["explain physics", "tell a joke", "capital of Spain"]
     assert chat.background == ["Ctx one.", "Ctx two."]
     assert [s.inputs[1].numbers for s in chat.samples] == [(3,), (5,), (7,)]
-    assert chat.name == "instruction_0"
+    assert chat.name == "chat"  # bloom 0.3.2 stores no names: taken from tiny_template.json beside the file
 
 
 def test_encrypted_hash_keys_need_no_custom_key():

@@ -219,7 +219,7 @@ def test_converting_a_reference_file_keeps_its_content():
     protocol = load("v0.3.2/tiny_model.json")
     converted = protocol.to_json("2.0.1")
     assert normalized(converted) == normalized(read("v0.3.2/tiny_model.json"))
-    assert converted["instruction"]["sets"][0]["name"] == "instruction_0"
+    assert converted["instruction"]["sets"][0]["name"] == "chat"  # from the template beside the 0.3.2 file
     assert (REFERENCE / "v0.3.2/tiny_model.json").is_file()
 
 
