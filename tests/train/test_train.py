@@ -101,7 +101,7 @@ def test_bad_settings(bad):
 
 def test_overrides_and_default_rates():
     assert TrainConfig().learning_rate == 3e-3
-    assert TrainConfig(base="smollm2").learning_rate == 5e-5
+    assert TrainConfig(base="smollm2").learning_rate == 2e-4
     assert TrainConfig(base="smollm2", lora=True).learning_rate == 2e-3
     assert TrainConfig(lr=0.1).learning_rate == 0.1
 
