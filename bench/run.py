@@ -428,7 +428,7 @@ def write_docs(results: dict[str, Any], json_name: str) -> None:
     DOCS.write_text(_replace_block(text, "<!-- bench:generated -->", "<!-- /bench:generated -->", body), encoding="utf-8")
     if README.exists():
         readme = README.read_text(encoding="utf-8")
-        start, end = "<!-- section: bench (benchmark helper) -->", "<!-- /section: bench -->"
+        start, end = "<!-- bench:readme -->", "<!-- /bench:readme -->"
         if start in readme and end in readme:
             README.write_text(_replace_block(readme, start, end, readme_section(results)), encoding="utf-8")
 

@@ -65,7 +65,7 @@ def test_readme_api_example_runs_and_saves_valid_files(tmp_path, monkeypatch):
     import re
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    section = readme.split("<!-- section: api (lead) -->")[1].split("<!-- /section: api -->")[0]
+    section = readme.split("### API by example")[1].split("\n## ")[0]
     blocks = re.findall(r"```python\n(.*?)```", section, re.S)
     assert blocks
     monkeypatch.chdir(tmp_path)
