@@ -56,15 +56,10 @@ def token_info(token: Token, key: str, is_final: bool) -> dict[str, Any]:
     return info
 
 
-def has_guardrails(protocol: "Protocol") -> bool:
-    return bool(guardrail_map(protocol.instructions))
-
-
-def tokens_section(protocol: "Protocol", keys: KeyMap) -> dict[str, Any]:
+def tokens_section(protocol: "Protocol", keys: KeyMap, guarded: bool) -> dict[str, Any]:
     """Every token used by an instruction plus the special tokens, by value, sorted."""
     tokens, finals = collect_tokens(protocol)
     entries: dict[str, dict[str, Any]] = {}
-    guarded = has_guardrails(protocol)
     for special in SPECIAL_TOKENS.values():
         if special is not UNK or guarded:
             entries[special.value] = token_info(special, special.key, False)
@@ -73,10 +68,10 @@ def tokens_section(protocol: "Protocol", keys: KeyMap) -> dict[str, Any]:
     return {k: entries[k] for k in sorted(entries)}
 
 
-def special_tokens_section(protocol: "Protocol", keys: KeyMap) -> list[str]:
+def special_tokens_section(protocol: "Protocol", keys: KeyMap, guarded: bool) -> list[str]:
     """Special keys, every TokenSet key sequence and every final key: ``<BOS>``, ``<EOS>``, then sorted."""
     found = {t.key for t in SPECIAL_TOKENS.values() if t is not UNK}
-    if has_guardrails(protocol):
+    if guarded:
         found.add(UNK.key)
     for instruction in protocol.instructions:
         found.update(tokenset_keys(ts, keys) for ts in instruction.rows)
@@ -181,8 +176,8 @@ def model_document(protocol: "Protocol", version: FormatVersion = DEFAULT_VERSIO
         "encrypted": protocol.encrypt,
         "valid": True,
         "context": list(protocol.context),
-        "tokens": tokens_section(protocol, keys),
-        "special_tokens": special_tokens_section(protocol, keys),
+        "tokens": tokens_section(protocol, keys, bool(gmap)),
+        "special_tokens": special_tokens_section(protocol, keys, bool(gmap)),
         "instruction": {
             "memory": protocol.inputs + 1,
             "sets": [set_dict(i, gmap, with_name=major >= 1, lazy=lazy) for i in protocol.instructions],
