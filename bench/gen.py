@@ -8,7 +8,12 @@ one guardrail on the user's line of every instruction.
 
 from __future__ import annotations
 
-from typing import Iterator, Tuple
+import json
+import resource
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Dict, Iterator, Tuple
 
 WORDS = (
     "apple bright candle dancing eager forest gentle hollow ivory jolly kettle lantern meadow nimble orchard "
@@ -66,3 +71,29 @@ def samples(n: int) -> Iterator[Tuple[int, int, str, str, str]]:
     for s in range(n):
         k = 3 * s
         yield s % 4, (s // 4) % 2, sentence(k), sentence(k + 1), sentence(k + 2)
+
+
+class Phases:
+    """Wall and CPU seconds of the named phases of one workload process, and its RESULT.json.
+
+    Shared by work_ours.py and work_ref.py, so both sides are measured the same way.
+    """
+
+    def __init__(self) -> None:
+        self.wall: Dict[str, float] = {}
+        self.cpu: Dict[str, float] = {}
+        self.info: Dict[str, object] = {}
+        self.start = time.perf_counter()
+
+    @contextmanager
+    def timed(self, name: str) -> Iterator[None]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        yield
+        self.wall[name], self.cpu[name] = time.perf_counter() - wall, time.process_time() - cpu
+
+    def write(self, result_path: Path) -> None:
+        """Phases, total wall time, info and this process's peak RSS, as RESULT.json."""
+        self.wall["total"] = time.perf_counter() - self.start
+        rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        result_path.write_text(json.dumps({"phases": self.wall, "cpu": self.cpu, "info": self.info,
+                                           "self_peak_rss_kib": rss_kib}))

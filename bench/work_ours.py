@@ -10,10 +10,7 @@ to RESULT.json.
 
 from __future__ import annotations
 
-import json
-import resource
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -71,51 +68,35 @@ def substring_protocol(n_tokens: int) -> "mtp.Protocol":
 
 def main() -> None:
     mode, n, outdir, result_path = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])
-    phases: dict[str, float] = {}
-    cpu: dict[str, float] = {}
-    info: dict[str, object] = {}
-    t0 = time.perf_counter()
+    run = gen.Phases()
+    info = run.info
     if mode == "build":
-        t, c = time.perf_counter(), time.process_time()
-        for _ in gen.samples(n):
-            pass
-        phases["gen_only"], cpu["gen_only"] = time.perf_counter() - t, time.process_time() - c
-        t, c = time.perf_counter(), time.process_time()
-        protocol = build_protocol(n)
-        phases["build"], cpu["build"] = time.perf_counter() - t, time.process_time() - c
-        t, c = time.perf_counter(), time.process_time()
-        model = protocol.save(path=outdir)
-        phases["save"], cpu["save"] = time.perf_counter() - t, time.process_time() - c
-        t, c = time.perf_counter(), time.process_time()
-        template = protocol.template(path=outdir)
-        phases["template"], cpu["template"] = time.perf_counter() - t, time.process_time() - c
+        with run.timed("gen_only"):
+            for _ in gen.samples(n):
+                pass
+        with run.timed("build"):
+            protocol = build_protocol(n)
+        with run.timed("save"):
+            model = protocol.save(path=outdir)
+        with run.timed("template"):
+            template = protocol.template(path=outdir)
         info["files"] = {str(model): model.stat().st_size, str(template): template.stat().st_size}
     elif mode == "load":
-        path = outdir / f"{gen.PROTOCOL_NAME}_model.json"
-        if not hasattr(mtp.Protocol, "load"):
-            info["skipped"] = "Protocol.load does not exist yet"
-        else:
-            t, c = time.perf_counter(), time.process_time()
-            protocol = mtp.Protocol.load(path)
-            phases["load"], cpu["load"] = time.perf_counter() - t, time.process_time() - c
-            t, c = time.perf_counter(), time.process_time()
+        with run.timed("load"):
+            protocol = mtp.Protocol.load(outdir / f"{gen.PROTOCOL_NAME}_model.json")
+        with run.timed("validate"):
             problems = protocol.validate()
-            phases["validate"], cpu["validate"] = time.perf_counter() - t, time.process_time() - c
-            info["problems"] = len(problems)
-            info["samples"] = sum(len(i.samples) for i in protocol.instructions)
+        info["problems"] = len(problems)
+        info["samples"] = sum(len(i.samples) for i in protocol.instructions)
     elif mode == "substring":
-        t, c = time.perf_counter(), time.process_time()
-        protocol = substring_protocol(n)
-        phases["build"], cpu["build"] = time.perf_counter() - t, time.process_time() - c
-        t, c = time.perf_counter(), time.process_time()
-        problems = protocol.validate()
-        phases["validate"], cpu["validate"] = time.perf_counter() - t, time.process_time() - c
+        with run.timed("build"):
+            protocol = substring_protocol(n)
+        with run.timed("validate"):
+            problems = protocol.validate()
         info["problems"] = len(problems)
     else:
         raise SystemExit(f"unknown mode {mode!r}")
-    phases["total"] = time.perf_counter() - t0
-    rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    result_path.write_text(json.dumps({"phases": phases, "cpu": cpu, "info": info, "self_peak_rss_kib": rss_kib}))
+    run.write(result_path)
 
 
 if __name__ == "__main__":

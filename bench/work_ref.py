@@ -18,9 +18,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import resource
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -85,56 +83,44 @@ def substring_protocol(n_tokens: int) -> "ref.Protocol":
 
 def main() -> None:
     mode, n, outdir, result_path = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])
-    phases: dict[str, float] = {}
-    cpu: dict[str, float] = {}
-    info: dict[str, object] = {}
+    run = gen.Phases()
+    info = run.info
     quiet = contextlib.redirect_stdout(io.StringIO())  # 0.6.1 prints "Saving ..." lines
-    t0 = time.perf_counter()
     if mode == "build":
-        t, c = time.perf_counter(), time.process_time()
-        for _ in gen.samples(n):
-            pass
-        phases["gen_only"], cpu["gen_only"] = time.perf_counter() - t, time.process_time() - c
-        t, c = time.perf_counter(), time.process_time()
-        protocol = build_protocol(n)
-        phases["build"], cpu["build"] = time.perf_counter() - t, time.process_time() - c
+        with run.timed("gen_only"):
+            for _ in gen.samples(n):
+                pass
+        with run.timed("build"):
+            protocol = build_protocol(n)
         outdir.mkdir(parents=True, exist_ok=True)
         with quiet:
-            t, c = time.perf_counter(), time.process_time()
-            protocol.save(path=str(outdir))
-            phases["save"], cpu["save"] = time.perf_counter() - t, time.process_time() - c
-            t, c = time.perf_counter(), time.process_time()
-            protocol.template(path=str(outdir))
-            phases["template"], cpu["template"] = time.perf_counter() - t, time.process_time() - c
+            with run.timed("save"):
+                protocol.save(path=str(outdir))
+            with run.timed("template"):
+                protocol.template(path=str(outdir))
         files = [outdir / f"{gen.PROTOCOL_NAME}_model.json", outdir / f"{gen.PROTOCOL_NAME}_template.json"]
         info["files"] = {str(p): p.stat().st_size for p in files}
     elif mode == "load":
         path = outdir / f"{gen.PROTOCOL_NAME}_model.json"
         with quiet:
-            t, c = time.perf_counter(), time.process_time()
-            with open(path, encoding="utf-8") as handle:
-                protocol = ref.Protocol.from_json(json.load(handle))
-            phases["load"], cpu["load"] = time.perf_counter() - t, time.process_time() - c
-            t, c = time.perf_counter(), time.process_time()
-            ok, message = protocol.validate_protocol()
-            phases["validate"], cpu["validate"] = time.perf_counter() - t, time.process_time() - c
+            with run.timed("load"):
+                with open(path, encoding="utf-8") as handle:
+                    protocol = ref.Protocol.from_json(json.load(handle))
+            with run.timed("validate"):
+                ok, message = protocol.validate_protocol()
         info["valid"] = ok
         info["message"] = message
         info["samples"] = sum(len(i.samples) for i in protocol.instructions)
     elif mode == "substring":
-        t, c = time.perf_counter(), time.process_time()
-        protocol = substring_protocol(n)
-        phases["build"], cpu["build"] = time.perf_counter() - t, time.process_time() - c
+        with run.timed("build"):
+            protocol = substring_protocol(n)
         with quiet:
-            t, c = time.perf_counter(), time.process_time()
-            ok, message = protocol.validate_protocol()
-            phases["validate"], cpu["validate"] = time.perf_counter() - t, time.process_time() - c
+            with run.timed("validate"):
+                ok, message = protocol.validate_protocol()
         info["valid"] = ok
     else:
         raise SystemExit(f"unknown mode {mode!r}")
-    phases["total"] = time.perf_counter() - t0
-    rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    result_path.write_text(json.dumps({"phases": phases, "cpu": cpu, "info": info, "self_peak_rss_kib": rss_kib}))
+    run.write(result_path)
 
 
 if __name__ == "__main__":
