@@ -38,6 +38,11 @@ class Answer:
     #: probability of each allowed final (by name) at the point the model chose it
     final_probs: dict[str, float] = field(default_factory=dict)
     tokens: int = 0
+    #: in-scope confidence in [0,1] of the final chosen before any threshold (None: not computed)
+    confidence: float | None = None
+    #: the final's name the model chose before the threshold ("<UNK>" when the model itself wrote the refusal);
+    #: "" -> same as ``final``
+    candidate: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

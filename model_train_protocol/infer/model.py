@@ -8,7 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..errors import MTPError, MTPValueError
+from ..guardrail import instruction_guardrails
+from ..tokens import EOS
 from .answer import Answer, parse_completion
+from .confidence import check_threshold, confidence, stored_threshold
 from .decode import Generation, Grammar, generate
 from .prompt import build_prompt
 from .spec import InstructionSpec, instruction_specs
@@ -40,6 +43,7 @@ class Model:
         protocol: "Protocol | None" = None,
         manifest: Mapping[str, Any] | None = None,
         max_text_tokens: int | None = None,
+        threshold: float | None = None,
     ) -> None:
         self.model = model.eval()
         self.tokenizer = tokenizer
@@ -51,16 +55,23 @@ class Model:
         self.max_text_tokens = max_text_tokens or self._answer_budget()
         self.max_positions = _max_positions(model.config)
         self._grammars: dict[str, Grammar] = {}
+        #: refuse (answer with the guardrail) when the confidence is below this; None: the model's own choice only
+        self.threshold = stored_threshold(self.manifest) if threshold is None else check_threshold(threshold)
 
     @classmethod
-    def load(cls, directory: str | os.PathLike[str], max_text_tokens: int | None = None) -> "Model":
-        """Open a directory written by ``mtp train`` (offline; nothing is downloaded)."""
+    def load(cls, directory: str | os.PathLike[str], max_text_tokens: int | None = None,
+             threshold: float | None = None) -> "Model":
+        """Open a directory written by ``mtp train`` (offline; nothing is downloaded).
+
+        ``threshold`` overrides the confidence threshold chosen at training time (0 turns it off).
+        """
         os.environ["HF_HUB_OFFLINE"] = "1"
         from ..train.artifacts import load_trained
 
         trained = load_trained(Path(directory))
         protocol = _protocol(trained.model_file)
-        return cls(trained.model, trained.tokenizer, trained.template, protocol, trained.manifest, max_text_tokens)
+        return cls(trained.model, trained.tokenizer, trained.template, protocol, trained.manifest, max_text_tokens,
+                   threshold)
 
     def _answer_budget(self) -> int:
         """Twice the longest answer text of the protocol, in tokens (a fixed default without it)."""
@@ -88,8 +99,17 @@ class Model:
 
     def grammar(self, spec: InstructionSpec) -> Grammar:
         if spec.name not in self._grammars:
-            self._grammars[spec.name] = Grammar(spec, self.vocab, self.max_text_tokens)
+            self._grammars[spec.name] = Grammar(spec, self.vocab, self.max_text_tokens, self._known_texts(spec))
         return self._grammars[spec.name]
+
+    def _known_texts(self, spec: InstructionSpec) -> list[str]:
+        """The answer lines the model was trained to write for this instruction, repeats kept (drafts weigh them)."""
+        if self.protocol is None:
+            return []
+        texts = [s.output for i in self.protocol.instructions if i.name == spec.name for s in i.samples]
+        if not texts:  # 0.3.2 files carry no instruction names: every answer of the protocol
+            texts = [s.output for i in self.protocol.instructions for s in i.samples]
+        return texts + [g.bad_output for g in self.protocol.guardrail_map().values()]
 
     def prompt(self, instruction: str | None, lines: Sequence[str], numbers: Sequence[Any] = ()) -> str:
         """The model input for these lines, filled into the template's input lines."""
@@ -113,10 +133,35 @@ class Model:
                              temperature=temperature, seed=seed)
 
     def complete(self, spec: InstructionSpec, prompt: str, **options: Any) -> Answer:
-        """Answer an already built prompt (what evaluation uses with the renderer's prompts)."""
+        """Answer an already built prompt (what evaluation uses with the renderer's prompts).
+
+        A guarded instruction refuses, with its guardrail's answer, when the
+        model's confidence is below :attr:`threshold` (constrained decoding only).
+        """
         gen = self.generate(spec, prompt, **options)
         answer = parse_completion(gen.completion, spec)
-        return replace(answer, final_probs=gen.final_probs, tokens=gen.new_tokens)
+        score = confidence(gen.token_probs) if options.get("constrained", True) else None
+        answer = replace(answer, final_probs=gen.final_probs, tokens=gen.new_tokens, confidence=score,
+                         candidate=answer.final)
+        refusal = self._refusal_text(spec)
+        if (score is not None and self.threshold and score < self.threshold and not answer.guardrail
+                and refusal is not None and spec.guardrail is not None):
+            raw = f"{refusal}\n{spec.guardrail.key}\n{EOS.key}"
+            answer = replace(parse_completion(raw, spec), final_probs=answer.final_probs, tokens=answer.tokens,
+                             confidence=score, candidate=answer.final)
+        return answer
+
+    def _refusal_text(self, spec: InstructionSpec) -> str | None:
+        """The guardrail answer of the instruction's user line (the one a refusal is about), from the protocol."""
+        if self.protocol is None:
+            return None
+        gmap = self.protocol.guardrail_map()
+        for instruction in self.protocol.instructions:
+            if instruction.name == spec.name or len(self.protocol.instructions) == 1:
+                guarded = instruction_guardrails(instruction, gmap)
+                if guarded:
+                    return guarded[-1][1].bad_output
+        return next((g.bad_output for g in gmap.values()), None)
 
     def generate(self, spec: InstructionSpec, prompt: str, *, constrained: bool = True, sample: bool = False,
                  temperature: float = 1.0, seed: int | None = None) -> Generation:
@@ -131,7 +176,7 @@ class Model:
                 f"{self.max_positions} positions; shorten the input lines."
             )
         if room < grammar.max_text_tokens:
-            grammar = Grammar(spec, self.vocab, room)
+            grammar = Grammar(spec, self.vocab, room, self._known_texts(spec))
         longest_answer = grammar.max_text_tokens + 1 + longest_final + len(grammar.tail)
         return generate(self.model, ids, grammar, constrained=constrained, max_new_tokens=longest_answer,
                         sample=sample, temperature=temperature, seed=seed)

@@ -1,41 +1,21 @@
-"""A quick greedy-decoding check after training: does the model end each prompt with the right final?
+"""The end-of-training check: the trained weights answer prompts exactly as ``mtp run`` would.
 
-This is not the inference engine (that is ``mtp run``): it decodes without
-constraints and compares the generated text with the canonical renderer's
-completion, so it measures what the weights alone have learned.
+The check builds the inference :class:`~model_train_protocol.infer.model.Model`
+in memory and answers with its constrained greedy decoding, so its figures
+agree with ``mtp run`` and ``mtp eval`` on the same prompts. The validation
+answers also give the confidences from which the refusal threshold is chosen.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Sequence
 
-from ..render import RenderedExample, render_completion
-from .tokenizer import encode
+from ..render import RenderedExample
 
 if TYPE_CHECKING:
-    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+    from ..infer.model import Model
 
-__all__ = ["greedy_completion", "greedy_check", "spread"]
-
-
-def greedy_completion(
-    model: "PreTrainedModel", tokenizer: "PreTrainedTokenizerBase", prompt: str, max_new_tokens: int
-) -> str:
-    """The model's greedy continuation of a rendered prompt, up to and including ``<EOS>``."""
-    import torch
-
-    device = next(model.parameters()).device
-    ids = torch.tensor([encode(tokenizer, prompt)], device=device)
-    with torch.no_grad():
-        out = model.generate(
-            input_ids=ids,
-            attention_mask=torch.ones_like(ids),
-            max_new_tokens=max_new_tokens,
-            do_sample=False,
-            eos_token_id=tokenizer.eos_token_id,
-            pad_token_id=tokenizer.pad_token_id,
-        )
-    return tokenizer.decode(out[0, ids.shape[1]:].tolist(), skip_special_tokens=False)
+__all__ = ["check_answers", "spread"]
 
 
 def spread(examples: Sequence[RenderedExample], limit: int) -> list[RenderedExample]:
@@ -45,29 +25,36 @@ def spread(examples: Sequence[RenderedExample], limit: int) -> list[RenderedExam
     return [examples[i * len(examples) // limit] for i in range(limit)]
 
 
-def greedy_check(
-    model: "PreTrainedModel", tokenizer: "PreTrainedTokenizerBase", examples: Sequence[RenderedExample]
-) -> dict[str, Any]:
-    """Final accuracy on samples, refusal rate on guardrail examples, exact completions, and misses."""
+def check_answers(model: "Model", examples: Sequence[RenderedExample]) -> dict[str, Any]:
+    """Final accuracy (a numeric final only with its value), refusal rate, exact answers, misses, confidences.
+
+    ``confidences`` holds the confidence of each sample (not guardrail) prompt,
+    in order, before any threshold: what :func:`choose_threshold` needs.
+    """
     finals = refusals = exact = samples = guards = 0
-    misses: list[dict[str, str]] = []
+    misses: list[dict[str, Any]] = []
+    confidences: list[float] = []
     for ex in examples:
-        budget = 2 * len(encode(tokenizer, ex.completion)) + 16
-        got = greedy_completion(model, tokenizer, ex.prompt, budget)
-        right_final = got.endswith(render_completion("", ex.final_line))  # a numeric final's value too
-        exact += got == ex.completion
+        spec = model.spec(ex.instruction)
+        answer = model.complete(spec, ex.prompt)
+        expected = spec.final_for_key(ex.final)
+        right = expected is not None and answer.candidate == expected.name and answer.value == ex.value
+        exact += answer.raw == ex.completion
         if ex.guardrail:
             guards += 1
-            refusals += right_final
+            refusals += answer.guardrail
         else:
             samples += 1
-            finals += right_final
-        if not right_final:
-            misses.append({"instruction": ex.instruction, "expected": ex.final_line, "got": got[-80:]})
+            finals += right
+            if answer.confidence is not None:
+                confidences.append(answer.confidence)
+        if not right:
+            misses.append({"instruction": ex.instruction, "expected": ex.final_line, "got": answer.raw[-80:]})
     return {
         "examples": len(examples),
         "final_accuracy": finals / samples if samples else None,
         "refusal_rate": refusals / guards if guards else None,
         "exact_match": exact / len(examples) if examples else None,
         "misses": misses[:20],
+        "confidences": confidences,
     }

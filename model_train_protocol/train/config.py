@@ -44,6 +44,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     # LoRA (pretrained bases)
     lora: bool = False
+    base_layers: Optional[int] = None  # keep only the first N transformer blocks of a pretrained base
     lora_r: int = 8
     lora_alpha: int = 16
     lora_dropout: float = 0.05
@@ -63,7 +64,10 @@ class TrainConfig:
     device: str = "auto"
     threads: Optional[int] = None  # CPU threads; None: 1 for the small scratch model, PyTorch's default otherwise
     progress: bool = True
-    check_examples: int = 64  # greedy-decode this many train and validation examples after training (0: skip)
+    check_examples: int = 64  # answer this many train and validation prompts after training, as `mtp run` does (0: skip)
+    # refusal of prompts unlike the training ones: the confidence threshold chosen on the validation answers
+    max_false_refusals: float = 0.05  # share of validation prompts the threshold may refuse (0: no threshold)
+    threshold_cap: float = 0.5  # never refuse answers more confident than this
 
     def __post_init__(self) -> None:
         self.check()
@@ -97,6 +101,12 @@ class TrainConfig:
         for name in ("eval_every", "checkpoint_every", "patience", "warmup_steps", "check_examples"):
             if getattr(self, name) < 0:
                 raise TrainConfigError(f"{name} must be >= 0, got {getattr(self, name)}.")
+        if not 0.0 <= self.max_false_refusals < 1.0:
+            raise TrainConfigError(f"max_false_refusals must be in [0, 1), got {self.max_false_refusals}.")
+        if not 0.0 <= self.threshold_cap <= 1.0:
+            raise TrainConfigError(f"threshold_cap must be in [0, 1], got {self.threshold_cap}.")
+        if self.base_layers is not None and self.base_layers < 1:
+            raise TrainConfigError(f"base_layers must be at least 1 (or None for all), got {self.base_layers}.")
         if self.lora and self.base == "scratch":
             raise TrainConfigError("lora needs a pretrained base (--base smollm2 or a model directory), not scratch.")
 

@@ -178,7 +178,7 @@ class _Run:
 
         cfg = self.config
         if cfg.base != "scratch":
-            model, tokenizer = load_base(cfg.base)
+            model, tokenizer = load_base(cfg.base, cfg.base_layers)
             spelled = {s: encode(tokenizer, s) for s in self.structural}
             before = len(tokenizer)
             extend_tokenizer(tokenizer, self.structural)
@@ -199,6 +199,8 @@ class _Run:
     def _loop(self) -> TrainResult:
         import torch
 
+        from .loss import CompletionLoss  # imports torch
+
         cfg, dist_info = self.config, self.dist
         world, rank = dist_info.world, dist_info.rank
         n = len(self.train_items)
@@ -210,7 +212,7 @@ class _Run:
         base_lr = cfg.learning_rate
         pad_id = self.tokenizer.pad_token_id
 
-        model = self.model
+        model = CompletionLoss(self.model)
         if world > 1:
             from torch.nn.parallel import DistributedDataParallel
 
@@ -252,7 +254,7 @@ class _Run:
                 idx = step_batch(n, batch_size, world, rank, cfg.seed, step)
                 batch = {k: v.to(dist_info.device) for k, v in collate([self.train_items[i] for i in idx], pad_id).items()}
                 with autocast():
-                    loss = model(**batch).loss
+                    loss = model(**batch)
                 loss.backward()
                 if cfg.grad_clip > 0:
                     torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
@@ -315,7 +317,6 @@ class _Run:
     def _validate(self, model: "torch.nn.Module", autocast: Any, pad_id: int, batch_size: int) -> float:
         """Token-weighted mean loss over the validation examples, summed across ranks."""
         import torch
-        import torch.nn.functional as F
 
         model.eval()
         mine = [self.val_items[i] for i in shards(len(self.val_items), self.dist.world, self.dist.rank)]
@@ -324,11 +325,9 @@ class _Run:
             for i in range(0, len(mine), batch_size):
                 batch = {k: v.to(self.dist.device) for k, v in collate(mine[i:i + batch_size], pad_id).items()}
                 with autocast():
-                    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-                labels = batch["labels"][:, 1:]
-                loss = F.cross_entropy(logits[:, :-1].float().transpose(1, 2), labels, ignore_index=-100, reduction="sum")
+                    loss = model(**batch, reduction="sum")
                 total[0] += loss.double()
-                total[1] += (labels != -100).sum()
+                total[1] += (batch["labels"][:, 1:] != -100).sum()
         if self.dist.world > 1:
             import torch.distributed as dist
 
@@ -342,7 +341,7 @@ class _Run:
     ) -> TrainResult:
         import torch
 
-        from .check import greedy_check, spread
+        from .check import check_answers, spread
 
         cfg = self.config
         model = self.model
@@ -351,11 +350,14 @@ class _Run:
             model = model.merge_and_unload()
         metrics["parameters"] = sum(p.numel() for p in model.parameters())
         manifest: dict[str, Any] = {}
+        refusal: dict[str, Any] = {}
         if self.dist.main:
             model.eval()
             if cfg.check_examples:
-                metrics["check_train"] = greedy_check(model, self.tokenizer, spread(self.data.train, cfg.check_examples))
-                metrics["check_val"] = greedy_check(model, self.tokenizer, spread(self.data.val, cfg.check_examples))
+                answering = self._answering(model)
+                metrics["check_train"] = check_answers(answering, spread(self.data.train, cfg.check_examples))
+                metrics["check_val"] = check_answers(answering, spread(self.data.val, cfg.check_examples))
+                refusal = self._refusal_threshold(metrics["check_val"]["confidences"])
             _clear_previous(self.out)
             model.save_pretrained(self.out)
             self.tokenizer.save_pretrained(self.out)
@@ -370,13 +372,40 @@ class _Run:
             }
             manifest = write_manifest(
                 self.out, self.protocol, settings, metrics,
-                {"history": history, "structural_tokens": self.structural},
+                {"history": history, "structural_tokens": self.structural, "refusal": refusal},
             )
             verify_dir(self.out)
             if not cfg.keep_checkpoints:
                 shutil.rmtree(self.out / CHECKPOINTS, ignore_errors=True)
         self.dist.barrier()
         return TrainResult(out_dir=self.out, manifest=manifest, metrics=metrics, history=history)
+
+
+    def _answering(self, model: "torch.nn.Module") -> Any:
+        """The trained weights behind the inference engine, in memory: the check answers as ``mtp run`` does."""
+        from ..infer.model import Model
+
+        return Model(model, self.tokenizer, self.protocol.template_json(), self.protocol)
+
+    def _refusal_threshold(self, confidences: list[float]) -> dict[str, Any]:
+        """The confidence threshold below which a guarded instruction refuses, chosen on the validation answers.
+
+        Only a protocol with a guardrail can refuse; without validation
+        answers there is nothing to choose the threshold on, and it stays off.
+        """
+        from ..infer.confidence import choose_threshold
+
+        cfg = self.config
+        if not self.protocol.guardrail_map() or not confidences or cfg.max_false_refusals <= 0:
+            return {"threshold": None, "reason": "no guardrail" if not self.protocol.guardrail_map()
+                    else "no validation prompts" if not confidences else "turned off"}
+        return {
+            "threshold": choose_threshold(confidences, cfg.max_false_refusals, cfg.threshold_cap),
+            "signal": "least probable chosen token",
+            "chosen_on": f"{len(confidences)} validation prompts",
+            "max_false_refusals": cfg.max_false_refusals,
+            "cap": cfg.threshold_cap,
+        }
 
 
 class _Progress:

@@ -87,18 +87,19 @@ def test_lora_trains_the_final_rows_and_the_saved_model_reproduces_them(trained_
 
     protocol.encrypt = True
     seen = {}
-    original = check.greedy_check
+    original = check.check_answers
 
-    def record(model, tokenizer, examples):  # the merged in-memory model, just before it is saved
+    def record(answering, examples):  # the merged in-memory model, just before it is saved
         if not examples:  # the empty validation split
-            return original(model, tokenizer, examples)
-        seen["ids"] = torch.tensor([encode(tokenizer, examples[0].prompt)])
+            return original(answering, examples)
+        model = answering.model
+        seen["ids"] = torch.tensor([encode(answering.tokenizer, examples[0].prompt)])
         with torch.no_grad():
             seen["logits"] = model(seen["ids"]).logits[0, -1].clone()
         seen["rows"] = model.get_output_embeddings().weight.detach().clone()
-        return original(model, tokenizer, examples[:1])
+        return original(answering, examples[:1])
 
-    monkeypatch.setattr(check, "greedy_check", record)
+    monkeypatch.setattr(check, "check_answers", record)
     train(protocol, tmp_path / "m", tiny(base=str(trained_dir), lora=True, lr=1e-2, max_steps=4, check_examples=1,
                                          val_split=0.0, lora_dropout=0.0))
     loaded = load_trained(tmp_path / "m", device="cpu")
