@@ -233,9 +233,15 @@ def _point(good: Sequence[CaseResult], bad: Sequence[CaseResult], threshold: flo
 
 
 def _cut_points(good: Sequence[CaseResult], bad: Sequence[CaseResult]) -> list[float]:
-    """Every threshold at which the refusals change: 0, each confidence, and just above the highest."""
-    values = sorted({0.0, *(r.confidence for r in (*good, *bad))})  # type: ignore[misc]
-    return values + [math.nextafter(values[-1], math.inf)]
+    """One threshold per distinct set of refusals: 0, the midpoint between each two neighbouring confidences
+    (not a case's own confidence, which would sit on the edge), and just above the highest."""
+    values = sorted({float(r.confidence) for r in (*good, *bad)})  # type: ignore[arg-type]
+    cuts = [0.0]
+    for lo, hi in zip(values, values[1:]):
+        mid = (lo + hi) / 2
+        short = round(mid, 6)
+        cuts.append(short if lo < short <= hi else mid)
+    return cuts + [math.nextafter(values[-1], math.inf)]
 
 
 def refusal_curve(results: Iterable[CaseResult]) -> list[dict[str, Any]]:
@@ -281,10 +287,11 @@ def refusal_sweep(results: Iterable[CaseResult], threshold: float | None = None,
     its confidence is below t; a good prompt is right at t when it is not
     refused and its chosen final (and value) is the expected one. Cases
     without a confidence are left out (``excluded``). ``at_threshold`` replays
-    the model's own ``threshold``. ``best_on_this_set`` is the threshold with
-    the highest off-topic recall whose false refusals stay within ``budget``
-    (ties: higher accuracy, then lower threshold), chosen on these very cases:
-    an optimistic figure, never the model's tuned threshold.
+    the model's own ``threshold``. ``best_on_this_set`` is the threshold (0 or
+    a midpoint between neighbouring confidences) with the highest off-topic
+    recall whose false refusals stay within ``budget`` (ties: higher
+    accuracy, then lower threshold), chosen on these very cases: an
+    optimistic figure, never the model's tuned threshold.
     """
     results = list(results)
     good, bad = _scored(results)
