@@ -65,7 +65,7 @@ def write_refusal_png(path: Path, curve: Sequence[dict[str, Any]], sweep: dict[s
     best = sweep.get("best_on_this_set")
     if best:
         ax.plot(best["false_refusals"], best["off_topic_recall"], "s", color="tab:green", markersize=8,
-                label=f"best on this set: {best['threshold']:.3g}")
+                label=f"best on this set within the budget: {best['threshold']:.3g}")
     mine = sweep.get("at_threshold")
     if mine:
         ax.plot(mine["false_refusals"], mine["off_topic_recall"], "*", color="tab:red", markersize=14,
