@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
+from ..errors import MTPValueError
 from ..infer.answer import Answer
 from ..infer.spec import final_name
 from ..render import RenderedExample
@@ -68,7 +69,8 @@ class CaseResult:
         """Whether the answer is a refusal under ``threshold``: the model chose the refusal, or its confidence is
         below the threshold. Only for cases with a confidence."""
         if self.confidence is None:
-            raise ValueError("a case without a confidence cannot be replayed at a threshold")
+            raise MTPValueError(f"case of {self.instruction!r} has no confidence score, so no threshold can be "
+                                "replayed on it; leave such cases out (as refusal_sweep does).")
         return self.chosen == UNK.key or self.confidence < threshold
 
     def correct_at(self, threshold: float) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
+from rich.markup import escape
 from rich.table import Table
 
 from ..formats.jsonio import dumps, write_atomic
@@ -106,11 +107,15 @@ def summary_table(summary: dict[str, Any], title: str, held_out: dict[str, Any] 
     ]
     refusal = summary["refusal"]
     rows.append(("refusal AUROC (confidence)", "-" if refusal["auroc"] is None else f"{refusal['auroc']:.3f}"))
+    best = refusal["best_on_this_set"]
+    if best:
+        rows.append((f"off-topic recall at <= {100 * refusal['false_refusal_budget']:.0f}% false refusals "
+                     "(threshold chosen on THIS set)", f"{_pct(best['off_topic_recall'])} at {best['threshold']:.4g}"))
     if held_out and held_out.get("duplicate_rate") is not None:
         rows.append(("prompts duplicating training (exact / near)",
                      f"{_pct(held_out['duplicate_rate'])} ({held_out['exact_duplicates']} / {held_out['near_duplicates']})"))
         rows.append(("held out", "yes" if held_out["held_out"] else "NO"))
-    rows += [(f"  {name}: accuracy", f"{_pct(v['final_accuracy'])} of {v['cases']}")
+    rows += [(f"  {escape(name)}: accuracy", f"{_pct(v['final_accuracy'])} of {v['cases']}")
              for name, v in summary["per_instruction"].items()]
     for row in rows:
         table.add_row(*row)
@@ -124,7 +129,7 @@ def per_final_table(summary: dict[str, Any]) -> Table:
                           ("F1", "right")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for name, v in summary["per_final"].items():
-        table.add_row(name, str(v["support"]), _pct(v["precision"]), _pct(v["recall"]), f"{v['f1']:.3f}")
+        table.add_row(escape(name), str(v["support"]), _pct(v["precision"]), _pct(v["recall"]), f"{v['f1']:.3f}")
     return table
 
 

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from model_train_protocol.eval import (CaseResult, confusion, per_final_scores, refusal_auroc, refusal_curve,
                                        refusal_sweep, summarize)
+from model_train_protocol.errors import MTPValueError
 from model_train_protocol.eval.metrics import score_case, similarity
 from model_train_protocol.infer import Answer
 from model_train_protocol.render import RenderedExample
@@ -206,3 +207,8 @@ def test_auroc_is_the_share_of_pairs_ordered_right(cases):
     for before, after in zip(curve, curve[1:]):  # a higher threshold refuses more of both kinds
         assert after["false_refusals"] >= before["false_refusals"]
         assert after["off_topic_recall"] >= before["off_topic_recall"]
+
+
+def test_a_case_without_confidence_cannot_be_replayed():
+    with pytest.raises(MTPValueError, match="no confidence score"):
+        scored("A", "A", None).refused_at(0.5)

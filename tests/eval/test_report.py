@@ -41,6 +41,7 @@ def test_summary_and_per_final_tables():
     shown = text(summary_table(summary, "t", held))
     assert "macro-F1 (finals and <UNK>)" in shown and "refusal AUROC (confidence)" in shown
     assert "40.0% (1 / 1)" in shown and "NO" in shown
+    assert "(threshold chosen on THIS set)" in shown and "100.0% at 0.325" in shown
     finals = text(per_final_table(summary))
     assert "A " in finals and "<UNK>" in finals and "50.0%" in finals
 
