@@ -110,3 +110,32 @@ def test_training_cases_of_an_unknown_split_are_every_example(intents):
     everything = training_cases(protocol, other, specs)
     assert everything.source == "all samples" and len(everything.examples) == 230
     assert len(training_cases(protocol, manifest(protocol), specs).examples) == 230 - 23
+
+
+def test_scoring_and_the_held_out_check_need_no_pytorch():
+    import subprocess
+    import sys
+
+    script = """
+import sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] in ('torch', 'transformers', 'matplotlib'):
+            raise ImportError('blocked ' + name)
+sys.meta_path.insert(0, Block())
+from model_train_protocol.eval import heldout_check, select_cases, summarize, training_cases
+from model_train_protocol.eval.report import summary_table
+from model_train_protocol.examples.support_intents import build_protocol
+from model_train_protocol.infer import instruction_specs
+from model_train_protocol.train.artifacts import protocol_sha256
+p = build_protocol()
+specs = instruction_specs(p.template_json(), p)
+m = {'mtp': {'protocol_sha256': protocol_sha256(p), 'settings': {'val_split': 0.1, 'seed': 0}}}
+val = select_cases(p, m, specs)
+check = heldout_check(val.examples, training_cases(p, m, specs).examples, specs, val.source)
+summary_table(summarize([]), 't', check)
+print(check['cases'], 'torch' in sys.modules)
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["23", "False"]
