@@ -21,7 +21,8 @@ def eval_command(
     file: Path = file_argument("A model file (*_model.json): the trained protocol (its validation split is used) "
                                "or another one with held-out samples (all of it is used)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", file_okay=False,
-                                       help="Directory for eval_report.json and confusion.png [default: DIR-eval]."),
+                                       help="Directory for eval_report.json, confusion.png and refusal_curve.png "
+                                       "[default: DIR-eval]."),
     split: str = typer.Option("auto", "--split", help="auto (validation split of the trained protocol, else all), "
                               "val, train or all."),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Evaluate at most this many examples."),

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from .cases import EvalSet, heldout_check, select_cases, training_cases
-from .metrics import CaseResult, confusion, per_final_scores, refusal_auroc, refusal_curve, refusal_sweep, run_cases, summarize
+from .metrics import (CaseResult, confusion, per_final_scores, refusal_auroc, refusal_curve, refusal_sweep, run_cases,
+                      summarize)
 from .report import summary_table, write_confusion_png, write_json, write_refusal_png
 
 if TYPE_CHECKING:

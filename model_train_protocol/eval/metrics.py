@@ -318,8 +318,8 @@ def refusal_sweep(results: Iterable[CaseResult], threshold: float | None = None,
         if within:
             best = max(within, key=lambda p: (p["off_topic_recall"], p["in_scope_accuracy"], -p["threshold"]))
             sweep["best_on_this_set"] = {**best, "chosen_on": "this evaluation set"}
-    grid = set(SWEEP_GRID) | ({threshold} if threshold is not None else set()) | ({best["threshold"]} if best else set())
-    sweep["rows"] = [_point(good, bad, t) for t in sorted(grid)]
+    extra = [t for t in (threshold, best and best["threshold"]) if t is not None]
+    sweep["rows"] = [_point(good, bad, t) for t in sorted({*SWEEP_GRID, *extra})]
     if threshold is not None:
         sweep["at_threshold"] = _point(good, bad, threshold)
     return sweep

@@ -112,8 +112,8 @@ def summary_table(summary: dict[str, Any], title: str, held_out: dict[str, Any] 
         rows.append((f"off-topic recall at <= {100 * refusal['false_refusal_budget']:.0f}% false refusals "
                      "(threshold chosen on THIS set)", f"{_pct(best['off_topic_recall'])} at {best['threshold']:.4g}"))
     if held_out and held_out.get("duplicate_rate") is not None:
-        rows.append(("prompts duplicating training (exact / near)",
-                     f"{_pct(held_out['duplicate_rate'])} ({held_out['exact_duplicates']} / {held_out['near_duplicates']})"))
+        counts = f"{held_out['exact_duplicates']} / {held_out['near_duplicates']}"
+        rows.append(("prompts duplicating training (exact / near)", f"{_pct(held_out['duplicate_rate'])} ({counts})"))
         rows.append(("held out", "yes" if held_out["held_out"] else "NO"))
     rows += [(f"  {escape(name)}: accuracy", f"{_pct(v['final_accuracy'])} of {v['cases']}")
              for name, v in summary["per_instruction"].items()]
@@ -124,7 +124,8 @@ def summary_table(summary: dict[str, Any], title: str, held_out: dict[str, Any] 
 
 def per_final_table(summary: dict[str, Any]) -> Table:
     """Precision, recall and F1 of each final (``<UNK>``: the refusal of bad prompts)."""
-    table = Table(title=f"per final (macro-F1 {'-' if summary['macro_f1'] is None else format(summary['macro_f1'], '.3f')})")
+    macro = "-" if summary["macro_f1"] is None else f"{summary['macro_f1']:.3f}"
+    table = Table(title=f"per final (macro-F1 {macro})")
     for name, justify in (("final", "left"), ("support", "right"), ("precision", "right"), ("recall", "right"),
                           ("F1", "right")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
