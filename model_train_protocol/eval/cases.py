@@ -171,8 +171,8 @@ def heldout_check(examples: Sequence[RenderedExample], training: Sequence[Render
     Each prompt's user text (:func:`user_text`, then :func:`normalise`) is an
     exact duplicate when it equals a training prompt's, a near duplicate when
     the Jaccard similarity of their character 3-gram sets is at least
-    :data:`NEAR_JACCARD` (a reordered or one-word-changed sentence, not a
-    shared topic). ``warning`` is set when the evaluation set is the training
+    :data:`NEAR_JACCARD` (a changed letter or word, or reordered clauses; not
+    the same sentence pattern about another product). ``warning`` is set when the evaluation set is the training
     split or more than :data:`DUPLICATE_WARNING_RATE` of it duplicates
     training prompts; ``note`` when a validation split shares any phrasing
     with training.
