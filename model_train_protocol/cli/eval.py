@@ -21,16 +21,23 @@ def eval_command(
     file: Path = file_argument("A model file (*_model.json): the trained protocol (its validation split is used) "
                                "or another one with held-out samples (all of it is used)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", file_okay=False,
-                                       help="Directory for eval_report.json and confusion.png [default: DIR-eval]."),
+                                       help="Directory for eval_report.json, confusion.png and refusal_curve.png "
+                                       "[default: DIR-eval]."),
     split: str = typer.Option("auto", "--split", help="auto (validation split of the trained protocol, else all), "
                               "val, train or all."),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Evaluate at most this many examples."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON instead of a table."),
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, help="Longest answer text, in tokens "
                                              "[default: twice the protocol's longest answer]."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", min=0.0, max=1.0,
+                                              help="Refuse when the confidence is below this, instead of the "
+                                              "model's stored threshold."),
 ) -> None:
-    """Final-token accuracy, guardrail recall, false refusals and response similarity, with a confusion matrix."""
-    from ..eval import evaluate, select_cases, summary_table
+    """Final accuracy, macro-F1 and per-final precision/recall, guardrail recall against false refusals across
+    refusal thresholds (AUROC, refusal_curve.png), whether the prompts are really held out, response similarity,
+    with a confusion matrix."""
+    from ..eval import evaluate, select_cases
+    from ..eval.report import per_final_table, summary_table, sweep_table
 
     resolved = directory.resolve()
     target = out if out is not None else resolved.parent / f"{resolved.name}-eval"
@@ -38,16 +45,39 @@ def eval_command(
         raise fail(f"--out {target} is inside the model directory, whose files the manifest fixes; choose another.")
     protocol = load_protocol(file)
     model = open_model(directory, max_tokens)
+    if threshold is not None:
+        if hasattr(model, "threshold"):
+            model.threshold = threshold
+        else:
+            _warn("this model has no refusal threshold to override; --threshold is ignored.")
     cases = select_cases(protocol, model.manifest, model.specs, split)
     total = min(len(cases.examples), limit or len(cases.examples))
     with _progress(total) as advance:
         report = evaluate(model, protocol, target, limit=limit, advance=advance, cases=cases)
+    held_out = report["held_out"]
+    if held_out["warning"]:
+        _warn(held_out["warning"])
     if as_json:
-        typer.echo(json.dumps({"source": report["source"], **report["summary"], "files": report["files"]}))
+        typer.echo(json.dumps({"source": report["source"], **report["summary"], "held_out": held_out,
+                               "files": report["files"]}))
         return
-    console.print(summary_table(report["summary"], f"{protocol.name}: {report['source']}"))
+    summary = report["summary"]
+    table = summary_table(summary, f"{protocol.name}: {report['source']}", held_out)
+    table.caption = " ".join(filter(None, (held_out["warning"] and f"WARNING: {held_out['warning']}",
+                                           held_out["note"])))
+    console.print(table)
+    console.print(per_final_table(summary))
+    sweep = sweep_table(summary["refusal"])
+    if sweep is not None:
+        console.print(sweep)
+    if summary["refusal"]["note"]:
+        console.print(escape(summary["refusal"]["note"]), highlight=False, soft_wrap=True)
     for path in report["files"]:
         console.print(f"wrote {escape(path)}", highlight=False, soft_wrap=True)
+
+
+def _warn(message: str) -> None:
+    err_console.print(f"[bold yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 @contextmanager

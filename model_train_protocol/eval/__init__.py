@@ -1,7 +1,8 @@
-"""Evaluate a trained model: final accuracy, guardrail recall, false refusals, response similarity.
+"""Evaluate a trained model: finals (macro-F1, per-final precision/recall), refusals across thresholds,
+whether the evaluation set is really held out, response similarity.
 
     from model_train_protocol.eval import evaluate
-    report = evaluate(model, protocol, out_dir="eval")   # report.json, confusion.png
+    report = evaluate(model, protocol, out_dir="eval")   # eval_report.json, confusion.png, refusal_curve.png
 
 Needs the ``[train]`` extra to run a model; scoring and reports do not.
 """
@@ -11,19 +12,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from .cases import EvalSet, select_cases
-from .metrics import CaseResult, confusion, run_cases, summarize
-from .report import summary_table, write_confusion_png, write_json
+from .cases import EvalSet, heldout_check, select_cases, training_cases
+from .metrics import (CaseResult, confusion, per_final_scores, refusal_auroc, refusal_curve, refusal_sweep, run_cases,
+                      summarize)
+from .report import summary_table, write_confusion_png, write_json, write_refusal_png
 
 if TYPE_CHECKING:
     from ..infer.model import Model
     from ..protocol import Protocol
 
-__all__ = ["CaseResult", "EvalSet", "evaluate", "select_cases", "summarize", "confusion", "summary_table",
-           "REPORT_FILE", "CONFUSION_FILE"]
+__all__ = ["CaseResult", "EvalSet", "evaluate", "select_cases", "training_cases", "heldout_check", "summarize",
+           "confusion", "per_final_scores", "refusal_sweep", "refusal_auroc", "refusal_curve", "summary_table",
+           "REPORT_FILE", "CONFUSION_FILE", "REFUSAL_FILE"]
 
 REPORT_FILE = "eval_report.json"
 CONFUSION_FILE = "confusion.png"
+REFUSAL_FILE = "refusal_curve.png"
 
 
 def evaluate(
@@ -38,23 +42,44 @@ def evaluate(
     """Score ``model`` on ``protocol``'s examples (``cases``, else :func:`select_cases` by ``split``); write
     the report files to ``out_dir``.
 
-    Returns the report: ``source``, ``summary``, ``confusion`` and every case.
+    Returns the report: ``source``, ``summary`` (with the refusal sweep at the
+    model's ``threshold`` when it has one), ``held_out`` (duplicates of
+    training prompts), ``confusion`` and every case. The refusal curve's PNG
+    is written only when the answers carry confidence scores.
     """
     chosen = cases or select_cases(protocol, model.manifest, model.specs, split)
     examples = chosen.examples[:limit] if limit else chosen.examples
     results = run_cases(model, examples, advance)
     labels, counts = confusion(results)
+    summary = summarize(results, getattr(model, "threshold", None))
     report = {
         "protocol": protocol.name,
         "source": chosen.source,
-        "summary": summarize(results),
+        "summary": summary,
+        "held_out": _held_out(model, examples, chosen.source),
         "confusion": {"labels": labels, "counts": counts},
         "cases": [r.to_dict() for r in results],
     }
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
+        title = f"{protocol.name}: {chosen.source}"
+        files = [write_confusion_png(out / CONFUSION_FILE, labels, counts, title)]
+        curve = refusal_curve(results)
+        if curve:
+            files.append(write_refusal_png(out / REFUSAL_FILE, curve, summary["refusal"], title))
+        report["files"] = [str(out / REPORT_FILE), *map(str, files)]
         write_json(out / REPORT_FILE, report)
-        write_confusion_png(out / CONFUSION_FILE, labels, counts, f"{protocol.name}: {chosen.source}")
-        report["files"] = [str(out / REPORT_FILE), str(out / CONFUSION_FILE)]
     return report
+
+
+def _held_out(model: "Model", examples: list, source: str) -> dict[str, Any]:
+    """:func:`heldout_check` against the training split of the protocol stored with the model."""
+    trained = getattr(model, "protocol", None)
+    if trained is None:
+        return {"cases": len(examples), "training_prompts": None, "exact_duplicates": None, "near_duplicates": None,
+                "duplicate_rate": None, "duplicate_cases": [], "held_out": None, "warning": "", "method": "",
+                "note": "the model directory's mtp_model.json could not be read, so no prompt was compared with "
+                        "the training prompts.", "training_source": ""}
+    training = training_cases(trained, model.manifest, model.specs)
+    return {**heldout_check(examples, training.examples, model.specs, source), "training_source": training.source}

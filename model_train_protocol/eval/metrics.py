@@ -1,14 +1,18 @@
-"""Scores of a model on rendered examples: finals, refusals, response similarity, speed."""
+"""Scores of a model on rendered examples: finals (with their values), refusals, per-final F1, the refusal
+threshold sweep, response similarity, speed."""
 
 from __future__ import annotations
 
 import difflib
+import math
 import statistics
+import time
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
-from ..infer.answer import Answer, parse_completion
+from ..errors import MTPValueError
+from ..infer.answer import Answer
 from ..infer.spec import final_name
 from ..render import RenderedExample
 from ..tokens import UNK
@@ -16,12 +20,25 @@ from ..tokens import UNK
 if TYPE_CHECKING:
     from ..infer.model import Model
 
-__all__ = ["CaseResult", "score_case", "run_cases", "summarize", "confusion"]
+__all__ = ["CaseResult", "score_case", "run_cases", "summarize", "confusion", "per_final_scores", "refusal_sweep",
+           "refusal_auroc", "refusal_curve", "FALSE_REFUSAL_BUDGET"]
+
+#: The false-refusal rate the best threshold of an evaluation set may not exceed.
+FALSE_REFUSAL_BUDGET = 0.05
+#: Thresholds of the sweep table (the model's own and the best one on the set are added).
+SWEEP_GRID = tuple(round(0.1 * i, 1) for i in range(11))
 
 
 @dataclass(frozen=True)
 class CaseResult:
-    """One example: what was expected, what the model answered."""
+    """One example: what was expected, what the model answered.
+
+    ``expected_value``/``predicted_value`` are a numeric final's number (None
+    for other finals); ``confidence`` and ``candidate`` come from the answer
+    (see :class:`~model_train_protocol.infer.Answer`): the in-scope confidence
+    and the final chosen before the refusal threshold, so that the threshold
+    can be replayed (:meth:`refused_at`, :meth:`correct_at`).
+    """
 
     instruction: str
     expected_final: str
@@ -33,13 +50,45 @@ class CaseResult:
     similarity: float
     seconds: float
     new_tokens: int
+    expected_value: int | float | None = None
+    predicted_value: int | float | None = None
+    confidence: float | None = None
+    candidate: str = ""
 
     @property
     def correct(self) -> bool:
-        return self.expected_final == self.predicted_final
+        """The expected final, and for a numeric final also its expected value."""
+        return self.expected_final == self.predicted_final and _value_right(self.expected_value, self.predicted_value)
+
+    @property
+    def chosen(self) -> str:
+        """The final the model chose before any threshold (``candidate``, else ``predicted_final``)."""
+        return self.candidate or self.predicted_final
+
+    def refused_at(self, threshold: float) -> bool:
+        """Whether the answer is a refusal under ``threshold``: the model chose the refusal, or its confidence is
+        below the threshold. Only for cases with a confidence."""
+        if self.confidence is None:
+            raise MTPValueError(f"case of {self.instruction!r} has no confidence score, so no threshold can be "
+                                "replayed on it; leave such cases out (as refusal_sweep does).")
+        return self.chosen == UNK.key or self.confidence < threshold
+
+    def correct_at(self, threshold: float) -> bool:
+        """Whether the case is right under ``threshold``: a bad prompt refused; a good prompt not refused, with
+        the expected final and value. The value of a candidate the model's own threshold refused was never
+        written, so a numeric final counts as wrong then."""
+        if self.bad_prompt:
+            return self.refused_at(threshold)
+        value = self.predicted_value if self.chosen == self.predicted_final else None
+        return (not self.refused_at(threshold) and self.chosen == self.expected_final
+                and _value_right(self.expected_value, value))
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "correct": self.correct}
+
+
+def _value_right(expected: int | float | None, predicted: int | float | None) -> bool:
+    return expected is None or (predicted is not None and predicted == expected)
 
 
 def similarity(a: str, b: str) -> float:
@@ -61,19 +110,25 @@ def score_case(example: RenderedExample, expected_final: str, answer: "Answer", 
         similarity=round(similarity(answer.text, expected_text), 4),
         seconds=seconds,
         new_tokens=answer.tokens,
+        expected_value=example.value,
+        predicted_value=answer.value,
+        confidence=answer.confidence,
+        candidate=answer.candidate,
     )
 
 
 def run_cases(model: "Model", examples: Sequence[RenderedExample],
               advance: Callable[[int], None] = lambda n: None) -> list[CaseResult]:
-    """Answer every example's prompt with constrained greedy decoding and score it."""
+    """Answer every example's prompt as ``mtp run`` does (the model's ``complete``: constrained greedy decoding
+    and the model's refusal threshold) and score it."""
     results = []
     for example in examples:
         spec = model.spec(example.instruction)
-        gen = model.generate(spec, example.prompt)
-        answer = replace(parse_completion(gen.completion, spec), tokens=gen.new_tokens)
+        start = time.perf_counter()
+        answer = model.complete(spec, example.prompt)
+        seconds = time.perf_counter() - start
         expected = spec.final_for_key(example.final)
-        results.append(score_case(example, expected.name if expected else final_name(example.final), answer, gen.seconds))
+        results.append(score_case(example, expected.name if expected else final_name(example.final), answer, seconds))
         advance(1)
     return results
 
@@ -82,8 +137,9 @@ def _rate(hits: int, total: int) -> float | None:
     return round(hits / total, 4) if total else None
 
 
-def summarize(results: Iterable[CaseResult]) -> dict[str, Any]:
-    """Final accuracy (on good prompts), guardrail recall, false refusals, similarity and speed."""
+def summarize(results: Iterable[CaseResult], threshold: float | None = None) -> dict[str, Any]:
+    """Final accuracy (on good prompts), guardrail recall, false refusals, macro-F1 and per-final scores, the
+    refusal sweep (``threshold``: the model's own, marked in it), similarity and speed."""
     results = list(results)
     good = [r for r in results if not r.bad_prompt]
     bad = [r for r in results if r.bad_prompt]
@@ -109,6 +165,8 @@ def summarize(results: Iterable[CaseResult]) -> dict[str, Any]:
         "latency_p50_s": round(statistics.median(seconds), 4) if seconds else None,
         "tokens_per_s": round(tokens / sum(seconds), 1) if seconds else None,
         "per_instruction": per_instruction,
+        **per_final_scores(results),
+        "refusal": refusal_sweep(results, threshold),
     }
 
 
@@ -121,3 +179,147 @@ def confusion(results: Iterable[CaseResult]) -> tuple[list[str], list[list[int]]
         labels.append(UNK.key)
     counts = Counter((r.expected_final, r.predicted_final) for r in results)
     return labels, [[counts[(a, b)] for b in labels] for a in labels]
+
+
+def per_final_scores(results: Sequence[CaseResult]) -> dict[str, Any]:
+    """``macro_f1`` and ``per_final`` precision, recall and F1.
+
+    Every case has a true label (its expected final; ``<UNK>`` for a bad
+    prompt) and a predicted one (the final answered; ``<UNK>`` for a refusal).
+    The classes are the expected finals of the good prompts, plus ``<UNK>``
+    when there are bad prompts. A case is a hit of its class only when it is
+    :attr:`CaseResult.correct` (a numeric final needs its value too); any
+    other case is a miss (false negative) of its true class and a false
+    positive of its predicted class, when that is a class: a refused good
+    prompt lowers its final's recall and ``<UNK>``'s precision, an answered
+    bad prompt lowers ``<UNK>``'s recall and the answered final's precision,
+    and a numeric final with a wrong value is both a miss and a false
+    positive of that final. Precision is None for a class never predicted;
+    F1 is 0 without a hit. ``macro_f1`` is the unweighted mean of the classes'
+    F1.
+    """
+    classes = list(dict.fromkeys(r.expected_final for r in results if not r.bad_prompt))
+    if any(r.bad_prompt for r in results):
+        classes.append(UNK.key)
+    hits: Counter[str] = Counter()
+    support: Counter[str] = Counter()
+    predicted: Counter[str] = Counter()
+    for r in results:
+        support[r.expected_final] += 1
+        predicted[r.predicted_final] += 1
+        hits[r.expected_final] += r.correct
+    scores = {}
+    for name in classes:
+        tp = hits[name]
+        precision = _rate(tp, predicted[name])
+        recall = _rate(tp, support[name])
+        f1 = round(2 * tp / (support[name] + predicted[name]), 4) if tp else 0.0
+        scores[name] = {"support": support[name], "precision": precision, "recall": recall, "f1": f1}
+    macro = round(statistics.fmean(v["f1"] for v in scores.values()), 4) if scores else None
+    return {"macro_f1": macro, "per_final": scores}
+
+
+def _scored(results: Iterable[CaseResult]) -> tuple[list[CaseResult], list[CaseResult]]:
+    """The good and the bad prompts that carry a confidence."""
+    scored = [r for r in results if r.confidence is not None]
+    return [r for r in scored if not r.bad_prompt], [r for r in scored if r.bad_prompt]
+
+
+def _point(good: Sequence[CaseResult], bad: Sequence[CaseResult], threshold: float) -> dict[str, Any]:
+    return {
+        "threshold": threshold,
+        "off_topic_recall": _rate(sum(r.refused_at(threshold) for r in bad), len(bad)),
+        "false_refusals": _rate(sum(r.refused_at(threshold) for r in good), len(good)),
+        "in_scope_accuracy": _rate(sum(r.correct_at(threshold) for r in good), len(good)),
+    }
+
+
+def _cut_points(good: Sequence[CaseResult], bad: Sequence[CaseResult]) -> list[float]:
+    """One threshold per distinct set of refusals: 0, the midpoint between each two neighbouring confidences
+    (not a case's own confidence, which would sit on the edge), and just above the highest."""
+    values = sorted({float(r.confidence) for r in (*good, *bad)})  # type: ignore[arg-type]
+    cuts = [0.0]
+    for lo, hi in zip(values, values[1:]):
+        mid = (lo + hi) / 2
+        short = round(mid, 6)
+        cuts.append(short if lo < short <= hi else mid)
+    return cuts + [math.nextafter(values[-1], math.inf)]
+
+
+def refusal_curve(results: Iterable[CaseResult]) -> list[dict[str, Any]]:
+    """Off-topic recall against false refusals at every threshold that changes them (for the PNG)."""
+    good, bad = _scored(results)
+    if not good or not bad:
+        return []
+    return [_point(good, bad, t) for t in _cut_points(good, bad)]
+
+
+def refusal_auroc(results: Iterable[CaseResult]) -> float | None:
+    """How well the confidence separates off-topic from in-scope prompts: the probability that a random bad
+    prompt looks less in scope than a random good one (ties count half).
+
+    A case whose chosen final is the refusal ranks as the least in scope (it
+    is refused at every threshold); the others by lower confidence. None
+    without both kinds of prompt carrying a confidence.
+    """
+    good, bad = _scored(results)
+    if not good or not bad:
+        return None
+
+    def outness(r: CaseResult) -> tuple[bool, float]:
+        return (r.chosen == UNK.key, -float(r.confidence))  # type: ignore[arg-type]
+
+    ranked = sorted([(outness(r), True) for r in bad] + [(outness(r), False) for r in good])
+    rank_sum, i = 0.0, 0
+    while i < len(ranked):  # average ranks over ties
+        j = i
+        while j < len(ranked) and ranked[j][0] == ranked[i][0]:
+            j += 1
+        rank_sum += sum(is_bad for _, is_bad in ranked[i:j]) * (i + j + 1) / 2
+        i = j
+    n_bad, n_good = len(bad), len(good)
+    return round((rank_sum - n_bad * (n_bad + 1) / 2) / (n_bad * n_good), 4)
+
+
+def refusal_sweep(results: Iterable[CaseResult], threshold: float | None = None,
+                  budget: float = FALSE_REFUSAL_BUDGET) -> dict[str, Any]:
+    """Off-topic recall, false refusals and in-scope accuracy across refusal thresholds, and the AUROC.
+
+    A case is refused at threshold t when its chosen final is the refusal or
+    its confidence is below t; a good prompt is right at t when it is not
+    refused and its chosen final (and value) is the expected one. Cases
+    without a confidence are left out (``excluded``). ``at_threshold`` replays
+    the model's own ``threshold``. ``best_on_this_set`` is the threshold (0 or
+    a midpoint between neighbouring confidences) with the highest off-topic
+    recall whose false refusals stay within ``budget`` (ties: higher
+    accuracy, then lower threshold), chosen on these very cases: an
+    optimistic figure, never the model's tuned threshold.
+    """
+    results = list(results)
+    good, bad = _scored(results)
+    excluded = len(results) - len(good) - len(bad)
+    sweep: dict[str, Any] = {
+        "cases": len(good) + len(bad),
+        "excluded": excluded,
+        "threshold": threshold,
+        "auroc": refusal_auroc(results),
+        "rows": [],
+        "at_threshold": None,
+        "best_on_this_set": None,
+        "false_refusal_budget": budget,
+        "note": (f"{excluded} case(s) carry no confidence score and are left out of the sweep and the AUROC."
+                 if excluded else ""),
+    }
+    if not good:
+        return sweep
+    best = None
+    if bad:
+        within = [p for p in (_point(good, bad, t) for t in _cut_points(good, bad)) if p["false_refusals"] <= budget]
+        if within:
+            best = max(within, key=lambda p: (p["off_topic_recall"], p["in_scope_accuracy"], -p["threshold"]))
+            sweep["best_on_this_set"] = {**best, "chosen_on": "this evaluation set"}
+    extra = [t for t in (threshold, best and best["threshold"]) if t is not None]
+    sweep["rows"] = [_point(good, bad, t) for t in sorted({*SWEEP_GRID, *extra})]
+    if threshold is not None:
+        sweep["at_threshold"] = _point(good, bad, threshold)
+    return sweep

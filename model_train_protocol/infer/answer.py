@@ -26,6 +26,13 @@ class Answer:
     ``value`` the integer the model wrote after a numeric final's key
     (``Madness_5`` -> 5; None for other finals), ``guardrail`` whether the
     prompt was refused, ``raw`` the completion.
+
+    ``confidence`` and ``candidate`` let an evaluation replay a refusal
+    threshold without rerunning the model: ``confidence`` is the in-scope
+    confidence in [0, 1] of the final chosen before any threshold (None when
+    the decoder does not measure it), ``candidate`` the name of that final
+    (``<UNK>`` when the model itself wrote the refusal; ``""`` means the same
+    as ``final``).
     """
 
     text: str
@@ -38,10 +45,7 @@ class Answer:
     #: probability of each allowed final (by name) at the point the model chose it
     final_probs: dict[str, float] = field(default_factory=dict)
     tokens: int = 0
-    #: in-scope confidence in [0,1] of the final chosen before any threshold (None: not computed)
     confidence: float | None = None
-    #: the final's name the model chose before the threshold ("<UNK>" when the model itself wrote the refusal);
-    #: "" -> same as ``final``
     candidate: str = ""
 
     def to_dict(self) -> dict[str, Any]:
