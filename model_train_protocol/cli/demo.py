@@ -1,8 +1,10 @@
 """``mtp demo``: the built-in Cheshire Cat example, end to end.
 
 Builds the protocol, saves its two files and, when the ``[train]`` extra is
-installed, trains a small model from scratch and asks it a few questions, so a
-new user sees the whole path from Python description to answering model.
+installed, fine-tunes the pretrained base (SmolLM2) on it and asks it
+questions: training prompts, a line in words the protocol never used, and an
+off-topic question no guardrail sample lists, so a new user sees the whole
+path from Python description to a model that answers what people type next.
 """
 
 from __future__ import annotations
@@ -17,23 +19,31 @@ from ..examples.cheshire_cat import build_protocol
 from ..protocol import Protocol
 from ._app import app, console
 
-#: (instruction, input lines) the demo asks the trained model: training prompts and one off-topic line.
+#: (instruction, input lines, what the question is) the demo asks the trained model.
 QUESTIONS = (
-    ("alice_cat_alice_continue", ("Then it doesnt matter which way you go.", "Can you tell me a way?")),
+    ("alice_cat_alice_continue", ("Then it doesnt matter which way you go.", "Can you tell me a way?"),
+     "training prompt"),
     ("alice_cat_alice_appear_disappear", ("But riddles are straighter than answers, if you know how to look at them.",
-                                          "That does not make sense at all.")),
+                                          "That does not make sense at all."), "training prompt"),
     ("alice_asks_the_cat", ("We're all mad here.", "But I don't want to go among mad people.",
-                            "Why do you keep vanishing so suddenly?")),
-    ("alice_cat_alice_continue", ("Then it doesnt matter which way you go.", "what is the capital of Spain?")),
+                            "Why do you keep vanishing so suddenly?"), "training prompt"),
+    ("alice_cat_alice_continue", ("Then it doesnt matter which way you go.", "Which road should I take, then?"),
+     "new wording"),
+    ("alice_cat_alice_continue", ("Then it doesnt matter which way you go.", "what is the capital of Spain?"),
+     "guardrail sample"),
+    ("alice_cat_alice_continue", ("Then it doesnt matter which way you go.", "how do I bake sourdough bread?"),
+     "unseen off-topic"),
 )
 
 
 @app.command()
 def demo(
     out: Path = typer.Option(Path("mtp-demo"), "--out", "-o", help="Directory for the generated files."),
-    train: bool = typer.Option(True, "--train/--no-train", help="Also train a small model and ask it questions."),
+    train: bool = typer.Option(True, "--train/--no-train", help="Also train a model and ask it questions."),
+    base: str = typer.Option("smollm2", "--base", help="smollm2 (pretrained, the default) or scratch (a small new "
+                             "model that trains in seconds but only memorises its phrasings)."),
 ) -> None:
-    """Build the Cheshire Cat example, save its model and template files, train a small model and ask it questions."""
+    """Build the Cheshire Cat example, save its model and template files, train a model and ask it questions."""
     protocol = build_protocol()
     model_path = protocol.save(path=out)
     template_path = protocol.template(path=out)
@@ -45,7 +55,7 @@ def demo(
     if importlib.util.find_spec("torch") is None or importlib.util.find_spec("transformers") is None:
         console.print("training skipped: the [train] extra is not installed (pip install 'mtp-toolkit[train]').")
         return
-    _train_and_ask(protocol, out / "model")
+    _train_and_ask(protocol, out / "model", base)
 
 
 def _summary(protocol: Protocol) -> None:
@@ -62,23 +72,24 @@ def _summary(protocol: Protocol) -> None:
                   f"{sum(len(i.background) for i in protocol.instructions)} instruction")
 
 
-def _train_and_ask(protocol: Protocol, model_dir: Path) -> None:
+def _train_and_ask(protocol: Protocol, model_dir: Path, base: str) -> None:
     from ..infer import Model
     from ..train import TrainConfig, train
 
-    console.print(f"training a small model from scratch into {model_dir} (CPU, about a minute)...")
-    result = train(protocol, model_dir, TrainConfig(val_split=0.0, seed=0))
+    what = "SmolLM2-135M (pretrained)" if base == "smollm2" else "a small new model from scratch"
+    console.print(f"training {what} into {model_dir} (CPU, about a minute)...", highlight=False)
+    result = train(protocol, model_dir, TrainConfig(base=base, seed=0))
     metrics = result.metrics
     console.print(f"trained {metrics['steps']} steps; training loss {metrics['first_train_loss']:.2f} -> "
                   f"{metrics['final_train_loss']:.3f}; loss curve in {model_dir / 'loss_curve.png'}")
     model = Model.load(model_dir)
     table = Table(title="The trained Cat answers")
-    table.add_column("instruction")
+    table.add_column("question")
     table.add_column("last input line")
     table.add_column("answer")
     table.add_column("final")
-    for instruction, lines in QUESTIONS:
+    for instruction, lines, kind in QUESTIONS:
         answer = model.run(instruction, lines=list(lines))
         final = "refused (guardrail)" if answer.guardrail else answer.final
-        table.add_row(instruction, lines[-1], answer.text, final)
+        table.add_row(kind, lines[-1], answer.text, final)
     console.print(table)

@@ -4,10 +4,13 @@ Guardrail samples teach a model to refuse a handful of listed off-topic
 prompts; a prompt unlike any of them reaches a model that has never been told
 to refuse it. What such a prompt does leave is doubt: somewhere in the answer
 the model hesitates between texts or finals. The confidence of an answer is
-the probability of its least certain chosen token (under the constrained
-distribution it was picked from), which is where that hesitation shows. The
-threshold is chosen at training time on the validation split
-(:func:`choose_threshold`) and stored in the manifest.
+its probability under the constrained distributions it was decoded from: the
+product of the probabilities of its chosen tokens. Measured on CLINC150's
+tuning queries (docs/quality.md), it separates unseen off-topic prompts from
+in-scope ones better than the least probable token or the final's own
+probability (AUROC 0.96 against 0.93 and 0.80). The threshold is chosen at
+training time on the validation split (:func:`choose_threshold`) and stored
+in the manifest.
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ __all__ = ["confidence", "choose_threshold", "stored_threshold", "check_threshol
 
 
 def confidence(token_probs: Sequence[float]) -> float | None:
-    """The answer's confidence in [0, 1]: the smallest probability of a chosen token (None without tokens)."""
-    return round(min(token_probs), 6) if token_probs else None
+    """The answer's confidence in [0, 1]: the product of its chosen tokens' probabilities (None without tokens)."""
+    return round(math.prod(token_probs), 6) if token_probs else None
 
 
 def check_threshold(value: Any) -> float:

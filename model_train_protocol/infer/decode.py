@@ -46,6 +46,8 @@ class Generation:
     final_probs: dict[str, float] = field(default_factory=dict)
     #: probability of each chosen token under the distribution it was chosen from (1.0 for fixed tokens)
     token_probs: list[float] = field(default_factory=list)
+    #: the generated token ids (``completion`` is their text)
+    ids: list[int] = field(default_factory=list)
 
 
 class _Trie:
@@ -217,7 +219,7 @@ def generate(
         rows = step(torch.tensor([[token] + draft], device=device), all_rows=True)
         passes += 1
     seconds = time.perf_counter() - start
-    return Generation(vocab.decode(out.ids), len(out.ids), passes, seconds, out.final_probs, out.token_probs)
+    return Generation(vocab.decode(out.ids), len(out.ids), passes, seconds, out.final_probs, out.token_probs, out.ids)
 
 
 class _Output:

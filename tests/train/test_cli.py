@@ -12,7 +12,7 @@ import pytest
 from model_train_protocol.examples.cheshire_cat import build_protocol
 
 MTP = str(Path(sys.executable).with_name("mtp"))
-TINY = ["--layers", "1", "--width", "32", "--heads", "2", "--vocab-size", "300", "--max-steps", "2",
+TINY = ["--base", "scratch", "--layers", "1", "--width", "32", "--heads", "2", "--vocab-size", "300", "--max-steps", "2",
         "--no-progress", "--check", "0"]
 
 
@@ -70,7 +70,7 @@ def test_foreign_output_directory_is_refused(model_file, tmp_path):
 
 def test_core_and_cli_do_not_import_torch():
     code = ("import sys, model_train_protocol as mtp, model_train_protocol.cli; "
-            "assert mtp.TrainConfig().base == 'scratch'; "
+            "assert mtp.TrainConfig().base == 'smollm2'; "
             "assert 'torch' not in sys.modules and 'transformers' not in sys.modules, 'heavy import'")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr

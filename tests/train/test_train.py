@@ -93,23 +93,34 @@ def test_invalid_protocol_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("bad", [dict(val_split=1.0), dict(arch="rnn"), dict(n_embd=30, n_head=4),
-                                 dict(lora=True), dict(max_steps=0), dict(device="tpu"), dict(base="/no/such/model")])
+                                 dict(base="scratch", lora=True), dict(max_steps=0), dict(device="tpu"),
+                                 dict(base="/no/such/model"), dict(epochs=0), dict(base_layers=0),
+                                 dict(max_false_refusals=1.0), dict(threshold_cap=1.5)])
 def test_bad_settings(bad):
     with pytest.raises(TrainConfigError):
         TrainConfig(**bad)
 
 
-def test_overrides_and_default_rates():
-    assert TrainConfig().learning_rate == 3e-3
-    assert TrainConfig(base="smollm2").learning_rate == 2e-4
-    assert TrainConfig(base="smollm2", lora=True).learning_rate == 2e-3
-    assert TrainConfig(lr=0.1).learning_rate == 0.1
+def test_overrides_and_default_recipes():
+    from model_train_protocol.train.config import PRETRAINED_RECIPE, SCRATCH_RECIPE
+
+    default = TrainConfig()
+    assert default.base == "smollm2" and default.pretrained
+    assert (default.learning_rate, default.train_epochs, default.early_stop_patience, default.kept_layers) == (
+        PRETRAINED_RECIPE["lr"], PRETRAINED_RECIPE["epochs"], PRETRAINED_RECIPE["patience"], PRETRAINED_RECIPE["layers"])
+    assert TrainConfig(lora=True).learning_rate == PRETRAINED_RECIPE["lora_lr"]
+    scratch = TrainConfig(base="scratch")
+    assert (scratch.learning_rate, scratch.train_epochs, scratch.early_stop_patience, scratch.kept_layers) == (
+        SCRATCH_RECIPE["lr"], SCRATCH_RECIPE["epochs"], SCRATCH_RECIPE["patience"], None)
+    explicit = TrainConfig(lr=0.1, epochs=2, patience=3, base_layers=5)
+    assert (explicit.learning_rate, explicit.train_epochs, explicit.early_stop_patience, explicit.kept_layers) == (
+        0.1, 2, 3, 5)
 
 
 @pytest.mark.slow
 def test_cheshire_cat_scratch_model_answers_every_training_prompt(protocol, tmp_path):
     """The issue's target: the default scratch model learns every final and refuses every guardrail prompt."""
-    result = train(protocol, tmp_path / "m", TrainConfig(val_split=0.0, progress=False))
+    result = train(protocol, tmp_path / "m", TrainConfig(base="scratch", val_split=0.0, progress=False))
     check = result.metrics["check_train"]
     assert check["examples"] == result.metrics["train_examples"]
     assert check["final_accuracy"] == 1.0 and check["refusal_rate"] == 1.0, check["misses"]

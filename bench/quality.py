@@ -1,0 +1,188 @@
+"""Model quality on wording the model never saw: CLINC150 few-shot intents and the support_intents example.
+
+For each CLINC150 domain (``../shared/data/clinc150``): a protocol with 10
+training queries per intent (15 finals, one instruction, a greeting line and
+the customer's line) and a guardrail of 10 ``oos_train`` queries; the trained
+model is then asked every ``test`` query of that domain and every ``oos_val``
+query, none of which it has seen. The support_intents example is trained on its
+own training protocol and asked its held-out paraphrases. Reported per domain
+and base: final accuracy, macro-F1, off-topic recall, false refusals, AUROC,
+training time, p50 answer latency, peak memory. Runs one at a time (training
+runs compete for the cores)::
+
+    python bench/quality.py --out bench/results/quality            # the default base
+    python bench/quality.py --base scratch --out bench/results/q-scratch
+    python bench/quality.py --markdown bench/results/quality/summary.json ...   # the docs table
+
+Nothing is tuned on the test queries: the recipe was chosen on CLINC150's
+``val`` queries and on ``oos_train`` queries past the first 40.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import resource
+import sys
+import time
+from pathlib import Path
+
+import model_train_protocol as mtp
+from model_train_protocol.eval import EvalSet, evaluate
+from model_train_protocol.render import RenderedExample
+from model_train_protocol.train import TrainConfig, train
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "clinc150" / "clinc150_dev.json"
+DOMAINS = ("banking", "credit_cards", "kitchen_and_dining")
+GREETING = "Hello, how can I help you with {topic} today?"
+
+
+def _topic(domain: str) -> str:
+    return domain.replace("_", " ")
+
+
+def _final_name(intent: str) -> str:
+    """A token name per intent; 'Ask...Q' keeps names like Balance and BillBalance from containing each other."""
+    return "Ask" + intent.title().replace("_", "") + "Q"
+
+
+def reply(intent: str) -> str:
+    return f"Okay, {intent.replace('_', ' ')}."
+
+
+def build_protocol(data: dict, domain: str, per_intent: int = 10, guardrail_queries: int = 10) -> mtp.Protocol:
+    """The few-shot protocol of one domain: the first ``per_intent`` training queries of each intent."""
+    intents = data["domains"][domain]
+    protocol = mtp.Protocol(name=f"clinc_{domain}", inputs=2, encrypt=False)
+    for i in range(10):
+        protocol.add_context(f"The assistant answers {_topic(domain)} questions, line {i + 1} of its brief.")
+    customer = mtp.TokenSet(tokens=(mtp.UserToken("Customer"),))
+    assistant = mtp.TokenSet(tokens=(mtp.Token("Assistant"),))
+    finals = {intent: mtp.Token(_final_name(intent)) for intent in intents}
+    guardrail = mtp.Guardrail(good_prompt=f"A {_topic(domain)} request", bad_prompt="Anything else",
+                              bad_output=f"Sorry, I can only help with {_topic(domain)}.")
+    for query in [q for q, _ in data["oos_train"] if not re.search(r"\d", q)][:guardrail_queries]:
+        guardrail.add_sample(query)  # guardrail samples may hold no digits
+    customer.set_guardrail(guardrail)
+    instruction = mtp.Instruction(context=[assistant, customer], response=assistant, final=list(finals.values()),
+                                  name="intent")
+    taken = {intent: 0 for intent in intents}
+    for query, intent in data["train"]:
+        if taken.get(intent, per_intent) < per_intent:
+            taken[intent] += 1
+            instruction.add_sample(
+                input_snippets=[assistant.create_snippet(GREETING.format(topic=_topic(domain))),
+                                customer.create_snippet(query)],
+                output_snippet=assistant.create_snippet(reply(intent)), final=finals[intent])
+    protocol.add_instruction(instruction)
+    return protocol
+
+
+def clinc_cases(model: mtp.Model, data: dict, domain: str, per_intent: int | None) -> EvalSet:
+    """The domain's test queries and every oos_val query, as prompts of the trained instruction."""
+    spec = model.spec("intent")
+    keys = {f.name: f.key for f in spec.finals}
+    greeting = GREETING.format(topic=_topic(domain))
+    examples, seen = [], {}
+    for query, intent in data["test"]:
+        if intent in data["domains"][domain] and seen.get(intent, 0) < (per_intent or 10**9):
+            seen[intent] = seen.get(intent, 0) + 1
+            key = keys[_final_name(intent)]
+            examples.append(RenderedExample("intent", model.prompt("intent", [greeting, query]),
+                                            f"{reply(intent)}\n{key}\n<EOS>", key, False, len(examples)))
+    refusal = f"Sorry, I can only help with {_topic(domain)}."
+    for query, _ in data["oos_val"]:
+        examples.append(RenderedExample("intent", model.prompt("intent", [greeting, query]),
+                                        f"{refusal}\n<UNK>\n<EOS>", "<UNK>", True, len(examples)))
+    return EvalSet(examples, "CLINC150 test + oos_val (never seen in training)")
+
+
+def _row(name: str, base: str, report: dict, train_seconds: float, peak_mb: float, threshold) -> dict:
+    s = report["summary"]
+    return {
+        "protocol": name, "base": base, "final_accuracy": s["final_accuracy"], "macro_f1": s.get("macro_f1"),
+        "off_topic_recall": s["guardrail_recall"], "false_refusals": s["false_refusals"],
+        "auroc": s["refusal"]["auroc"], "threshold": threshold, "train_seconds": round(train_seconds, 1),
+        "latency_p50_s": s["latency_p50_s"], "peak_rss_mb": round(peak_mb), "cases": s["cases"],
+        "duplicates_of_training": report["held_out"].get("duplicate_rate"),
+    }
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_one(name: str, protocol: mtp.Protocol, cases_for, out: Path, config: TrainConfig) -> dict:
+    began = time.perf_counter()
+    train(protocol, out / name / "model", config)
+    seconds = time.perf_counter() - began
+    model = mtp.Model.load(out / name / "model")
+    report = evaluate(model, protocol, out / name / "eval", cases=cases_for(model))
+    row = _row(name, config.base, report, seconds, _peak_mb(), model.threshold)
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def support_intents(out: Path, config: TrainConfig) -> dict:
+    """The support_intents example: its training protocol, evaluated on its held-out paraphrase protocol."""
+    from model_train_protocol.eval import select_cases
+    from model_train_protocol.examples import support_intents as example
+
+    protocol, heldout = example.build_protocol(), example.build_heldout()
+    return run_one("support_intents", protocol,
+                   lambda model: select_cases(heldout, model.manifest, model.specs, "all"), out, config)
+
+
+def markdown(rows: list[dict]) -> str:
+    """The docs table of result rows."""
+    def pct(v: float | None) -> str:
+        return "-" if v is None else f"{100 * v:.1f} %"
+
+    def num(v: float | None) -> str:
+        return "-" if v is None else f"{v:.3f}"
+
+    lines = ["| protocol | base | final accuracy | macro-F1 | off-topic recall | false refusals | AUROC | "
+             "threshold | training | p50 answer | peak memory |", "|" + "---|" * 11]
+    for r in rows:
+        cells = [r["protocol"], r["base"], pct(r["final_accuracy"]), pct(r["macro_f1"]), pct(r["off_topic_recall"]),
+                 pct(r["false_refusals"]), num(r["auroc"]), num(r["threshold"]), f"{r['train_seconds']:.0f} s",
+                 f"{1000 * r['latency_p50_s']:.0f} ms", f"{r['peak_rss_mb']} MB"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=Path("bench/results/quality"))
+    parser.add_argument("--base", default="smollm2", help="smollm2 (default recipe) or scratch")
+    parser.add_argument("--domains", nargs="+", default=list(DOMAINS))
+    parser.add_argument("--per-intent", type=int, default=None, help="test queries per intent (default: all 30)")
+    parser.add_argument("--no-support", action="store_true", help="skip the support_intents example")
+    parser.add_argument("--markdown", type=Path, nargs="+", help="print the table of summary.json files and exit")
+    args = parser.parse_args(argv)
+    if args.markdown:
+        rows = [r for path in args.markdown for r in json.loads(path.read_text())["rows"]]
+        print(markdown(rows))
+        return 0
+    data = json.loads(DATA.read_text(encoding="utf-8"))
+    config = TrainConfig(base=args.base, progress=False)
+    rows = []
+    for domain in args.domains:
+        rows.append(run_one(domain, build_protocol(data, domain),
+                            lambda model, d=domain: clinc_cases(model, data, d, args.per_intent), args.out, config))
+    if not args.no_support:
+        rows.append(support_intents(args.out, config))
+    clinc = [r for r in rows if r["protocol"] in args.domains]
+    mean = {k: round(sum(r[k] for r in clinc) / len(clinc), 4) for k in
+            ("final_accuracy", "macro_f1", "off_topic_recall", "false_refusals", "train_seconds", "latency_p50_s")}
+    summary = {"base": args.base, "rows": rows, "clinc_mean": mean, "machine": "2 CPU cores, runs one at a time"}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    print(markdown(rows))
+    print("CLINC150 mean:", json.dumps(mean))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
