@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import model_train_protocol as mtp
+from model_train_protocol.infer import Model
 from model_train_protocol.eval import EvalSet, evaluate
 from model_train_protocol.render import RenderedExample
 from model_train_protocol.train import TrainConfig, train
@@ -79,7 +80,7 @@ def build_protocol(data: dict, domain: str, per_intent: int = 10, guardrail_quer
     return protocol
 
 
-def clinc_cases(model: mtp.Model, data: dict, domain: str, per_intent: int | None) -> EvalSet:
+def clinc_cases(model: Model, data: dict, domain: str, per_intent: int | None) -> EvalSet:
     """The domain's test queries and every oos_val query, as prompts of the trained instruction."""
     spec = model.spec("intent")
     keys = {f.name: f.key for f in spec.finals}
@@ -117,7 +118,7 @@ def run_one(name: str, protocol: mtp.Protocol, cases_for, out: Path, config: Tra
     began = time.perf_counter()
     train(protocol, out / name / "model", config)
     seconds = time.perf_counter() - began
-    model = mtp.Model.load(out / name / "model")
+    model = Model.load(out / name / "model")
     report = evaluate(model, protocol, out / name / "eval", cases=cases_for(model))
     row = _row(name, config.base, report, seconds, _peak_mb(), model.threshold)
     print(json.dumps(row), flush=True)

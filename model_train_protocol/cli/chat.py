@@ -10,7 +10,7 @@ from typing import List, Optional
 import typer
 
 from ._app import app, console, err_console
-from .run import describe, model_dir_argument, open_model, parse_numbers
+from .run import describe, model_dir_argument, open_model, parse_numbers, threshold_option
 
 HELP = "Type a message and press Enter; /reset forgets the conversation, /quit (or end of input) leaves."
 
@@ -25,9 +25,10 @@ def chat(
     number: List[str] = typer.Option([], "--number", "-n", help="Number placeholder values, as for `mtp run`."),
     as_json: bool = typer.Option(False, "--json", help="Print each answer as one JSON line."),
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, help="Longest answer text, in tokens."),
+    threshold: Optional[float] = threshold_option(),
 ) -> None:
     """Chat with one instruction: each message goes in the user's prompt line, earlier turns in the lines before."""
-    model = open_model(directory, max_tokens)
+    model = open_model(directory, max_tokens, threshold)
     session = model.chat(instruction, line or None, parse_numbers(number))
     interactive = sys.stdin.isatty()
     if interactive:

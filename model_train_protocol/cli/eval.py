@@ -12,7 +12,7 @@ from rich.markup import escape
 
 from ._app import app, console, err_console, fail
 from ._common import file_argument, load_protocol
-from .run import model_dir_argument, open_model
+from .run import model_dir_argument, open_model, threshold_option
 
 
 @app.command("eval")
@@ -29,9 +29,7 @@ def eval_command(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON instead of a table."),
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, help="Longest answer text, in tokens "
                                              "[default: twice the protocol's longest answer]."),
-    threshold: Optional[float] = typer.Option(None, "--threshold", min=0.0, max=1.0,
-                                              help="Refuse when the confidence is below this, instead of the "
-                                              "model's stored threshold."),
+    threshold: Optional[float] = threshold_option(),
 ) -> None:
     """Final accuracy, macro-F1 and per-final precision/recall, guardrail recall against false refusals across
     refusal thresholds (AUROC, refusal_curve.png), whether the prompts are really held out, response similarity,
@@ -44,12 +42,7 @@ def eval_command(
     if resolved == target.resolve() or resolved in target.resolve().parents:
         raise fail(f"--out {target} is inside the model directory, whose files the manifest fixes; choose another.")
     protocol = load_protocol(file)
-    model = open_model(directory, max_tokens)
-    if threshold is not None:
-        if hasattr(model, "threshold"):
-            model.threshold = threshold
-        else:
-            _warn("this model has no refusal threshold to override; --threshold is ignored.")
+    model = open_model(directory, max_tokens, threshold)
     cases = select_cases(protocol, model.manifest, model.specs, split)
     total = min(len(cases.examples), limit or len(cases.examples))
     with _progress(total) as advance:

@@ -12,14 +12,14 @@ from rich.markup import escape
 from ..errors import MTPValueError
 from ._app import app, console, err_console
 
-__all__ = ["open_model", "parse_numbers", "describe"]
+__all__ = ["open_model", "parse_numbers", "describe", "threshold_option"]
 
 
 def model_dir_argument() -> Any:
     return typer.Argument(..., exists=True, file_okay=False, help="A model directory written by `mtp train`.")
 
 
-def open_model(directory: Path, max_tokens: Optional[int] = None) -> Any:
+def open_model(directory: Path, max_tokens: Optional[int] = None, threshold: Optional[float] = None) -> Any:
     """Load a trained model (PyTorch needed; a clear error says how to install it)."""
     from ..train.extra import require_train_extra
 
@@ -27,7 +27,12 @@ def open_model(directory: Path, max_tokens: Optional[int] = None) -> Any:
     from ..infer.model import Model
 
     with err_console.status(f"Loading {directory}…", spinner="dots"):
-        return Model.load(directory, max_text_tokens=max_tokens)
+        return Model.load(directory, max_text_tokens=max_tokens, threshold=threshold)
+
+
+def threshold_option() -> Any:
+    return typer.Option(None, "--threshold", min=0.0, max=1.0, help="Refuse (answer with the guardrail) when the "
+                        "answer's confidence is below this [default: the threshold chosen at training; 0: off].")
 
 
 def parse_numbers(values: List[str]) -> list[Any]:
@@ -45,7 +50,10 @@ def parse_numbers(values: List[str]) -> list[Any]:
 def describe(answer: Any) -> str:
     """The answer as one or two readable lines."""
     final = f"{answer.final}" + (f" (key {answer.final_key})" if answer.final_key not in (answer.final, answer.final + "_") else "")
-    note = "  [refused by the guardrail]" if answer.guardrail else ""
+    note = ""
+    if answer.guardrail:
+        unsure = answer.candidate not in ("", answer.final)
+        note = "  [refused: not confident enough]" if unsure else "  [refused by the guardrail]"
     return f"{escape(answer.text)}\n[dim]final:[/] [bold]{escape(final)}[/]{note}"
 
 
@@ -62,9 +70,10 @@ def run(
     temperature: float = typer.Option(1.0, "--temperature", min=0.01, help="Sampling temperature (with --sample)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed for --sample."),
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, help="Longest answer text, in tokens."),
+    threshold: Optional[float] = threshold_option(),
 ) -> None:
     """Answer one prompt: the lines fill the instruction's template, the answer always has the template's shape."""
-    model = open_model(directory, max_tokens)
+    model = open_model(directory, max_tokens, threshold)
     answer = model.run(instruction, line, parse_numbers(number), sample=sample, temperature=temperature, seed=seed)
     if as_json:
         typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False))

@@ -28,7 +28,7 @@ def train_command(
                              "understands new wording), scratch (a small new model: fast, memorises its phrasings; "
                              "for tests and toy demos) or the path of a local Hugging Face model directory."),
     base_layers: Optional[int] = typer.Option(None, "--base-layers", min=1, help="Keep the first N blocks of a "
-                                              "pretrained base [default: 12 of SmolLM2's 30, all of other bases]."),
+                                              "pretrained base [default: 20 of SmolLM2's 30, all of other bases]."),
     epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Passes over the training examples "
                                          "[default: 4 pretrained, 60 scratch]."),
     max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help="Stop after this many steps (overrides --epochs)."),

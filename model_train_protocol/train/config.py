@@ -18,7 +18,7 @@ class TrainConfigError(MTPValueError):
 #: The default recipe of a pretrained base, chosen by measurement on CLINC150 (``python bench/quality.py``,
 #: docs/quality.md): the first ``layers`` blocks, fully fine-tuned for ``epochs`` at ``lr``, no early stopping
 #: (small protocols have too few validation prompts for a validation loss worth following).
-PRETRAINED_RECIPE = {"layers": 12, "epochs": 4, "lr": 6e-4, "lora_lr": 2e-3, "patience": 0}
+PRETRAINED_RECIPE = {"layers": 20, "epochs": 4, "lr": 6e-4, "lora_lr": 2e-3, "patience": 0}
 #: The scratch base's recipe: a small new model needs many passes, and stops early on its validation loss.
 SCRATCH_RECIPE = {"epochs": 60, "lr": 3e-3, "patience": 5}
 

@@ -92,8 +92,7 @@ def test_threshold_overrides_the_model_s_own(model_dir, model_file, tmp_path):
                                     "--limit", "6", "--out", tmp_path / "ev", "--json", "--threshold", "0.5")
     assert code == 0, err
     refusal = json.loads(out)["refusal"]
-    # before a model stores a threshold there is nothing to override, and the command says so
-    assert refusal["threshold"] == 0.5 or "--threshold is ignored" in err
+    assert refusal["threshold"] == 0.5 and refusal["at_threshold"]["threshold"] == 0.5
     code, out, err = mtp_in_process("eval", model_dir, model_file, "--threshold", "1.5")
     assert code == 2
 

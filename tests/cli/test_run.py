@@ -64,3 +64,16 @@ def test_a_directory_that_is_no_model(tmp_path):
 def test_missing_directory_is_a_usage_error(tmp_path):
     code, out, err = mtp_in_process("run", tmp_path / "absent", "-l", "a")
     assert code == 2 and "Traceback" not in err
+
+
+def test_run_threshold_one_refuses_with_the_guardrail_answer(model_dir):
+    """Every answer is less than certain, so a threshold of 1 turns each guarded answer into the refusal."""
+    code, out, err = mtp_in_process("run", model_dir, "-i", "alice_cat_alice_continue", "-l", "a", "-l", "b",
+                                    "--max-tokens", "4", "--threshold", "1", "--json")
+    assert code == 0, err
+    answer = json.loads(out)
+    assert answer["guardrail"] and answer["final"] == "<UNK>" and answer["text"] == "Are you as mad as me?"
+    assert answer["candidate"] and answer["confidence"] is not None
+    code, out, err = mtp_in_process("run", model_dir, "-i", "alice_cat_alice_continue", "-l", "a", "-l", "b",
+                                    "--threshold", "1.5")
+    assert code == 2
