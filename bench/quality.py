@@ -160,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--domains", nargs="+", default=list(DOMAINS))
     parser.add_argument("--per-intent", type=int, default=None, help="test queries per intent (default: all 30)")
     parser.add_argument("--no-support", action="store_true", help="skip the support_intents example")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: PyTorch's)")
     parser.add_argument("--markdown", type=Path, nargs="+", help="print the table of summary.json files and exit")
     args = parser.parse_args(argv)
     if args.markdown:
@@ -167,7 +168,11 @@ def main(argv: list[str] | None = None) -> int:
         print(markdown(rows))
         return 0
     data = json.loads(DATA.read_text(encoding="utf-8"))
-    config = TrainConfig(base=args.base, progress=False)
+    config = TrainConfig(base=args.base, progress=False, threads=args.threads)
+    if args.threads:  # answering too (training sets its own threads and restores them)
+        import torch
+
+        torch.set_num_threads(args.threads)
     rows = []
     for domain in args.domains:
         rows.append(run_one(domain, build_protocol(data, domain),
@@ -177,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     clinc = [r for r in rows if r["protocol"] in args.domains]
     mean = {k: round(sum(r[k] for r in clinc) / len(clinc), 4) for k in
             ("final_accuracy", "macro_f1", "off_topic_recall", "false_refusals", "train_seconds", "latency_p50_s")}
-    summary = {"base": args.base, "rows": rows, "clinc_mean": mean, "machine": "2 CPU cores, runs one at a time"}
+    summary = {"base": args.base, "rows": rows, "clinc_mean": mean, "threads": args.threads,
+               "test_queries_per_intent": args.per_intent or "all"}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     print(markdown(rows))

@@ -54,7 +54,8 @@ def train_command(
     n_head: int = typer.Option(4, "--heads", min=1, help="Scratch model: attention heads."),
     vocab_size: int = typer.Option(1024, "--vocab-size", min=300, help="Scratch tokenizer: BPE vocabulary size."),
     max_length: int = typer.Option(512, "--max-length", min=16, help="Scratch model: longest sequence in tokens."),
-    context: bool = typer.Option(True, "--context/--no-context", help="Also train on the context lines as plain text."),
+    context: Optional[bool] = typer.Option(None, "--context/--no-context", help="Also train on the context lines as "
+                                           "plain text [default: off pretrained, on scratch]."),
     guardrails: bool = typer.Option(True, "--guardrails/--no-guardrails", help="Train guardrail refusals."),
     device: str = typer.Option("auto", "--device", help="auto (CUDA with bf16 when present), cpu or cuda."),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="CPU threads [default: 1 for the scratch "

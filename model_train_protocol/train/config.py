@@ -18,9 +18,12 @@ class TrainConfigError(MTPValueError):
 #: The default recipe of a pretrained base, chosen by measurement on CLINC150 (``python bench/quality.py``,
 #: docs/quality.md): the first ``layers`` blocks, fully fine-tuned for ``epochs`` at ``lr``, no early stopping
 #: (small protocols have too few validation prompts for a validation loss worth following).
-PRETRAINED_RECIPE = {"layers": 20, "epochs": 4, "lr": 6e-4, "lora_lr": 2e-3, "patience": 0}
+PRETRAINED_RECIPE = {"layers": 20, "epochs": 4, "min_steps": 40, "lr": 6e-4, "lora_lr": 2e-3, "patience": 0,
+                     "context": False}
+#: A small protocol (a few samples per final) still gets ``min_steps`` steps: four passes over a dozen
+#: examples are three steps, far too few to learn anything.
 #: The scratch base's recipe: a small new model needs many passes, and stops early on its validation loss.
-SCRATCH_RECIPE = {"epochs": 60, "lr": 3e-3, "patience": 5}
+SCRATCH_RECIPE = {"epochs": 60, "min_steps": 0, "lr": 3e-3, "patience": 5, "context": True}
 
 
 @dataclass
@@ -61,7 +64,7 @@ class TrainConfig:
     val_split: float = 0.1
     seed: int = 0
     guardrails: bool = True
-    context_text: bool = True
+    context_text: Optional[bool] = None  # also train on the context lines as plain text (None: recipe)
     # validation, early stopping, checkpoints
     eval_every: int = 0
     patience: Optional[int] = None
@@ -140,6 +143,24 @@ class TrainConfig:
         if self.epochs is not None:
             return self.epochs
         return PRETRAINED_RECIPE["epochs"] if self.pretrained else SCRATCH_RECIPE["epochs"]
+
+    def total_steps(self, steps_per_epoch: int) -> int:
+        """Optimizer steps of the run: ``max_steps``, else the epochs' steps but at least the recipe's minimum
+        (when ``epochs`` is left to the recipe)."""
+        if self.max_steps is not None:
+            return self.max_steps
+        steps = self.train_epochs * steps_per_epoch
+        if self.epochs is None:
+            steps = max(steps, (PRETRAINED_RECIPE if self.pretrained else SCRATCH_RECIPE)["min_steps"])
+        return steps
+
+    @property
+    def train_context(self) -> bool:
+        """Whether the context lines are trained on as plain text: ``context_text`` or the recipe's (a pretrained
+        base already writes language; each context line is a long sequence that costs a full step's work)."""
+        if self.context_text is not None:
+            return self.context_text
+        return (PRETRAINED_RECIPE if self.pretrained else SCRATCH_RECIPE)["context"]
 
     @property
     def early_stop_patience(self) -> int:

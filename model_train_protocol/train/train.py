@@ -162,7 +162,7 @@ class _Run:
             self.out.mkdir(parents=True, exist_ok=True)
         self.dist.barrier()
         self.resuming = cfg.resume and has_checkpoint(self.ckpt_dir)
-        self.data = build_training_data(self.protocol, cfg.val_split, cfg.seed, cfg.guardrails, cfg.context_text)
+        self.data = build_training_data(self.protocol, cfg.val_split, cfg.seed, cfg.guardrails, cfg.train_context)
         self.structural = structural_strings(self.protocol)
         self.tokenizer, model, new_ids = self._tokenizer_and_model()
         set_special_ids(model, self.tokenizer)
@@ -210,7 +210,7 @@ class _Run:
         n = len(self.train_items)
         batch_size = min(cfg.batch_size, max(1, -(-n // world)))
         per_epoch = steps_per_epoch(n, batch_size, world)
-        total = cfg.max_steps if cfg.max_steps is not None else cfg.train_epochs * per_epoch
+        total = cfg.total_steps(per_epoch)
         eval_every = cfg.eval_every or per_epoch
         ckpt_every = cfg.checkpoint_every or eval_every
         base_lr = cfg.learning_rate

