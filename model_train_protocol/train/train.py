@@ -186,7 +186,8 @@ class _Run:
             add_token_rows(model, len(tokenizer), {i: spelled.get(tokenizer.convert_ids_to_tokens(i), []) for i in new_ids})
             return tokenizer, model, new_ids
         if self.resuming:
-            tokenizer = AutoTokenizer.from_pretrained(self.ckpt_dir / "tokenizer", local_files_only=True)
+            tokenizer = AutoTokenizer.from_pretrained(self.ckpt_dir / "tokenizer", local_files_only=True,
+                                                      trust_remote_code=False)
         else:
             text = None
             if self.dist.main:
