@@ -34,7 +34,12 @@ __all__ = [
     "read_limited",
     "check_text",
     "text_problem",
+    "file_name_problem",
+    "MAX_NAME_BYTES",
 ]
+
+#: Longest name (UTF-8 bytes) that becomes part of a file name: ``{name}_template.json`` stays under 255 bytes.
+MAX_NAME_BYTES = 200
 
 DEFAULT_MAX_FILE_BYTES = 4 * 1024**3
 DEFAULT_MAX_CONFIG_BYTES = 256 * 1024**2
@@ -132,3 +137,24 @@ def check_text(text: str, what: str) -> str:
     if problem is not None:
         raise MTPValueError(f"{what} {problem}; remove it.")
     return text
+
+
+def file_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be the start of a file name in a chosen directory, or None.
+
+    Names come from files (a model file's ``name``) and become file and folder
+    names (``{name}_model.json``, ``{name}_openai-chat/``): a slash, ``..`` or
+    an absolute path would write outside the directory the user chose.
+    """
+    if not name.strip():
+        return "is empty"
+    if any(ch in name for ch in "/\\\0") or name in (".", ".."):
+        return "holds a slash, backslash or NUL, or is '.' or '..' (it would leave the chosen directory)"
+    if name != name.strip():
+        return "starts or ends with a space"
+    problem = text_problem(name)
+    if problem is not None:
+        return problem
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        return f"is {len(name.encode('utf-8'))} bytes long; file names allow {MAX_NAME_BYTES}"
+    return None

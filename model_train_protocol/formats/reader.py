@@ -39,7 +39,7 @@ from ..render import input_lines
 from ..tokens import NON, SPECIAL_TOKENS, NumListToken, NumToken, Token, UserToken, token_key
 from ..tokenset import TokenSet
 from .jsonio import paused_gc
-from .limits import read_limited, text_problem
+from .limits import file_name_problem, read_limited, text_problem
 from .versions import READABLE_BLOOM_VERSIONS, parse_schema_url, version_key
 
 if TYPE_CHECKING:
@@ -195,7 +195,7 @@ def _names_from_template(protocol: "Protocol", model_path: Path) -> None:
 
 
 def _plain_file_name(name: str) -> bool:
-    return bool(name.strip()) and name not in (".", "..") and not any(ch in name for ch in "/\\\0")
+    return file_name_problem(name) is None
 
 
 def protocol_from_json(document: Any, *, source: str | None = None) -> "Protocol":
