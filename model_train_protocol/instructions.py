@@ -166,7 +166,9 @@ class BaseInstruction:
                 raise InstructionTypeError(f"{owner} name must be a string, got {type(value).__name__} {value!r}.")
             if not value.strip():
                 raise InstructionError(f"{owner} name cannot be empty.")
-        elif attribute in ("context", "finals", "response") and attribute in self.__dict__:
+        elif attribute == "finals" and "finals" in self.__dict__:
+            value = _finals(value, owner, self.name)  # more finals may be declared; samples are checked by validate
+        elif attribute in ("context", "response") and attribute in self.__dict__:
             raise InstructionError(f"{owner} {self.name!r}: {attribute} cannot change once the instruction is "
                                    "created (its samples are made on it); create a new instruction.")
         object.__setattr__(self, attribute, value)

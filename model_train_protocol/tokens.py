@@ -136,7 +136,11 @@ class Token:
                 raise TokenTypeError(f"{owner}: length must be an int, got {type(value).__name__} {value!r}.")
             if value <= 0:
                 raise TokenError(f"{owner}: length must be a positive integer, got {value}.")
-        object.__setattr__(self, attribute, value)
+        try:
+            object.__setattr__(self, attribute, value)
+        except AttributeError:  # not a slot of this kind of token (e.g. min_value of a plain Token)
+            raise TokenError(f"{owner} has no {attribute!r} to set; only NumToken and NumListToken carry "
+                             "numbers.") from None
 
     def __repr__(self) -> str:
         extra = "".join(f", {k}={getattr(self, k)!r}" for k in ("key", "desc") if getattr(self, k) is not None)

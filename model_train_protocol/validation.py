@@ -20,7 +20,7 @@ from .formats.versions import DEFAULT_VERSION, FormatVersion
 from .guardrail import MIN_GUARDRAIL_SAMPLES, guardrail_conflicts, guardrail_map
 from .formats.limits import file_name_problem, text_problem
 from .instructions import BaseInstruction, Sample
-from .tokens import NumListToken, NumToken, SpecialToken, Token
+from .tokens import NON, NumListToken, NumToken, SpecialToken, Token
 
 if TYPE_CHECKING:
     from .protocol import Protocol
@@ -216,6 +216,11 @@ def _validate_instruction(add, instruction, version: FormatVersion) -> None:
         add(Problem("instruction.too-few-samples", where, f"{count} sample(s); at least {MIN_SAMPLES} are required.",
                     f"Add {MIN_SAMPLES - count} more with add_sample(...)."))
     per_final = Counter(map(_FINAL_VALUE, instruction.samples))
+    declared = {t.value for t in instruction.finals} | {NON.value}
+    for final in per_final.keys() - declared:
+        add(Problem("sample.final", f"{where} final {final[:-1]!r}",
+                    "samples end with a final the instruction no longer declares.",
+                    "Put the token back into the instruction's finals, or remove those samples."))
     for final in instruction.finals:
         n = per_final.get(final.value, 0)
         if n < MIN_SAMPLES and count >= MIN_SAMPLES:

@@ -24,6 +24,8 @@ def write_confusion_png(path: Path, labels: Sequence[str], counts: Sequence[Sequ
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    labels = [_label(text) for text in labels]  # a 10-million-character name would take minutes to lay out
+    title = _label(title, 80)
     size = max(4.0, 0.9 * len(labels) + 2.5)
     fig, ax = plt.subplots(figsize=(size, size * 0.85))
     image = ax.imshow(counts, cmap="Blues")
@@ -42,6 +44,14 @@ def write_confusion_png(path: Path, labels: Sequence[str], counts: Sequence[Sequ
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+#: Longest axis label of the confusion matrix, in characters.
+MAX_LABEL = 40
+
+
+def _label(text: str, most: int = MAX_LABEL) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 def _pct(value: float | None) -> str:
