@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Optional, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeRemainingColumn
@@ -28,13 +28,15 @@ def file_argument(help_text: str) -> Path:
     return typer.Argument(..., callback=existing(directory=False), help=help_text)
 
 
-def existing(directory: bool) -> Callable[[Optional[Path]], Optional[Path]]:
+def existing(directory: bool) -> Callable[[Any], Any]:
     """A click callback: the path must exist, be readable and be a directory (or not); else one error line, exit 2.
 
     click's own ``exists=True`` check prints a multi-line usage box instead.
     """
 
-    def check(path: Optional[Path]) -> Optional[Path]:
+    def check(path: Any) -> Any:
+        if isinstance(path, (list, tuple)):  # a repeatable argument: every path
+            return [check(p) for p in path]
         if path is None:
             return path
         if not path.exists():
