@@ -1,0 +1,260 @@
+"""A fuzz run over the CLI: mutated model, template, CSV and model-directory files through every command.
+
+Each case mutates one seed file (JSON-level: a value replaced by a hostile one,
+a key dropped or duplicated, deep nesting; byte-level: truncation, a flipped
+byte, bytes that are not UTF-8) and runs one command on it, in process, with a
+time limit. The oracle: an exit status of 0, 1 or 2, no traceback, no
+``internal error``, one ``error:`` line when it fails (``mtp validate`` lists
+problems instead), and nothing written outside the case's working folder.
+
+The default run does a few hundred cases; ``pytest -m slow`` runs thousands.
+``python tests/cli/test_fuzz.py N`` runs N cases and prints the figures quoted
+in docs/security.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+if __package__ in (None, ""):  # run as a script: the tests folder holds the helpers
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from infer.tiny import mtp_in_process  # noqa: E402
+from model_train_protocol.examples.cheshire_cat import build_protocol  # noqa: E402
+
+CSV_DATA = Path(__file__).resolve().parents[1] / "data" / "csv"
+#: Seconds one command may take before the case counts as a hang.
+CASE_SECONDS = 60
+
+HOSTILE_VALUES = [
+    None, True, 0, -1, 2**64, 10**400, 1.5, "", " ", "x" * 5000, "../../x", "/tmp/x", "a/b", "a\\b", ".", "..",
+    "\0", "a\0b", "\ud800", "<EOS>", "<BOS>", "🐱", [], {}, [[]], [None], {"": None}, "Cat_", "num_0_9",
+]
+RAW_NUMBERS = ["1e400", "-1e400", "NaN", "Infinity", "-Infinity", "9" * 5000, "1e-400"]
+
+
+@dataclass
+class Case:
+    number: int
+    kind: str
+    command: list[str]
+    code: int
+    problem: str | None
+
+
+def _paths(node, here=()):
+    """Every (path, value) of a JSON document."""
+    yield here, node
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _paths(value, here + (key,))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _paths(value, here + (i,))
+
+
+def _set(document, path, value):
+    if not path:
+        return value
+    node = document
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+    return document
+
+
+def mutate_json(text: str, rng: random.Random) -> bytes:
+    """One hostile change to a JSON document's text."""
+    document = json.loads(text)
+    paths = list(_paths(document))
+    path, value = rng.choice(paths)
+    how = rng.randrange(9)
+    if how == 0 and path:  # drop a key or item
+        parent = document
+        for part in path[:-1]:
+            parent = parent[part]
+        del parent[path[-1]]
+        return json.dumps(document, ensure_ascii=rng.random() < 0.5).encode("utf-8")
+    if how == 1:  # a raw number JSON allows (or Python does) but no file may hold
+        marker = "__RAW_NUMBER__"
+        document = _set(document, path, marker)
+        return json.dumps(document).replace(f'"{marker}"', rng.choice(RAW_NUMBERS)).encode("utf-8")
+    if how == 2:  # duplicate a key
+        out = json.dumps(document)
+        index = out.find('{"')
+        if index >= 0:
+            end = out.find(",", index)
+            if end > 0:
+                out = out[:end] + ", " + out[index + 1:end] + out[end:]
+        return out.encode("utf-8")
+    if how == 3:  # deep nesting
+        depth = rng.choice([100, 2000, 50_000])
+        marker = "__DEEP__"
+        document = _set(document, path, marker)
+        return json.dumps(document).replace(f'"{marker}"', "[" * depth + "]" * depth).encode("utf-8")
+    if how == 4:  # a value of the same kind, shifted
+        if isinstance(value, bool):
+            replacement = not value
+        elif isinstance(value, int):
+            replacement = value + rng.choice([-1, 1, -10**6, 10**6])
+        elif isinstance(value, str):
+            replacement = value[: rng.randrange(len(value) + 1)] + rng.choice(["", "_", "\n", "/", "\ud800", "\0"])
+        else:
+            replacement = rng.choice(HOSTILE_VALUES)
+        document = _set(document, path, replacement)
+        return json.dumps(document, ensure_ascii=True).encode("utf-8")
+    if how == 5:  # truncated
+        data = text.encode("utf-8")
+        return data[: rng.randrange(len(data))]
+    if how == 6:  # one byte changed
+        data = bytearray(text.encode("utf-8"))
+        data[rng.randrange(len(data))] = rng.randrange(256)
+        return bytes(data)
+    document = _set(document, path, rng.choice(HOSTILE_VALUES))
+    return json.dumps(document, ensure_ascii=True).encode("utf-8")
+
+
+def mutate_csv(text: str, rng: random.Random) -> bytes:
+    data = text.encode("utf-8")
+    how = rng.randrange(4)
+    if how == 0:
+        return data[: rng.randrange(len(data) + 1)]
+    if how == 1:
+        return data.replace(b",", b'"', 1)
+    if how == 2:
+        return "Input,Output,Reference\n".encode() + "caf\xe9,x,y\n".encode("latin-1")
+    lines = text.splitlines()
+    lines.insert(rng.randrange(len(lines) + 1), rng.choice(["a,b,c,d,e", ",,", '"unclosed,x,y', "\0,a,b", "x" * 3000]))
+    return "\n".join(lines).encode("utf-8")
+
+
+class _Seeds:
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        protocol = build_protocol()
+        self.models = [protocol.save(path=folder / v, version=v).read_text(encoding="utf-8")
+                       for v in ("0.3.2", "1.2.1", "2.0.1")]
+        self.template = protocol.template(path=folder / "0.3.2").read_text(encoding="utf-8")
+        self.csv = [p.read_text(encoding="utf-8") for p in sorted(CSV_DATA.glob("*.csv"))]
+
+
+MODEL_COMMANDS = [
+    ["validate", "{f}"], ["validate", "--json", "--full-schema", "{f}"], ["info", "{f}"], ["info", "--json", "{f}"],
+    ["template", "{f}", "--out", "{o}"], ["convert", "{f}", "--to", "2.0.1", "--out", "{o}"],
+    ["convert", "{f}", "--to", "0.3.2", "--out", "{o}"], ["export", "{f}", "--format", "openai-chat"],
+    ["export", "{f}", "--format", "sharegpt", "--out", "{o}", "--val-split", "0.3", "--context"],
+]
+
+
+def _limit(seconds: int):
+    def expired(signum, frame):
+        raise TimeoutError(f"the command ran longer than {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    return previous
+
+
+def run_case(number: int, seeds: _Seeds, root: Path) -> Case:
+    rng = random.Random(number)
+    work = root / f"case{number}"
+    work.mkdir()
+    kind = rng.choice(["model", "model", "model", "template", "csv"])
+    if kind == "csv":
+        data = mutate_csv(rng.choice(seeds.csv), rng)
+        target = work / "rows.csv"
+        command = rng.choice([["import-csv", "{f}", "--out", "{o}"], ["import-csv", "{f}", "--name", "../x"]])
+    else:
+        text = seeds.template if kind == "template" else rng.choice(seeds.models)
+        data = mutate_json(text, rng)
+        target = work / ("x_template.json" if kind == "template" else "x_model.json")
+        if kind == "model" and rng.random() < 0.3:  # a bloom 0.3.x-style sibling template for the name lookup
+            (work / "x_template.json").write_text(seeds.template, encoding="utf-8")
+        command = rng.choice(MODEL_COMMANDS) if kind == "model" else rng.choice(MODEL_COMMANDS[:6])
+    target.write_bytes(data)
+    args = [a.replace("{f}", str(target)).replace("{o}", str(work / "out")) for a in command]
+    before = sorted(p.name for p in root.iterdir())
+    cwd = os.getcwd()
+    os.chdir(work)
+    previous = _limit(CASE_SECONDS)
+    problem = None
+    try:
+        code, out, err = mtp_in_process(*args)
+    except TimeoutError as exc:
+        code, out, err, problem = -1, "", "", f"hang: {exc}"
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+        os.chdir(cwd)
+    if problem is None:
+        problem = _judge(command[0], code, out, err)
+    if problem is None and sorted(p.name for p in root.iterdir()) != before:
+        problem = "wrote outside its working folder"
+    shutil.rmtree(work, ignore_errors=True)
+    return Case(number, kind, command, code, problem)
+
+
+def _judge(command: str, code: int, out: str, err: str) -> str | None:
+    if code not in (0, 1, 2):
+        return f"exit status {code}"
+    if "Traceback" in out + err:
+        return "traceback"
+    if "internal error" in err:
+        return "internal error: " + err.strip().splitlines()[0][:200]
+    if code and command != "validate" and code != 2:
+        lines = [line for line in err.strip().splitlines() if not line.startswith(("warning:", "problem:"))]
+        if len(lines) != 1 or not lines[0].startswith("error: "):
+            return "not one error line: " + err[:200]
+    return None
+
+
+def fuzz(cases: int, root: Path, start: int = 0) -> tuple[list[Case], Counter]:
+    seeds = _Seeds(root / "seeds")
+    results = [run_case(start + i, seeds, root) for i in range(cases)]
+    return results, Counter("ok" if r.problem is None else "failed" for r in results)
+
+
+def _assert_clean(results: list[Case]) -> None:
+    failures = [r for r in results if r.problem is not None]
+    assert failures == [], "\n".join(f"case {r.number} ({r.kind}, mtp {' '.join(r.command)}): {r.problem}"
+                                     for r in failures[:20])
+    assert {r.code for r in results} >= {1}  # the mutations do reach the error paths
+
+
+def test_cli_fuzz(tmp_path):
+    results, _ = fuzz(300, tmp_path)
+    _assert_clean(results)
+    assert {r.command[0] for r in results} == {"validate", "info", "template", "convert", "export", "import-csv"}
+
+
+@pytest.mark.slow
+def test_cli_fuzz_long(tmp_path):
+    results, _ = fuzz(5000, tmp_path, start=100_000)
+    _assert_clean(results)
+
+
+if __name__ == "__main__":
+    import tempfile
+    import time
+
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    with tempfile.TemporaryDirectory() as folder:
+        began = time.perf_counter()
+        results, totals = fuzz(count, Path(folder), start=int(sys.argv[2]) if len(sys.argv) > 2 else 0)
+        seconds = time.perf_counter() - began
+    codes = Counter(r.code for r in results)
+    print(f"{count} cases in {seconds:.0f} s: exit 0: {codes[0]}, exit 1: {codes[1]}, exit 2: {codes[2]}; "
+          f"internal errors, tracebacks, hangs or writes outside: {totals['failed']}")
+    for r in results:
+        if r.problem:
+            print(f"  case {r.number} ({r.kind}, mtp {' '.join(r.command)}): {r.problem}")
