@@ -8,8 +8,9 @@ time limit. The oracle: an exit status of 0, 1 or 2, no traceback, no
 problems instead), and nothing written outside the case's working folder.
 
 The default run does a few hundred cases; ``pytest -m slow`` runs thousands.
-``python tests/cli/test_fuzz.py N`` runs N cases and prints the figures quoted
-in docs/security.md.
+``python tests/cli/test_fuzz.py N D`` runs N file cases and D model-directory
+cases (``mtp run``/``chat``/``eval`` on a directory with one mutated file and,
+mostly, a recomputed manifest) and prints the figures quoted in docs/security.md.
 """
 
 from __future__ import annotations
@@ -218,6 +219,72 @@ def _judge(command: str, code: int, out: str, err: str) -> str | None:
     return None
 
 
+#: Files of a model directory the directory fuzz mutates (the manifest is recomputed afterwards, as an attacker can).
+DIR_FILES = ["config.json", "tokenizer_config.json", "tokenizer.json", "generation_config.json", "mtp_template.json",
+             "mtp_model.json", "mtp_manifest.json", "model.safetensors"]
+DIR_COMMANDS = [
+    ["run", "{d}", "-i", "alice_asks_the_cat", "-l", "a", "-l", "b", "-l", "c", "--max-tokens", "3"],
+    ["run", "{d}", "-l", "a", "--json", "--max-tokens", "3"],
+    ["chat", "{d}", "-i", "alice_asks_the_cat", "--max-tokens", "3"],
+    ["eval", "{d}", "{f}", "--limit", "2", "--max-tokens", "3", "--out", "{o}"],
+]
+
+
+def _relist(directory: Path) -> None:
+    from model_train_protocol.model_dir import MANIFEST, sha256_file
+
+    try:
+        manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+        manifest["files"] = [{"path": p.name, "checksum": "sha256:" + sha256_file(p)}
+                             for p in sorted(directory.iterdir()) if p.name != MANIFEST]
+    except (ValueError, TypeError, UnicodeDecodeError, RecursionError):
+        return  # the manifest itself is the mutated file
+    (directory / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def run_dir_case(number: int, pristine: Path, model_file: Path, root: Path) -> Case:
+    """One mutated file of a trained directory (manifest recomputed or not), then run/chat/eval on it."""
+    rng = random.Random(number)
+    work = root / f"dir{number}"
+    shutil.copytree(pristine, work / "model")
+    name = rng.choice(DIR_FILES)
+    path = work / "model" / name
+    if name == "model.safetensors":
+        data = bytearray(path.read_bytes())
+        for _ in range(rng.randrange(1, 4)):
+            data[rng.randrange(min(len(data), 400))] = rng.randrange(256)
+        path.write_bytes(bytes(data[: rng.choice([len(data), len(data) // 2, 9])]))
+    else:
+        path.write_bytes(mutate_json(path.read_text(encoding="utf-8"), rng))
+    if name != "mtp_manifest.json" and rng.random() < 0.8:
+        _relist(work / "model")
+    command = rng.choice(DIR_COMMANDS)
+    args = [a.replace("{d}", str(work / "model")).replace("{f}", str(model_file)).replace("{o}", str(work / "ev"))
+            for a in command]
+    previous = _limit(CASE_SECONDS)
+    problem = None
+    try:
+        code, out, err = mtp_in_process(*args, stdin="y\nyes\n")
+    except TimeoutError as exc:
+        code, out, err, problem = -1, "", "", f"hang: {exc}"
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    if problem is None:
+        problem = _judge(command[0], code, out, err)
+    shutil.rmtree(work, ignore_errors=True)
+    return Case(number, "model-dir:" + name, command, code, problem)
+
+
+def fuzz_dirs(cases: int, root: Path, start: int = 0) -> list[Case]:
+    from infer.tiny import cheshire, write_model_dir
+
+    protocol = cheshire(True)
+    pristine = write_model_dir(protocol, root / "pristine")
+    model_file = protocol.save(path=root)
+    return [run_dir_case(start + i, pristine, model_file, root) for i in range(cases)]
+
+
 def fuzz(cases: int, root: Path, start: int = 0) -> tuple[list[Case], Counter]:
     seeds = _Seeds(root / "seeds")
     results = [run_case(start + i, seeds, root) for i in range(cases)]
@@ -237,10 +304,24 @@ def test_cli_fuzz(tmp_path):
     assert {r.command[0] for r in results} == {"validate", "info", "template", "convert", "export", "import-csv"}
 
 
+def test_model_directory_fuzz(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    results = fuzz_dirs(24, tmp_path)
+    _assert_clean(results)
+
+
 @pytest.mark.slow
 def test_cli_fuzz_long(tmp_path):
     results, _ = fuzz(5000, tmp_path, start=100_000)
     _assert_clean(results)
+
+
+@pytest.mark.slow
+def test_model_directory_fuzz_long(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    _assert_clean(fuzz_dirs(300, tmp_path, start=100_000))
 
 
 if __name__ == "__main__":
@@ -248,10 +329,15 @@ if __name__ == "__main__":
     import time
 
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    dirs = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     with tempfile.TemporaryDirectory() as folder:
         began = time.perf_counter()
-        results, totals = fuzz(count, Path(folder), start=int(sys.argv[2]) if len(sys.argv) > 2 else 0)
+        results, totals = fuzz(count, Path(folder))
+        if dirs:
+            results += fuzz_dirs(dirs, Path(folder) / "dirs")
+            totals = Counter("ok" if r.problem is None else "failed" for r in results)
         seconds = time.perf_counter() - began
+        count += dirs
     codes = Counter(r.code for r in results)
     print(f"{count} cases in {seconds:.0f} s: exit 0: {codes[0]}, exit 1: {codes[1]}, exit 2: {codes[2]}; "
           f"internal errors, tracebacks, hangs or writes outside: {totals['failed']}")
