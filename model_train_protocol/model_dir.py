@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from .errors import MTPError, MTPFileError
-from .formats.jsonio import dumps, write_atomic
+from .formats.jsonio import dumps, process_alive, write_atomic
 from .formats.limits import max_config_bytes, read_limited
 from .formats.reader import parse_json
 
@@ -67,11 +67,13 @@ __all__ = [
     "CHECKPOINTS",
     "MANIFEST_FORMAT",
     "HUB_FILES",
+    "STAGING_PREFIX",
     "TrainedModel",
     "sha256_file",
     "protocol_sha256",
     "write_protocol_files",
     "write_manifest",
+    "write_staged",
     "check_tree",
     "check_base_dir",
     "verify_dir",
@@ -103,6 +105,8 @@ _HF_CONFIGS = ("config.json", "generation_config.json", "tokenizer_config.json",
 #: The tokenizer class written into ``tokenizer_config.json``: read by transformers 4.x and 5.x alike.
 TOKENIZER_CLASS = "PreTrainedTokenizerFast"
 _MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024
+#: Hidden folder a training run writes its files into before moving them in (``.mtp-staging-{pid}-...``).
+STAGING_PREFIX = ".mtp-staging-"
 
 
 @dataclass(frozen=True)
@@ -229,6 +233,42 @@ def write_manifest(
     return manifest
 
 
+def write_staged(out_dir: Path, fill: Callable[[Path], dict[str, Any]], before_move: Callable[[], None]) -> dict[str, Any]:
+    """Write a model directory whole or not at all; return what ``fill`` returns (the manifest).
+
+    ``fill(staging)`` writes every file, the manifest last, into a hidden
+    folder inside ``out_dir``; the result is checked with :func:`verify_dir`,
+    ``before_move()`` clears an earlier run's files, and the files are renamed
+    into place with the manifest last. A failure while writing (a full disk)
+    removes the staging folder and leaves ``out_dir`` as it was.
+    """
+    import shutil
+    import tempfile
+
+    for old in out_dir.glob(STAGING_PREFIX + "*"):  # left by a killed run: its process is gone
+        pid = old.name[len(STAGING_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not process_alive(int(pid)) and old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old, ignore_errors=True)
+    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=out_dir))
+    try:
+        try:
+            manifest = fill(staging)
+        except OSError as exc:
+            raise MTPFileError(f"could not write the trained model ({exc.strerror or exc}); nothing was changed in "
+                               "the directory. Free some space and run again (add --resume with checkpoints).",
+                               path=str(out_dir)) from None
+        verify_dir(staging)
+        before_move()
+        names = sorted(p.name for p in staging.iterdir())
+        for name in [n for n in names if n != MANIFEST] + [MANIFEST]:
+            os.replace(staging / name, out_dir / name)
+        staging.rmdir()
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return manifest
+
+
 # --- checking --------------------------------------------------------------------
 def _read_json(path: Path, what: str) -> dict[str, Any]:
     """A JSON object from a model-directory file: size-capped, links refused, every error an MTPFileError."""
@@ -273,7 +313,8 @@ def check_tree(path: "str | os.PathLike[str]") -> list[str]:
 def _tolerated(rel: str) -> bool:
     """Unlisted files that are allowed because nothing reads them: the Hub's own files and its cache folder."""
     parts = tuple(rel.split("/"))
-    return rel in HUB_FILES or parts[:2] == _HUB_CACHE or parts[0] == CHECKPOINTS
+    return (rel in HUB_FILES or parts[:2] == _HUB_CACHE or parts[0] == CHECKPOINTS
+            or (len(parts) > 1 and parts[0].startswith(STAGING_PREFIX)))
 
 
 def verify_dir(path: "str | os.PathLike[str]") -> dict[str, Any]:

@@ -36,7 +36,7 @@ except ImportError:  # pragma: no cover - other interpreters
     _c_make_encoder = None
 
 __all__ = ["dumps", "dump", "LazyList", "paused_gc", "write_atomic", "write_json_atomic", "temp_file",
-           "clean_stale_temps", "TEMP_SUFFIX"]
+           "clean_stale_temps", "process_alive", "TEMP_SUFFIX"]
 
 INDENT = 4
 
@@ -444,7 +444,7 @@ def clean_stale_temps(path: Path) -> None:
         if not (name.startswith(prefix) and name.endswith(TEMP_SUFFIX)):
             continue
         pid_text = name[len(prefix):-len(TEMP_SUFFIX)].split(".", 1)[0]
-        if not pid_text.isdigit() or _alive(int(pid_text)):
+        if not pid_text.isdigit() or process_alive(int(pid_text)):
             continue
         try:
             info = entry.stat(follow_symlinks=False)
@@ -454,7 +454,8 @@ def clean_stale_temps(path: Path) -> None:
             pass
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a temp file or staging folder it owns may still be in use)."""
     if pid == os.getpid():
         return True
     try:

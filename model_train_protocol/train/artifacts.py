@@ -11,6 +11,7 @@ from ..model_dir import (
     MANIFEST,
     MANIFEST_FORMAT,
     MODEL_FILE,
+    STAGING_PREFIX,
     TEMPLATE_FILE,
     TrainedModel,
     load_trained,
@@ -19,6 +20,7 @@ from ..model_dir import (
     verify_dir,
     write_manifest,
     write_protocol_files,
+    write_staged,
 )
 
 __all__ = [
@@ -28,11 +30,13 @@ __all__ = [
     "LOSS_CURVE",
     "CHECKPOINTS",
     "MANIFEST_FORMAT",
+    "STAGING_PREFIX",
     "TrainedModel",
     "sha256_file",
     "protocol_sha256",
     "write_protocol_files",
     "write_manifest",
+    "write_staged",
     "verify_dir",
     "load_trained",
 ]
