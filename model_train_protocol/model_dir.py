@@ -507,7 +507,7 @@ def load_trained(
             raise MTPFileError(f"{MANIFEST} is missing; is this a directory written by `mtp train`? For a model "
                                "trained elsewhere pass its template file (--template FILE).", path=str(out_dir))
         manifest = verify_dir(out_dir)
-        template_doc = _read_json(out_dir / TEMPLATE_FILE, TEMPLATE_FILE)
+        template_doc = _checked_template(_read_json(out_dir / TEMPLATE_FILE, TEMPLATE_FILE), out_dir / TEMPLATE_FILE)
         model_file = _read_json(out_dir / MODEL_FILE, MODEL_FILE)
     require_train_extra()
     os.environ["HF_HUB_OFFLINE"] = "1"
@@ -516,6 +516,7 @@ def load_trained(
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     model, tokenizer = load_pretrained(out_dir)
+    _check_loaded(out_dir, model, tokenizer)
     model.to(device)
     model.eval()
     return TrainedModel(model=model, tokenizer=tokenizer, template=template_doc, manifest=manifest,
@@ -526,8 +527,38 @@ def _template_file(path: Path) -> dict[str, Any]:
     """A template file given for a directory trained elsewhere: a readable JSON object with instructions."""
     from .formats.reader import read_json_file
 
-    document = read_json_file(path)
+    return _checked_template(read_json_file(path), path)
+
+
+def _checked_template(document: Any, path: Path) -> dict[str, Any]:
+    """A template document that passes its JSON Schema (a changed template would break prompt building)."""
+    from .filecheck import check_document
+
     if not isinstance(document, dict) or not isinstance(document.get("instructions"), dict):
         raise MTPFileError("is not an MTP template file (no 'instructions' object); pass the {name}_template.json "
                            "the model was trained with.", path=str(path))
+    check = check_document(document)
+    if check.kind != "template" or check.problems:
+        first = check.problems[0] if check.problems else None
+        raise MTPFileError(f"is not a usable template file ({first.message if first else 'not a template'}).",
+                           path=str(path), pointer=(first.pointer or "") if first else "")
     return document
+
+
+def _check_loaded(out_dir: Path, model: Any, tokenizer: Any) -> None:
+    """What transformers accepts but generation would trip on: the tokenizer must fit the weights."""
+    what = "tokenizer.json / tokenizer_config.json"
+    rows = model.get_input_embeddings().num_embeddings
+    size = _guarded(out_dir, f"the tokenizer ({what})", lambda: len(tokenizer))
+    if size > rows:
+        raise MTPFileError(f"the tokenizer has {size} tokens but the model's embeddings have {rows} rows: {what} "
+                           "do not match the weights.", path=str(out_dir))
+    limit = getattr(tokenizer, "model_max_length", None)
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, float))):
+        raise MTPFileError(f"model_max_length must be a number, found {type(limit).__name__}.",
+                           path=str(out_dir / "tokenizer_config.json"), pointer="/model_max_length")
+    for name in ("bos_token_id", "eos_token_id", "pad_token_id", "unk_token_id"):
+        value = getattr(tokenizer, name, None)
+        if value is not None and (not isinstance(value, int) or not 0 <= value < rows):
+            raise MTPFileError(f"the tokenizer's {name} ({value!r}) is not a token of the model.",
+                               path=str(out_dir / "tokenizer_config.json"))

@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from ..errors import MTPError, MTPValueError
+from ..errors import MTPError, MTPFileError, MTPValueError
 from .answer import Answer, parse_completion
 from .decode import Generation, Grammar, generate
 from .prompt import build_prompt
@@ -64,7 +64,14 @@ class Model:
 
         trained = load_trained(Path(directory), template=template)
         protocol = _protocol(trained.model_file)
-        return cls(trained.model, trained.tokenizer, trained.template, protocol, trained.manifest, max_text_tokens)
+        try:
+            return cls(trained.model, trained.tokenizer, trained.template, protocol, trained.manifest,
+                       max_text_tokens)
+        except MTPError:
+            raise
+        except (Exception, RecursionError) as exc:  # a template or tokenizer that passed its checks but not this
+            raise MTPFileError(f"the template and tokenizer do not fit together ({type(exc).__name__}: "
+                               f"{str(exc)[:200]}).", path=str(directory)) from None
 
     def _answer_budget(self) -> int:
         """Twice the longest answer text of the protocol, in tokens (a fixed default without it)."""
