@@ -12,10 +12,11 @@ from rich.markup import escape
 
 from ..errors import MTPValueError
 from ..formats.limits import check_text, text_problem
+from ..infer.prompt import check_sampling
 from ._app import app, console, err_console
 from ._common import existing
 
-__all__ = ["open_model", "parse_numbers", "describe", "check_lines", "check_sampling", "template_option"]
+__all__ = ["open_model", "parse_numbers", "describe", "check_lines", "template_option"]
 
 
 def model_dir_argument() -> Any:
@@ -70,11 +71,6 @@ def check_lines(lines: List[str]) -> List[str]:
     return [check_text(text, f"--line {i + 1}") for i, text in enumerate(lines)]
 
 
-def check_sampling(temperature: float, seed: Optional[int]) -> None:
-    if not math.isfinite(temperature) or temperature <= 0:
-        raise MTPValueError(f"--temperature must be a finite number above 0 (e.g. 0.7), got {temperature}.")
-    if seed is not None and not 0 <= seed < 2**63:
-        raise MTPValueError("--seed must be between 0 and 2**63 - 1.")
 
 
 def describe(answer: Any) -> str:
@@ -101,7 +97,7 @@ def run(
 ) -> None:
     """Answer one prompt: the lines fill the instruction's template, the answer always has the template's shape."""
     lines, numbers = check_lines(line), parse_numbers(number)
-    check_sampling(temperature, seed)
+    check_sampling(temperature, seed, flags=True)
     model = open_model(directory, max_tokens, template)
     answer = model.run(instruction, lines, numbers, sample=sample, temperature=temperature, seed=seed)
     if as_json:

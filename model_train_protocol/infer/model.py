@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from ..errors import MTPError, MTPFileError, MTPValueError
 from .answer import Answer, parse_completion
 from .decode import Generation, Grammar, generate
-from .prompt import build_prompt
+from .prompt import build_prompt, check_sampling
 from .spec import InstructionSpec, instruction_specs
 from .vocab import Vocab
 
@@ -132,6 +132,7 @@ class Model:
     def generate(self, spec: InstructionSpec, prompt: str, *, constrained: bool = True, sample: bool = False,
                  temperature: float = 1.0, seed: int | None = None) -> Generation:
         """The raw decoding of one prompt; unconstrained output may not parse."""
+        check_sampling(temperature, seed)
         ids = self.vocab.encode(prompt)
         grammar = self.grammar(spec)
         longest_final = grammar.longest_final
