@@ -461,10 +461,18 @@ def load_pretrained(folder: Path, *, gguf_file: str | None = None) -> tuple["Pre
         options["gguf_file"] = gguf_file
     tokenizer = _guarded(folder, "the tokenizer (tokenizer.json, tokenizer_config.json)",
                          lambda: AutoTokenizer.from_pretrained(folder, **options))
-    if gguf_file is None:
-        options["use_safetensors"] = True
-    model = _guarded(folder, "the model (config.json, *.safetensors)",
-                     lambda: AutoModelForCausalLM.from_pretrained(folder, **options))
+    if gguf_file is not None:
+        model = _guarded(folder, "the model (GGUF)", lambda: AutoModelForCausalLM.from_pretrained(folder, **options))
+        return model, tokenizer
+    model, info = _guarded(folder, "the model (config.json, *.safetensors)",
+                           lambda: AutoModelForCausalLM.from_pretrained(folder, use_safetensors=True,
+                                                                        output_loading_info=True, **options))
+    # transformers re-initialises weights it cannot place and goes on: a changed config.json would give a random model.
+    for kind in ("missing_keys", "unexpected_keys", "mismatched_keys"):
+        keys = sorted(str(k) for k in info.get(kind) or ())
+        if keys:
+            raise MTPFileError(f"the weights do not match config.json ({kind.replace('_', ' ')}: "
+                               f"{', '.join(keys[:3])}{', ...' if len(keys) > 3 else ''}).", path=str(folder))
     return model, tokenizer
 
 

@@ -199,3 +199,19 @@ def test_train_base_directory_gets_the_same_refusals(model):
     edit_json(model / "config.json", auto_map={"AutoModelForCausalLM": "evil.Evil"})
     with pytest.raises(MTPFileError, match="auto_map"):
         load_base(str(model))
+
+
+@pytest.mark.parametrize("change", [{"hidden_size": 64}, {"num_hidden_layers": 3}, {"vocab_size": 9}])
+def test_a_config_that_does_not_fit_the_weights_is_refused(model, change):
+    """transformers would re-initialise the weights it cannot place and answer with a random model."""
+    edit_json(model / "config.json", **change)
+    relist(model)
+    with pytest.raises(MTPFileError, match="do not match|cannot load"):
+        load_trained(model)
+
+
+def test_a_tokenizer_larger_than_the_embeddings_is_refused(model):
+    edit_json(model / "tokenizer_config.json", unk_token="<U/")
+    relist(model)
+    with pytest.raises(MTPFileError, match="tokenizer"):
+        load_trained(model)
