@@ -365,7 +365,37 @@ def verify_dir(path: "str | os.PathLike[str]") -> dict[str, Any]:
             raise MTPFileError(f"the manifest does not list {required!r}; this is not a complete trained model.",
                                path=str(out_dir))
     _check_configs(out_dir, present)
+    _check_mtp_section(manifest, manifest_path)
     return manifest
+
+
+#: Fields of the manifest's ``mtp`` section that inference and evaluation read, with the types they need.
+_MTP_FIELDS = {"protocol_sha256": str, "settings": dict, "metrics": dict}
+_SETTINGS_FIELDS = {"val_split": (int, float), "seed": int, "guardrails": bool, "base": str}
+
+
+def _check_mtp_section(manifest: dict[str, Any], path: Path) -> None:
+    """The ``mtp`` section holds what evaluation reads (the split settings): each with its type, when present."""
+    section = manifest.get("mtp", {})
+    if not isinstance(section, dict):
+        raise MTPFileError("'mtp' must be an object.", path=str(path), pointer="/mtp")
+    for key, kind in _MTP_FIELDS.items():
+        if key in section and not isinstance(section[key], kind):
+            raise MTPFileError(f"'{key}' must be {kind.__name__}.", path=str(path), pointer=f"/mtp/{key}")
+    settings = section.get("settings", {})
+    for key, kinds in _SETTINGS_FIELDS.items():
+        value = settings.get(key)
+        if value is None:
+            continue
+        if (isinstance(value, bool) and kinds is not bool) or not isinstance(value, kinds):
+            raise MTPFileError(f"'{key}' has the wrong type.", path=str(path), pointer=f"/mtp/settings/{key}")
+    split = settings.get("val_split")
+    if split is not None and not 0 <= split < 1:
+        raise MTPFileError("'val_split' must be at least 0 and below 1.", path=str(path),
+                           pointer="/mtp/settings/val_split")
+    seed = settings.get("seed")
+    if seed is not None and not 0 <= seed < 2**63:
+        raise MTPFileError("'seed' is out of range.", path=str(path), pointer="/mtp/settings/seed")
 
 
 def _check_configs(out_dir: Path, present: list[str]) -> None:
@@ -524,7 +554,8 @@ def load_trained(
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     model, tokenizer = load_pretrained(out_dir)
-    _check_loaded(out_dir, model, tokenizer)
+    _guarded(out_dir, "the tokenizer (tokenizer.json, tokenizer_config.json)",
+             lambda: _check_loaded(out_dir, model, tokenizer))
     model.to(device)
     model.eval()
     return TrainedModel(model=model, tokenizer=tokenizer, template=template_doc, manifest=manifest,
@@ -557,7 +588,7 @@ def _check_loaded(out_dir: Path, model: Any, tokenizer: Any) -> None:
     """What transformers accepts but generation would trip on: the tokenizer must fit the weights."""
     what = "tokenizer.json / tokenizer_config.json"
     rows = model.get_input_embeddings().num_embeddings
-    size = _guarded(out_dir, f"the tokenizer ({what})", lambda: len(tokenizer))
+    size = len(tokenizer)
     if size > rows:
         raise MTPFileError(f"the tokenizer has {size} tokens but the model's embeddings have {rows} rows: {what} "
                            "do not match the weights.", path=str(out_dir))

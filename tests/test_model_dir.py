@@ -215,3 +215,13 @@ def test_a_tokenizer_larger_than_the_embeddings_is_refused(model):
     relist(model)
     with pytest.raises(MTPFileError, match="tokenizer"):
         load_trained(model)
+
+
+@pytest.mark.parametrize("mtp_section", ["x", {"settings": "x"}, {"settings": {"val_split": "0.1"}},
+                                         {"settings": {"seed": 2**70}}, {"protocol_sha256": 5}])
+def test_manifest_fields_evaluation_reads_are_checked(model, mtp_section):
+    manifest = json.loads((model / MANIFEST).read_text(encoding="utf-8"))
+    manifest["mtp"] = mtp_section
+    (model / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(MTPFileError, match="mtp_manifest.json"):
+        verify_dir(model)

@@ -311,6 +311,21 @@ def test_model_directory_fuzz(tmp_path):
     _assert_clean(results)
 
 
+#: Cases that once failed (template, tokenizer and manifest changes the loader let through); replayed every run.
+FOUND_DIR_CASES = [49, 80, 164, 178, 232, 285, 100007, 100284]
+
+
+def test_model_directory_cases_found_by_the_fuzz(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from infer.tiny import cheshire, write_model_dir
+
+    protocol = cheshire(True)
+    pristine = write_model_dir(protocol, tmp_path / "pristine")
+    model_file = protocol.save(path=tmp_path)
+    _assert_clean([run_dir_case(n, pristine, model_file, tmp_path) for n in FOUND_DIR_CASES])
+
+
 @pytest.mark.slow
 def test_cli_fuzz_long(tmp_path):
     results, _ = fuzz(5000, tmp_path, start=100_000)
