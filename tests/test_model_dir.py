@@ -55,7 +55,11 @@ def edit_json(path: Path, **changes) -> None:
     path.write_text(json.dumps(data), encoding="utf-8")
 
 
-EVIL = "import pathlib\npathlib.Path({marker!r}).write_text('ran')\n"
+#: Custom code as the issue's attacker wrote it: runs on import, and defines classes transformers can use.
+EVIL = ("import pathlib\npathlib.Path({marker!r}).write_text('ran')\n"
+        "from transformers import LlamaConfig, LlamaForCausalLM\n"
+        "class Evil(LlamaConfig):\n    model_type = 'evil'\n"
+        "class EvilModel(LlamaForCausalLM):\n    config_class = Evil\n")
 
 
 def test_pristine_directory_loads_and_is_portable(model):
@@ -74,8 +78,10 @@ def test_auto_map_is_refused_even_with_yes_on_stdin(model, tmp_path, config_name
     """The issue's repro: `yes` piped into `mtp run` on a directory whose config maps to code beside it."""
     marker = tmp_path / "ran.txt"
     (model / "evil.py").write_text(EVIL.format(marker=str(marker)), encoding="utf-8")
-    edit_json(model / config_name, auto_map={"AutoConfig": "evil.Evil", "AutoModelForCausalLM": "evil.Evil",
+    edit_json(model / config_name, auto_map={"AutoConfig": "evil.Evil", "AutoModelForCausalLM": "evil.EvilModel",
                                              "AutoTokenizer": ["evil.Evil", None]})
+    if config_name == "config.json":  # a type transformers does not ship: it would then ask to run evil.py
+        edit_json(model / config_name, model_type="evil")
     relist(model)
     yes = subprocess.Popen(["yes"], stdout=subprocess.PIPE)
     try:
