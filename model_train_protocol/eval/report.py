@@ -60,7 +60,7 @@ def _pct(value: float | None) -> str:
 
 def summary_table(summary: dict[str, Any], title: str) -> Table:
     """The headline figures, then one row per instruction."""
-    table = Table(title=title)
+    table = Table(title=_label(title, 80))
     table.add_column("metric")
     table.add_column("value", justify="right")
     rows = [
