@@ -5,7 +5,8 @@ a key dropped or duplicated, deep nesting; byte-level: truncation, a flipped
 byte, bytes that are not UTF-8) and runs one command on it, in process, with a
 time limit. The oracle: an exit status of 0, 1 or 2, no traceback, no
 ``internal error``, one ``error:`` line when it fails (``mtp validate`` lists
-problems instead), and nothing written outside the case's working folder.
+problems instead), nothing written outside the case's working folder, and no
+file that ``mtp validate`` calls valid while ``info`` or ``export`` refuses it.
 
 The default run does a few hundred cases; ``pytest -m slow`` runs thousands.
 ``python tests/cli/test_fuzz.py N D`` runs N file cases and D model-directory
@@ -199,6 +200,10 @@ def run_case(number: int, seeds: _Seeds, root: Path) -> Case:
         os.chdir(cwd)
     if problem is None:
         problem = _judge(command[0], code, out, err)
+    if problem is None and code != 0 and kind == "model" and command[0] in ("info", "export"):
+        valid = mtp_in_process("validate", str(target))
+        if valid[0] == 0:  # `mtp validate` must not call valid a file another command refuses
+            problem = f"validate says valid, {command[0]} says: {err.strip()[:200]}"
     if problem is None and sorted(p.name for p in root.iterdir()) != before:
         problem = "wrote outside its working folder"
     shutil.rmtree(work, ignore_errors=True)

@@ -44,3 +44,18 @@ def test_a_staging_folder_of_a_killed_run_is_tolerated_and_cleaned(trained_dir, 
     train(protocol, out, tiny())
     assert not stale.exists()
     verify_dir(out)
+
+
+def test_checkpoints_never_write_through_a_link_at_the_old_temp_name(tmp_path, protocol):
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("precious", encoding="utf-8")
+    out = tmp_path / "model"
+    (out / "checkpoints").mkdir(parents=True)
+    (out / "checkpoints" / "last.tmp").symlink_to(victim, target_is_directory=True)
+    (out / "checkpoints" / "last.old").symlink_to(victim, target_is_directory=True)
+    with pytest.raises(MTPFileError, match="symbolic link"):  # the finished directory refuses the planted links
+        train(protocol, out, tiny(checkpoint_every=1, keep_checkpoints=True))
+    assert [p.name for p in victim.iterdir()] == ["keep.txt"]
+    assert (victim / "keep.txt").read_text(encoding="utf-8") == "precious"
+    assert (out / "checkpoints" / "last" / "state.json").is_file()
