@@ -290,10 +290,9 @@ def fuzz_dirs(cases: int, root: Path, start: int = 0) -> list[Case]:
     return [run_dir_case(start + i, pristine, model_file, root) for i in range(cases)]
 
 
-def fuzz(cases: int, root: Path, start: int = 0) -> tuple[list[Case], Counter]:
+def fuzz(cases: int, root: Path, start: int = 0) -> list[Case]:
     seeds = _Seeds(root / "seeds")
-    results = [run_case(start + i, seeds, root) for i in range(cases)]
-    return results, Counter("ok" if r.problem is None else "failed" for r in results)
+    return [run_case(start + i, seeds, root) for i in range(cases)]
 
 
 def _assert_clean(results: list[Case]) -> None:
@@ -304,7 +303,7 @@ def _assert_clean(results: list[Case]) -> None:
 
 
 def test_cli_fuzz(tmp_path):
-    results, _ = fuzz(300, tmp_path)
+    results = fuzz(300, tmp_path)
     _assert_clean(results)
     assert {r.command[0] for r in results} == {"validate", "info", "template", "convert", "export", "import-csv"}
 
@@ -333,7 +332,7 @@ def test_model_directory_cases_found_by_the_fuzz(tmp_path):
 
 @pytest.mark.slow
 def test_cli_fuzz_long(tmp_path):
-    results, _ = fuzz(5000, tmp_path, start=100_000)
+    results = fuzz(5000, tmp_path, start=100_000)
     _assert_clean(results)
 
 
@@ -344,23 +343,28 @@ def test_model_directory_fuzz_long(tmp_path):
     _assert_clean(fuzz_dirs(300, tmp_path, start=100_000))
 
 
+def _figures(label: str, results: list[Case], seconds: float) -> str:
+    codes = Counter(r.code for r in results)
+    failed = sum(r.problem is not None for r in results)
+    return (f"{label}: {len(results)} cases in {seconds:.0f} s: exit 0: {codes[0]}, exit 1: {codes[1]}, "
+            f"exit 2: {codes[2]}; internal errors, tracebacks, hangs, writes outside or validate disagreeing: {failed}")
+
+
 if __name__ == "__main__":
     import tempfile
     import time
 
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     dirs = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    runs: list[tuple[str, list[Case], float]] = []
     with tempfile.TemporaryDirectory() as folder:
         began = time.perf_counter()
-        results, totals = fuzz(count, Path(folder))
+        runs.append(("files", fuzz(count, Path(folder)), time.perf_counter() - began))
         if dirs:
-            results += fuzz_dirs(dirs, Path(folder) / "dirs")
-            totals = Counter("ok" if r.problem is None else "failed" for r in results)
-        seconds = time.perf_counter() - began
-        count += dirs
-    codes = Counter(r.code for r in results)
-    print(f"{count} cases in {seconds:.0f} s: exit 0: {codes[0]}, exit 1: {codes[1]}, exit 2: {codes[2]}; "
-          f"internal errors, tracebacks, hangs or writes outside: {totals['failed']}")
-    for r in results:
-        if r.problem:
-            print(f"  case {r.number} ({r.kind}, mtp {' '.join(r.command)}): {r.problem}")
+            began = time.perf_counter()
+            runs.append(("model directories", fuzz_dirs(dirs, Path(folder) / "dirs"), time.perf_counter() - began))
+    for label, results, seconds in runs:
+        print(_figures(label, results, seconds))
+        for r in results:
+            if r.problem:
+                print(f"  case {r.number} ({r.kind}, mtp {' '.join(r.command)}): {r.problem}")
