@@ -13,6 +13,7 @@ def test_labels_are_cut():
     assert len(long) == MAX_LABEL and long.endswith("…")
 
 
+@pytest.mark.filterwarnings("ignore:Tight layout not applied")  # forty-character labels are wide; still drawn
 def test_a_huge_name_still_gives_a_plot(tmp_path):
     pytest.importorskip("matplotlib")
     name = "n" * 10_000_000
