@@ -183,14 +183,28 @@ def _readable_by_everyone(out_dir: Path) -> None:
 
 
 def _portable_tokenizer_config(out_dir: Path) -> None:
-    """Name a tokenizer class that transformers 4.x knows too (5.x writes ``TokenizersBackend``)."""
+    """A tokenizer config that transformers 4.x reads as 5.x does.
+
+    5.x writes ``tokenizer_class: TokenizersBackend`` (unknown to 4.x) and the
+    extra special tokens as a list under ``extra_special_tokens`` (a dict in
+    4.x, which then fails to load). Both versions read
+    ``PreTrainedTokenizerFast`` and the list under ``additional_special_tokens``
+    the same way: same ids, same special tokens (checked with 4.57 and 5.24).
+    """
     path = out_dir / "tokenizer_config.json"
     if not path.is_file():
         return
     config = json.loads(path.read_text(encoding="utf-8"))
-    if isinstance(config, dict) and config.get("tokenizer_class") != TOKENIZER_CLASS:
-        config["tokenizer_class"] = TOKENIZER_CLASS
-        write_atomic(path, json.dumps(config, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+    if not isinstance(config, dict):
+        return
+    changed = dict(config, tokenizer_class=TOKENIZER_CLASS)
+    extra = changed.get("extra_special_tokens")
+    if isinstance(extra, list):
+        del changed["extra_special_tokens"]
+        known = list(changed.get("additional_special_tokens") or [])
+        changed["additional_special_tokens"] = known + [t for t in extra if t not in known]
+    if changed != config:
+        write_atomic(path, json.dumps(changed, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
 
 
 def write_manifest(

@@ -66,7 +66,11 @@ def test_pristine_directory_loads_and_is_portable(model):
     loaded = load_trained(model, device="cpu")
     assert loaded.manifest["name"] == "cheshire_cat"
     config = json.loads((model / "tokenizer_config.json").read_text(encoding="utf-8"))
-    assert config["tokenizer_class"] == TOKENIZER_CLASS == "PreTrainedTokenizerFast"  # transformers 4.x reads it
+    # What transformers 4.x reads too (5.x writes TokenizersBackend and a list under extra_special_tokens).
+    assert config["tokenizer_class"] == TOKENIZER_CLASS == "PreTrainedTokenizerFast"
+    assert not isinstance(config.get("extra_special_tokens"), list)
+    assert {"<RUN>", "<NON>"} <= set(config["additional_special_tokens"])
+    assert {"<RUN>", "<NON>", "<BOS>", "<EOS>"} <= set(loaded.tokenizer.all_special_tokens)
     mask = os.umask(0)
     os.umask(mask)
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in model.iterdir()}
