@@ -485,7 +485,7 @@ def _guarded(path: Path, what: str, load: Callable[[], Any]) -> Any:
         return load()
     except MTPError:
         raise
-    except (Exception, RecursionError) as exc:  # tampered files reach the libraries' own errors of every kind
+    except Exception as exc:  # tampered files reach the libraries' own errors of every kind (RecursionError too)
         detail = str(exc).splitlines()[0][:200] if str(exc) else ""
         raise MTPFileError(f"cannot load {what} ({type(exc).__name__}{': ' + detail if detail else ''}).",
                            path=str(path)) from None

@@ -69,7 +69,7 @@ class Model:
                        max_text_tokens)
         except MTPError:
             raise
-        except (Exception, RecursionError) as exc:  # a template or tokenizer that passed its checks but not this
+        except Exception as exc:  # a template or tokenizer that passed its checks but not this
             raise MTPFileError(f"the template and tokenizer do not fit together ({type(exc).__name__}: "
                                f"{str(exc)[:200]}).", path=str(directory)) from None
 
