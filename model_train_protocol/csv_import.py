@@ -37,6 +37,7 @@ from typing import Iterable, TextIO
 import emoji
 
 from .errors import MTPValueError
+from .formats.limits import read_limited
 from .guardrail import MIN_GUARDRAIL_SAMPLES, Guardrail
 from .instructions import Instruction
 from .protocol import Protocol
@@ -112,7 +113,7 @@ def read_csv(source: str | os.PathLike[str] | TextIO) -> tuple[list[CSVRow], lis
     where = f"{source}: " if isinstance(source, (str, os.PathLike)) else ""
     if isinstance(source, (str, os.PathLike)):
         try:
-            text = Path(source).read_text(encoding="utf-8-sig")
+            text = read_limited(source).decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise CSVImportError(f"{where}not UTF-8 text ({exc.reason} at byte {exc.start}); save the CSV as UTF-8.") from None
         handle: TextIO = io.StringIO(text, newline="")

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from .errors import MTPValidationError, MTPValueError
+from .formats.jsonio import temp_file
 from .guardrail import instruction_guardrails
 from .render import RenderedExample, render_protocol
 from .tokens import UNK
@@ -211,8 +212,15 @@ def export_protocol(
     result.counts = {n: 0 for n in names}
     result.strata = {n: Counter() for n in names}
     seen: Counter[Stratum] = Counter()
-    temps = {n: result.files[n].with_name(f".{result.files[n].name}.tmp") for n in names}
-    handles = {n: open(temps[n], "w", encoding="utf-8", newline="\n") for n in names}
+    temps: dict[str, str] = {}
+    handles = {}
+    try:
+        for n in names:  # unique names, created with O_EXCL: a planted link is never followed
+            fd, temps[n] = temp_file(result.files[n])
+            handles[n] = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
+    except BaseException:
+        _discard(handles, temps)
+        raise
     encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
     try:
         buffers: dict[str, list[str]] = {n: [] for n in names}
@@ -238,14 +246,59 @@ def export_protocol(
         if seen != counts:  # the split plan must match exactly what the renderer yields
             raise AssertionError(f"export: rendered {dict(seen)} but planned {dict(counts)}")
     except BaseException:
+        _discard(handles, temps)
+        raise
+    try:
         for n in names:
             handles[n].close()
-            temps[n].unlink(missing_ok=True)
+            os.chmod(temps[n], _file_mode())
+        _replace_together(directory, {temps[n]: result.files[n] for n in names},
+                          [directory / f"{n}.jsonl" for n in ("val",) if n not in names])
+    except BaseException:
+        _discard(handles, temps)
         raise
-    for n in names:
-        handles[n].close()
-        os.replace(temps[n], result.files[n])
     return result
+
+
+def _file_mode() -> int:
+    """The mode a plain ``open`` would give a new file (temp files are created 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def _discard(handles: dict, temps: dict[str, str]) -> None:
+    """Close and remove the temp files of a failed export."""
+    for handle in handles.values():
+        handle.close()
+    for tmp in temps.values():
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+
+
+def _replace_together(directory: Path, moves: dict[str, Path], stale: list[Path]) -> None:
+    """Rename the temp files into place (and remove a stale ``val.jsonl``) under a lock on the folder.
+
+    Two exports into one folder then never leave a mix: the folder holds the
+    files of one of them, whichever renamed last.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no advisory locks; each rename is still atomic
+        fcntl = None  # type: ignore[assignment]
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        for tmp, target in moves.items():
+            os.replace(tmp, target)
+        for path in stale:
+            if path.is_file() and not path.is_symlink():
+                path.unlink()
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def _sample_counts(protocol: "Protocol") -> Counter[Stratum]:

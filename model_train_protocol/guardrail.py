@@ -25,15 +25,19 @@ class Guardrail:
     __slots__ = ("good_prompt", "bad_prompt", "bad_output", "samples")
 
     def __init__(self, good_prompt: str, bad_prompt: str, bad_output: str) -> None:
-        for name, text in (("good_prompt", good_prompt), ("bad_prompt", bad_prompt), ("bad_output", bad_output)):
-            if not isinstance(text, str):
-                raise GuardrailTypeError(f"Guardrail {name} must be a string, got {type(text).__name__} {text!r}.")
-            if not text.strip():
-                raise GuardrailError(f"Guardrail {name} cannot be empty; describe it in a few words.")
         self.good_prompt = good_prompt
         self.bad_prompt = bad_prompt
         self.bad_output = bad_output
         self.samples: list[str] = []
+
+    def __setattr__(self, attribute: str, value: object) -> None:
+        """The texts are checked on every change, not only in the constructor (the samples by ``validate``)."""
+        if attribute in ("good_prompt", "bad_prompt", "bad_output"):
+            if not isinstance(value, str):
+                raise GuardrailTypeError(f"Guardrail {attribute} must be a string, got {type(value).__name__} {value!r}.")
+            if not value.strip():
+                raise GuardrailError(f"Guardrail {attribute} cannot be empty; describe it in a few words.")
+        object.__setattr__(self, attribute, value)
 
     def add_sample(self, prompt: str) -> None:
         """Add one example of a prompt that must be refused."""

@@ -8,7 +8,7 @@ text. Both close every answer with a *final* token chosen per sample.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Sequence, Union
+from typing import Any, Iterable, Sequence, Union
 
 from .errors import InstructionError, InstructionTypeError
 from .tokens import NON, NumListToken, NumToken, SpecialToken, Token
@@ -153,6 +153,25 @@ class BaseInstruction:
                 "or make the final an mtp.NumToken."
             )
         return chosen, value
+
+    def __setattr__(self, attribute: str, value: Any) -> None:
+        """A name may change (checked here; uniqueness by ``Protocol.validate``); the lines' shape may not.
+
+        Samples were made on these TokenSets and finals, so replacing them would
+        leave samples the file could not hold.
+        """
+        owner = type(self).__name__
+        if attribute == "name":
+            if not isinstance(value, str):
+                raise InstructionTypeError(f"{owner} name must be a string, got {type(value).__name__} {value!r}.")
+            if not value.strip():
+                raise InstructionError(f"{owner} name cannot be empty.")
+        elif attribute == "finals" and "finals" in self.__dict__:
+            value = _finals(value, owner, self.name)  # more finals may be declared; samples are checked by validate
+        elif attribute in ("context", "response") and attribute in self.__dict__:
+            raise InstructionError(f"{owner} {self.name!r}: {attribute} cannot change once the instruction is "
+                                   "created (its samples are made on it); create a new instruction.")
+        object.__setattr__(self, attribute, value)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, samples={len(self.samples)})"

@@ -8,6 +8,7 @@ from typing import Any
 
 from .errors import InstructionError, MTPValidationError, ProtocolError, ProtocolTypeError
 from .formats.jsonio import write_json_atomic
+from .formats.limits import file_name_problem
 from .formats.model_file import model_document
 from .formats.reader import load_protocol, protocol_from_json
 from .formats.template_file import template_document
@@ -28,21 +29,27 @@ class Protocol:
     """
 
     def __init__(self, name: str, inputs: int, encrypt: bool = True) -> None:
-        if not isinstance(name, str):
-            raise ProtocolTypeError(f"Protocol name must be a string, got {type(name).__name__} {name!r}.")
-        if not name.strip():
-            raise ProtocolError("Protocol name cannot be empty; it names the saved files ({name}_model.json).")
-        if isinstance(inputs, bool) or not isinstance(inputs, int):
-            raise ProtocolTypeError(f"Protocol inputs must be an int, got {type(inputs).__name__} {inputs!r}.")
-        if inputs < 1:
-            raise ProtocolError(f"Protocol inputs must be at least 1 (2 for the MTP 0.3 format), got {inputs}.")
-        if not isinstance(encrypt, bool):
-            raise ProtocolTypeError(f"Protocol encrypt must be True or False, got {encrypt!r}.")
         self.name = name
         self.inputs = inputs
         self.encrypt = encrypt
         self.context: list[str] = []
         self.instructions: list[BaseInstruction] = []
+
+    def __setattr__(self, attribute: str, value: Any) -> None:
+        """Each setting is checked on every change; how it fits the instructions is checked by :meth:`validate`."""
+        if attribute == "name":
+            if not isinstance(value, str):
+                raise ProtocolTypeError(f"Protocol name must be a string, got {type(value).__name__} {value!r}.")
+            if not value.strip():
+                raise ProtocolError("Protocol name cannot be empty; it names the saved files ({name}_model.json).")
+        elif attribute == "inputs":
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ProtocolTypeError(f"Protocol inputs must be an int, got {type(value).__name__} {value!r}.")
+            if value < 1:
+                raise ProtocolError(f"Protocol inputs must be at least 1 (2 for the MTP 0.3 format), got {value}.")
+        elif attribute == "encrypt" and not isinstance(value, bool):
+            raise ProtocolTypeError(f"Protocol encrypt must be True or False, got {value!r}.")
+        object.__setattr__(self, attribute, value)
 
     # --- building ----------------------------------------------------------
     def add_context(self, line: str) -> None:
@@ -162,14 +169,11 @@ def _check_file_name(name: Any, what: str) -> None:
     """Names become file names: refuse empty ones and ones that would leave the target directory."""
     if not isinstance(name, str):
         raise ProtocolTypeError(f"{what} must be a string, got {type(name).__name__} {name!r}.")
-    if not name.strip():
-        raise ProtocolError(f"{what} cannot be empty.")
-    bad = [ch for ch in ("/", "\\", "\0") if ch in name]
-    if bad or name in (".", "..") or name != name.strip():
-        raise ProtocolError(
-            f"{what} {name!r} cannot be used as a file name (no slashes, backslashes, NUL, leading or trailing "
-            "spaces, '.' or '..'); pass the directory as path= instead."
-        )
+    problem = file_name_problem(name)
+    if problem is not None:
+        shown = name if len(name) <= 60 else name[:57] + "..."
+        raise ProtocolError(f"{what} {shown!r} cannot be used as a file name: it {problem}; pass the directory as "
+                            "path= and a short plain name.")
 
 
 def _target(path: str | os.PathLike[str] | None, name: str, suffix: str) -> Path:
@@ -178,6 +182,8 @@ def _target(path: str | os.PathLike[str] | None, name: str, suffix: str) -> Path
         raise ProtocolTypeError(f"path must be a directory path (str or Path), got {type(path).__name__} {path!r}.")
     file_name = name + suffix
     directory = Path.cwd() if path is None else Path(path)
+    if directory.exists() and not directory.is_dir():
+        raise ProtocolError(f"path={str(directory)!r} is an existing file; path= names the directory to write into.")
     target = directory / file_name
     if target.resolve().parent != directory.resolve():
         raise ProtocolError(f"Refusing to write {file_name!r} outside {str(directory)!r}.")

@@ -43,6 +43,19 @@ def _bad_character(text: str) -> str | None:
     return None
 
 
+def _check_key(value: str, key: Any) -> None:
+    if not isinstance(key, str):
+        raise TokenTypeError(f"Token {value!r}: key must be a string or None, got {type(key).__name__}.")
+    if key == "":
+        raise TokenError(f"Token {value!r}: key cannot be an empty string; leave key=None for an automatic key.")
+    bad = _bad_character(key)
+    if bad is not None:
+        raise TokenError(
+            f"Token {value!r}: invalid character {bad!r} in key {key!r}: only letters, digits, "
+            f"underscores and single-character emoji are allowed."
+        )
+
+
 def _check_number(name: str, value: Any, owner: str) -> int | float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TokenTypeError(f"{owner}: {name} must be an int or float, got {type(value).__name__} {value!r}.")
@@ -74,16 +87,7 @@ class Token:
                 f"and single-character emoji are allowed (try {_suggest(value)!r})."
             )
         if key is not None:
-            if not isinstance(key, str):
-                raise TokenTypeError(f"Token {value!r}: key must be a string or None, got {type(key).__name__}.")
-            if key == "":
-                raise TokenError(f"Token {value!r}: key cannot be an empty string; leave key=None for an automatic key.")
-            bad = _bad_character(key)
-            if bad is not None:
-                raise TokenError(
-                    f"Token {value!r}: invalid character {bad!r} in key {key!r}: only letters, digits, "
-                    f"underscores and single-character emoji are allowed."
-                )
+            _check_key(value, key)
         if desc is not None and not isinstance(desc, str):
             raise TokenTypeError(f"Token {value!r}: desc must be a string or None, got {type(desc).__name__}.")
         self.name = value
@@ -109,6 +113,34 @@ class Token:
     def signature(self) -> tuple[Any, ...]:
         """Everything that defines the token; two tokens with equal signatures are interchangeable."""
         return (type(self).__name__, self.value, self.key, self.desc, self.min_value, self.max_value, self.length)
+
+    def __setattr__(self, attribute: str, value: Any) -> None:
+        """Check every change as the constructor checks it: a token in a protocol cannot become unsavable.
+
+        ``name``/``value`` are fixed (a renamed token would no longer match its
+        snippets); ``key``, ``desc`` and the number bounds may change, each
+        checked here; whether the bounds still fit each other and the samples
+        is checked by ``Protocol.validate``.
+        """
+        owner = f"{type(self).__name__} {getattr(self, 'name', value)!r}"
+        if attribute in ("name", "value") and hasattr(self, "value"):
+            raise TokenError(f"{owner}: a token's {attribute} cannot change once it is created; create a new token.")
+        if attribute == "key" and value is not None and not isinstance(self, SpecialToken):
+            _check_key(getattr(self, "name", "?"), value)
+        elif attribute == "desc" and value is not None and not isinstance(value, str):
+            raise TokenTypeError(f"{owner}: desc must be a string or None, got {type(value).__name__}.")
+        elif attribute in ("min_value", "max_value"):
+            value = _check_number(attribute, value, owner)
+        elif attribute == "length":
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TokenTypeError(f"{owner}: length must be an int, got {type(value).__name__} {value!r}.")
+            if value <= 0:
+                raise TokenError(f"{owner}: length must be a positive integer, got {value}.")
+        try:
+            object.__setattr__(self, attribute, value)
+        except AttributeError:  # not a slot of this kind of token (e.g. min_value of a plain Token)
+            raise TokenError(f"{owner} has no {attribute!r} to set; only NumToken and NumListToken carry "
+                             "numbers.") from None
 
     def __repr__(self) -> str:
         extra = "".join(f", {k}={getattr(self, k)!r}" for k in ("key", "desc") if getattr(self, k) is not None)

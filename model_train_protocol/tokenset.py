@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
@@ -172,6 +173,8 @@ _GUARDED: "weakref.WeakValueDictionary[tuple[int, ...], TokenSet]" = weakref.Wea
 
 def _as_int(value: Any, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise TokenSetTypeError(f"{where} must be integers, got the float {value!r}.")
         if isinstance(value, float):
             raise TokenSetTypeError(
                 f"{where} must be integers, got the float {value!r}; MTP files store snippet numbers as integers "

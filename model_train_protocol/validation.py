@@ -18,7 +18,9 @@ import emoji
 
 from .formats.versions import DEFAULT_VERSION, FormatVersion
 from .guardrail import MIN_GUARDRAIL_SAMPLES, guardrail_conflicts, guardrail_map
-from .tokens import SpecialToken, Token
+from .formats.limits import file_name_problem, text_problem
+from .instructions import BaseInstruction, Sample
+from .tokens import NON, NumListToken, NumToken, SpecialToken, Token
 
 if TYPE_CHECKING:
     from .protocol import Protocol
@@ -70,8 +72,10 @@ def validate_protocol(protocol: "Protocol", version: FormatVersion = DEFAULT_VER
     """
     problems: list[Problem] = []
     add = problems.append
-    name = f"protocol {protocol.name!r}"
+    name = f"protocol {_short(protocol.name)!r}"
     limit = version.max_string_length
+    if not _validate_structure(add, protocol):
+        return problems  # lists holding foreign objects: nothing else can be checked safely
 
     if protocol.inputs < version.min_inputs:
         add(Problem("protocol.inputs", name,
@@ -88,6 +92,7 @@ def validate_protocol(protocol: "Protocol", version: FormatVersion = DEFAULT_VER
                     f"Add {MIN_CONTEXT_LINES - total} more with protocol.add_context(...) or instruction.add_context(...)."))
     for i, line in enumerate(protocol.context):
         _check_length(add, "context.too-long", f"{name} context line {i}", line, "context line", limit)
+        _check_chars(add, f"{name} context line {i}", line)
 
     for instruction in protocol.instructions:
         _validate_instruction(add, instruction, version)
@@ -95,6 +100,98 @@ def validate_protocol(protocol: "Protocol", version: FormatVersion = DEFAULT_VER
     _validate_tokens(add, protocol, version)
     _validate_guardrails(add, protocol, version)
     return problems
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _validate_structure(add, protocol: "Protocol") -> bool:
+    """What a user can break by editing the protocol's lists and names after adding things; False when the
+    lists hold objects of the wrong type (then nothing else is checked)."""
+    name = f"protocol {_short(protocol.name)!r}"
+    sound = True
+    problem = file_name_problem(protocol.name)
+    if problem is not None:
+        add(Problem("protocol.name", name, f"the name {problem}; it names the saved files ({{name}}_model.json).",
+                    "Give the protocol a short plain name (letters, digits, spaces, '-' and '_')."))
+    for i, line in enumerate(protocol.context):
+        if not isinstance(line, str):
+            sound = False
+            add(Problem("context.type", f"{name} context line {i}", f"is a {type(line).__name__}, not a string.",
+                        "Add context lines with protocol.add_context(text)."))
+    seen: dict[str, int] = {}
+    for index, instruction in enumerate(protocol.instructions):
+        if not isinstance(instruction, BaseInstruction):
+            sound = False
+            add(Problem("protocol.instruction-type", f"{name} instruction {index}",
+                        f"is a {type(instruction).__name__}, not an Instruction or ExtendedInstruction.",
+                        "Add instructions with protocol.add_instruction(...) only."))
+            continue
+        where = f"instruction {_short(instruction.name)!r}"
+        if instruction.name in seen:
+            add(Problem("instruction.duplicate-name", where,
+                        f"instructions {seen[instruction.name]} and {index} have the same name; the template "
+                        "would keep only one.", "Give every instruction a unique name."))
+        seen.setdefault(instruction.name, index)
+        problem = text_problem(instruction.name)
+        if problem is not None:
+            add(Problem("instruction.name", where, f"the name {problem}.", "Rename the instruction."))
+        have = len(instruction.input_sets)
+        if have != protocol.inputs:
+            add(Problem("instruction.inputs", where,
+                        f"has {have} input line(s) but the protocol has inputs={protocol.inputs}.",
+                        "Set protocol.inputs back, or build the instruction with matching TokenSets."))
+        for i, line in enumerate(instruction.background):
+            if not isinstance(line, str):
+                sound = False
+                add(Problem("context.type", f"{where} context line {i}", f"is a {type(line).__name__}, not a "
+                            "string.", "Add context lines with instruction.add_context(text)."))
+        for i, sample in enumerate(instruction.samples):
+            if not isinstance(sample, Sample):
+                sound = False
+                add(Problem("instruction.sample-type", f"{where} sample {i}",
+                            f"is a {type(sample).__name__}, not a Sample.", "Add samples with add_sample(...) only."))
+    for guardrail in dict.fromkeys(guardrail_map(i for i in protocol.instructions
+                                                 if isinstance(i, BaseInstruction)).values()):
+        for text in guardrail.samples:
+            if not isinstance(text, str):
+                sound = False
+                add(Problem("guardrail.sample-type", f"guardrail {_short(guardrail.bad_output)!r}",
+                            f"a sample is a {type(text).__name__}, not a string.",
+                            "Add samples with guardrail.add_sample(text) only."))
+    return sound
+
+
+def _validate_numbers(add, instruction, where: str) -> None:
+    """Numbers of the samples against their tokens' bounds as they are now (tokens may change after add)."""
+    sets = [(li, ts, [t for t in ts.tokens if isinstance(t, NumToken)],
+             [t for t in ts.tokens if isinstance(t, NumListToken)]) for li, ts in enumerate(instruction.context)]
+    sets = [entry for entry in sets if entry[2] or entry[3]]
+    finals = [t for t in instruction.finals if isinstance(t, NumToken)]
+    if not sets and not finals:
+        return
+    for si, sample in enumerate(instruction.samples):
+        bad = None
+        for li, _ts, nums, lists in sets:
+            snippet = sample.inputs[li]
+            if len(snippet.numbers) != len(nums) or len(snippet.number_lists) != len(lists):
+                bad = f"input {li} has {len(snippet.numbers)} number(s) and {len(snippet.number_lists)} list(s)"
+                break
+            for n, t in zip(snippet.numbers, nums):
+                if not t.min_value <= n <= t.max_value:
+                    bad = f"input {li} number {n} is outside [{t.min_value}, {t.max_value}] of {t.name!r}"
+            for values, t in zip(snippet.number_lists, lists):
+                if len(values) != t.length:
+                    bad = f"input {li} list has {len(values)} numbers; {t.name!r} has length {t.length}"
+                elif not all(t.min_value <= n <= t.max_value for n in values):
+                    bad = f"input {li} list {list(values)} leaves [{t.min_value}, {t.max_value}] of {t.name!r}"
+        final = sample.final
+        if isinstance(final, NumToken) and sample.value is not None and not final.min_value <= sample.value <= final.max_value:
+            bad = f"value {sample.value} is outside [{final.min_value}, {final.max_value}] of final {final.name!r}"
+        if bad is not None:
+            add(Problem("sample.numbers", f"{where} sample {si}", f"{bad} (a token changed after the sample was "
+                        "added).", "Change the token back, or remove and re-add the sample."))
 
 
 def _check_length(add, rule: str, where: str, text: str, what: str, limit: int | None) -> None:
@@ -119,6 +216,11 @@ def _validate_instruction(add, instruction, version: FormatVersion) -> None:
         add(Problem("instruction.too-few-samples", where, f"{count} sample(s); at least {MIN_SAMPLES} are required.",
                     f"Add {MIN_SAMPLES - count} more with add_sample(...)."))
     per_final = Counter(map(_FINAL_VALUE, instruction.samples))
+    declared = {t.value for t in instruction.finals} | {NON.value}
+    for final in per_final.keys() - declared:
+        add(Problem("sample.final", f"{where} final {final[:-1]!r}",
+                    "samples end with a final the instruction no longer declares.",
+                    "Put the token back into the instruction's finals, or remove those samples."))
     for final in instruction.finals:
         n = per_final.get(final.value, 0)
         if n < MIN_SAMPLES and count >= MIN_SAMPLES:
@@ -126,14 +228,18 @@ def _validate_instruction(add, instruction, version: FormatVersion) -> None:
                         f"{n} sample(s) end with this final; each final needs at least {MIN_SAMPLES}.",
                         f"Add {MIN_SAMPLES - n} sample(s) with final={final.name} or remove it from the finals."))
     prompt_index = len(instruction.context) - 1 if instruction.kind == "extended" else -1
+    _validate_numbers(add, instruction, where)
+    for i, line in enumerate(instruction.background):
+        _check_chars(add, f"{where} context line {i}", line)
     if _any_line_break(instruction.samples):
         for si, sample in enumerate(instruction.samples):
             texts = [("prompt" if li == prompt_index else f"input {li}", sn.string) for li, sn in enumerate(sample.inputs)]
             for what, text in texts + [("response", sample.output)]:
-                if _LINE_BREAK(text):
+                if _NEWLINE(text):
                     add(Problem("string.newline", f"{where} sample {si} {what}",
                                 f"{what} {_preview(text)} contains a line break; each text is one line of the model's "
                                 "input or output.", "Replace the line break with a space or split the text."))
+                _check_chars(add, f"{where} sample {si} {what}", text)
     if limit is None or _longest(instruction.samples) <= limit:
         return
     for si, sample in enumerate(instruction.samples):
@@ -150,7 +256,16 @@ _OUTPUT = attrgetter("output")
 _STRING = attrgetter("string")
 
 
-_LINE_BREAK = re.compile(r"[\r\n]").search
+_NEWLINE = re.compile(r"[\r\n]").search
+#: Line breaks, NUL and surrogates: one scan finds any text that needs a closer look.
+_LINE_BREAK = re.compile("[\r\n\0\ud800-\udfff]").search
+
+
+def _check_chars(add, where: str, text: str) -> None:
+    """NUL and lone surrogates: a file holding them cannot be written as UTF-8 or is refused when read."""
+    problem = text_problem(text)
+    if problem is not None:
+        add(Problem("string.invalid", where, f"the text {_preview(text)} {problem}.", "Remove the character."))
 
 
 def _any_line_break(samples) -> bool:
@@ -211,6 +326,14 @@ def _validate_tokens(add, protocol: "Protocol", version: FormatVersion) -> None:
                         f"two different tokens are named {t.name!r} ({other!r} and {t!r}).",
                         "Use one token object for both, or rename one."))
     distinct = list(by_value.values())
+    for t in distinct:
+        if t.min_value is not None and t.max_value is not None and not t.min_value <= t.max_value:
+            add(Problem("token.range", f"token {t.name!r}", f"min_value {t.min_value} is above max_value "
+                        f"{t.max_value}.", "Set min_value <= max_value."))
+        for text in (t.desc,) if t.desc else ():
+            problem = text_problem(text)
+            if problem is not None:
+                add(Problem("string.invalid", f"token {t.name!r}", f"its desc {problem}.", "Remove the character."))
     for t in distinct:  # values are written as strings of the set rows, which have the string limit
         if limit is not None and len(t.value) > limit:
             add(Problem("token.too-long", f"token {t.name[:40]!r}",
@@ -252,8 +375,10 @@ def _validate_guardrails(add, protocol: "Protocol", version: FormatVersion) -> N
             add(Problem("guardrail.too-few-samples", f"guardrail {guardrail.bad_output!r}",
                         f"{n} bad-prompt sample(s); at least {MIN_GUARDRAIL_SAMPLES} are required.",
                         f"Add {MIN_GUARDRAIL_SAMPLES - n} more with guardrail.add_sample(...)."))
+        for text in (guardrail.good_prompt, guardrail.bad_prompt, guardrail.bad_output, *guardrail.samples):
+            _check_chars(add, f"guardrail {_short(guardrail.bad_output)!r}", text)
         for text in (guardrail.bad_output, *guardrail.samples):
-            if _LINE_BREAK(text):
+            if _NEWLINE(text):
                 add(Problem("string.newline", f"guardrail {guardrail.bad_output!r}",
                             f"{_preview(text)} contains a line break; bad prompts and the bad output are single lines.",
                             "Replace the line break with a space."))

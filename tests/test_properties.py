@@ -33,10 +33,10 @@ NAME_CHARS = st.one_of(
 )
 #: Token names of exactly four reduced characters: distinct ones can never be substrings of each other.
 NAMES = st.lists(NAME_CHARS, min_size=4, max_size=4).map("".join)
-TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40)
+TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"], exclude_characters="\0"), max_size=40)
 #: Sample texts are single lines of the model's input or output (rule string.newline).
-LINE = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"], exclude_characters="\r\n"), max_size=40)
-GUARD_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Nd", "No", "Nl"], exclude_characters="\r\n"), min_size=1, max_size=30).filter(
+LINE = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"], exclude_characters="\r\n\0"), max_size=40)
+GUARD_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Nd", "No", "Nl"], exclude_characters="\r\n\0"), min_size=1, max_size=30).filter(
     lambda s: s.strip() and not any(ch.isdigit() for ch in s))
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

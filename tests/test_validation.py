@@ -266,3 +266,62 @@ def test_every_rule_of_validation_py_has_a_test_here():
     assert len(rule_ids) >= 15
     tests = Path(__file__).read_text(encoding="utf-8")
     assert sorted(r for r in rule_ids if tests.count(f'"{r}"') < 2) == []
+
+
+def _cheshire():
+    from model_train_protocol.examples.cheshire_cat import build_protocol
+
+    return build_protocol()
+
+
+def _num(protocol, kind):
+    from model_train_protocol.validation import collect_tokens
+
+    return next(t for t in collect_tokens(protocol)[0] if type(t) is kind)
+
+
+def _lower_max(p):
+    _num(p, mtp.NumToken).max_value = _num(p, mtp.NumToken).min_value
+
+
+def _cross_bounds(p):
+    _num(p, mtp.NumToken).min_value = _num(p, mtp.NumToken).max_value + 1
+
+
+def _drop_finals(p):
+    instruction = next(i for i in p.instructions if len(i.finals) > 1)
+    instruction.finals = instruction.finals[:1]
+
+
+@pytest.mark.parametrize("rule, change", [
+    ("protocol.name", lambda p: setattr(p, "name", "../x")),
+    ("context.type", lambda p: p.context.append(5)),
+    ("protocol.instruction-type", lambda p: p.instructions.append("junk")),
+    ("instruction.duplicate-name", lambda p: setattr(p.instructions[1], "name", p.instructions[0].name)),
+    ("instruction.name", lambda p: setattr(p.instructions[0], "name", "a\0b")),
+    ("instruction.inputs", lambda p: setattr(p, "inputs", 3)),
+    ("instruction.sample-type", lambda p: p.instructions[0].samples.append(None)),
+    ("guardrail.sample-type", lambda p: next(iter(p.guardrail_map().values())).samples.append(7)),
+    ("sample.numbers", _lower_max),
+    ("token.range", _cross_bounds),
+    ("string.invalid", lambda p: p.add_context("\ud800")),
+    ("sample.final", _drop_finals),
+])
+def test_changes_after_adding_are_problems(rule, change):
+    """Objects stay editable after add_instruction; validate() sees what an edit breaks (issue 13)."""
+    protocol = _cheshire()
+    assert rule not in rules(protocol)
+    change(protocol)
+    assert rule in rules(protocol)
+
+
+#: The rules that catch edits made after add_instruction, each exercised above.
+AFTER_ADD_RULES = ("protocol.name", "context.type", "protocol.instruction-type", "instruction.duplicate-name",
+                   "instruction.name", "instruction.inputs", "instruction.sample-type", "guardrail.sample-type",
+                   "sample.numbers", "token.range", "string.invalid", "sample.final")
+
+
+def test_every_after_add_rule_is_exercised():
+    exercised = {mark.args[1][i][0] for mark in test_changes_after_adding_are_problems.pytestmark
+                 if mark.name == "parametrize" for i in range(len(mark.args[1]))}
+    assert exercised == set(AFTER_ADD_RULES)

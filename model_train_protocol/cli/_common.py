@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeRemainingColumn
@@ -23,8 +24,34 @@ DEFAULT_VERSION = "0.3.2"
 
 
 def file_argument(help_text: str) -> Path:
-    """A file argument that must exist: a missing file is a usage error (exit 2)."""
-    return typer.Argument(..., exists=True, dir_okay=False, readable=True, help=help_text)
+    """A file argument that must exist: a missing file is a usage error (exit 2), told in one line."""
+    return typer.Argument(..., callback=existing(directory=False), help=help_text)
+
+
+def existing(directory: bool) -> Callable[[Any], Any]:
+    """A click callback: the path must exist, be readable and be a directory (or not); else one error line, exit 2.
+
+    click's own ``exists=True`` check prints a multi-line usage box instead.
+    """
+
+    def check(path: Any) -> Any:
+        if isinstance(path, (list, tuple)):  # a repeatable argument: every path
+            return [check(p) for p in path]
+        if path is None:
+            return path
+        if not path.exists():
+            problem = "does not exist"
+        elif directory and not path.is_dir():
+            problem = "is not a directory"
+        elif not directory and path.is_dir():
+            problem = "is a directory, not a file"
+        elif not os.access(path, os.R_OK | (os.X_OK if directory else 0)):
+            problem = "is not readable (permission denied)"
+        else:
+            return path
+        raise fail(f"{path}: {problem}.", code=2)
+
+    return check
 
 
 def load_protocol(path: Path) -> Protocol:

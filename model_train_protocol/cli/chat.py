@@ -10,7 +10,8 @@ from typing import List, Optional
 import typer
 
 from ._app import app, console, err_console
-from .run import describe, model_dir_argument, open_model, parse_numbers, threshold_option
+from ..formats.limits import text_problem
+from .run import check_lines, describe, model_dir_argument, open_model, parse_numbers, template_option, threshold_option
 
 HELP = "Type a message and press Enter; /reset forgets the conversation, /quit (or end of input) leaves."
 
@@ -26,10 +27,15 @@ def chat(
     as_json: bool = typer.Option(False, "--json", help="Print each answer as one JSON line."),
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, help="Longest answer text, in tokens."),
     threshold: Optional[float] = threshold_option(),
+    template: Optional[Path] = template_option(),
 ) -> None:
     """Chat with one instruction: each message goes in the user's prompt line, earlier turns in the lines before."""
-    model = open_model(directory, max_tokens, threshold)
-    session = model.chat(instruction, line or None, parse_numbers(number))
+    lines, numbers = check_lines(line), parse_numbers(number)
+    model = open_model(directory, max_tokens, template, threshold)
+    session = model.chat(instruction, lines or None, numbers)
+    reconfigure = getattr(sys.stdin, "reconfigure", None)
+    if reconfigure is not None:  # a line that is not UTF-8 reaches the check below instead of ending the chat
+        reconfigure(errors="surrogateescape")
     interactive = sys.stdin.isatty()
     if interactive:
         err_console.print(f"[bold]{session.spec.name}[/] — {HELP}")
@@ -46,6 +52,10 @@ def chat(
             session.history.clear()
             continue
         if not message:
+            continue
+        problem = text_problem(message)
+        if problem is not None:  # a line that is not valid UTF-8 (or holds NUL): say so and go on
+            err_console.print(f"[bold red]error:[/] this message {problem}; type it again.", highlight=False)
             continue
         answer = session.send(message)
         if as_json:

@@ -9,12 +9,22 @@ from typing import Optional
 import typer
 from rich.markup import escape
 
-from ..errors import MTPValidationError
+from ..errors import MTPValidationError, MTPValueError
+from ..formats.limits import file_name_problem
 from ..export import FORMATS, export_protocol, total_examples
 from ._app import app, console
 from ._common import file_argument, invalid, load_protocol, progress_bar
 
 ExportFormat = Enum("ExportFormat", {name.replace("-", "_"): name for name in FORMATS}, type=str)  # type: ignore[misc]
+
+
+def default_out_dir(protocol_name: str, fmt: str) -> Path:
+    """``./{name}_{format}``: the name comes from the file, so it must stay a plain folder name in the current one."""
+    problem = file_name_problem(protocol_name)
+    if problem is not None:
+        raise MTPValueError(f"the protocol name {protocol_name[:60]!r} {problem}, so it cannot name the output "
+                            "folder; pass --out DIR.")
+    return Path(f"{protocol_name}_{fmt}")
 
 
 @app.command()
@@ -36,7 +46,7 @@ def export(
     """Write train.jsonl (and val.jsonl with --val-split) rendered exactly as the template's line format."""
     protocol = load_protocol(file)
     name = fmt.value
-    directory = out if out is not None else Path(f"{protocol.name}_{name}")
+    directory = out if out is not None else default_out_dir(protocol.name, name)
     total = total_examples(protocol, guardrails)
     try:
         with progress_bar(total, f"Exporting {name}") as advance:

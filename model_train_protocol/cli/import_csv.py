@@ -9,18 +9,31 @@ import typer
 from rich.markup import escape
 
 from ..csv_import import import_csv as import_rows
+from ..errors import MTPFileError
+from ..formats.limits import check_text, read_limited
 from ._app import app, console, err_console, fail
+from ._common import existing
+
+
+def _context_text(path: Path) -> str:
+    """The context file as UTF-8 text (size-capped, no special files); another encoding is one clear error."""
+    data = read_limited(path)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise MTPFileError(f"not UTF-8 text (byte {exc.start}); save the context file as UTF-8.", path=str(path)) from None
+    return check_text(text, f"{path}:")
 
 
 @app.command("import-csv")
 def import_csv(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True,
+    file: Path = typer.Argument(..., callback=existing(directory=False),
                                 help="CSV with the columns Input, Output and (optional) Reference."),
     name: Optional[str] = typer.Option(None, "--name", "-n", help="Protocol name [default: the CSV's file name]."),
     out: Path = typer.Option(Path("."), "--out", "-o", file_okay=False, help="Directory for the model and template files."),
     context: List[str] = typer.Option([], "--context", "-c", help="A protocol context line (repeatable); MTP needs "
                                       "ten context lines in total, References included."),
-    context_file: Optional[Path] = typer.Option(None, "--context-file", exists=True, dir_okay=False,
+    context_file: Optional[Path] = typer.Option(None, "--context-file", callback=existing(directory=False),
                                                 help="A text file with one protocol context line per line."),
 ) -> None:
     """Build a protocol from a CSV (Input -> Output label, Reference -> context, GUARDRAIL rows -> guardrail).
@@ -29,7 +42,7 @@ def import_csv(
     """
     lines = list(context)
     if context_file is not None:
-        lines += [line.strip() for line in context_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+        lines += [line.strip() for line in _context_text(context_file).splitlines() if line.strip()]
     result = import_rows(file, name=name, context=lines)
     for issue in result.skipped:
         err_console.print(f"[yellow]warning:[/] {escape(str(file))}: {escape(str(issue))}", highlight=False, soft_wrap=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any, List, Optional
 
@@ -10,24 +11,21 @@ import typer
 from rich.markup import escape
 
 from ..errors import MTPValueError
+from ..formats.limits import check_text, text_problem
+from ..infer.prompt import check_sampling
 from ._app import app, console, err_console
+from ._common import existing
 
-__all__ = ["open_model", "parse_numbers", "describe", "threshold_option"]
+__all__ = ["open_model", "parse_numbers", "describe", "check_lines", "template_option", "threshold_option"]
 
 
 def model_dir_argument() -> Any:
-    return typer.Argument(..., exists=True, file_okay=False, help="A model directory written by `mtp train`.")
+    return typer.Argument(..., callback=existing(directory=True), help="A model directory written by `mtp train`.")
 
 
-def open_model(directory: Path, max_tokens: Optional[int] = None, threshold: Optional[float] = None) -> Any:
-    """Load a trained model (PyTorch needed; a clear error says how to install it)."""
-    from ..train.extra import require_train_extra
-
-    require_train_extra()
-    from ..infer.model import Model
-
-    with err_console.status(f"Loading {directory}…", spinner="dots"):
-        return Model.load(directory, max_text_tokens=max_tokens, threshold=threshold)
+def template_option() -> Any:
+    return typer.Option(None, "--template", help="The template file of a model directory trained elsewhere "
+                        "(one without mtp_manifest.json).")
 
 
 def threshold_option() -> Any:
@@ -35,16 +33,50 @@ def threshold_option() -> Any:
                         "answer's confidence is below this [default: the threshold chosen at training; 0: off].")
 
 
+def open_model(directory: Path, max_tokens: Optional[int] = None, template: Optional[Path] = None,
+               threshold: Optional[float] = None) -> Any:
+    """Load a trained model (PyTorch needed; a clear error says how to install it)."""
+    from ..train.extra import require_train_extra
+
+    require_train_extra()
+    from ..infer.model import Model
+
+    with err_console.status(f"Loading {directory}…", spinner="dots"):
+        return Model.load(directory, max_text_tokens=max_tokens, template=template, threshold=threshold)
+
+
+#: Longest ``--number`` text: a list of a few hundred numbers; a 5,000-digit number is a mistake.
+_MAX_NUMBER_TEXT = 10_000
+
+
 def parse_numbers(values: List[str]) -> list[Any]:
     """``--number 5 --number "[1, 2, 3]"``: each an integer or a JSON list of integers, in placeholder order."""
     out = []
     for text in values:
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        problem = f"--number {shown!r} is neither an integer nor a JSON list such as [1, 2, 3]"
+        if len(text) > _MAX_NUMBER_TEXT or text_problem(text):
+            raise MTPValueError(problem + ".")
         try:
-            value = json.loads(text)
-        except json.JSONDecodeError:
-            raise MTPValueError(f"--number {text!r} is neither an integer nor a JSON list such as [1, 2, 3].") from None
+            value = json.loads(text, parse_constant=_no_constant)
+        except (ValueError, RecursionError):  # JSONDecodeError, too many digits, NaN, nesting
+            raise MTPValueError(problem + ".") from None
+        items = value if isinstance(value, list) else [value]
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in items):
+            raise MTPValueError(problem + " of finite numbers.")
         out.append(value)
     return out
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+def check_lines(lines: List[str]) -> List[str]:
+    """Input lines as given on the command line: valid UTF-8 without NUL (a mis-encoded argument is refused)."""
+    return [check_text(text, f"--line {i + 1}") for i, text in enumerate(lines)]
+
+
 
 
 def describe(answer: Any) -> str:
@@ -71,10 +103,13 @@ def run(
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed for --sample."),
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, help="Longest answer text, in tokens."),
     threshold: Optional[float] = threshold_option(),
+    template: Optional[Path] = template_option(),
 ) -> None:
     """Answer one prompt: the lines fill the instruction's template, the answer always has the template's shape."""
-    model = open_model(directory, max_tokens, threshold)
-    answer = model.run(instruction, line, parse_numbers(number), sample=sample, temperature=temperature, seed=seed)
+    lines, numbers = check_lines(line), parse_numbers(number)
+    check_sampling(temperature, seed, flags=True)
+    model = open_model(directory, max_tokens, template, threshold)
+    answer = model.run(instruction, lines, numbers, sample=sample, temperature=temperature, seed=seed)
     if as_json:
         typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
     else:

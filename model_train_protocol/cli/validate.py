@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from ..filecheck import SCHEMA_SAMPLES_PER_SET, FileCheck, check_file
 from ._app import app, console
-from ._common import BYTES_PER_SAMPLE, progress_bar
+from ._common import BYTES_PER_SAMPLE, existing, progress_bar
 
 #: Longer messages (a schema error quoting a whole array) are cut on screen; --json keeps them whole.
 MAX_SHOWN = 160
@@ -20,7 +20,7 @@ MAX_SHOWN = 160
 @app.command()
 def validate(
     files: List[Path] = typer.Argument(
-        ..., exists=True, dir_okay=False, readable=True, help="Model (*_model.json) or template (*_template.json) files."
+        ..., callback=existing(directory=False), help="Model (*_model.json) or template (*_template.json) files."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object with every file's problems."),
     full_schema: bool = typer.Option(False, "--full-schema", help="Check every sample against the JSON Schema "

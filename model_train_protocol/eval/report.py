@@ -32,7 +32,8 @@ def _pyplot() -> Any:
 def write_confusion_png(path: Path, labels: Sequence[str], counts: Sequence[Sequence[int]], title: str) -> Path:
     """Expected finals down, predicted across; each cell shows its count."""
     plt = _pyplot()
-
+    labels = [_label(text) for text in labels]  # a 10-million-character name would take minutes to lay out
+    title = _label(title, 80)
     size = max(4.0, 0.9 * len(labels) + 2.5)
     fig, ax = plt.subplots(figsize=(size, size * 0.85))
     image = ax.imshow(counts, cmap="Blues")
@@ -85,13 +86,21 @@ def write_refusal_png(path: Path, curve: Sequence[dict[str, Any]], sweep: dict[s
     return path
 
 
+#: Longest axis label of the confusion matrix, in characters.
+MAX_LABEL = 40
+
+
+def _label(text: str, most: int = MAX_LABEL) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
 
 
 def summary_table(summary: dict[str, Any], title: str, held_out: dict[str, Any] | None = None) -> Table:
     """The headline figures, the held-out check, then one row per instruction."""
-    table = Table(title=title)
+    table = Table(title=_label(title, 80))
     table.add_column("metric")
     table.add_column("value", justify="right")
     rows = [

@@ -18,7 +18,6 @@ deterministic and writes two protocols built from disjoint phrasings:
 from __future__ import annotations
 
 import random
-import sys
 from typing import Sequence
 
 import model_train_protocol as mtp
@@ -225,8 +224,18 @@ def build_heldout() -> mtp.Protocol:
                      OFF_TOPIC_HELDOUT)
 
 
-if __name__ == "__main__":
-    out = sys.argv[1] if len(sys.argv) > 1 else None
+def main(argv: Sequence[str] | None = None) -> None:
+    """Save both protocols and their templates into OUT_DIR (default: the current directory)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m model_train_protocol.examples.support_intents",
+                                     description="Write the support-intents example files.")
+    parser.add_argument("out_dir", nargs="?", default=None, help="directory to write into (default: current)")
+    out = parser.parse_args(argv).out_dir
     for protocol in (build_protocol(), build_heldout()):
         print(protocol.save(path=out))
         print(protocol.template(path=out))
+
+
+if __name__ == "__main__":
+    main()

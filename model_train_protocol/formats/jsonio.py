@@ -35,7 +35,8 @@ try:  # the C accelerator; always present in CPython
 except ImportError:  # pragma: no cover - other interpreters
     _c_make_encoder = None
 
-__all__ = ["dumps", "dump", "LazyList", "paused_gc", "write_atomic", "write_json_atomic"]
+__all__ = ["dumps", "dump", "LazyList", "paused_gc", "write_atomic", "write_json_atomic", "temp_file",
+           "clean_stale_temps", "process_alive", "TEMP_SUFFIX"]
 
 INDENT = 4
 
@@ -412,10 +413,64 @@ def dump(document: Any, write: Callable[[str], Any]) -> None:
     flush(writer.parts)
 
 
+#: Temporary files are named ``.{target}.{pid}.{random}`` + this suffix, so a later save can recognise its own.
+TEMP_SUFFIX = ".mtp-tmp"
+
+
+def temp_file(path: Path) -> tuple[int, str]:
+    """A new temporary file beside ``path``: (fd, name), created with O_EXCL (never through a link), mode 0600.
+
+    The name holds the writer's process id, so :func:`clean_stale_temps` can
+    tell a temp file left by a killed save from one a running writer still
+    fills. Stale ones of the same target are removed first.
+    """
+    clean_stale_temps(path)
+    return tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX, dir=path.parent)
+
+
+def clean_stale_temps(path: Path) -> None:
+    """Remove temp files of ``path`` left by saves that were killed (their process is gone).
+
+    Only regular files we own whose name has our exact pattern are touched;
+    links and anything else are left alone.
+    """
+    prefix = f".{path.name}."
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(prefix) and name.endswith(TEMP_SUFFIX)):
+            continue
+        pid_text = name[len(prefix):-len(TEMP_SUFFIX)].split(".", 1)[0]
+        if not pid_text.isdigit() or process_alive(int(pid_text)):
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if entry.is_file(follow_symlinks=False) and info.st_uid == getattr(os, "getuid", lambda: info.st_uid)():
+                os.unlink(entry.path)
+        except OSError:
+            pass
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a temp file or staging folder it owns may still be in use)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # another user's process, or a pid we cannot ask about: keep its file
+    return True
+
+
 def _write_temp_then_rename(path: Path, fill: Callable[[Callable[[str], Any]], None]) -> None:
     """Create ``path`` through a temporary file: ``fill`` gets a function that writes text as UTF-8."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = temp_file(path)
     try:
         with os.fdopen(fd, "wb") as handle:
             fill(lambda text: handle.write(text.encode("utf-8")))

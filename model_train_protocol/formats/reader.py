@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ from ..render import input_lines
 from ..tokens import NON, SPECIAL_TOKENS, NumListToken, NumToken, Token, UserToken, token_key
 from ..tokenset import TokenSet
 from .jsonio import paused_gc
+from .limits import file_name_problem, read_limited, text_problem
 from .versions import READABLE_BLOOM_VERSIONS, parse_schema_url, version_key
 
 if TYPE_CHECKING:
@@ -55,12 +57,13 @@ def pointer(*parts: Any) -> str:
 
 
 def read_json_file(path: "str | os.PathLike[str]") -> Any:
-    """The parsed JSON of ``path``; unreadable files and invalid JSON raise MTPFileError."""
+    """The parsed JSON of ``path``; unreadable files and invalid JSON raise MTPFileError.
+
+    Special files (FIFOs, devices) and files over the size cap are refused
+    before reading (:mod:`.limits`).
+    """
     source = str(path)
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise MTPFileError(f"cannot read the file: {exc.strerror or exc}", path=source) from None
+    data = read_limited(path)
     text = _decode(data, source)
     del data  # not alive during parsing: 800 MB less at a million samples (docs/benchmarks.md)
     return _parse_text(text, source)
@@ -78,9 +81,24 @@ def _decode(data: bytes, source: str | None) -> str:
         raise MTPFileError(f"not a UTF-8 text file (byte {exc.start}); MTP files are UTF-8 JSON", path=source) from None
 
 
+#: Escapes that can make a string no file should hold: NUL, and the surrogate halves (paired or not).
+_SUSPECT_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
+#: An exponent of three digits or more: the only way to write a number that overflows a float.
+_BIG_EXPONENT = re.compile(r"[0-9.][eE][+-]?0*[0-9]{3}")
+
+
 def _parse_text(text: str, source: str | None) -> Any:
+    """Parse, refusing what JSON allows but no MTP file may hold: NaN/Infinity, numbers that overflow,
+    duplicate keys, NUL characters and lone surrogates.
+
+    The number and string checks only run when a quick scan of the text finds
+    a candidate, so ordinary files parse at full speed.
+    """
+    options: dict[str, Any] = {"parse_constant": _reject_constant, "object_pairs_hook": _unique_keys}
+    if _BIG_EXPONENT.search(text):
+        options["parse_float"] = _finite_float
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        document = json.loads(text, **options)
     except json.JSONDecodeError as exc:
         what = "truncated JSON" if exc.pos >= len(text.rstrip()) else "not valid JSON"
         raise MTPFileError(f"{what}: {exc.msg} at line {exc.lineno} column {exc.colno}", path=source) from None
@@ -88,6 +106,45 @@ def _parse_text(text: str, source: str | None) -> Any:
         raise MTPFileError(f"not valid JSON: {exc}", path=source) from None
     except RecursionError:
         raise MTPFileError("not a usable JSON document: nested too deeply", path=source) from None
+    if "\0" in text or _SUSPECT_ESCAPE.search(text):
+        _check_strings(document, source)
+    return document
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object's dict; a key given twice would silently lose a value, so it is refused."""
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        duplicate = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise ValueError(f"the key {duplicate!r} appears twice in one object; keep one of them")
+    return result
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"the number {text[:40]} is too large for a 64-bit float")
+    return value
+
+
+def _check_strings(document: Any, source: str | None) -> None:
+    """Refuse NUL characters and lone surrogates in any key or string, naming the JSON pointer."""
+    stack: list[tuple[Any, str]] = [(document, "")]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, str):
+            problem = text_problem(value)
+            if problem is not None:
+                raise MTPFileError(f"the string {value[:40]!r} {problem}", path=source, pointer=where)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                problem = text_problem(key)
+                if problem is not None:
+                    raise MTPFileError(f"the key {key[:40]!r} {problem}", path=source, pointer=where)
+                stack.append((item, pointer_join(where, key)))
+        elif isinstance(value, list):
+            stack.extend((item, pointer_join(where, i)) for i, item in enumerate(value))
 
 
 def _reject_constant(name: str) -> NoReturn:
@@ -117,13 +174,14 @@ def _names_from_template(protocol: "Protocol", model_path: Path) -> None:
     (no template, unreadable, another protocol) leaves the generated names.
     """
     stem = model_path.name[: -len("_model.json")] if model_path.name.endswith("_model.json") else protocol.name
-    candidates = dict.fromkeys([model_path.with_name(f"{stem}_template.json"),
-                                model_path.with_name(f"{protocol.name}_template.json")])
+    # A name from the file's content is used only as a plain file name beside the model file: never a path.
+    stems = [s for s in (stem, protocol.name) if _plain_file_name(s)]
+    candidates = dict.fromkeys(model_path.with_name(f"{s}_template.json") for s in stems)
     for candidate in candidates:
         try:
-            template = json.loads(candidate.read_text(encoding="utf-8"))
+            template = _parse_text(_decode(read_limited(candidate), str(candidate)), str(candidate))
             described = list(template["instructions"].items())
-        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        except (MTPFileError, TypeError, KeyError, AttributeError):
             continue
         keys = protocol.key_map()
         if len(described) == len(protocol.instructions) and all(
@@ -134,6 +192,10 @@ def _names_from_template(protocol: "Protocol", model_path: Path) -> None:
             for (name, _), instruction in zip(described, protocol.instructions):
                 instruction.name = name
             return
+
+
+def _plain_file_name(name: str) -> bool:
+    return file_name_problem(name) is None
 
 
 def protocol_from_json(document: Any, *, source: str | None = None) -> "Protocol":

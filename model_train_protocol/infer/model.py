@@ -7,13 +7,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from ..errors import MTPError, MTPValueError
+from ..errors import MTPError, MTPFileError, MTPValueError
 from ..guardrail import instruction_guardrails
 from ..tokens import EOS
 from .answer import Answer, parse_completion
 from .confidence import check_threshold, confidence, stored_threshold
 from .decode import Generation, Grammar, generate
-from .prompt import build_prompt
+from .prompt import build_prompt, check_sampling
 from .spec import InstructionSpec, instruction_specs
 from .vocab import Vocab
 
@@ -60,18 +60,26 @@ class Model:
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str], max_text_tokens: int | None = None,
-             threshold: float | None = None) -> "Model":
-        """Open a directory written by ``mtp train`` (offline; nothing is downloaded).
+             threshold: float | None = None, template: str | os.PathLike[str] | None = None) -> "Model":
+        """Open a directory written by ``mtp train`` (offline; nothing is downloaded; no code from it runs).
 
         ``threshold`` overrides the confidence threshold chosen at training time (0 turns it off).
-        """
-        os.environ["HF_HUB_OFFLINE"] = "1"
-        from ..train.artifacts import load_trained
 
-        trained = load_trained(Path(directory))
+        ``template`` is the template file of a directory trained elsewhere
+        (one without ``mtp_manifest.json``); see :mod:`model_train_protocol.model_dir`.
+        """
+        from ..model_dir import load_trained
+
+        trained = load_trained(Path(directory), template=template)
         protocol = _protocol(trained.model_file)
-        return cls(trained.model, trained.tokenizer, trained.template, protocol, trained.manifest, max_text_tokens,
-                   threshold)
+        try:
+            return cls(trained.model, trained.tokenizer, trained.template, protocol, trained.manifest,
+                       max_text_tokens, threshold)
+        except MTPError:
+            raise
+        except Exception as exc:  # a template or tokenizer that passed its checks but not this
+            raise MTPFileError(f"the template and tokenizer do not fit together ({type(exc).__name__}: "
+                               f"{str(exc)[:200]}).", path=str(directory)) from None
 
     def _answer_budget(self) -> int:
         """Twice the longest answer text of the protocol, in tokens (a fixed default without it)."""
@@ -166,6 +174,7 @@ class Model:
     def generate(self, spec: InstructionSpec, prompt: str, *, constrained: bool = True, sample: bool = False,
                  temperature: float = 1.0, seed: int | None = None) -> Generation:
         """The raw decoding of one prompt; unconstrained output may not parse."""
+        check_sampling(temperature, seed)
         ids = self.vocab.encode(prompt)
         grammar = self.grammar(spec)
         longest_final = grammar.longest_final

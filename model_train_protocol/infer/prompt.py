@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 from ..errors import MTPValueError
 from ..render import fill_input_lines
 from .spec import InstructionSpec
 
-__all__ = ["build_prompt", "clean_line"]
+__all__ = ["build_prompt", "clean_line", "check_sampling"]
 
 
 def clean_line(text: str) -> str:
@@ -39,3 +40,13 @@ def build_prompt(spec: InstructionSpec, lines: Sequence[str], numbers: Sequence[
         )
     checked = [p.check(v) for p, v in zip(spec.placeholders, numbers)]
     return fill_input_lines(spec.input_lines, [clean_line(t) for t in lines], checked)
+
+
+def check_sampling(temperature: float, seed: int | None, flags: bool = False) -> None:
+    """Sampling settings a run can use: a finite temperature above 0, a seed torch accepts (0 to 2**63 - 1)."""
+    name, seed_name = ("--temperature", "--seed") if flags else ("temperature", "seed")
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not math.isfinite(temperature) \
+            or temperature <= 0:
+        raise MTPValueError(f"{name} must be a finite number above 0 (e.g. 0.7), got {temperature!r}.")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63):
+        raise MTPValueError(f"{seed_name} must be an integer from 0 to 2**63 - 1.")

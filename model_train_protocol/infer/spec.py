@@ -68,10 +68,12 @@ class Placeholder:
         """The value if it fits, else an MTPValueError that says what was expected."""
         values = value if self.length else [value]
         if self.length and (isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) != self.length):
-            raise MTPValueError(f"expected {self.describe()}, got {value!r}.")
+            raise MTPValueError(f"expected {self.describe()}, got {_short(value)}.")
+        integers = isinstance(self.min_value, int) and isinstance(self.max_value, int)
         for v in values:
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not self.min_value <= v <= self.max_value:
-                raise MTPValueError(f"expected {self.describe()}, got {value!r}.")
+            if (isinstance(v, bool) or not isinstance(v, (int, float)) or (integers and not isinstance(v, int))
+                    or not self.min_value <= v <= self.max_value):
+                raise MTPValueError(f"expected {self.describe()}, got {_short(value)}.")
         return tuple(values) if self.length else value
 
 
@@ -212,3 +214,12 @@ def _user_lines(protocol: "Protocol | None") -> dict[Any, list[bool]]:
         found[instruction.name] = flags
         found[tuple(input_lines(instruction, keys))] = flags
     return found
+
+
+def _short(value: Any) -> str:
+    """A value for an error message: at most 60 characters (a 5,000-digit number has no repr at all)."""
+    try:
+        text = repr(value)
+    except ValueError:
+        return f"a {type(value).__name__} too large to print"
+    return text if len(text) <= 60 else text[:57] + "..."

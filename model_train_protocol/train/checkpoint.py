@@ -11,7 +11,9 @@ loads them from the base again.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -85,21 +87,24 @@ def save_checkpoint(
     """Write the checkpoint into a fresh folder, then swap it in, so a crash never leaves half of one."""
     from safetensors.torch import save_file
 
-    tmp = folder.with_name(folder.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    save_file(trainable_state(model), str(tmp / "model.safetensors"))
-    if best is not None:
-        save_file(best, str(tmp / "best.safetensors"))
-    tensors, meta = flatten_optimizer(optimizer)
-    save_file(tensors, str(tmp / "optimizer.safetensors"))
-    tokenizer.save_pretrained(tmp / "tokenizer")
-    write_atomic(tmp / STATE, dumps({**state, "optimizer": meta}))
-    old = folder.with_name(folder.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    # A fresh uniquely named folder: a link planted at a fixed name would be written through.
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+    try:
+        save_file(trainable_state(model), str(tmp / "model.safetensors"))
+        if best is not None:
+            save_file(best, str(tmp / "best.safetensors"))
+        tensors, meta = flatten_optimizer(optimizer)
+        save_file(tensors, str(tmp / "optimizer.safetensors"))
+        tokenizer.save_pretrained(tmp / "tokenizer")
+        write_atomic(tmp / STATE, dumps({**state, "optimizer": meta}))
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".old", dir=folder.parent))
     if folder.exists():
-        folder.rename(old)
-    tmp.rename(folder)
+        os.replace(folder, old / folder.name)
+    os.replace(tmp, folder)
     shutil.rmtree(old, ignore_errors=True)
 
 

@@ -93,11 +93,11 @@ def load_base(base: str, layers: int | None = None) -> tuple["PreTrainedModel", 
     makes training and answering proportionally faster).
     """
     _offline()
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from ..model_dir import check_base_dir, load_pretrained
 
     folder = smollm2_cache() if base == "smollm2" else Path(base)
-    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-    model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True, use_safetensors=True)
+    check_base_dir(folder)  # the refusals of a model directory: no code, no pickle, no links
+    model, tokenizer = load_pretrained(folder)
     if layers is not None:
         truncate_layers(model, layers)
     return model, tokenizer
@@ -145,11 +145,10 @@ def smollm2_cache() -> Path:
     import shutil
     import tempfile
 
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from ..model_dir import load_pretrained
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name, local_files_only=True)
-    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, local_files_only=True)
+    model, tokenizer = load_pretrained(gguf.parent, gguf_file=gguf.name)  # an installed package, no remote code
     # Weights are dequantised to float32 on load: the copy is a plain model.
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config

@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
 from ..errors import MTPFileError, MTPValidationError, MTPValueError
-from .artifacts import CHECKPOINTS, LOSS_CURVE, MANIFEST, verify_dir, write_manifest, write_protocol_files
+from .artifacts import (
+    CHECKPOINTS, LOSS_CURVE, MANIFEST, STAGING_PREFIX, verify_dir, write_manifest, write_protocol_files, write_staged,
+)
 from .batching import collate, encode_all, shards, step_batch, steps_per_epoch
 from .checkpoint import has_checkpoint, load_checkpoint, load_trainable, save_checkpoint, trainable_state
 from .config import TrainConfig
@@ -103,7 +105,7 @@ def _check_out_dir(out: Path) -> None:
         return
     if not out.is_dir():
         raise MTPFileError("--out must be a directory.", path=str(out))
-    entries = {p.name for p in out.iterdir()}
+    entries = {p.name for p in out.iterdir() if not p.name.startswith(STAGING_PREFIX)}
     if not entries or entries <= {CHECKPOINTS}:
         return
     if MANIFEST not in entries:
@@ -190,7 +192,8 @@ class _Run:
             add_token_rows(model, len(tokenizer), {i: spelled.get(tokenizer.convert_ids_to_tokens(i), []) for i in new_ids})
             return tokenizer, model, new_ids
         if self.resuming:
-            tokenizer = AutoTokenizer.from_pretrained(self.ckpt_dir / "tokenizer", local_files_only=True)
+            tokenizer = AutoTokenizer.from_pretrained(self.ckpt_dir / "tokenizer", local_files_only=True,
+                                                      trust_remote_code=False)
         else:
             text = None
             if self.dist.main:
@@ -363,22 +366,24 @@ class _Run:
                 metrics["check_val"] = check_answers(answering, spread(self.data.val, cfg.check_examples))
                 refusal = self._refusal_threshold(metrics["check_val"]["confidences"])
             metrics["refusal_threshold"] = refusal.get("threshold")
-            _clear_previous(self.out)
-            model.save_pretrained(self.out)
-            self.tokenizer.save_pretrained(self.out)
-            write_protocol_files(self.out, self.protocol)
-            val_points = [(h["step"], h["val_loss"]) for h in history]
-            save_loss_curve(self.out / LOSS_CURVE, train_losses, val_points, f"{self.protocol.name} ({cfg.base})")
             settings = {
                 **cfg.to_dict(), "learning_rate": lr, "batch_size_per_rank": batch_size,
                 "device": self.dist.device, "bf16": self.dist.device.startswith("cuda"),
                 "cpu_threads": torch.get_num_threads() if self.dist.device == "cpu" else None,
                 "tokenizer_vocab_size": self.vocab_size,
             }
-            manifest = write_manifest(
-                self.out, self.protocol, settings, metrics,
-                {"history": history, "structural_tokens": self.structural, "refusal": refusal},
-            )
+
+            def fill(folder: Path) -> dict[str, Any]:
+                model.save_pretrained(folder)
+                self.tokenizer.save_pretrained(folder)
+                write_protocol_files(folder, self.protocol)
+                val_points = [(h["step"], h["val_loss"]) for h in history]
+                save_loss_curve(folder / LOSS_CURVE, train_losses, val_points, f"{self.protocol.name} ({cfg.base})")
+                return write_manifest(folder, self.protocol, settings, metrics,
+                                      {"history": history, "structural_tokens": self.structural, "refusal": refusal})
+
+            # Written whole or not at all: a full disk leaves the directory as it was.
+            manifest = write_staged(self.out, fill, lambda: _clear_previous(self.out))
             verify_dir(self.out)
             if not cfg.keep_checkpoints:
                 shutil.rmtree(self.out / CHECKPOINTS, ignore_errors=True)

@@ -1,4 +1,4 @@
-"""The report's tables and the refusal curve's PNG, from synthetic cases."""
+"""The report's tables and PNGs, from synthetic cases; they stay readable (and quick) whatever the names."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import pytest
 from rich.console import Console
 
 from model_train_protocol.eval import CaseResult, refusal_curve, summarize
-from model_train_protocol.eval.report import per_final_table, summary_table, sweep_table, write_refusal_png
+from model_train_protocol.eval.report import (
+    MAX_LABEL, _label, per_final_table, summary_table, sweep_table, write_confusion_png, write_refusal_png,
+)
 
 
 def scored(expected: str, chosen: str, confidence: float | None, bad: bool = False) -> CaseResult:
@@ -49,4 +51,18 @@ def test_summary_and_per_final_tables():
 def test_refusal_png(tmp_path):
     summary = summarize(CASES, threshold=0.5)
     path = write_refusal_png(tmp_path / "curve" / "refusal_curve.png", refusal_curve(CASES), summary["refusal"], "t")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_labels_are_cut():
+    assert _label("Cat") == "Cat"
+    long = _label("x" * 10_000_000)
+    assert len(long) == MAX_LABEL and long.endswith("…")
+
+
+@pytest.mark.filterwarnings("ignore:Tight layout not applied")  # forty-character labels are wide; still drawn
+def test_a_huge_name_still_gives_a_plot(tmp_path):
+    pytest.importorskip("matplotlib")
+    name = "n" * 10_000_000
+    path = write_confusion_png(tmp_path / "c.png", [name, "Other"], [[1, 0], [0, 1]], name)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

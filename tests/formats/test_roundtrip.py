@@ -83,9 +83,9 @@ def test_documented_changes_of_the_extended_reference_file():
 
 # --- random protocols --------------------------------------------------------------------------
 
-TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=0, max_size=12)
+TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters="\0"), min_size=0, max_size=12)
 #: Sample texts are single lines (rule string.newline).
-LINE = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters="\r\n"), max_size=12)
+LINE = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters="\r\n\0"), max_size=12)
 
 
 @st.composite

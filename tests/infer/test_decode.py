@@ -157,13 +157,16 @@ NUMERIC = "alice_cat_alice_instruction_numeric"
 
 
 def _with_madness_range(lo: int, hi: int):
-    """The example protocol with the numeric final's range changed (its samples' values 3, 5, 8 stay in it)."""
+    """The example protocol with the numeric final's range changed (its samples' values clamped into it)."""
+    from dataclasses import replace
+
     from model_train_protocol.examples.cheshire_cat import build_protocol
 
     protocol = build_protocol()
     (instruction,) = [i for i in protocol.instructions if i.name == NUMERIC]
     (madness,) = instruction.finals
     madness.min_value, madness.max_value = lo, hi
+    instruction.samples[:] = [replace(s, value=min(max(s.value, lo), hi)) for s in instruction.samples]
     return protocol
 
 

@@ -1,0 +1,160 @@
+"""Input limits: every file the library reads is a regular file of bounded size, checked before reading.
+
+A FIFO would block the reader forever and ``/dev/zero`` or ``/dev/urandom``
+would be read until memory runs out, so anything but a regular file is
+refused after ``open`` (non-blocking, so a FIFO cannot stall it) and before
+the first byte is read. Sizes are capped; the caps are read from the
+environment at each call, so a big job can raise them without code:
+
+=========================== =========================================== =========
+variable                    what it caps                                default
+=========================== =========================================== =========
+``MTP_MAX_FILE_BYTES``      model, template, CSV and context files      4 GiB
+``MTP_MAX_CONFIG_BYTES``    JSON files of a trained-model directory     256 MiB
+=========================== =========================================== =========
+
+Text that enters from a file or a flag is checked by :func:`check_text`:
+valid Unicode scalar values (no lone surrogates, which UTF-8 cannot encode)
+and no NUL character.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from ..errors import MTPFileError, MTPValueError
+
+__all__ = [
+    "DEFAULT_MAX_FILE_BYTES",
+    "DEFAULT_MAX_CONFIG_BYTES",
+    "max_file_bytes",
+    "max_config_bytes",
+    "read_limited",
+    "check_text",
+    "text_problem",
+    "file_name_problem",
+    "MAX_NAME_BYTES",
+]
+
+#: Longest name (UTF-8 bytes) that becomes part of a file name: ``{name}_template.json`` stays under 255 bytes.
+MAX_NAME_BYTES = 200
+
+DEFAULT_MAX_FILE_BYTES = 4 * 1024**3
+DEFAULT_MAX_CONFIG_BYTES = 256 * 1024**2
+
+
+def _cap(variable: str, default: int) -> int:
+    raw = os.environ.get(variable)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value <= 0:
+        raise MTPValueError(f"{variable}={raw!r} must be a positive number of bytes, e.g. {variable}={default}.")
+    return value
+
+
+def max_file_bytes() -> int:
+    """The largest model, template or CSV file read (``MTP_MAX_FILE_BYTES``, default 4 GiB)."""
+    return _cap("MTP_MAX_FILE_BYTES", DEFAULT_MAX_FILE_BYTES)
+
+
+def max_config_bytes() -> int:
+    """The largest JSON file of a model directory read (``MTP_MAX_CONFIG_BYTES``, default 256 MiB)."""
+    return _cap("MTP_MAX_CONFIG_BYTES", DEFAULT_MAX_CONFIG_BYTES)
+
+
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def read_limited(path: "str | os.PathLike[str]", limit: int | None = None, *, follow_symlinks: bool = True) -> bytes:
+    """The bytes of the regular file at ``path``, refusing special files and files over ``limit`` bytes.
+
+    ``limit`` defaults to :func:`max_file_bytes`. With ``follow_symlinks=False``
+    a symbolic link is refused instead of followed. Every refusal is an
+    :class:`MTPFileError` naming the file.
+    """
+    source = str(path)
+    limit = max_file_bytes() if limit is None else limit
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    if not follow_symlinks:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+        if Path(path).is_symlink():
+            raise MTPFileError("is a symbolic link; links are not followed here.", path=source)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise MTPFileError(f"cannot read the file: {exc.strerror or exc}", path=source) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = next((name for test, name in _KINDS if test(info.st_mode)), "not a regular file")
+            raise MTPFileError(f"is {kind}, not a regular file; pass a file saved on disk.", path=source)
+        if info.st_size > limit:
+            raise MTPFileError(
+                f"is {info.st_size:,} bytes, over the limit of {limit:,}; raise MTP_MAX_FILE_BYTES (or "
+                "MTP_MAX_CONFIG_BYTES for model directories) if the file is really meant to be this large.",
+                path=source,
+            )
+        if hasattr(os, "O_NONBLOCK"):
+            os.set_blocking(fd, True)
+        chunks = []
+        remaining = limit + 1
+        while remaining > 0:
+            chunk = os.read(fd, min(remaining, 1 << 24))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        if remaining <= 0:
+            raise MTPFileError(f"grew past the limit of {limit:,} bytes while being read.", path=source)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise MTPFileError(f"cannot read the file: {exc.strerror or exc}", path=source) from None
+    finally:
+        os.close(fd)
+
+
+def text_problem(text: str) -> str | None:
+    """What makes ``text`` unusable (a NUL or a lone surrogate), or None when it is fine."""
+    if "\0" in text:
+        return "holds a NUL character"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"holds {text[exc.start:exc.end]!r}, an unpaired surrogate that UTF-8 cannot encode (not valid UTF-8)"
+    return None
+
+
+def check_text(text: str, what: str) -> str:
+    """``text`` unchanged, or :class:`MTPValueError` when it holds a NUL or a lone surrogate."""
+    problem = text_problem(text)
+    if problem is not None:
+        raise MTPValueError(f"{what} {problem}; remove it.")
+    return text
+
+
+def file_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be the start of a file name in a chosen directory, or None.
+
+    Names come from files (a model file's ``name``) and become file and folder
+    names (``{name}_model.json``, ``{name}_openai-chat/``): a slash, ``..`` or
+    an absolute path would write outside the directory the user chose.
+    """
+    if not name.strip():
+        return "is empty"
+    if any(ch in name for ch in "/\\\0") or name in (".", ".."):
+        return "holds a slash, backslash or NUL, or is '.' or '..' (it would leave the chosen directory)"
+    if name != name.strip():
+        return "starts or ends with a space"
+    problem = text_problem(name)
+    if problem is not None:
+        return problem
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        return f"is {len(name.encode('utf-8'))} bytes long; file names allow {MAX_NAME_BYTES}"
+    return None
