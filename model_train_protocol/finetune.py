@@ -53,16 +53,22 @@ __all__ = [
 #: The six special tokens, in a fixed order (their ids in a scratch tokenizer are 0..5).
 SPECIALS: tuple[str, ...] = (BOS.key, EOS.key, RUN.key, PAD.key, UNK.key, NON.key)
 
-#: The raw MTP chat template: message texts as rendered, the assistant's inside generation markers.
-#: No generation prompt is needed: a rendered prompt already ends with ``<RUN>`` and a newline.
+#: The raw MTP chat template: message texts as rendered, the assistant's inside generation markers and
+#: ending in ``<EOS>`` (added when a message lacks it, so a model always learns to stop). It reads
+#: OpenAI messages (role/content) and ShareGPT turns (from/value, human/gpt). No generation prompt is
+#: needed: a rendered prompt already ends with ``<RUN>`` and a newline.
 CHAT_TEMPLATE = (
     "{%- for message in messages -%}"
-    "{%- if message['role'] == 'assistant' -%}"
-    "{% generation %}{{ message['content'] }}{% endgeneration %}"
-    "{%- elif message['role'] == 'system' -%}"
-    "{{ message['content'] + '\\n' }}"
+    "{%- set role = message['role'] if 'role' in message else message['from'] -%}"
+    "{%- set content = message['content'] if 'content' in message else message['value'] -%}"
+    "{%- if role in ('assistant', 'gpt') -%}"
+    "{% generation %}{{ content }}"
+    "{%- if not content.endswith('<EOS>') -%}{{ '<EOS>' }}{%- endif -%}"
+    "{% endgeneration %}"
+    "{%- elif role == 'system' -%}"
+    "{{ content + '\\n' }}"
     "{%- else -%}"
-    "{{ message['content'] }}"
+    "{{ content }}"
     "{%- endif -%}"
     "{%- endfor -%}"
 )
