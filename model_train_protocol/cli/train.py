@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from click.core import ParameterSource
 from rich.markup import escape
 from rich.table import Table
 
@@ -92,7 +91,7 @@ def train_command(
     values = read_config_file(config_file) if config_file is not None else {}
     given = {name: value for name, value in ctx.params.items()
              if name not in ("model_file", "config_file", "as_json")
-             and ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)}
+             and _given(ctx, name)}
     for name, value in given.items():
         values[CLI_NAMES.get(name, name)] = str(value) if name == "out" else value
     if err_console.quiet:
@@ -112,6 +111,15 @@ def train_command(
             typer.echo(json.dumps({"out": str(target), **result.metrics}, ensure_ascii=False))
         else:
             _summary(result.metrics, Path(target))
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether option ``name`` was given (command line or environment) rather than left at its default.
+
+    Compared by name: typer may bundle its own click, whose ParameterSource is another enum.
+    """
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
 
 
 def _summary(metrics: dict, out: Path) -> None:

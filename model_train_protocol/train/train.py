@@ -22,7 +22,9 @@ from ..errors import MTPFileError, MTPValidationError, MTPValueError
 from .artifacts import CHECKPOINTS, LOSS_CURVE, MANIFEST, verify_dir, write_manifest, write_protocol_files
 from .batching import collate, encode_all, shards, step_batch, steps_per_epoch
 from .checkpoint import has_checkpoint, load_checkpoint, load_trainable, save_checkpoint, trainable_state
-from .config import TrainConfig
+from ..formats.jsonio import write_atomic
+from .config import TrainConfig, TrainConfigError
+from .config_file import CONFIG_FILE, dump_config
 from .data import build_training_data
 from .extra import require_train_extra
 from .distributed import Dist, broadcast_text, init_distributed
@@ -157,7 +159,12 @@ class _Run:
             _check_out_dir(self.out)
             self.out.mkdir(parents=True, exist_ok=True)
         self.dist.barrier()
-        self.resuming = cfg.resume and has_checkpoint(self.ckpt_dir)
+        if cfg.resume and not has_checkpoint(self.ckpt_dir):
+            raise TrainConfigError(
+                f"resume: there is no checkpoint in {self.ckpt_dir} to continue from (a finished run removes its "
+                "checkpoints unless keep_checkpoints is set); train without resume to start anew."
+            )
+        self.resuming = cfg.resume
         self.data = build_training_data(self.protocol, cfg.val_split, cfg.seed, cfg.guardrails, cfg.context_text)
         self.structural = structural_strings(self.protocol)
         self.tokenizer, model, new_ids = self._tokenizer_and_model()
@@ -360,6 +367,7 @@ class _Run:
             model.save_pretrained(self.out)
             self.tokenizer.save_pretrained(self.out)
             write_protocol_files(self.out, self.protocol)
+            write_atomic(self.out / CONFIG_FILE, dump_config(cfg))
             val_points = [(h["step"], h["val_loss"]) for h in history]
             save_loss_curve(self.out / LOSS_CURVE, train_losses, val_points, f"{self.protocol.name} ({cfg.base})")
             settings = {
