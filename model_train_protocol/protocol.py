@@ -15,7 +15,7 @@ from .formats.versions import FormatVersion, format_version
 from .guardrail import Guardrail, guardrail_map
 from .instructions import BaseInstruction
 from .render import KeyMap
-from .validation import Problem, validate_protocol
+from .validation import Problem, file_name_issue, validate_protocol
 
 __all__ = ["Protocol"]
 
@@ -164,12 +164,9 @@ def _check_file_name(name: Any, what: str) -> None:
         raise ProtocolTypeError(f"{what} must be a string, got {type(name).__name__} {name!r}.")
     if not name.strip():
         raise ProtocolError(f"{what} cannot be empty.")
-    bad = [ch for ch in ("/", "\\", "\0") if ch in name]
-    if bad or name in (".", "..") or name != name.strip():
-        raise ProtocolError(
-            f"{what} {name!r} cannot be used as a file name (no slashes, backslashes, NUL, leading or trailing "
-            "spaces, '.' or '..'); pass the directory as path= instead."
-        )
+    issue = file_name_issue(name)
+    if issue is not None:
+        raise ProtocolError(f"{what} {name!r} cannot be used as a file name ({issue}); pass the directory as path= instead.")
 
 
 def _target(path: str | os.PathLike[str] | None, name: str, suffix: str) -> Path:

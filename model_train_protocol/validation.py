@@ -62,6 +62,15 @@ def collect_tokens(protocol: "Protocol") -> tuple[list[Token], set[int]]:
     return list(seen.values()), finals
 
 
+def file_name_issue(name: str) -> str | None:
+    """Why ``name`` cannot be a file name (it names ``{name}_model.json``), or None when it can."""
+    if not name.strip():
+        return "it is empty"
+    if any(ch in name for ch in ("/", "\\", "\0")) or name in (".", "..") or name != name.strip():
+        return "no slashes, backslashes, NUL, leading or trailing spaces, '.' or '..'"
+    return None
+
+
 def validate_protocol(protocol: "Protocol", version: FormatVersion = DEFAULT_VERSION) -> list[Problem]:
     """Every problem of the protocol for the file ``version``, in a stable order; empty means it can be saved.
 
@@ -73,6 +82,12 @@ def validate_protocol(protocol: "Protocol", version: FormatVersion = DEFAULT_VER
     name = f"protocol {protocol.name!r}"
     limit = version.max_string_length
 
+    issue = file_name_issue(protocol.name)
+    if issue is not None:
+        add(Problem("protocol.name", name, f"the name cannot be used as a file name ({issue}); save() and "
+                    "template() write {name}_model.json and {name}_template.json.",
+                    "Create the protocol with a plain name, e.g. mtp.Protocol(name=\"my_model\", ...), and pass "
+                    "the directory as path= to save()."))
     if protocol.inputs < version.min_inputs:
         add(Problem("protocol.inputs", name,
                     f"inputs is {protocol.inputs}; the bloom {version.bloom} format needs at least {version.min_inputs}.",

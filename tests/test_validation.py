@@ -266,3 +266,17 @@ def test_every_rule_of_validation_py_has_a_test_here():
     assert len(rule_ids) >= 15
     tests = Path(__file__).read_text(encoding="utf-8")
     assert sorted(r for r in rule_ids if tests.count(f'"{r}"') < 2) == []
+
+
+@pytest.mark.parametrize("name", ["a/b", "back\\slash", " padded", "..", "nul\0"])
+def test_a_name_that_save_refuses_is_a_validation_problem(name):
+    """validate() must not call valid what save() and template() refuse."""
+    from core_helpers import small_protocol
+
+    protocol = small_protocol()
+    protocol.name = name
+    problems = protocol.validate()
+    assert [p.rule for p in problems] == ["protocol.name"]
+    assert problems[0].rule == "protocol.name" and "file name" in problems[0].message
+    with pytest.raises(mtp.MTPError):
+        protocol.save(path=".")

@@ -22,6 +22,9 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 
+#: Width of output to a file or pipe (no terminal to fit): wide enough that no table cuts a name.
+NON_TERMINAL_WIDTH = 10_000
+
 console = Console()
 #: Progress bars, spinners and warnings (silenced by --quiet).
 err_console = Console(stderr=True)
@@ -53,6 +56,9 @@ def _root(
         os.environ["MTP_DEBUG"] = "1"
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     err_console.quiet = quiet
+    for output in (console, err_console):
+        if not output.is_terminal:  # a file or a pipe: tables as wide as their content, never cut
+            output.width = NON_TERMINAL_WIDTH
 
 
 def fail(message: str, code: int = 1) -> "typer.Exit":

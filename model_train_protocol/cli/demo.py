@@ -7,7 +7,6 @@ new user sees the whole path from Python description to answering model.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import typer
@@ -15,7 +14,7 @@ from rich.table import Table
 
 from ..examples.cheshire_cat import build_protocol
 from ..protocol import Protocol
-from ..train.extra import INSTALL_HINT
+from ..train.extra import INSTALL_HINT, TrainExtraMissing, require_train_extra
 from ._app import app, console
 
 #: (instruction, input lines) the demo asks the trained model: training prompts and one off-topic line.
@@ -43,7 +42,9 @@ def demo(
     console.print(f"wrote {template_path}")
     if not train:
         return
-    if importlib.util.find_spec("torch") is None or importlib.util.find_spec("transformers") is None:
+    try:
+        require_train_extra()
+    except TrainExtraMissing:
         console.print(f"training skipped: the train extra is not installed; {INSTALL_HINT}", markup=False,
                       highlight=False, soft_wrap=True)
         return
