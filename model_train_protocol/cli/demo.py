@@ -7,15 +7,18 @@ new user sees the whole path from Python description to answering model.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from ..examples.cheshire_cat import build_protocol
 from ..protocol import Protocol
 from ..train.extra import INSTALL_HINT, TrainExtraMissing, require_train_extra
-from ._app import app, console
+from ._app import app, console, err_console
 
 #: (instruction, input lines) the demo asks the trained model: training prompts and one off-topic line.
 QUESTIONS = (
@@ -32,23 +35,28 @@ QUESTIONS = (
 def demo(
     out: Path = typer.Option(Path("mtp-demo"), "--out", "-o", help="Directory for the generated files."),
     train: bool = typer.Option(True, "--train/--no-train", help="Also train a small model and ask it questions."),
+    as_json: bool = typer.Option(False, "--json", help="Print the files, the training figures and the answers as JSON."),
 ) -> None:
     """Build the Cheshire Cat example, save its model and template files, train a small model and ask it questions."""
     protocol = build_protocol()
     model_path = protocol.save(path=out)
     template_path = protocol.template(path=out)
-    _summary(protocol)
-    console.print(f"wrote {model_path}")
-    console.print(f"wrote {template_path}")
-    if not train:
-        return
-    try:
-        require_train_extra()
-    except TrainExtraMissing:
-        console.print(f"training skipped: the train extra is not installed; {INSTALL_HINT}", markup=False,
-                      highlight=False, soft_wrap=True)
-        return
-    _train_and_ask(protocol, out / "model")
+    result: dict[str, Any] = {"files": [str(model_path), str(template_path)], "trained": False}
+    if not as_json:
+        _summary(protocol)
+        console.print(f"wrote {escape(str(model_path))}", highlight=False, soft_wrap=True)
+        console.print(f"wrote {escape(str(template_path))}", highlight=False, soft_wrap=True)
+    if train:
+        try:
+            require_train_extra()
+        except TrainExtraMissing:
+            result["skipped"] = f"the train extra is not installed; {INSTALL_HINT}"
+            if not as_json:
+                console.print(f"training skipped: {result['skipped']}", markup=False, highlight=False, soft_wrap=True)
+        else:
+            result.update(_train_and_ask(protocol, out / "model", show=not as_json), trained=True)
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False))
 
 
 def _summary(protocol: Protocol) -> None:
@@ -65,23 +73,35 @@ def _summary(protocol: Protocol) -> None:
                   f"{sum(len(i.background) for i in protocol.instructions)} instruction")
 
 
-def _train_and_ask(protocol: Protocol, model_dir: Path) -> None:
+def _train_and_ask(protocol: Protocol, model_dir: Path, show: bool) -> dict[str, Any]:
     from ..infer import Model
     from ..train import TrainConfig, train
 
-    console.print(f"training a small model from scratch into {model_dir} (CPU, about a minute)...")
-    result = train(protocol, model_dir, TrainConfig(val_split=0.0, seed=0))
+    if show:
+        console.print(f"training a small model from scratch into {model_dir} (CPU, about a minute)...")
+    result = train(protocol, model_dir, TrainConfig(val_split=0.0, seed=0, progress=show and not err_console.quiet))
     metrics = result.metrics
-    console.print(f"trained {metrics['steps']} steps; training loss {metrics['first_train_loss']:.2f} -> "
-                  f"{metrics['final_train_loss']:.3f}; loss curve in {model_dir / 'loss_curve.png'}")
     model = Model.load(model_dir)
+    answers = []
+    for instruction, lines in QUESTIONS:
+        answer = model.run(instruction, lines=list(lines))
+        answers.append({"instruction": instruction, "lines": list(lines), "text": answer.text, "final": answer.final,
+                        "guardrail": answer.guardrail})
+    if show:
+        console.print(f"trained {metrics['steps']} steps; training loss {metrics['first_train_loss']:.2f} -> "
+                      f"{metrics['final_train_loss']:.3f}; loss curve in {model_dir / 'loss_curve.png'}")
+        _answers_table(answers)
+    return {"model_dir": str(model_dir), "steps": metrics["steps"], "first_train_loss": metrics["first_train_loss"],
+            "final_train_loss": metrics["final_train_loss"], "answers": answers}
+
+
+def _answers_table(answers: list[dict[str, Any]]) -> None:
     table = Table(title="The trained Cat answers")
     table.add_column("instruction")
     table.add_column("last input line")
     table.add_column("answer")
     table.add_column("final")
-    for instruction, lines in QUESTIONS:
-        answer = model.run(instruction, lines=list(lines))
-        final = "refused (guardrail)" if answer.guardrail else answer.final
-        table.add_row(instruction, lines[-1], answer.text, final)
+    for answer in answers:
+        final = "refused (guardrail)" if answer["guardrail"] else answer["final"]
+        table.add_row(answer["instruction"], escape(answer["lines"][-1]), escape(answer["text"]), escape(final))
     console.print(table)

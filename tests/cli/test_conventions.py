@@ -111,3 +111,16 @@ def test_env_reports_versions_base_and_device() -> None:
         assert report["device"]["auto"] == ("cuda" if torch.cuda.is_available() else "cpu")
     proc = mtp("env")
     assert proc.returncode == 0 and "transformers" in proc.stdout and "smollm2 base" in proc.stdout
+
+
+def test_option_names_are_whole_at_80_columns() -> None:
+    _, commands = _commands()
+    env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1"}
+    for name in ("train", "export", "eval"):
+        proc = subprocess.run([MTP, name, "-h"], env=env, capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0
+        for param in commands[name].params:
+            for option in [*param.opts, *param.secondary_opts]:
+                if option.startswith("-"):
+                    assert option in proc.stdout, (name, option)
+        assert max(len(line) for line in proc.stdout.splitlines()) <= 100

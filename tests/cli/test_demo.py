@@ -62,3 +62,13 @@ def test_demo_without_the_training_extra_names_the_real_extra_and_install(tmp_pa
     assert proc.returncode == 0, proc.stderr
     assert 'the train extra is not installed; pip install ".[train]" (in a clone of the mtp-toolkit repository)' \
         in " ".join(proc.stdout.split())
+
+
+def test_demo_json(tmp_path: Path) -> None:
+    import json
+
+    proc = mtp("demo", "--out", tmp_path, "--no-train", "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["trained"] is False and [Path(f).name for f in result["files"]] == [
+        "cheshire_cat_model.json", "cheshire_cat_template.json"]

@@ -41,7 +41,7 @@ def test_smollm2_tokenizer_gets_atomic_structural_tokens(smollm2_folder, protoco
 
 
 @pytest.mark.integration
-def test_smollm2_loads_offline_and_fine_tunes_with_lora(smollm2_folder, protocol, tmp_path, monkeypatch):
+def test_smollm2_loads_offline_and_fine_tunes_with_lora(smollm2_folder, protocol, tmp_path, monkeypatch, capfd):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     out = tmp_path / "smol"
     result = train(protocol, out, TrainConfig(base="smollm2", lora=True, max_steps=2, batch_size=2,
@@ -54,3 +54,21 @@ def test_smollm2_loads_offline_and_fine_tunes_with_lora(smollm2_folder, protocol
     assert "quantization_config" not in loaded.model.config.to_dict()
     assert loaded.model.get_input_embeddings().num_embeddings == len(loaded.tokenizer)
     assert len(encode(loaded.tokenizer, "Tree_English_Cat_Talk_")) == 1
+    # no 272-line GGUF conversion bar in logs; the trained tokenizer renders chats the way it was trained
+    captured = capfd.readouterr()
+    assert "de-quantizing" not in captured.err + captured.out
+    from model_train_protocol.finetune import CHAT_TEMPLATE
+
+    assert loaded.tokenizer.chat_template == CHAT_TEMPLATE
+
+
+def test_gguf_progress_bar_is_silenced_only_while_loading():
+    from transformers import modeling_gguf_pytorch_utils as gguf_utils
+
+    from model_train_protocol.train.model import _no_gguf_progress_bar
+
+    original = gguf_utils.tqdm
+    with _no_gguf_progress_bar():
+        bar = gguf_utils.tqdm(range(3))
+        assert bar.disable and list(bar) == [0, 1, 2]
+    assert gguf_utils.tqdm is original
