@@ -65,6 +65,11 @@ def _check_type(name: str, value: Any, hint: Any) -> Any:
             return value
         if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
+        if kind is float and isinstance(value, str):  # YAML 1.1 reads `lr: 1e-3` (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
         if kind is str and isinstance(value, str):
             return value
     wanted = " or ".join("null" if k is type(None) else k.__name__ for k in allowed)

@@ -26,6 +26,7 @@ def test_every_field_is_a_key_and_cli_spellings_are_accepted() -> None:
 @pytest.mark.parametrize("data, message", [
     ({"epoch": 3}, "unknown key 'epoch'"),
     ({"epochs": "many"}, "'epochs' must be int"),
+    ({"lr": "fast"}, "'lr' must be float or null"),
     ({"lora": "yes"}, "'lora' must be bool"),
     ({"epochs": True}, "'epochs' must be int"),
     ({"layers": 2, "n_layer": 3}, "set twice"),
@@ -40,6 +41,8 @@ def test_yaml_and_toml_read_the_same(tmp_path: Path) -> None:
     (tmp_path / "run.yaml").write_text("epochs: 3\nlr: 0.001\nmax_steps: null\nout: here\n", encoding="utf-8")
     (tmp_path / "run.toml").write_text('epochs = 3\nlr = 1e-3\nout = "here"\n', encoding="utf-8")
     assert read_config_file(tmp_path / "run.yaml") == {"epochs": 3, "lr": 0.001, "max_steps": None, "out": "here"}
+    (tmp_path / "exp.yaml").write_text("lr: 1e-3\nweight_decay: 0\n", encoding="utf-8")  # YAML 1.1: "1e-3" is a str
+    assert read_config_file(tmp_path / "exp.yaml") == {"lr": 0.001, "weight_decay": 0.0}
     assert read_config_file(tmp_path / "run.toml") == {"epochs": 3, "lr": 0.001, "out": "here"}
     (tmp_path / "run.json").write_text("{}", encoding="utf-8")
     with pytest.raises(TrainConfigError, match=r"\.yaml, \.yml or \.toml"):
