@@ -120,6 +120,7 @@ def load_base(base: str) -> tuple["PreTrainedModel", "PreTrainedTokenizerBase"]:
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
         model.hf_quantizer = None
+        model.is_quantized = False  # else transformers' Trainer (TRL, axolotl) refuses to fine-tune it
         return model, tokenizer
     folder = Path(base)
     tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
