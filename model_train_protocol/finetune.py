@@ -63,7 +63,7 @@ CHAT_TEMPLATE = (
     "{%- set content = message['content'] if 'content' in message else message['value'] -%}"
     "{%- if role in ('assistant', 'gpt') -%}"
     "{% generation %}{{ content }}"
-    "{%- if not content.endswith('<EOS>') -%}{{ '<EOS>' }}{%- endif -%}"
+    "{%- if not content.endswith('" + EOS.key + "') -%}{{ '" + EOS.key + "' }}{%- endif -%}"
     "{% endgeneration %}"
     "{%- elif role == 'system' -%}"
     "{{ content + '\\n' }}"
