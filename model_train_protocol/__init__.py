@@ -34,6 +34,7 @@ from .tokenset import Snippet, TokenSet
 from .validation import Problem
 from .csv_import import CSVImportError, import_csv
 from .export import ExportError, export_protocol
+from .finetune import added_tokens, chat_template
 from .info import protocol_stats
 
 __version__ = "0.1.0"
@@ -94,6 +95,8 @@ __all__ = [
     "TokenTypeError",
     "UNK",
     "UserToken",
+    "added_tokens",
+    "chat_template",
     "export_protocol",
     "import_csv",
     "protocol_stats",

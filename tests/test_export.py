@@ -235,3 +235,36 @@ def test_every_loadable_reference_file_exports(data_dir: Path, tmp_path: Path) -
         assert result.guardrail_examples == sum(t.endswith("\n<UNK>\n<EOS>") for t in texts)
         exported += 1
     assert exported >= 10
+
+
+# --- the fast line writer ------------------------------------------------------------------------------------
+
+def _stdlib_line(record: dict) -> str:
+    """How export lines were written before the fast writer: the definition of the bytes."""
+    return json.dumps(record, ensure_ascii=False, separators=(", ", ": "))
+
+
+@settings(max_examples=200, deadline=None)
+@given(prompt=st.text(), completion=st.text(), system=st.none() | st.text(), fmt=st.sampled_from(FORMATS))
+def test_fast_lines_equal_the_stdlib_encoding(prompt: str, completion: str, system, fmt: str) -> None:
+    from model_train_protocol import export
+
+    example = mtp.RenderedExample(instruction="i", prompt=prompt, completion=completion, final="F_")
+    expected = _stdlib_line(example_record(example, fmt, system))
+    assert export.example_line(example, fmt, system) == expected
+    fallback, export._orjson = export._orjson, None  # the stdlib encoder, used when orjson is missing
+    try:
+        assert export.example_line(example, fmt, system) == expected
+    finally:
+        export._orjson = fallback
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("context", [False, True])
+def test_exported_files_are_byte_identical_to_the_stdlib_encoding(tmp_path: Path, fmt: str, context: bool) -> None:
+    from model_train_protocol.export import export_records
+
+    protocol = build_protocol()
+    export_protocol(protocol, tmp_path, fmt, context=context)
+    expected = "".join(_stdlib_line(record) + "\n" for _, record in export_records(protocol, fmt, context))
+    assert (tmp_path / "train.jsonl").read_bytes() == expected.encode("utf-8")

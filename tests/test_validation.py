@@ -325,3 +325,17 @@ def test_every_after_add_rule_is_exercised():
     exercised = {mark.args[1][i][0] for mark in test_changes_after_adding_are_problems.pytestmark
                  if mark.name == "parametrize" for i in range(len(mark.args[1]))}
     assert exercised == set(AFTER_ADD_RULES)
+
+
+@pytest.mark.parametrize("name", ["a/b", "back\\slash", " padded", "..", "nul\0"])
+def test_a_name_that_save_refuses_is_a_validation_problem(name):
+    """validate() must not call valid what save() and template() refuse."""
+    from core_helpers import small_protocol
+
+    protocol = small_protocol()
+    protocol.name = name
+    problems = protocol.validate()
+    assert [p.rule for p in problems] == ["protocol.name"]
+    assert problems[0].rule == "protocol.name" and "names the saved files" in problems[0].message
+    with pytest.raises(mtp.MTPError):
+        protocol.save(path=".")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
@@ -15,22 +16,54 @@ app = typer.Typer(
     name="mtp",
     help="Model Train Protocol: validate, inspect, convert, export, train and run MTP models.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish and PowerShell
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain click help: rich markup would eat "[default: ...]" and cut option names
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 
+#: Width of output to a file or pipe (no terminal to fit): wide enough that no table cuts a name.
+NON_TERMINAL_WIDTH = 10_000
+
 console = Console()
+#: Progress bars, spinners and warnings (silenced by --quiet).
 err_console = Console(stderr=True)
+#: Error lines: always shown.
+_error_console = Console(stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        typer.echo(f"mtp {__version__} (mtp-toolkit, Python {sys.version.split()[0]})")
+        raise typer.Exit()
 
 
 @app.callback()
-def _root() -> None:
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="More detail: library log messages, and the "
+                                 "traceback of an internal error."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars, spinners or warnings on stderr; "
+                               "results and errors still print."),
+) -> None:
     """Model Train Protocol: validate, inspect, convert, export, train and run MTP models."""
+    if verbose and quiet:
+        raise fail("--verbose and --quiet exclude each other; pass one.", 2)
+    if verbose:
+        os.environ["MTP_DEBUG"] = "1"
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    err_console.quiet = quiet
+    for output in (console, err_console):
+        if not output.is_terminal:  # a file or a pipe: tables as wide as their content, never cut
+            output.width = NON_TERMINAL_WIDTH
 
 
 def fail(message: str, code: int = 1) -> "typer.Exit":
     """Print one clear error line on stderr and return the exit to raise."""
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    _error_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -39,17 +72,17 @@ def main() -> None:
     try:
         app()  # click's standalone mode turns usage errors into a message and exit 2
     except MTPError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc).splitlines()[0])}", highlight=False, soft_wrap=True)
+        _error_console.print(f"[bold red]error:[/] {escape(str(exc).splitlines()[0])}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except OSError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        _error_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
-        err_console.print("[bold red]error:[/] interrupted")
+        _error_console.print("[bold red]error:[/] interrupted")
         sys.exit(130)
     except Exception as exc:  # a bug, not bad input: still one line; MTP_DEBUG=1 shows the traceback
         if os.environ.get("MTP_DEBUG"):
             raise
-        err_console.print(f"[bold red]error:[/] internal error ({type(exc).__name__}: {escape(str(exc))}); rerun with "
-                          "MTP_DEBUG=1 and report the traceback", highlight=False, soft_wrap=True)
+        _error_console.print(f"[bold red]error:[/] internal error ({type(exc).__name__}: {escape(str(exc))}); rerun with "
+                          "`mtp --verbose ...` and report the traceback", highlight=False, soft_wrap=True)
         sys.exit(1)

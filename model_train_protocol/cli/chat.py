@@ -21,8 +21,9 @@ def chat(
     directory: Path = model_dir_argument(),
     instruction: Optional[str] = typer.Option(None, "--instruction", "-i", help="Instruction to chat with "
                                               "(optional when the model has only one)."),
-    line: List[str] = typer.Option([], "--line", "-l", help="Starting text of each input line, in template order, "
-                                   "used until the conversation fills them (default: empty)."),
+    line: List[str] = typer.Option([], "--line", "-l", help="Starting text of the input lines, in template order: "
+                                   "every line but the prompt line (which each message fills), or all of them; used "
+                                   "until the conversation fills them (default: empty)."),
     number: List[str] = typer.Option([], "--number", "-n", help="Number placeholder values, as for `mtp run`."),
     as_json: bool = typer.Option(False, "--json", help="Print each answer as one JSON line."),
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, help="Longest answer text, in tokens."),

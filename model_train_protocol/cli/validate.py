@@ -23,9 +23,11 @@ def validate(
         ..., callback=existing(directory=False), help="Model (*_model.json) or template (*_template.json) files."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object with every file's problems."),
-    full_schema: bool = typer.Option(False, "--full-schema", help="Check every sample against the JSON Schema "
-                                     f"(default: the first {SCHEMA_SAMPLES_PER_SET} of each instruction; the loader "
-                                     "and the rules still check them all)."),
+    full_schema: bool = typer.Option(False, "--full-schema", help="Check every sample against the JSON Schema even "
+                                     "on the slow jsonschema fallback, used when jsonschema-rs is not installed "
+                                     f"(which checks the first {SCHEMA_SAMPLES_PER_SET} of each instruction; the "
+                                     "loader and the rules still check them all). With jsonschema-rs every sample "
+                                     "is always checked."),
 ) -> None:
     """Check model and template files: JSON, schema of their version, loading, and the MTP rules.
 

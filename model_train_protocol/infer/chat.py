@@ -45,9 +45,12 @@ class ChatSession:
     def __init__(self, model: "Model", spec: InstructionSpec, lines: Sequence[str] | None = None,
                  numbers: Sequence[Any] = ()) -> None:
         start = list(lines) if lines else [""] * spec.text_lines
+        if len(start) == spec.text_lines - 1:  # every line but the prompt line, which the messages fill
+            start.insert(spec.prompt_line, "")
         if len(start) != spec.text_lines:
             raise MTPValueError(
-                f"instruction {spec.name!r} takes {spec.text_lines} input line(s); give that many starting lines or none."
+                f"instruction {spec.name!r} takes {spec.text_lines} input line(s): give {spec.text_lines - 1} starting "
+                f"line(s) (every line but the prompt line, line {spec.prompt_line + 1}), {spec.text_lines}, or none."
             )
         self.model = model
         self.spec = spec

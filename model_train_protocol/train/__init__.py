@@ -1,6 +1,6 @@
 """Train MTP models locally: ``train(protocol, out_dir, TrainConfig(...))`` and ``load_trained(out_dir)``.
 
-Needs the ``[train]`` extra (``pip install 'mtp-toolkit[train]'``): PyTorch,
+Needs the ``train`` extra (``pip install ".[train]"`` in a clone of the repository): PyTorch,
 transformers, tokenizers, safetensors, peft, gguf, matplotlib. The core
 library never imports this package.
 """

@@ -8,7 +8,8 @@ from ..errors import MTPError
 
 __all__ = ["TrainExtraMissing", "require_train_extra", "INSTALL_HINT"]
 
-INSTALL_HINT = "pip install 'mtp-toolkit[train]'"
+#: mtp-toolkit is not on PyPI: it is installed from a clone of its repository, extras included.
+INSTALL_HINT = 'pip install ".[train]" (in a clone of the mtp-toolkit repository)'
 _MODULES = ("torch", "transformers", "tokenizers", "safetensors", "matplotlib")
 
 

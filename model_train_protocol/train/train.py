@@ -24,7 +24,9 @@ from .artifacts import (
 )
 from .batching import collate, encode_all, shards, step_batch, steps_per_epoch
 from .checkpoint import has_checkpoint, load_checkpoint, load_trainable, save_checkpoint, trainable_state
-from .config import TrainConfig
+from ..formats.jsonio import write_atomic
+from .config import TrainConfig, TrainConfigError
+from .config_file import CONFIG_FILE, dump_config
 from .data import build_training_data
 from .extra import require_train_extra
 from .distributed import Dist, broadcast_text, init_distributed
@@ -163,7 +165,12 @@ class _Run:
             _check_out_dir(self.out)
             self.out.mkdir(parents=True, exist_ok=True)
         self.dist.barrier()
-        self.resuming = cfg.resume and has_checkpoint(self.ckpt_dir)
+        if cfg.resume and not has_checkpoint(self.ckpt_dir):
+            raise TrainConfigError(
+                f"resume: there is no checkpoint in {self.ckpt_dir} to continue from (a finished run removes its "
+                "checkpoints unless keep_checkpoints is set); train without resume to start anew."
+            )
+        self.resuming = cfg.resume
         self.data = build_training_data(self.protocol, cfg.val_split, cfg.seed, cfg.guardrails, cfg.train_context)
         self.structural = structural_strings(self.protocol)
         self.tokenizer, model, new_ids = self._tokenizer_and_model()
@@ -377,6 +384,7 @@ class _Run:
                 model.save_pretrained(folder)
                 self.tokenizer.save_pretrained(folder)
                 write_protocol_files(folder, self.protocol)
+                write_atomic(folder / CONFIG_FILE, dump_config(cfg))
                 val_points = [(h["step"], h["val_loss"]) for h in history]
                 save_loss_curve(folder / LOSS_CURVE, train_losses, val_points, f"{self.protocol.name} ({cfg.base})")
                 return write_manifest(folder, self.protocol, settings, metrics,

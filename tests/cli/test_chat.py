@@ -35,4 +35,12 @@ def test_quit_stops_and_text_output(model_dir):
 
 def test_wrong_number_of_starting_lines(model_dir):
     code, out, err = mtp_in_process("chat", "--max-tokens", "4", model_dir, "-i", "alice_asks_the_cat", "-l", "only one", stdin="hi\n")
-    assert code == 1 and "takes 3 input line" in err and "Traceback" not in err
+    assert code == 1 and "takes 3 input line(s): give 2 starting line(s)" in err and "Traceback" not in err
+
+
+def test_starting_lines_may_leave_out_the_prompt_line(model_dir):
+    """A 2-line instruction: one --line is the line before the prompt, which the message fills."""
+    code, out, err = mtp_in_process("chat", "--max-tokens", "4", model_dir, "-i", "alice_cat_alice_continue",
+                                    "-l", "Then it doesnt matter which way you go.", "--json", stdin="Which way?\n")
+    assert code == 0, err
+    assert len(out.splitlines()) == 1 and json.loads(out)["final"]

@@ -162,3 +162,65 @@ def test_reference_files_of_0_3_2_pass_our_schemas():
     for path in sorted((SHARED_DATA / "generated" / "v0.3.2").glob("*.json")):
         problems = schema_problems(json.loads(path.read_text(encoding="utf-8")))
         assert problems == [], (path.name, [str(p) for p in problems])
+
+
+# --- the fast validator (jsonschema-rs) and the fallback (jsonschema) --------------------------------------------
+
+def _broken_documents(model: dict) -> list[dict]:
+    """Model documents with one schema violation each, in different places and of different keywords."""
+    edits = [
+        lambda d: d.update(inputs="two"),
+        lambda d: d.pop("tokens"),
+        lambda d: d.update(extra=1),
+        lambda d: d["instruction"]["sets"][0]["samples"][0].update(result=5),
+        lambda d: d["instruction"]["sets"][0]["samples"][0]["strings"].append(7),
+        lambda d: d["instruction"]["sets"][0].update(ppo="x"),
+        lambda d: d.update(context=[1, 2]),
+        lambda d: d["instruction"]["sets"][0]["samples"][0].pop("strings"),
+    ]
+    documents = []
+    for edit in edits:
+        document = copy.deepcopy(model)
+        edit(document)
+        documents.append(document)
+    return documents
+
+
+def test_both_validators_report_the_same_pointers_and_keywords(model):
+    pytest.importorskip("jsonschema_rs")
+    for document in _broken_documents(model):
+        fast = schema_problems(document, backend="jsonschema-rs")
+        slow = schema_problems(document, backend="jsonschema")
+        assert fast, document
+        assert {(p.pointer, p.keyword) for p in fast} == {(p.pointer, p.keyword) for p in slow}
+        assert all(p.message for p in fast)
+
+
+def test_whole_files_are_checked_with_the_fast_validator(model, tmp_path, monkeypatch):
+    """A violation past the old 1,000-sample cap is found; the fallback keeps the cap unless asked for all."""
+    pytest.importorskip("jsonschema_rs")
+    from model_train_protocol import filecheck
+    from model_train_protocol.formats import schemas
+
+    document = copy.deepcopy(model)
+    samples = document["instruction"]["sets"][0]["samples"]
+    document["instruction"]["sets"][0]["samples"] = [copy.deepcopy(samples[0]) for _ in range(1500)]
+    document["instruction"]["sets"][0]["samples"][1400]["bogus"] = 1  # only the schema forbids it
+    path = tmp_path / "big_model.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    pointer = "/instruction/sets/0/samples/1400"
+
+    result = filecheck.check_file(path)
+    assert result.schema_samples_skipped == 0
+    assert pointer in {p.pointer for p in result.problems if p.rule == "schema"}
+
+    monkeypatch.setattr(schemas, "_rust", None)
+    schemas._validator.cache_clear()
+    try:
+        capped = filecheck.check_file(path)
+        assert capped.schema_samples_skipped == 500
+        assert pointer not in {p.pointer for p in capped.problems if p.rule == "schema"}
+        full = filecheck.check_file(path, full_schema=True)
+        assert pointer in {p.pointer for p in full.problems if p.rule == "schema"}
+    finally:
+        schemas._validator.cache_clear()

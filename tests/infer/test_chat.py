@@ -64,3 +64,14 @@ def test_session_needs_a_line_per_template_line(specs):
 
     with pytest.raises(MTPValueError, match="takes 3 input line"):
         ChatSession(object(), specs["alice_asks_the_cat"], ["only one"])
+
+
+def test_session_takes_every_line_but_the_prompt_line(specs):
+    """Starting lines may leave out the prompt line, which each message fills (one line for a 2-line instruction)."""
+    from model_train_protocol.infer import ChatSession
+
+    spec = specs["alice_cat_alice_continue"]
+    session = ChatSession(object(), spec, ["Then it doesnt matter which way you go."])
+    assert session.lines("Which way?") == ["Then it doesnt matter which way you go.", "Which way?"]
+    three = ChatSession(object(), specs["alice_asks_the_cat"], ["a", "b"])
+    assert three.lines("m") == ["a", "b", "m"]

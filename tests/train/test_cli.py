@@ -44,7 +44,7 @@ def test_missing_training_extra_is_one_clear_line(model_file, tmp_path):
     run = _mtp("train", model_file, "--out", tmp_path / "out", env={"PYTHONPATH": str(fake)})
     assert run.returncode == 1
     lines = run.stderr.strip().splitlines()
-    assert len(lines) == 1 and "pip install 'mtp-toolkit[train]'" in lines[0]
+    assert len(lines) == 1 and 'pip install ".[train]" (in a clone of the mtp-toolkit repository)' in lines[0]
     assert "Traceback" not in run.stderr
 
 

@@ -41,12 +41,29 @@ def test_smollm2_tokenizer_gets_atomic_structural_tokens(smollm2_folder, protoco
 
 
 @pytest.mark.integration
-def test_smollm2_loads_offline_and_fine_tunes_with_lora(smollm2_folder, protocol, tmp_path, monkeypatch):
+def test_smollm2_loads_offline_and_fine_tunes_with_lora(smollm2_folder, protocol, tmp_path, monkeypatch, capfd):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    from transformers.trainer_utils import validate_quantization_for_training
+
+    import importlib
+
+    train_module = importlib.import_module("model_train_protocol.train.train")  # the module, not the function
+
+    loaded_bases = []
+
+    def spy(base):  # the base as loaded: dequantised, so transformers' Trainer (TRL, axolotl) accepts it too
+        model, tokenizer = real_load_base(base)
+        validate_quantization_for_training(model)  # raises for a model still marked quantized
+        loaded_bases.append(model.is_quantized)
+        return model, tokenizer
+
+    real_load_base = train_module.load_base
+    monkeypatch.setattr(train_module, "load_base", spy)
     out = tmp_path / "smol"
     result = train(protocol, out, TrainConfig(base="smollm2", lora=True, max_steps=2, batch_size=2,
                                               check_examples=0, progress=False))
     metrics = result.metrics
+    assert loaded_bases == [False]
     assert metrics["steps"] == 2
     assert 0 < metrics["trainable_parameters"] < metrics["parameters"] / 10
     loaded = load_trained(out, device="cpu")
@@ -54,3 +71,22 @@ def test_smollm2_loads_offline_and_fine_tunes_with_lora(smollm2_folder, protocol
     assert "quantization_config" not in loaded.model.config.to_dict()
     assert loaded.model.get_input_embeddings().num_embeddings == len(loaded.tokenizer)
     assert len(encode(loaded.tokenizer, "Tree_English_Cat_Talk_")) == 1
+    # no 272-line GGUF conversion bar in logs; the trained tokenizer renders chats the way it was trained
+    captured = capfd.readouterr()
+    assert "de-quantizing" not in captured.err + captured.out
+    from model_train_protocol.finetune import CHAT_TEMPLATE
+
+    assert loaded.tokenizer.chat_template == CHAT_TEMPLATE
+
+
+def test_gguf_progress_bar_is_silenced_only_while_loading():
+    from transformers import modeling_gguf_pytorch_utils as gguf_utils
+
+    from model_train_protocol.train.model import _no_gguf_progress_bar
+
+    original = gguf_utils.tqdm
+    with _no_gguf_progress_bar():
+        bar = gguf_utils.tqdm(range(3))
+        assert bar.disable and list(bar) == [0, 1, 2]
+    assert gguf_utils.tqdm is original
+

@@ -147,3 +147,36 @@ def test_a_small_protocol_still_gets_the_recipe_s_minimum_of_steps():
 def test_context_lines_follow_the_recipe_unless_set():
     assert TrainConfig().train_context is False and TrainConfig(base="scratch").train_context is True
     assert TrainConfig(context_text=True).train_context is True
+
+
+def test_resume_without_a_checkpoint_says_so(protocol, tmp_path):
+    """--resume must not silently start over: no checkpoint is an error naming the folder."""
+    with pytest.raises(TrainConfigError, match="no checkpoint"):
+        train(protocol, tmp_path / "never", tiny(resume=True))
+    train(protocol, tmp_path / "done", tiny())  # a finished run removes its checkpoints
+    with pytest.raises(TrainConfigError, match="no checkpoint"):
+        train(protocol, tmp_path / "done", tiny(resume=True))
+
+
+def test_the_settings_are_saved_with_the_run_and_read_back(protocol, tmp_path):
+    from model_train_protocol.train.artifacts import verify_dir
+    from model_train_protocol.train.config_file import CONFIG_FILE, read_config_file
+
+    config = tiny(seed=4, lr=0.01)
+    train(protocol, tmp_path / "m", config)
+    manifest = verify_dir(tmp_path / "m")  # listed in the manifest like every other file
+    assert CONFIG_FILE in {entry["path"] for entry in manifest["files"]}
+    assert TrainConfig(**read_config_file(tmp_path / "m" / CONFIG_FILE)) == config
+
+
+def test_trained_tokenizer_carries_the_raw_mtp_chat_template(protocol, trained_dir):
+    from transformers import AutoTokenizer
+
+    from model_train_protocol.finetune import CHAT_TEMPLATE
+    from model_train_protocol.render import render_protocol
+
+    tokenizer = AutoTokenizer.from_pretrained(trained_dir)
+    assert tokenizer.chat_template == CHAT_TEMPLATE
+    example = next(iter(render_protocol(protocol)))
+    messages = [{"role": "user", "content": example.prompt}, {"role": "assistant", "content": example.completion}]
+    assert tokenizer.apply_chat_template(messages, tokenize=False) == example.text

