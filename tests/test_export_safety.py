@@ -54,11 +54,11 @@ def test_a_planted_link_at_the_old_temp_name_is_not_followed(tmp_path):
 def test_a_failed_export_leaves_no_temp_files(tmp_path, monkeypatch):
     out = tmp_path / "out"
 
-    def broken(*args, **kwargs):
-        yield ("x", "y"), {"text": "a"}
+    def broken(*args, **kwargs):  # the examples fail once the temp files exist
         raise RuntimeError("disk full")
+        yield  # noqa: unreachable: makes this a generator, as the real one is
 
-    monkeypatch.setattr("model_train_protocol.export.export_records", broken)
+    monkeypatch.setattr("model_train_protocol.export._examples", broken)
     with pytest.raises(RuntimeError):
         export_protocol(build_protocol(), out, "text", val_split=0.3)
     assert list(out.iterdir()) == []
@@ -86,13 +86,17 @@ def test_concurrent_exports_into_one_folder_never_mix(tmp_path):
             break
     else:
         pytest.fail("train.jsonl and val.jsonl do not come from one export")
-    assert sorted(p.name for p in out.iterdir()) == ["train.jsonl", "val.jsonl"]
+    # the split files and the tool files beside them (dataset_info.json, ...), nothing else: no temp file
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in (alone / str(seed)).iterdir())
+    assert {"train.jsonl", "val.jsonl"} <= {p.name for p in out.iterdir()}
 
 
 def test_a_later_export_without_a_split_removes_the_stale_val_file(tmp_path):
-    export_protocol(build_protocol(), tmp_path, "text", val_split=0.3)
-    export_protocol(build_protocol(), tmp_path, "text")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["train.jsonl"]
+    export_protocol(build_protocol(), tmp_path / "a", "text", val_split=0.3)
+    export_protocol(build_protocol(), tmp_path / "a", "text")
+    export_protocol(build_protocol(), tmp_path / "b", "text")
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == sorted(p.name for p in (tmp_path / "b").iterdir())
+    assert not (tmp_path / "a" / "val.jsonl").exists()
 
 
 def test_stale_temp_files_of_killed_saves_are_cleaned_by_later_saves(tmp_path):

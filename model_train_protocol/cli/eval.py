@@ -42,7 +42,7 @@ def eval_command(
     if resolved == target.resolve() or resolved in target.resolve().parents:
         raise fail(f"--out {target} is inside the model directory, whose files the manifest fixes; choose another.")
     protocol = load_protocol(file)
-    model = open_model(directory, max_tokens, threshold)
+    model = open_model(directory, max_tokens, threshold=threshold)
     cases = select_cases(protocol, model.manifest, model.specs, split)
     total = min(len(cases.examples), limit or len(cases.examples))
     with _progress(total) as advance:

@@ -51,10 +51,10 @@ def test_smollm2_loads_offline_and_fine_tunes_with_lora(smollm2_folder, protocol
 
     loaded_bases = []
 
-    def spy(base):  # the base as loaded: dequantised, so transformers' Trainer (TRL, axolotl) accepts it too
-        model, tokenizer = real_load_base(base)
+    def spy(base, layers=None):  # the base as loaded: dequantised, so transformers' Trainer (TRL, axolotl) accepts it
+        model, tokenizer = real_load_base(base, layers)
         validate_quantization_for_training(model)  # raises for a model still marked quantized
-        loaded_bases.append(model.is_quantized)
+        loaded_bases.append(getattr(model, "is_quantized", False))  # loaded from the converted safetensors copy
         return model, tokenizer
 
     real_load_base = train_module.load_base
