@@ -99,7 +99,7 @@ def run(
                                      "an integer, or a JSON list for a number list. Repeat for each."),
     as_json: bool = typer.Option(False, "--json", help="Print the answer as JSON."),
     sample: bool = typer.Option(False, "--sample", help="Sample instead of greedy decoding."),
-    temperature: float = typer.Option(1.0, "--temperature", min=0.01, help="Sampling temperature (with --sample)."),
+    temperature: float = typer.Option(1.0, "--temperature", help="Sampling temperature (with --sample): a finite number above 0."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed for --sample."),
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, help="Longest answer text, in tokens."),
     threshold: Optional[float] = threshold_option(),
