@@ -227,18 +227,5 @@ def main(argv: "list[str] | None" = None) -> None:
     print(cheshire_cat.template(path=out))
 
 
-def main(argv: "list[str] | None" = None) -> None:
-    """Save the protocol and its template into OUT_DIR (default: the current directory)."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m model_train_protocol.examples.cheshire_cat",
-                                     description="Write the Cheshire Cat example files.")
-    parser.add_argument("out_dir", nargs="?", default=None, help="directory to write into (default: current)")
-    out = parser.parse_args(argv).out_dir
-    cheshire_cat = build_protocol()
-    print(cheshire_cat.save(path=out))
-    print(cheshire_cat.template(path=out))
-
-
 if __name__ == "__main__":
     main()
