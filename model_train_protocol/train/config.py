@@ -78,7 +78,9 @@ class TrainConfig:
     progress: bool = True
     check_examples: int = 64  # answer this many train and validation prompts after training, as `mtp run` does (0: skip)
     # refusal of prompts unlike the training ones: the confidence threshold chosen on the validation answers
-    max_false_refusals: float = 0.05  # share of validation prompts the threshold may refuse (0: no threshold)
+    # share of validation prompts the threshold may refuse; 0 (the default): no threshold. Off by default since
+    # validation prompts share the protocol's phrasings, so their confidences overstate new wording's (quality.md)
+    max_false_refusals: float = 0.0
     threshold_cap: float = 0.5  # never refuse answers more confident than this
 
     def __post_init__(self) -> None:

@@ -39,7 +39,10 @@ if TYPE_CHECKING:
 
     from ..protocol import Protocol
 
-__all__ = ["TrainResult", "train"]
+__all__ = ["TrainResult", "train", "MIN_CALIBRATION_PROMPTS"]
+
+#: Fewest validation answers a refusal threshold is chosen on (a 5 % quantile of fewer is noise).
+MIN_CALIBRATION_PROMPTS = 20
 
 ProtocolSource = Union["Protocol", str, "os.PathLike[str]"]
 
@@ -408,15 +411,18 @@ class _Run:
     def _refusal_threshold(self, confidences: list[float]) -> dict[str, Any]:
         """The confidence threshold below which a guarded instruction refuses, chosen on the validation answers.
 
-        Only a protocol with a guardrail can refuse; without validation
-        answers there is nothing to choose the threshold on, and it stays off.
+        Only a protocol with a guardrail can refuse; a quantile of fewer than
+        :data:`MIN_CALIBRATION_PROMPTS` validation answers is noise, and the threshold then stays off.
         """
         from ..infer.confidence import choose_threshold
 
         cfg = self.config
-        if not self.protocol.guardrail_map() or not confidences or cfg.max_false_refusals <= 0:
-            return {"threshold": None, "reason": "no guardrail" if not self.protocol.guardrail_map()
-                    else "no validation prompts" if not confidences else "turned off"}
+        reason = ("turned off (max_false_refusals is 0)" if cfg.max_false_refusals <= 0
+                  else "no guardrail" if not self.protocol.guardrail_map()
+                  else f"only {len(confidences)} validation prompts; at least {MIN_CALIBRATION_PROMPTS} are needed"
+                  if len(confidences) < MIN_CALIBRATION_PROMPTS else "")
+        if reason:
+            return {"threshold": None, "reason": reason}
         return {
             "threshold": choose_threshold(confidences, cfg.max_false_refusals, cfg.threshold_cap),
             "signal": "probability of the answer (product of its chosen tokens)",

@@ -180,3 +180,28 @@ def test_trained_tokenizer_carries_the_raw_mtp_chat_template(protocol, trained_d
     example = next(iter(render_protocol(protocol)))
     messages = [{"role": "user", "content": example.prompt}, {"role": "assistant", "content": example.completion}]
     assert tokenizer.apply_chat_template(messages, tokenize=False) == example.text
+
+
+def test_the_refusal_threshold_is_chosen_on_enough_validation_answers_and_stored(tmp_path):
+    """Opted in, the threshold comes from the validation answers, is stored and is what Model.load uses."""
+    from model_train_protocol.examples.support_intents import build_protocol as support
+    from model_train_protocol.infer import Model
+    from model_train_protocol.train.train import MIN_CALIBRATION_PROMPTS
+
+    result = train(support(), tmp_path / "m", tiny(max_false_refusals=0.05, check_examples=64, val_split=0.1))
+    refusal = result.manifest["mtp"]["refusal"]
+    confidences = result.metrics["check_val"]["confidences"]
+    assert len(confidences) >= MIN_CALIBRATION_PROMPTS
+    assert refusal["threshold"] is not None and 0 <= refusal["threshold"] <= refusal["cap"]
+    assert sum(c < refusal["threshold"] for c in confidences) <= 0.05 * len(confidences)
+    assert Model.load(tmp_path / "m").threshold == refusal["threshold"]
+    assert Model.load(tmp_path / "m", threshold=0.0).threshold == 0.0
+
+
+def test_no_threshold_by_default_or_from_a_handful_of_validation_answers(protocol, tmp_path):
+    default = train(protocol, tmp_path / "a", tiny(check_examples=8))
+    assert default.manifest["mtp"]["refusal"]["threshold"] is None
+    assert "turned off" in default.manifest["mtp"]["refusal"]["reason"]
+    few = train(protocol, tmp_path / "b", tiny(check_examples=8, max_false_refusals=0.05))
+    assert few.manifest["mtp"]["refusal"]["threshold"] is None
+    assert "at least" in few.manifest["mtp"]["refusal"]["reason"]
