@@ -299,7 +299,6 @@ def export_protocol(
     try:
         for n in names:
             handles[n].close()
-            os.chmod(temps[n], _file_mode())
         _replace_together(directory, {temps[n]: result.files[n] for n in names},
                           [directory / f"{n}.jsonl" for n in ("val",) if n not in names])
     except BaseException:
@@ -307,13 +306,6 @@ def export_protocol(
         raise
     result.tool_files = write_tool_files(protocol, directory, fmt, {n: result.files[n].name for n in names}, context)
     return result
-
-
-def _file_mode() -> int:
-    """The mode a plain ``open`` would give a new file (temp files are created 0600)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
 
 
 def _discard(handles: dict, temps: dict[str, str]) -> None:

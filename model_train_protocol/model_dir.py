@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from .errors import MTPError, MTPFileError
-from .formats.jsonio import dumps, process_alive, write_atomic
+from .formats.jsonio import dumps, process_alive, usual_file_mode, write_atomic
 from .formats.limits import max_config_bytes, read_limited
 from .formats.reader import parse_json
 
@@ -176,10 +176,9 @@ def _listed_files(out_dir: Path) -> list[str]:
 
 def _readable_by_everyone(out_dir: Path) -> None:
     """Give every file the usual permissions (some writers, e.g. safetensors, create them 0600)."""
-    mask = os.umask(0)
-    os.umask(mask)
+    mode = usual_file_mode(out_dir)
     for rel in _listed_files(out_dir):
-        os.chmod(out_dir / rel, 0o666 & ~mask)
+        os.chmod(out_dir / rel, mode)
 
 
 def _portable_tokenizer_config(out_dir: Path) -> None:

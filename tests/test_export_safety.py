@@ -139,3 +139,27 @@ def test_save_into_a_folder_given_as_an_existing_file_is_an_mtp_error(tmp_path):
     existing.write_text("x", encoding="utf-8")
     with pytest.raises(mtp.ProtocolError):
         build_protocol().template(path=existing)
+
+
+def test_no_write_ever_changes_the_process_umask(tmp_path, monkeypatch):
+    """Changing the umask, even for a moment, races with every other thread creating files (issue 9)."""
+    import subprocess
+    import sys
+
+    from model_train_protocol.formats.jsonio import usual_file_mode
+
+    def forbidden(*args):
+        raise AssertionError("os.umask was called")
+
+    monkeypatch.setattr(os, "umask", forbidden)
+    protocol = build_protocol()
+    protocol.save(path=tmp_path)
+    protocol.template(path=tmp_path)
+    export_protocol(protocol, tmp_path / "export", "openai-chat", val_split=0.3)
+    mode = usual_file_mode(tmp_path)
+    assert {p.stat().st_mode & 0o777 for p in tmp_path.rglob("*") if p.is_file()} == {mode}
+    code = ("import os\ndef boom(*a): raise SystemExit('umask changed at import')\nos.umask = boom\n"
+            "import model_train_protocol, model_train_protocol.formats.jsonio, model_train_protocol.export, "
+            "model_train_protocol.model_dir")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr

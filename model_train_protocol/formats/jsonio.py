@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import gc
 import os
-import tempfile
+import secrets
+import stat
 from contextlib import contextmanager
 from json.encoder import encode_basestring
 from pathlib import Path
@@ -36,13 +37,9 @@ except ImportError:  # pragma: no cover - other interpreters
     _c_make_encoder = None
 
 __all__ = ["dumps", "dump", "LazyList", "paused_gc", "write_atomic", "write_json_atomic", "temp_file",
-           "clean_stale_temps", "process_alive", "TEMP_SUFFIX"]
+           "usual_file_mode", "clean_stale_temps", "process_alive", "TEMP_SUFFIX"]
 
 INDENT = 4
-
-# The process umask, read once, so new files get the usual permissions (mkstemp makes them 0600).
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 
 _SCALAR_TYPES = frozenset((str, int, float, bool, type(None)))
 _CONTAINER_TYPES = frozenset((list, tuple, dict))
@@ -418,14 +415,34 @@ TEMP_SUFFIX = ".mtp-tmp"
 
 
 def temp_file(path: Path) -> tuple[int, str]:
-    """A new temporary file beside ``path``: (fd, name), created with O_EXCL (never through a link), mode 0600.
+    """A new temporary file beside ``path``: (fd, name), created with O_EXCL (never through a link).
 
-    The name holds the writer's process id, so :func:`clean_stale_temps` can
-    tell a temp file left by a killed save from one a running writer still
-    fills. Stale ones of the same target are removed first.
+    It gets the permissions a plain ``open`` would give (0666 less the
+    umask, applied by the kernel: the process umask is never changed, which
+    would race with other threads creating files). The name holds the
+    writer's process id, so :func:`clean_stale_temps` can tell a temp file
+    left by a killed save from one a running writer still fills. Stale ones of
+    the same target are removed first.
     """
     clean_stale_temps(path)
-    return tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        name = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}{TEMP_SUFFIX}"
+        try:
+            return os.open(name, flags, 0o666), str(name)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {path}")
+
+
+def usual_file_mode(directory: Path) -> int:
+    """The permissions a plain ``open`` gives a new file in ``directory``, found without touching the umask."""
+    fd, name = temp_file(directory / ".mode-probe")
+    try:
+        return stat.S_IMODE(os.fstat(fd).st_mode)
+    finally:
+        os.close(fd)
+        os.unlink(name)
 
 
 def clean_stale_temps(path: Path) -> None:
@@ -476,7 +493,6 @@ def _write_temp_then_rename(path: Path, fill: Callable[[Callable[[str], Any]], N
             fill(lambda text: handle.write(text.encode("utf-8")))
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except BaseException as error:
         try:
