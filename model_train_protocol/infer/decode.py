@@ -69,11 +69,11 @@ class Grammar:
     """The allowed answers of one instruction, compiled against a vocabulary."""
 
     def __init__(self, spec: InstructionSpec, vocab: Vocab, max_text_tokens: int = 96,
-                 known_texts: Sequence[str] = ()) -> None:
+                 drafts: "Drafts | None" = None) -> None:
         self.spec = spec
         self.vocab = vocab
         self.max_text_tokens = max(1, max_text_tokens)
-        self.drafts = Drafts([vocab.encode(t) + [vocab.newline] for t in known_texts if t]) if known_texts else None
+        self.drafts = drafts
         self.finals = _Trie({f: vocab.encode(f.key) for f in spec.outputs})
         self.tail = vocab.encode("\n" + EOS.key)
         self.eos = vocab.encode(EOS.key)

@@ -12,7 +12,7 @@ from ..guardrail import instruction_guardrails
 from ..tokens import EOS
 from .answer import Answer, parse_completion
 from .confidence import check_threshold, confidence, stored_threshold
-from .decode import Generation, Grammar, generate
+from .decode import Drafts, Generation, Grammar, generate
 from .prompt import build_prompt, check_sampling
 from .spec import InstructionSpec, instruction_specs
 from .vocab import Vocab
@@ -85,9 +85,7 @@ class Model:
         """Twice the longest answer text of the protocol, in tokens (a fixed default without it)."""
         if self.protocol is None:
             return DEFAULT_MAX_TEXT_TOKENS
-        texts = [s.output for i in self.protocol.instructions for s in i.samples]
-        texts += [g.bad_output for g in self.protocol.guardrail_map().values()]
-        return max(16, 2 * max((len(self.vocab.encode(t)) for t in texts), default=0))
+        return max(16, 2 * max((len(self.vocab.encode(t)) for t in self._answer_texts()), default=0))
 
     # --- instructions ------------------------------------------------------
     @property
@@ -107,17 +105,23 @@ class Model:
 
     def grammar(self, spec: InstructionSpec) -> Grammar:
         if spec.name not in self._grammars:
-            self._grammars[spec.name] = Grammar(spec, self.vocab, self.max_text_tokens, self._known_texts(spec))
+            self._grammars[spec.name] = Grammar(spec, self.vocab, self.max_text_tokens, self._drafts(spec))
         return self._grammars[spec.name]
 
-    def _known_texts(self, spec: InstructionSpec) -> list[str]:
-        """The answer lines the model was trained to write for this instruction, repeats kept (drafts weigh them)."""
+    def _drafts(self, spec: InstructionSpec) -> Drafts | None:
+        """Decoding drafts from the answer lines the model was trained to write for this instruction."""
+        texts = self._answer_texts(spec.name)
+        return Drafts([self.vocab.encode(t) + [self.vocab.newline] for t in texts if t]) if texts else None
+
+    def _answer_texts(self, instruction: str | None = None) -> list[str]:
+        """The answer lines of the protocol's samples (of ``instruction`` when it names one; 0.3.2 files carry
+        no instruction names, so then every instruction's) and its guardrails' answers, repeats kept."""
         if self.protocol is None:
             return []
-        texts = [s.output for i in self.protocol.instructions if i.name == spec.name for s in i.samples]
-        if not texts:  # 0.3.2 files carry no instruction names: every answer of the protocol
-            texts = [s.output for i in self.protocol.instructions for s in i.samples]
-        return texts + [g.bad_output for g in self.protocol.guardrail_map().values()]
+        instructions = self.protocol.instructions
+        chosen = [i for i in instructions if i.name == instruction] or instructions
+        return ([s.output for i in chosen for s in i.samples]
+                + [g.bad_output for g in self.protocol.guardrail_map().values()])
 
     def prompt(self, instruction: str | None, lines: Sequence[str], numbers: Sequence[Any] = ()) -> str:
         """The model input for these lines, filled into the template's input lines."""
@@ -185,7 +189,7 @@ class Model:
                 f"{self.max_positions} positions; shorten the input lines."
             )
         if room < grammar.max_text_tokens:
-            grammar = Grammar(spec, self.vocab, room, self._known_texts(spec))
+            grammar = Grammar(spec, self.vocab, room, grammar.drafts)
         longest_answer = grammar.max_text_tokens + 1 + longest_final + len(grammar.tail)
         return generate(self.model, ids, grammar, constrained=constrained, max_new_tokens=longest_answer,
                         sample=sample, temperature=temperature, seed=seed)
