@@ -64,28 +64,38 @@ def guardrail_map(instructions: "Iterable[BaseInstruction]") -> dict[str, Guardr
     model, so a guardrail set on one of them guards all of them (the first one
     found wins; :func:`guardrail_conflicts` reports disagreements).
     """
-    found: dict[str, Guardrail] = {}
-    for instruction in instructions:
-        for ts in instruction.guarded_sets:
-            guardrail = ts.effective_guardrail
-            if guardrail is not None:
-                found.setdefault(ts.value_key, guardrail)
-    return found
+    return _resolve(instructions)[0]
 
 
 def guardrail_conflicts(instructions: "Iterable[BaseInstruction]") -> list[tuple[str, Guardrail, Guardrail]]:
     """(value-key, first, other) for equal TokenSets that carry different guardrails."""
-    first: dict[str, Guardrail] = {}
-    conflicts = []
-    for instruction in instructions:
-        for ts in instruction.guarded_sets:
-            g = ts.effective_guardrail
-            if g is None:
-                continue
-            seen = first.setdefault(ts.value_key, g)
-            if seen is not g and not any(c[0] == ts.value_key and c[2] is g for c in conflicts):
-                conflicts.append((ts.value_key, seen, g))
-    return conflicts
+    return _resolve(instructions)[1]
+
+
+def _resolve(instructions: "Iterable[BaseInstruction]") -> tuple[dict[str, Guardrail], list[tuple[str, Guardrail, Guardrail]]]:
+    """The guardrail of each guarded line of these instructions, and the lines guarded twice.
+
+    A line's guardrail is the one set on a TokenSet of these instructions; a line
+    none of them guards takes the guardrails set on TokenSets of the very same
+    token objects elsewhere (the README guards a set it never uses). Guardrails
+    a TokenSet of *another* protocol carries therefore never leak in here.
+    """
+    sets = [ts for instruction in instructions for ts in instruction.guarded_sets]
+    own: dict[str, Guardrail] = {}
+    for ts in sets:
+        if ts.guardrail is not None:
+            own.setdefault(ts.value_key, ts.guardrail)
+    found: dict[str, Guardrail] = {}
+    conflicts: list[tuple[str, Guardrail, Guardrail]] = []
+    for ts in sets:
+        key = ts.value_key
+        candidates = (ts.guardrail,) if ts.guardrail is not None else (
+            (own[key],) if key in own else ts.line_guardrails)
+        for g in candidates:
+            seen = found.setdefault(key, g)
+            if seen is not g and not any(c[0] == key and c[2] is g for c in conflicts):
+                conflicts.append((key, seen, g))
+    return found, conflicts
 
 
 def instruction_guardrails(instruction: "BaseInstruction", gmap: dict[str, Guardrail]) -> list[tuple[int, Guardrail]]:

@@ -73,7 +73,8 @@ class Token:
 
     type_name = "Token"
 
-    __slots__ = ("name", "value", "key", "desc")
+    #: ``_line_guards``: the guarded TokenSets that start with this token (see ``TokenSet.set_guardrail``).
+    __slots__ = ("name", "value", "key", "desc", "_line_guards")
 
     def __init__(self, value: str, key: str | None = None, desc: str | None = None) -> None:
         if not isinstance(value, str):

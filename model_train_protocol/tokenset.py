@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
@@ -79,12 +78,30 @@ class TokenSet:
         """This set's guardrail, else the one set on another TokenSet of the very same token objects.
 
         Such sets are one line to the model: the README guards ``tree_alice_talk``
-        and builds its instruction with an equal ``alice_talk``.
+        and builds its instruction with an equal ``alice_talk``. When equal sets
+        were given different guardrails, only their own guardrails count here
+        (``Protocol.validate`` reports the disagreement).
         """
         if self.guardrail is not None:
             return self.guardrail
-        other = _GUARDED.get(tuple(map(id, self.tokens)))
-        return None if other is None else other.guardrail
+        line = self.line_guardrails
+        return line[0] if len(line) == 1 else None
+
+    @property
+    def line_guardrails(self) -> tuple["Guardrail", ...]:
+        """The distinct guardrails that TokenSets of these very token objects carry, in the order they were set.
+
+        The line's first token holds those sets (see :meth:`set_guardrail`), so
+        they live exactly as long as the tokens do; there is no registry. A set
+        whose ``guardrail`` was cleared no longer counts.
+        """
+        record = getattr(self.tokens[0], "_line_guards", None)
+        entry = None if record is None else record.get(tuple(map(id, self.tokens)))
+        found: list[Guardrail] = []
+        for ts in () if entry is None else entry[1]:
+            if ts.guardrail is not None and not any(g is ts.guardrail for g in found):
+                found.append(ts.guardrail)
+        return tuple(found)
 
     @property
     def has_user(self) -> bool:
@@ -157,18 +174,29 @@ class TokenSet:
                 f"{self!r} holds no UserToken, so no user prompt can reach it; guardrails go on TokenSets "
                 "that include an mtp.UserToken."
             )
-        current = self.effective_guardrail
-        if current is not None and current is not guardrail:
-            raise GuardrailError(f"{self!r} (or an equal TokenSet) already has a guardrail; a TokenSet can have at most one.")
+        if self.guardrail is not None and self.guardrail is not guardrail:
+            raise GuardrailError(f"{self!r} already has a guardrail; a TokenSet can have at most one.")
         self.guardrail = guardrail
-        _GUARDED[tuple(map(id, self.tokens))] = self
+        _remember_guarded_set(self)
 
     def __repr__(self) -> str:
         return f"TokenSet([{', '.join(t.name for t in self.tokens)}])"
 
 
-#: Guarded TokenSets by the ids of their tokens (alive while the set is, so ids cannot be reused meanwhile).
-_GUARDED: "weakref.WeakValueDictionary[tuple[int, ...], TokenSet]" = weakref.WeakValueDictionary()
+def _remember_guarded_set(ts: TokenSet) -> None:
+    """Record the guarded ``ts`` on its line's first token, keyed by the ids of the line's tokens.
+
+    The entry keeps the tokens themselves alive, so the ids in its key cannot be
+    reused while it exists; it goes when the first token goes.
+    """
+    first = ts.tokens[0]
+    record = getattr(first, "_line_guards", None)
+    if record is None:
+        record = {}
+        object.__setattr__(first, "_line_guards", record)
+    entry = record.setdefault(tuple(map(id, ts.tokens)), (ts.tokens, []))
+    if not any(other is ts for other in entry[1]):
+        entry[1].append(ts)
 
 
 def _as_int(value: Any, where: str) -> int:

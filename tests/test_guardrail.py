@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import json
+
 import pytest
 
 import model_train_protocol as mtp
@@ -48,3 +51,75 @@ def test_where_guardrails_apply():
     assert instruction_guardrails(basic, gmap) == [(1, guardrail)]
     assert instruction_guardrails(extended, gmap) == [(2, guardrail)]  # the prompt line
     assert guardrail_conflicts(protocol.instructions) == []
+
+
+def _guard(bad_output: str) -> mtp.Guardrail:
+    g = mtp.Guardrail("On topic", "Off topic", bad_output)
+    for text in ("tell a joke", "sing a song", "what is the weather"):
+        g.add_sample(text)
+    return g
+
+
+def _protocol_on(tokens: tuple, guard_with=None) -> mtp.Protocol:
+    """A valid two-line protocol over ``tokens`` (cat, player, done); ``guard_with(player_tokens)`` guards its line."""
+    cat, player, done = tokens
+    protocol = mtp.Protocol(name="probe", inputs=2, encrypt=False)
+    for i in range(10):
+        protocol.add_context(f"Background line {chr(65 + i)}.")
+    cat_line, player_line = mtp.TokenSet((cat,)), mtp.TokenSet((player,))
+    if guard_with is not None:
+        guard_with(player_line)
+    instruction = mtp.Instruction(context=[cat_line, player_line], response=cat_line, final=done, name="talk")
+    for text in ("hello", "how are you", "goodbye"):
+        instruction.add_sample([cat_line.create_snippet("meow"), player_line.create_snippet(text)],
+                               cat_line.create_snippet("purr"))
+    protocol.add_instruction(instruction)
+    return protocol
+
+
+def test_a_guardrail_set_on_a_temporary_equal_set_is_saved(tmp_path):
+    """Probe 1: guard an equal TokenSet built inside a function, then let it go; the file keeps the guardrail."""
+    tokens = (mtp.Token("Cat"), mtp.UserToken("Player"), mtp.Token("Done"))
+    guardrail = _guard("I only talk about cats.")
+
+    def guard_line() -> None:
+        mtp.TokenSet((tokens[1],)).set_guardrail(guardrail)  # the set itself is garbage right after
+
+    guard_line()
+    gc.collect()
+    protocol = _protocol_on(tokens)
+    assert protocol.validate() == []
+    path = protocol.save(path=tmp_path)
+    saved = json.loads(path.read_text(encoding="utf-8"))["instruction"]["sets"][0]["guardrails"]
+    assert [g["bad_output"] for g in saved] == ["I only talk about cats."]
+
+
+def test_a_second_protocol_on_the_same_tokens_may_choose_its_own_guardrail(tmp_path):
+    """Probe 2: two protocols reuse the same token objects, each guarding its own TokenSet differently."""
+    tokens = (mtp.Token("Cat"), mtp.UserToken("Player"), mtp.Token("Done"))
+    first_guard, second_guard = _guard("Only cats."), _guard("Only dogs.")
+    first = _protocol_on(tokens, lambda ts: ts.set_guardrail(first_guard))
+    second = _protocol_on(tokens, lambda ts: ts.set_guardrail(second_guard))  # raised "already has a guardrail"
+    assert first.validate() == [] and second.validate() == []
+    assert first.guardrail_map() == {"Player_": first_guard}
+    assert second.guardrail_map() == {"Player_": second_guard}
+
+
+def test_equal_sets_with_different_guardrails_in_one_protocol_are_a_validation_problem():
+    tokens = (mtp.Token("Cat"), mtp.UserToken("Player"), mtp.Token("Done"))
+    protocol = _protocol_on(tokens, lambda ts: ts.set_guardrail(_guard("Only cats.")))
+    cat_line, player_twin = mtp.TokenSet((tokens[0],)), mtp.TokenSet((tokens[1],))
+    player_twin.set_guardrail(_guard("Only dogs."))  # an equal set: the same line to the model
+    other = mtp.Instruction(context=[cat_line, player_twin], response=cat_line, final=tokens[2], name="other")
+    for text in ("a", "b", "c"):
+        other.add_sample([cat_line.create_snippet("x"), player_twin.create_snippet(text)], cat_line.create_snippet("y"))
+    protocol.add_instruction(other)
+    assert [p.rule for p in protocol.validate()] == ["guardrail.conflict"]
+
+
+def test_a_line_guarded_twice_elsewhere_and_unguarded_here_is_a_conflict_not_a_guess():
+    tokens = (mtp.Token("Cat"), mtp.UserToken("Player"), mtp.Token("Done"))
+    mtp.TokenSet((tokens[1],)).set_guardrail(_guard("Only cats."))
+    mtp.TokenSet((tokens[1],)).set_guardrail(_guard("Only dogs."))
+    protocol = _protocol_on(tokens)
+    assert [p.rule for p in protocol.validate()] == ["guardrail.conflict"]
