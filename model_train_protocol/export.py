@@ -30,26 +30,24 @@ to add, LLaMA-Factory ``dataset_info.json``, axolotl snippet).
 Every column holds one type in every line (strings, lists of objects with
 string fields; never ``null``), so Hugging Face ``datasets`` loads the files.
 
-The train/validation split is stratified by (instruction, final): each class
-goes to validation in proportion to its size (largest remainder), every class
-keeps at least one example in training, and the choice depends only on the seed.
+The train/validation split is the one of :mod:`model_train_protocol.dataset`
+(stratified by instruction and final, the same for ``mtp train`` and ``mtp eval``).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import random
 from json.encoder import encode_basestring
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
+from .dataset import Stratum, sample_counts, split_assignment, strata_counts
 from .errors import MTPValidationError, MTPValueError
 from .finetune import with_system, write_tool_files
 from .formats.jsonio import temp_file
-from .guardrail import instruction_guardrails
 from .render import RenderedExample, render_protocol
 from .tokens import UNK
 
@@ -81,10 +79,6 @@ try:
     import orjson as _orjson
 except ImportError:  # pragma: no cover - the stdlib's C encoder writes the same text, a little slower
     _orjson = None
-
-Stratum = tuple[str, str]
-"""(instruction name, final key): the class an example belongs to for the split."""
-
 
 def _quote(text: str) -> str:
     """``text`` as a JSON string, non-ASCII kept (orjson when installed; the same text as the stdlib's)."""
@@ -138,56 +132,6 @@ def example_line(example: RenderedExample, fmt: str, system: str | None = None) 
     if fmt == "text":
         return f'{{"text": {q(with_system(system, example.prompt) + example.completion)}}}'
     raise ExportError(f"Unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}.")
-
-
-def strata_counts(protocol: "Protocol") -> Counter[Stratum]:
-    """How many examples :func:`render_protocol` yields per (instruction, final key), without rendering them."""
-    keys = protocol.key_map()
-    gmap = protocol.guardrail_map()
-    counts: Counter[Stratum] = Counter()
-    for instruction in protocol.instructions:
-        counts.update((instruction.name, keys(s.final)) for s in instruction.samples)
-        if instruction.samples:
-            refusals = sum(len(g.samples) for _, g in instruction_guardrails(instruction, gmap))
-            if refusals:
-                counts[(instruction.name, UNK.key)] += refusals
-    return counts
-
-
-def split_assignment(counts: Counter[Stratum], val_split: float, seed: int) -> dict[Stratum, frozenset[int]]:
-    """For each stratum, the ordinals (0-based, in render order) of the examples that go to validation.
-
-    The total is ``round(N * val_split)`` (at least one when ``val_split > 0``),
-    shared out by largest remainder; a stratum never gives all its examples
-    away. Only ``seed`` decides which examples are picked.
-    """
-    if not 0.0 <= val_split < 1.0:
-        raise ExportError(f"val_split must be at least 0 and below 1 (e.g. 0.1), got {val_split}.")
-    strata = sorted(counts)
-    total = sum(counts.values())
-    if val_split == 0 or total < 2:
-        return {s: frozenset() for s in strata}
-    target = max(1, round(total * val_split))
-    room = {s: counts[s] - 1 for s in strata}  # keep one example of every class in training
-    target = min(target, sum(room.values()))
-    exact = {s: counts[s] * val_split for s in strata}
-    take = {s: min(int(exact[s]), room[s]) for s in strata}
-    rng = random.Random(seed)
-    tiebreak = {s: rng.random() for s in strata}
-    by_remainder = sorted(strata, key=lambda s: (-(exact[s] - int(exact[s])), tiebreak[s]))
-    missing = target - sum(take.values())
-    while missing > 0:
-        progressed = False
-        for s in by_remainder:
-            if missing == 0:
-                break
-            if take[s] < room[s]:
-                take[s] += 1
-                missing -= 1
-                progressed = True
-        if not progressed:
-            break
-    return {s: frozenset(rng.sample(range(counts[s]), take[s])) for s in strata}
 
 
 @dataclass
@@ -248,10 +192,12 @@ def export_protocol(
     """
     if fmt not in FORMATS:
         raise ExportError(f"Unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}.")
+    if not 0.0 <= val_split < 1.0:
+        raise ExportError(f"val_split must be at least 0 and below 1 (e.g. 0.1), got {val_split}.")
     problems = protocol.validate(rules)
     if problems:
         raise MTPValidationError(problems)
-    counts = strata_counts(protocol) if guardrails else _sample_counts(protocol)
+    counts = strata_counts(protocol) if guardrails else sample_counts(protocol)
     chosen = split_assignment(counts, val_split, seed)
     directory = Path(out_dir)
     directory.mkdir(parents=True, exist_ok=True)
@@ -342,11 +288,6 @@ def _replace_together(directory: Path, moves: dict[str, Path], stale: list[Path]
         os.close(fd)  # closing releases the lock
 
 
-def _sample_counts(protocol: "Protocol") -> Counter[Stratum]:
-    keys = protocol.key_map()
-    return Counter((i.name, keys(s.final)) for i in protocol.instructions for s in i.samples)
-
-
 def _flush(handles: dict, buffers: dict[str, list[str]]) -> None:
     for name, lines in buffers.items():
         if lines:
@@ -362,4 +303,4 @@ def read_jsonl(path: str | os.PathLike[str]) -> list[dict]:
 
 def total_examples(protocol: "Protocol", guardrails: bool = True) -> int:
     """How many examples an export of ``protocol`` holds (for progress bars)."""
-    return sum((strata_counts(protocol) if guardrails else _sample_counts(protocol)).values())
+    return sum((strata_counts(protocol) if guardrails else sample_counts(protocol)).values())

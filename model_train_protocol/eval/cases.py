@@ -20,7 +20,9 @@ import unicodedata
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
+from ..dataset import stratified_split
 from ..errors import MTPValueError
+from ..model_dir import protocol_sha256
 from ..render import NUM_PLACEHOLDER, STRING, RenderedExample, input_lines, render_protocol
 
 if TYPE_CHECKING:
@@ -83,7 +85,7 @@ def instruction_names(protocol: "Protocol", specs: Mapping[str, "InstructionSpec
 def _select(protocol: "Protocol", manifest: Mapping[str, Any], split: str) -> EvalSet:
     mtp = manifest.get("mtp", {}) if isinstance(manifest, Mapping) else {}
     settings = mtp.get("settings", {}) if isinstance(mtp, Mapping) else {}
-    same = _sha256(protocol) == mtp.get("protocol_sha256")
+    same = protocol_sha256(protocol) == mtp.get("protocol_sha256")
     if split not in ("auto", "val", "train", "all"):
         raise MTPValueError(f"split must be auto, val, train or all, got {split!r}.")
     if split == "all" or (split == "auto" and not same):
@@ -93,28 +95,16 @@ def _select(protocol: "Protocol", manifest: Mapping[str, Any], split: str) -> Ev
             f"the {split} split exists only for the protocol the model was trained on, and this model file is a "
             "different one; use --split all."
         )
-    from ..train.data import build_training_data
-
-    data = build_training_data(
-        protocol,
-        val_split=float(settings.get("val_split", 0.0)),
-        seed=int(settings.get("seed", 0)),
-        guardrails=bool(settings.get("guardrails", True)),
-        context_text=False,
-    )
+    examples = list(render_protocol(protocol, guardrails=bool(settings.get("guardrails", True))))
+    train, val = stratified_split(examples, float(settings.get("val_split", 0.0)), int(settings.get("seed", 0)))
     if split == "train":
-        return EvalSet(data.train, "training split")
-    if not data.val:
+        return EvalSet(train, "training split")
+    if not val:
         if split == "val":
             raise MTPValueError("the model was trained without a validation split (val_split=0); use --split all.")
-        return EvalSet(data.train, "training split (the model has no validation split)")
-    return EvalSet(data.val, "validation split")
+        return EvalSet(train, "training split (the model has no validation split)")
+    return EvalSet(val, "validation split")
 
-
-def _sha256(protocol: "Protocol") -> str:
-    from ..train.artifacts import protocol_sha256
-
-    return protocol_sha256(protocol)
 
 
 def training_cases(protocol: "Protocol", manifest: Mapping[str, Any],

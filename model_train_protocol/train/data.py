@@ -9,17 +9,16 @@ language-model text, trained on in full.
 
 from __future__ import annotations
 
-import random
-from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Hashable
+from typing import TYPE_CHECKING
 
+from ..dataset import stratified_split
 from ..render import RenderedExample, render_protocol
 
 if TYPE_CHECKING:
     from ..protocol import Protocol
 
-__all__ = ["TrainingData", "build_training_data", "stratified_split", "stratum"]
+__all__ = ["TrainingData", "build_training_data"]
 
 
 @dataclass
@@ -35,46 +34,10 @@ class TrainingData:
         return [e.text for e in self.train + self.val] + self.lm_text
 
 
-def stratum(example: RenderedExample) -> Hashable:
-    """Examples are split per (instruction, final), refusals apart, so both sides see every answer."""
-    return (example.instruction, example.final, example.guardrail)
-
-
-def stratified_split(
-    examples: list[RenderedExample], val_split: float, seed: int
-) -> tuple[list[RenderedExample], list[RenderedExample]]:
-    """Hold out about ``val_split`` of the examples, proportionally per stratum, reproducibly for a seed.
-
-    The held-out count is ``round(N * val_split)``, shared between strata by
-    largest remainder; a stratum never gives away its last example, so the
-    model is trained on every (instruction, final) pair.
-    """
-    groups: dict[Hashable, list[RenderedExample]] = defaultdict(list)
-    for ex in examples:
-        groups[stratum(ex)].append(ex)
-    rng = random.Random(seed)
-    keys = list(groups)
-    for key in keys:
-        rng.shuffle(groups[key])
-    quota = {k: len(groups[k]) * val_split for k in keys}
-    take = {k: min(int(quota[k]), len(groups[k]) - 1) for k in keys}
-    left = round(len(examples) * val_split) - sum(take.values())
-    order = sorted(keys, key=lambda k: (-(quota[k] - int(quota[k])), -len(groups[k]), keys.index(k)))
-    while left > 0 and any(take[k] < len(groups[k]) - 1 for k in keys):
-        for k in order:
-            if left > 0 and take[k] < len(groups[k]) - 1:
-                take[k] += 1
-                left -= 1
-    held = {id(ex) for k in keys for ex in groups[k][: take[k]]}
-    train = [ex for ex in examples if id(ex) not in held]
-    val = [ex for ex in examples if id(ex) in held]
-    return train, val
-
-
 def build_training_data(
     protocol: "Protocol", val_split: float = 0.1, seed: int = 0, guardrails: bool = True, context_text: bool = True
 ) -> TrainingData:
-    """All rendered samples and guardrail refusals, split; background lines as extra text."""
+    """All rendered samples and guardrail refusals, split as ``mtp export`` splits them; background lines as extra text."""
     examples = list(render_protocol(protocol, guardrails=guardrails))
     train, val = stratified_split(examples, val_split, seed)
     lm_text: list[str] = []

@@ -139,3 +139,17 @@ print(check['cases'], 'torch' in sys.modules)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["23", "False"]
+
+
+@pytest.mark.parametrize("val_split, seed", [(0.1, 0), (0.2, 1), (0.3, 5)])
+def test_evaluation_holds_out_what_export_held_out(tmp_path, val_split, seed):
+    """``mtp eval --split val`` scores exactly the examples ``mtp export`` put in val.jsonl (same settings)."""
+    from model_train_protocol.export import export_protocol, read_jsonl
+
+    protocol = build_cheshire()
+    specs = instruction_specs(protocol.template_json(), protocol)
+    settings = {"mtp": {"protocol_sha256": protocol_sha256(protocol),
+                        "settings": {"val_split": val_split, "seed": seed, "guardrails": True}}}
+    chosen = select_cases(protocol, settings, specs, "val")
+    export_protocol(protocol, tmp_path, "text", val_split=val_split, seed=seed)
+    assert [e.text for e in chosen.examples] == [r["text"] for r in read_jsonl(tmp_path / "val.jsonl")]

@@ -8,7 +8,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from model_train_protocol.render import RenderedExample, render_protocol
-from model_train_protocol.train.data import build_training_data, stratified_split, stratum
+from model_train_protocol.dataset import stratified_split, stratum
+from model_train_protocol.export import export_protocol, read_jsonl
+from model_train_protocol.train.data import build_training_data
 
 
 def test_examples_are_the_renderers_output(protocol):
@@ -28,7 +30,7 @@ def test_no_guardrails_no_context(protocol):
 def test_split_is_stratified_and_keeps_every_pair_in_training(protocol):
     examples = list(render_protocol(protocol))
     train, val = stratified_split(examples, 0.3, seed=0)
-    assert len(val) == round(len(examples) * 0.3)
+    assert len(val) == max(1, round(len(examples) * 0.3))
     assert {stratum(e) for e in train} == {stratum(e) for e in examples}
     assert sorted(map(id, train + val)) == sorted(map(id, examples))
 
@@ -58,12 +60,23 @@ def test_split_properties(sizes, val_split, seed):
     counts = Counter(e.instruction for e in train)
     assert all(counts[f"i{k}"] >= 1 for k in range(len(sizes)))
     assert len(train) + len(val) == len(examples)
-    # never more than asked, and only less when strata must keep their last example
-    assert len(val) <= round(len(examples) * val_split)
-    assert len(val) == min(round(len(examples) * val_split), len(examples) - len(sizes))
+    # round(N * val_split), at least one when asked for any, and less only when strata must keep their last example
+    asked = 0 if val_split == 0 or len(examples) < 2 else max(1, round(len(examples) * val_split))
+    assert len(val) == min(asked, len(examples) - len(sizes))
 
 
 @pytest.mark.parametrize("val_split", [0.0, 0.1])
 def test_validation_size(protocol, val_split):
     data = build_training_data(protocol, val_split=val_split)
-    assert len(data.val) == round((len(data.train) + len(data.val)) * val_split)
+    total = len(data.train) + len(data.val)
+    assert len(data.val) == (max(1, round(total * val_split)) if val_split else 0)
+
+
+@pytest.mark.parametrize("val_split, seed", [(0.1, 0), (0.2, 1), (0.3, 7)])
+def test_training_and_export_hold_out_the_same_examples(protocol, tmp_path, val_split, seed):
+    """``mtp train`` and ``mtp export`` with the same --val-split and --seed: the same validation examples."""
+    data = build_training_data(protocol, val_split=val_split, seed=seed)
+    export_protocol(protocol, tmp_path, "text", val_split=val_split, seed=seed)
+    exported = [r["text"] for r in read_jsonl(tmp_path / "val.jsonl")]
+    assert exported == [e.text for e in data.val] and exported
+    assert [r["text"] for r in read_jsonl(tmp_path / "train.jsonl")] == [e.text for e in data.train]
