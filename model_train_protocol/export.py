@@ -48,6 +48,7 @@ from .dataset import Stratum, sample_counts, split_assignment, strata_counts
 from .errors import MTPValidationError, MTPValueError
 from .finetune import with_system, write_tool_files
 from .formats.jsonio import temp_file
+from .formats.versions import BLOOM_2_0_1
 from .render import RenderedExample, render_protocol
 from .tokens import UNK
 
@@ -73,7 +74,7 @@ __all__ = [
 FORMATS = ("openai-chat", "prompt-completion", "alpaca", "sharegpt", "text")
 
 #: The model file layout with the fewest limits (one input line allowed, no length limits).
-LENIENT_RULES = "2.0.1"
+LENIENT_RULES = BLOOM_2_0_1.bloom
 
 try:
     import orjson as _orjson

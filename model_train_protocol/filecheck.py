@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import MTPError, MTPFileError
 from .formats import schemas
 from .formats.reader import read_json_file
-from .formats.versions import parse_schema_url
+from .formats.versions import parse_schema_url, rules_of
 
 if TYPE_CHECKING:
     from .protocol import Protocol
@@ -24,8 +24,6 @@ if TYPE_CHECKING:
 __all__ = ["FileProblem", "FileCheck", "check_file", "check_document", "file_kind"]
 
 _KINDS = {"bloom": "model", "template": "template"}
-#: A file is held to the rules of the layout we write for its major version.
-_RULES_OF_MAJOR = {"0": "0.3.2", "1": "1.2.1", "2": "2.0.1"}
 #: Samples per instruction set checked against the JSON Schema by the slow fallback validator (``jsonschema``,
 #: about 0.3 ms a sample) unless a full check is asked for; with ``jsonschema-rs`` every sample is checked.
 SCHEMA_SAMPLES_PER_SET = 1000
@@ -88,9 +86,12 @@ def file_kind(document: Any) -> tuple[str, str | None]:
     if not isinstance(document, dict):
         return "unknown", None
     schema = document.get("$schema")
-    parsed = parse_schema_url(schema) if isinstance(schema, str) else None
-    if parsed is not None and parsed[0] in _KINDS:
-        return _KINDS[parsed[0]], parsed[1]
+    try:
+        kind, version = parse_schema_url(schema)
+    except MTPFileError:  # a foreign $schema: the fields tell the kind, the schema check reports the URL
+        kind, version = "", None
+    if kind in _KINDS:
+        return _KINDS[kind], version
     if "instructions" in document and "example_usage" in document:
         return "template", None
     if "instruction" in document or "tokens" in document:
@@ -142,7 +143,7 @@ def _check_schema(document: dict, result: FileCheck) -> None:
     if "$schema" not in document:
         return  # bloom 0.3.0 named its version in "version"; the reader checks those files
     try:
-        kind, version = schemas.parse_schema_url(document["$schema"])
+        kind, version = parse_schema_url(document["$schema"])
     except MTPFileError as exc:
         if result.kind == "template":  # model files get the reader's message for the same pointer
             result.problems.append(FileProblem("schema", exc.message, "Use the $schema URL of a known version.",
@@ -190,9 +191,7 @@ def _check_model(document: dict, result: FileCheck) -> None:
         result.problems.append(FileProblem("file.content", str(exc).splitlines()[0],
                                            "Correct the file so it describes a valid protocol.", pointer=""))
         return
-    major = (result.version or "0").split(".")[0]
-    rules = _RULES_OF_MAJOR.get(major, "0.3.2")
-    for problem in protocol.validate(version=rules):
+    for problem in protocol.validate(version=rules_of(result.version)):  # the layout we write for its major
         result.problems.append(FileProblem(problem.rule, problem.message, problem.hint,
                                            pointer=_rule_pointer(problem, protocol), where=problem.where))
 

@@ -75,3 +75,18 @@ def test_mutated_documents_never_crash(documents: tuple[dict, dict], data: st.Da
         parent[key] = value
     result = check_document(document)
     assert all(p.message and p.hint for p in result.problems)
+
+
+@pytest.mark.parametrize("url", [
+    "http://evil.example/x/v0/bloom_0_3_2.json",
+    "https://evil.example/v0/bloom_0_3_2.json",
+    "https://mtp.schemas.databiomes.com.evil.example/v0/bloom_0_3_2.json",
+    "http://mtp.schemas.databiomes.com/v0/bloom_0_3_2.json",
+])
+def test_a_model_file_naming_a_foreign_schema_is_not_valid(documents: tuple[dict, dict], url: str) -> None:
+    """The model file and the template file get one $schema policy: an unknown host is a problem."""
+    for document in documents:
+        changed = {**document, "$schema": url}
+        result = check_document(changed)
+        assert not result.valid
+        assert [p.pointer for p in result.problems] == ["/$schema"]

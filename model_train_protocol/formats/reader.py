@@ -40,7 +40,7 @@ from ..tokens import NON, SPECIAL_TOKENS, NumListToken, NumToken, Token, UserTok
 from ..tokenset import TokenSet
 from .jsonio import paused_gc
 from .limits import file_name_problem, read_limited, text_problem
-from .versions import READABLE_BLOOM_VERSIONS, parse_schema_url, version_key
+from .versions import GUARDRAIL_DIGITS_FROM, READABLE_BLOOM_VERSIONS, parse_schema_url, version_key
 
 if TYPE_CHECKING:
     from ..protocol import Protocol
@@ -284,10 +284,10 @@ class _Reader:
             url = doc["$schema"]
             if not isinstance(url, str):
                 self.fail(f"'$schema' must be a string, found {_kind(url)}", "/$schema")
-            parsed = parse_schema_url(url)
-            if parsed is None:
-                self.fail(f"unknown '$schema' {url!r}: not an MTP model file URL (…/v1/bloom_1_2_1.json)", "/$schema")
-            kind, version = parsed
+            try:
+                kind, version = parse_schema_url(url)
+            except MTPFileError as exc:
+                self.fail(f"unknown '$schema': {exc.message}", "/$schema")
             if kind != "bloom":
                 what = "template file" if kind == "template" else f"{kind} file (a trained-model manifest)" \
                     if kind == "model" else f"{kind} file"
@@ -623,7 +623,7 @@ class _Reader:
 
     def _guardrails(self, spec: _SetSpec, raw: dict, instruction: BaseInstruction,
                     shared: dict[tuple, Guardrail], where: str) -> None:
-        allow_digits = version_key(self.version) >= (0, 4, 0)
+        allow_digits = version_key(self.version) >= version_key(GUARDRAIL_DIGITS_FROM)
         for g, guard in enumerate(raw.get("guardrails", [])):
             g_where = pointer_join(where, "guardrails", g)
             texts = [self.get(guard, k, str, g_where) for k in ("good_prompt", "bad_prompt", "bad_output")]

@@ -15,13 +15,13 @@ on ``jsonschema``; both report the same pointers and keywords.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Callable, Iterator
 
 from ..errors import MTPFileError
+from .versions import parse_schema_url  # re-exported: the one $schema parser lives with the version facts
 
 try:
     import jsonschema_rs as _rust
@@ -30,11 +30,6 @@ except ImportError:  # pragma: no cover - exercised by forcing the fallback in t
 
 __all__ = ["SchemaProblem", "parse_schema_url", "load_schema", "schema_for", "schema_problems", "json_pointer",
            "fast_validation"]
-
-#: ``https://mtp.schemas.databiomes.com/v0/bloom_0_3_2.json`` -> kind ``bloom``, version ``0.3.2``.
-_SCHEMA_URL = re.compile(
-    r"https://mtp\.schemas\.databiomes\.com/v(?P<major>[0-9]+)/(?P<kind>[a-z]+)_(?P<version>[0-9]+(?:_[0-9]+)*)\.json"
-)
 
 #: Messages longer than this are cut: a ``const`` failure would print a whole object.
 _MAX_MESSAGE = 300
@@ -50,21 +45,6 @@ class SchemaProblem:
 
     def __str__(self) -> str:
         return f"{self.pointer or '/'}: {self.message}"
-
-
-def parse_schema_url(url: Any) -> tuple[str, str]:
-    """``(kind, version)`` of a ``$schema`` URL such as ``("bloom", "0.3.2")``; MTPFileError if it is not one."""
-    match = _SCHEMA_URL.fullmatch(url) if isinstance(url, str) else None
-    if match is None:
-        raise MTPFileError(
-            f"$schema {url!r} is not an MTP schema URL (expected "
-            "https://mtp.schemas.databiomes.com/v{major}/{bloom|template}_{x_y_z}.json).",
-            pointer="/$schema",
-        )
-    version = match["version"].replace("_", ".")
-    if version.split(".")[0] != match["major"]:
-        raise MTPFileError(f"$schema {url!r}: version {version} does not belong in folder v{match['major']}.", pointer="/$schema")
-    return match["kind"], version
 
 
 @lru_cache(maxsize=None)

@@ -20,7 +20,7 @@ from ..render import (
     KeyMap, final_pattern, input_lines, output_line, render_completion, render_prompt, render_sample, tokenset_pattern,
 )
 from ..tokens import NON, UNK, Token
-from .versions import DEFAULT_VERSION, FormatVersion, schema_url
+from .versions import BLOOM_0_3_2, DEFAULT_VERSION, FormatVersion, schema_url
 
 if TYPE_CHECKING:
     from ..instructions import BaseInstruction
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = ["template_document", "TEMPLATE_0_3_2", "instruction_outputs"]
 
-TEMPLATE_0_3_2 = "0.3.2"
+TEMPLATE_0_3_2 = BLOOM_0_3_2.template
 
 _FINAL = attrgetter("final")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..errors import MTPValueError
+from ..errors import MTPFileError, MTPValueError
 
 __all__ = [
     "FormatVersion",
@@ -27,6 +27,8 @@ __all__ = [
     "parse_schema_url",
     "format_version",
     "version_key",
+    "rules_of",
+    "GUARDRAIL_DIGITS_FROM",
 ]
 
 SCHEMA_BASE = "https://mtp.schemas.databiomes.com"
@@ -67,12 +69,17 @@ WRITABLE_VERSIONS: dict[str, FormatVersion] = {v.bloom: v for v in (BLOOM_0_3_2,
 
 _BY_TEMPLATE: dict[str, FormatVersion] = {v.template: v for v in WRITABLE_VERSIONS.values()}
 
+#: From this model file version on, guardrail bad-prompt examples may contain digits (reference 0.4).
+GUARDRAIL_DIGITS_FROM = "0.4.0"
+
 #: Model file versions the reader understands (all share the 0.3 set/sample layout).
 READABLE_BLOOM_VERSIONS = (
     "0.3.0", "0.3.1", "0.3.2", "0.3.3", "0.4.0", "1.0.0", "1.1.0", "1.2.0", "1.2.1", "2.0.0", "2.0.1",
 )
 
-_URL = re.compile(r"/v(\d+)/(bloom|template|model)_(\d+)_(\d+)_(\d+)\.json$")
+#: The one shape of a ``$schema`` URL (FORMAT.md 0): our host only, ``v{major}/{kind}_{x_y_z}.json``.
+_URL = re.compile(re.escape(SCHEMA_BASE) + r"/v(?P<folder>[0-9]+)/(?P<kind>bloom|template|model)_"
+                  r"(?P<version>[0-9]+_[0-9]+_[0-9]+)\.json")
 _ALIAS = re.compile(r"^(?:bloom)?[-_ ]?v?(\d+)[._](\d+)[._](\d+)$")
 
 
@@ -81,17 +88,38 @@ def schema_url(kind: str, version: str) -> str:
     return f"{SCHEMA_BASE}/v{version.split('.')[0]}/{kind}_{version.replace('.', '_')}.json"
 
 
-def parse_schema_url(url: str) -> tuple[str, str] | None:
-    """(kind, "x.y.z") of a ``$schema`` URL such as ``…/v1/bloom_1_2_1.json``, or None if it is not one."""
-    match = _URL.search(url)
-    if match is None or match.group(1) != match.group(3):
-        return None
-    return match.group(2), ".".join(match.group(3, 4, 5))
+def parse_schema_url(url: object) -> tuple[str, str]:
+    """(kind, "x.y.z") of a ``$schema`` URL such as ``https://mtp.schemas.databiomes.com/v1/bloom_1_2_1.json``.
+
+    The one parser of ``$schema``, with one policy: anything but an MTP URL on
+    the MTP host (another host, another shape, a version outside its ``v``
+    folder) raises :class:`MTPFileError` at ``/$schema``, so a file naming a
+    foreign schema is never taken for an MTP file.
+    """
+    match = _URL.fullmatch(url) if isinstance(url, str) else None
+    if match is None:
+        raise MTPFileError(
+            f"$schema {url!r} is not an MTP schema URL (expected "
+            f"{SCHEMA_BASE}/v{{major}}/{{bloom|template}}_{{x_y_z}}.json).",
+            pointer="/$schema",
+        )
+    version = match["version"].replace("_", ".")
+    if version.split(".")[0] != match["folder"]:
+        raise MTPFileError(f"$schema {url!r}: version {version} does not belong in folder v{match['folder']}.",
+                           pointer="/$schema")
+    return match["kind"], version
 
 
 def version_key(version: str) -> tuple[int, ...]:
     """``"1.2.1"`` -> ``(1, 2, 1)`` for ordering versions."""
     return tuple(int(p) for p in version.split("."))
+
+
+def rules_of(version: str | None) -> FormatVersion:
+    """The writable layout whose rules a file of model ``version`` is held to: the one of the same major
+    (the default layout for an unknown or missing version)."""
+    major = (version or "").split(".")[0]
+    return next((v for v in WRITABLE_VERSIONS.values() if str(v.major) == major), DEFAULT_VERSION)
 
 
 def format_version(version: "str | FormatVersion | None", *, template: bool = False) -> FormatVersion:
