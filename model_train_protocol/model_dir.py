@@ -561,7 +561,6 @@ def load_trained(
         template_doc = _checked_template(_read_json(out_dir / TEMPLATE_FILE, TEMPLATE_FILE), out_dir / TEMPLATE_FILE)
         model_file = _read_json(out_dir / MODEL_FILE, MODEL_FILE)
     require_train_extra()
-    os.environ["HF_HUB_OFFLINE"] = "1"
     import torch
 
     if device is None:

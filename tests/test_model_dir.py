@@ -235,3 +235,13 @@ def test_manifest_fields_evaluation_reads_are_checked(model, mtp_section):
     (model / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.raises(MTPFileError, match="mtp_manifest.json"):
         verify_dir(model)
+
+
+def test_a_model_file_that_does_not_load_is_an_error_not_ignored(model):
+    """mtp_model.json that parses but is no protocol (checksums rewritten to match): Model.load refuses it."""
+    from model_train_protocol.infer import Model
+
+    edit_json(model / "mtp_model.json", inputs="two")
+    relist(model)
+    with pytest.raises(MTPFileError, match="mtp_model.json"):
+        Model.load(model)

@@ -71,7 +71,7 @@ class Model:
         from ..model_dir import load_trained
 
         trained = load_trained(Path(directory), template=template)
-        protocol = _protocol(trained.model_file)
+        protocol = _protocol(trained.model_file, Path(directory))
         try:
             return cls(trained.model, trained.tokenizer, trained.template, protocol, trained.manifest,
                        max_text_tokens, threshold)
@@ -202,14 +202,23 @@ class Model:
         return ChatSession(self, self.spec(instruction), lines, numbers)
 
 
-def _protocol(model_file: Mapping[str, Any]) -> "Protocol | None":
-    """The protocol of the model file, for what the template leaves out (None if it cannot be read)."""
+def _protocol(model_file: Mapping[str, Any], directory: Path) -> "Protocol | None":
+    """The protocol of the directory's model file, for what the template leaves out.
+
+    None only when there is no model file (a directory trained elsewhere, opened
+    with its template); a model file that does not load is the directory's fault
+    and raises, since answers would silently lose their budget and drafts.
+    """
+    from ..model_dir import MODEL_FILE
     from ..protocol import Protocol
 
+    if not model_file:
+        return None
     try:
         return Protocol.from_json(dict(model_file))
-    except MTPError:
-        return None
+    except MTPError as exc:
+        raise MTPFileError(f"{MODEL_FILE} does not load as a protocol ({str(exc).splitlines()[0]}); write the "
+                           "directory again with `mtp train`.", path=str(directory / MODEL_FILE)) from None
 
 
 def _max_positions(config: Any) -> int:

@@ -1,7 +1,8 @@
 """The model to train: a small new decoder, SmolLM2-135M from its wheel, or any local HF directory.
 
-Every path loads offline (``HF_HUB_OFFLINE=1``, ``local_files_only``): a
-training run never reaches a hub.
+Every path loads offline (``local_files_only=True``, passed to each
+``from_pretrained``; the process environment is left alone): a training run
+never reaches a hub.
 """
 
 from __future__ import annotations
@@ -32,11 +33,6 @@ SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 class BaseModelError(MTPValueError):
     """The base model cannot be found or loaded."""
-
-
-def _offline() -> None:
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
 
 def smollm2_dir() -> Path:
@@ -114,7 +110,6 @@ def load_base(base: str, layers: int | None = None) -> tuple["PreTrainedModel", 
     most of what a short-prompt classifier needs, and every dropped block
     makes training and answering proportionally faster).
     """
-    _offline()
     from ..model_dir import check_base_dir, load_pretrained
 
     folder = smollm2_cache() if base == "smollm2" else Path(base)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import os
-import random
 import shutil
 import time
 from contextlib import nullcontext
@@ -162,8 +161,7 @@ class _Run:
         hf_logging.disable_progress_bar()
         hf_logging.set_verbosity_error()
         cfg = self.config
-        random.seed(cfg.seed)
-        torch.manual_seed(cfg.seed)
+        torch.manual_seed(cfg.seed)  # weight init and dropout; the data order uses its own random.Random(seed)
         if self.dist.main:
             _check_out_dir(self.out)
             self.out.mkdir(parents=True, exist_ok=True)

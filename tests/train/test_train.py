@@ -205,3 +205,23 @@ def test_no_threshold_by_default_or_from_a_handful_of_validation_answers(protoco
     few = train(protocol, tmp_path / "b", tiny(check_examples=8, max_false_refusals=0.05))
     assert few.manifest["mtp"]["refusal"]["threshold"] is None
     assert "at least" in few.manifest["mtp"]["refusal"]["reason"]
+
+
+def test_training_and_loading_leave_the_process_alone(protocol, tmp_path, monkeypatch):
+    """No global side effects: the global ``random`` keeps its state, no hub setting is written to os.environ."""
+    import os
+    import random
+
+    from model_train_protocol.infer import Model
+    from model_train_protocol.train.model import load_base
+
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_NO_ADVISORY_WARNINGS"):
+        monkeypatch.delenv(name, raising=False)
+    random.seed(1234)
+    before = random.getstate()
+    out = tmp_path / "model"
+    train(protocol, out, tiny())
+    assert random.getstate() == before
+    load_base(str(out))  # a local directory as the base of another run
+    Model.load(out)
+    assert "HF_HUB_OFFLINE" not in os.environ and "TRANSFORMERS_NO_ADVISORY_WARNINGS" not in os.environ
