@@ -7,10 +7,62 @@ built-in exception that fits (``ValueError`` or ``TypeError``) so existing
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
 
-if TYPE_CHECKING:
-    from .validation import Problem
+#: Where a :class:`Problem` is, in the protocol's own terms: ``("instructions", 2, "samples", 4, "input", 1)``,
+#: ``("context", 3)``, ``("tokens", "Cat_")``, ``("guardrails", bad_output)`` ... (see :attr:`Problem.pointer`).
+ProblemPath = tuple["str | int", ...]
+
+
+def json_pointer(path: Iterable[object]) -> str:
+    """RFC 6901 pointer of a path of keys and indexes (``["tokens", "a/b"]`` -> ``/tokens/a~1b``): the one builder."""
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule: ``rule`` is a stable id, ``where`` the object, ``hint`` how to fix it.
+
+    ``path`` is the structured place (:data:`ProblemPath`) that ``where`` was
+    written from; :attr:`pointer` derives the model file's JSON pointer from it.
+    """
+
+    rule: str
+    where: str
+    message: str
+    hint: str
+    path: ProblemPath = field(default=(), compare=False)
+
+    def __str__(self) -> str:
+        return f"[{self.rule}] {self.where}: {self.message} Fix: {self.hint}"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"rule": self.rule, "where": self.where, "message": self.message, "hint": self.hint}
+
+    @property
+    def pointer(self) -> str | None:
+        """The JSON pointer of this place in a model file (the reader keeps the file's order of sets, samples
+        and context lines, so indexes agree); None where the file has no single place for it."""
+        return problem_pointer(self.path)
+
+
+#: Protocol-level places and their model-file fields.
+_TOP_FIELDS = {"name": ("name",), "inputs": ("inputs",), "context": ("context",),
+               "instructions": ("instruction", "sets"), "tokens": ("tokens",)}
+
+
+def problem_pointer(path: ProblemPath) -> str | None:
+    """The model-file JSON pointer of a :data:`ProblemPath` (a sample's texts point at the sample)."""
+    if not path or path[0] not in _TOP_FIELDS:
+        return None  # guardrails, TokenSets and keys have no single place in a model file
+    head, rest = _TOP_FIELDS[path[0]], list(path[1:])
+    if path[0] == "instructions" and len(rest) > 1:
+        if rest[1] == "samples":
+            rest = rest[:3]
+        elif rest[1] != "context":
+            rest = rest[:1]  # a final: the instruction's set
+    return json_pointer((*head, *rest))
 
 
 class MTPError(Exception):
@@ -77,11 +129,13 @@ class MTPValidationError(ProtocolError):
 
 
 class MTPFileError(MTPValueError):
-    """A file is not a readable MTP file; ``pointer`` is the JSON pointer of the problem."""
+    """A file is not a readable MTP file; ``pointer`` is the JSON pointer of the problem, ``hint`` how to fix
+    it when the raiser knows better than "correct the value" (what ``mtp validate`` prints)."""
 
-    def __init__(self, message: str, *, path: str | None = None, pointer: str = "") -> None:
+    def __init__(self, message: str, *, path: str | None = None, pointer: str = "", hint: str = "") -> None:
         self.path = path
         self.pointer = pointer
+        self.hint = hint
         where = f"{path}: " if path else ""
         at = f" (at {pointer or '/'})" if pointer or path else ""
         super().__init__(f"{where}{message}{at}")

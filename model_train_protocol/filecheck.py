@@ -8,18 +8,14 @@ the rule id and object of a protocol rule) and how to fix it.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .errors import MTPError, MTPFileError
 from .formats import schemas
 from .formats.reader import read_json_file
 from .formats.versions import parse_schema_url, rules_of
 
-if TYPE_CHECKING:
-    from .protocol import Protocol
-    from .validation import Problem
 
 __all__ = ["FileProblem", "FileCheck", "check_file", "check_document", "file_kind"]
 
@@ -193,41 +189,8 @@ def _check_model(document: dict, result: FileCheck) -> None:
         return
     for problem in protocol.validate(version=rules_of(result.version)):  # the layout we write for its major
         result.problems.append(FileProblem(problem.rule, problem.message, problem.hint,
-                                           pointer=_rule_pointer(problem, protocol), where=problem.where))
-
-
-_PROTOCOL_POINTERS = {"protocol.inputs": "/inputs", "protocol.no-instructions": "/instruction/sets",
-                      "protocol.context-lines": "/context"}
-_DETAIL = re.compile(r" (?:context line (?P<line>\d+)|sample (?P<sample>\d+)\b.*|final .*)$")
-
-
-def _rule_pointer(problem: "Problem", protocol: "Protocol") -> str | None:
-    """The JSON pointer of what a protocol rule is about, where the file has one place for it.
-
-    The reader keeps the file's order of sets, samples and context lines, so
-    indexes in ``where`` are indexes in the file.
-    """
-    where = problem.where
-    if problem.rule in _PROTOCOL_POINTERS:
-        return _PROTOCOL_POINTERS[problem.rule]
-    if where.startswith("protocol ") and " context line " in where:
-        return "/context/" + where.rsplit(" ", 1)[1]
-    if where.startswith("token '"):
-        return "/tokens/" + schemas.json_pointer([where[7:-1] + "_"])[1:]
-    for index, instruction in enumerate(protocol.instructions):
-        head = f"instruction {instruction.name!r}"
-        if where == head or (where.startswith(head) and _DETAIL.fullmatch(where[len(head):])):
-            base = f"/instruction/sets/{index}"
-            detail = _DETAIL.fullmatch(where[len(head):])
-            if detail and detail["line"]:
-                return f"{base}/context/{detail['line']}"
-            if detail and detail["sample"]:
-                return f"{base}/samples/{detail['sample']}"
-            return base
-    return None
+                                           pointer=problem.pointer, where=problem.where))
 
 
 def _content_hint(exc: MTPFileError) -> str:
-    if "unsupported model type" in exc.message:
-        return "Only generative protocols (Instruction, ExtendedInstruction) can be read for now."
-    return f"Correct the value at {exc.pointer or 'the top level'} as the message says."
+    return exc.hint or f"Correct the value at {exc.pointer or 'the top level'} as the message says."

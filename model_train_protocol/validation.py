@@ -11,11 +11,11 @@ import re
 from collections import Counter, defaultdict
 from itertools import chain
 from operator import attrgetter
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import emoji
 
+from .errors import Problem, ProblemPath
 from .formats.versions import DEFAULT_VERSION, FormatVersion
 from .guardrail import MIN_GUARDRAIL_SAMPLES, guardrail_conflicts, guardrail_map
 from .formats.limits import file_name_problem, text_problem
@@ -31,22 +31,6 @@ MIN_CONTEXT_LINES = 10
 MIN_SAMPLES = 3
 MAX_STRING_LENGTH = 300
 MAX_INSTRUCTION_CONTEXT = 10
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One broken rule: ``rule`` is a stable id, ``where`` the object, ``hint`` how to fix it."""
-
-    rule: str
-    where: str
-    message: str
-    hint: str
-
-    def __str__(self) -> str:
-        return f"[{self.rule}] {self.where}: {self.message} Fix: {self.hint}"
-
-    def as_dict(self) -> dict[str, str]:
-        return {"rule": self.rule, "where": self.where, "message": self.message, "hint": self.hint}
 
 
 def collect_tokens(protocol: "Protocol") -> tuple[list[Token], set[int]]:
@@ -71,31 +55,34 @@ def validate_protocol(protocol: "Protocol", version: FormatVersion = DEFAULT_VER
     length, instruction context lines, digits in guardrail examples.
     """
     problems: list[Problem] = []
-    add = problems.append
-    name = f"protocol {_short(protocol.name)!r}"
+    describe = _describer(protocol)
+
+    def add(rule: str, path: ProblemPath, message: str, hint: str) -> None:
+        problems.append(Problem(rule, describe(path), message, hint, path))
+
     limit = version.max_string_length
     if not _validate_structure(add, protocol):
         return problems  # lists holding foreign objects: nothing else can be checked safely
 
     if protocol.inputs < version.min_inputs:
-        add(Problem("protocol.inputs", name,
-                    f"inputs is {protocol.inputs}; the bloom {version.bloom} format needs at least {version.min_inputs}.",
-                    f"Create the protocol with inputs={version.min_inputs} or more, or save as version='1.2.1' "
-                    "or '2.0.1'."))
+        add("protocol.inputs", ("inputs",),
+            f"inputs is {protocol.inputs}; the bloom {version.bloom} format needs at least {version.min_inputs}.",
+            f"Create the protocol with inputs={version.min_inputs} or more, or save as version='1.2.1' "
+            "or '2.0.1'.")
     if not protocol.instructions:
-        add(Problem("protocol.no-instructions", name, "no instructions have been added.",
-                    "Call protocol.add_instruction(...) for each Instruction or ExtendedInstruction."))
+        add("protocol.no-instructions", ("instructions",), "no instructions have been added.",
+            "Call protocol.add_instruction(...) for each Instruction or ExtendedInstruction.")
     total = len(protocol.context) + sum(len(i.background) for i in protocol.instructions)
     if total < MIN_CONTEXT_LINES:
-        add(Problem("protocol.context-lines", name,
-                    f"{total} context line(s) in total; at least {MIN_CONTEXT_LINES} are required.",
-                    f"Add {MIN_CONTEXT_LINES - total} more with protocol.add_context(...) or instruction.add_context(...)."))
+        add("protocol.context-lines", ("context",),
+            f"{total} context line(s) in total; at least {MIN_CONTEXT_LINES} are required.",
+            f"Add {MIN_CONTEXT_LINES - total} more with protocol.add_context(...) or instruction.add_context(...).")
     for i, line in enumerate(protocol.context):
-        _check_length(add, "context.too-long", f"{name} context line {i}", line, "context line", limit)
-        _check_chars(add, f"{name} context line {i}", line)
+        _check_length(add, "context.too-long", ("context", i), line, "context line", limit)
+        _check_chars(add, ("context", i), line)
 
-    for instruction in protocol.instructions:
-        _validate_instruction(add, instruction, version)
+    for index, instruction in enumerate(protocol.instructions):
+        _validate_instruction(add, ("instructions", index), instruction, version)
 
     _validate_tokens(add, protocol, version)
     _validate_guardrails(add, protocol, version)
@@ -106,64 +93,101 @@ def _short(text: str) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _validate_structure(add, protocol: "Protocol") -> bool:
+#: Add one problem: ``add(rule, path, message, hint)``; the where text is written from the path.
+_Add = Callable[[str, ProblemPath, str, str], None]
+
+
+def _describer(protocol: "Protocol") -> Callable[[ProblemPath], str]:
+    """The where text of a :data:`ProblemPath` in ``protocol`` (names looked up by index)."""
+    head = f"protocol {_short(protocol.name)!r}"
+
+    def describe(path: ProblemPath) -> str:
+        kind, rest = (path[0], path[1:]) if path else ("", ())
+        if kind == "context" and rest:
+            return f"{head} context line {rest[0]}"
+        if kind == "instructions" and rest:
+            instruction = protocol.instructions[rest[0]]
+            if not isinstance(instruction, BaseInstruction):
+                return f"{head} instruction {rest[0]}"
+            text = f"instruction {_short(instruction.name)!r}"
+            detail = rest[1:]
+            if detail[:1] == ("context",):
+                return f"{text} context line {detail[1]}"
+            if detail[:1] == ("samples",):
+                return " ".join([text, "sample", str(detail[1]), *map(str, detail[2:])])
+            if detail[:1] == ("finals",):
+                return f"{text} final {detail[1]!r}"
+            return text
+        if kind == "tokens" and rest:
+            return f"token {_short(str(rest[0])[:-1])!r}"
+        if kind == "keys":
+            return f"key {rest[0]!r}"
+        if kind == "guardrails":
+            return f"guardrail {_short(str(rest[0]))!r}"
+        if kind == "tokensets":
+            return f"TokenSet {rest[0]!r}"
+        return head
+
+    return describe
+
+
+def _validate_structure(add: _Add, protocol: "Protocol") -> bool:
     """What a user can break by editing the protocol's lists and names after adding things; False when the
     lists hold objects of the wrong type (then nothing else is checked)."""
-    name = f"protocol {_short(protocol.name)!r}"
     sound = True
     problem = file_name_problem(protocol.name)
     if problem is not None:
-        add(Problem("protocol.name", name, f"the name {problem}; it names the saved files ({{name}}_model.json).",
-                    "Give the protocol a short plain name (letters, digits, spaces, '-' and '_')."))
+        add("protocol.name", ("name",), f"the name {problem}; it names the saved files ({{name}}_model.json).",
+            "Give the protocol a short plain name (letters, digits, spaces, '-' and '_').")
     for i, line in enumerate(protocol.context):
         if not isinstance(line, str):
             sound = False
-            add(Problem("context.type", f"{name} context line {i}", f"is a {type(line).__name__}, not a string.",
-                        "Add context lines with protocol.add_context(text)."))
+            add("context.type", ("context", i), f"is a {type(line).__name__}, not a string.",
+                "Add context lines with protocol.add_context(text).")
     seen: dict[str, int] = {}
     for index, instruction in enumerate(protocol.instructions):
         if not isinstance(instruction, BaseInstruction):
             sound = False
-            add(Problem("protocol.instruction-type", f"{name} instruction {index}",
-                        f"is a {type(instruction).__name__}, not an Instruction or ExtendedInstruction.",
-                        "Add instructions with protocol.add_instruction(...) only."))
+            add("protocol.instruction-type", ("instructions", index),
+                f"is a {type(instruction).__name__}, not an Instruction or ExtendedInstruction.",
+                "Add instructions with protocol.add_instruction(...) only.")
             continue
-        where = f"instruction {_short(instruction.name)!r}"
+        where = ("instructions", index)
         if instruction.name in seen:
-            add(Problem("instruction.duplicate-name", where,
-                        f"instructions {seen[instruction.name]} and {index} have the same name; the template "
-                        "would keep only one.", "Give every instruction a unique name."))
+            add("instruction.duplicate-name", where,
+                f"instructions {seen[instruction.name]} and {index} have the same name; the template "
+                "would keep only one.", "Give every instruction a unique name.")
         seen.setdefault(instruction.name, index)
         problem = text_problem(instruction.name)
         if problem is not None:
-            add(Problem("instruction.name", where, f"the name {problem}.", "Rename the instruction."))
+            add("instruction.name", where, f"the name {problem}.", "Rename the instruction.")
         have = len(instruction.input_sets)
         if have != protocol.inputs:
-            add(Problem("instruction.inputs", where,
-                        f"has {have} input line(s) but the protocol has inputs={protocol.inputs}.",
-                        "Set protocol.inputs back, or build the instruction with matching TokenSets."))
+            add("instruction.inputs", where,
+                f"has {have} input line(s) but the protocol has inputs={protocol.inputs}.",
+                "Set protocol.inputs back, or build the instruction with matching TokenSets.")
         for i, line in enumerate(instruction.background):
             if not isinstance(line, str):
                 sound = False
-                add(Problem("context.type", f"{where} context line {i}", f"is a {type(line).__name__}, not a "
-                            "string.", "Add context lines with instruction.add_context(text)."))
+                add("context.type", (*where, "context", i), f"is a {type(line).__name__}, not a "
+                    "string.", "Add context lines with instruction.add_context(text).")
         for i, sample in enumerate(instruction.samples):
             if not isinstance(sample, Sample):
                 sound = False
-                add(Problem("instruction.sample-type", f"{where} sample {i}",
-                            f"is a {type(sample).__name__}, not a Sample.", "Add samples with add_sample(...) only."))
+                add("instruction.sample-type", (*where, "samples", i),
+                    f"is a {type(sample).__name__}, not a Sample.", "Add samples with add_sample(...) only.")
     for guardrail in dict.fromkeys(guardrail_map(i for i in protocol.instructions
                                                  if isinstance(i, BaseInstruction)).values()):
         for text in guardrail.samples:
             if not isinstance(text, str):
                 sound = False
-                add(Problem("guardrail.sample-type", f"guardrail {_short(guardrail.bad_output)!r}",
-                            f"a sample is a {type(text).__name__}, not a string.",
-                            "Add samples with guardrail.add_sample(text) only."))
+                add("guardrail.sample-type", ("guardrails", guardrail.bad_output),
+                    f"a sample is a {type(text).__name__}, not a string.",
+                    "Add samples with guardrail.add_sample(text) only.")
     return sound
 
 
-def _validate_numbers(add, instruction, where: str) -> None:
+def _validate_numbers(add: _Add, instruction: BaseInstruction, where: ProblemPath) -> None:
     """Numbers of the samples against their tokens' bounds as they are now (tokens may change after add)."""
     sets = [(li, ts, [t for t in ts.tokens if isinstance(t, NumToken)],
              [t for t in ts.tokens if isinstance(t, NumListToken)]) for li, ts in enumerate(instruction.context)]
@@ -190,65 +214,67 @@ def _validate_numbers(add, instruction, where: str) -> None:
         if isinstance(final, NumToken) and sample.value is not None and not final.min_value <= sample.value <= final.max_value:
             bad = f"value {sample.value} is outside [{final.min_value}, {final.max_value}] of final {final.name!r}"
         if bad is not None:
-            add(Problem("sample.numbers", f"{where} sample {si}", f"{bad} (a token changed after the sample was "
-                        "added).", "Change the token back, or remove and re-add the sample."))
+            add("sample.numbers", (*where, "samples", si), f"{bad} (a token changed after the sample was "
+                "added).", "Change the token back, or remove and re-add the sample.")
 
 
-def _check_length(add, rule: str, where: str, text: str, what: str, limit: int | None) -> None:
+def _check_length(add: _Add, rule: str, where: ProblemPath, text: str, what: str, limit: int | None) -> None:
     if limit is not None and len(text) > limit:
-        add(Problem(rule, where, f"{what} has {len(text)} characters; the limit is {limit}.",
-                    f"Shorten it to {limit} characters or split it, or save as version='2.0.1' (no limit)."))
+        add(rule, where, f"{what} has {len(text)} characters; the limit is {limit}.",
+            f"Shorten it to {limit} characters or split it, or save as version='2.0.1' (no limit).")
 
 
-def _validate_instruction(add, instruction, version: FormatVersion) -> None:
-    where = f"instruction {instruction.name!r}"
+def _validate_instruction(add: _Add, where: ProblemPath, instruction: BaseInstruction, version: FormatVersion) -> None:
     limit = version.max_string_length
     most = version.max_instruction_context
     if most is not None and len(instruction.background) > most:
-        add(Problem("instruction.context-lines", where,
-                    f"{len(instruction.background)} context lines; an instruction holds at most {most} in bloom "
-                    f"{version.bloom}.",
-                    "Move general lines to protocol.add_context(...), or save as version='1.2.1' or '2.0.1'."))
+        add("instruction.context-lines", where,
+            f"{len(instruction.background)} context lines; an instruction holds at most {most} in bloom "
+            f"{version.bloom}.",
+            "Move general lines to protocol.add_context(...), or save as version='1.2.1' or '2.0.1'.")
     for i, line in enumerate(instruction.background):
-        _check_length(add, "context.too-long", f"{where} context line {i}", line, "context line", limit)
+        _check_length(add, "context.too-long", (*where, "context", i), line, "context line", limit)
     count = len(instruction.samples)
     if count < MIN_SAMPLES:
-        add(Problem("instruction.too-few-samples", where, f"{count} sample(s); at least {MIN_SAMPLES} are required.",
-                    f"Add {MIN_SAMPLES - count} more with add_sample(...)."))
+        add("instruction.too-few-samples", where, f"{count} sample(s); at least {MIN_SAMPLES} are required.",
+            f"Add {MIN_SAMPLES - count} more with add_sample(...).")
     per_final = Counter(map(_FINAL_VALUE, instruction.samples))
     declared = {t.value for t in instruction.finals} | {NON.value}
     for final in per_final.keys() - declared:
-        add(Problem("sample.final", f"{where} final {final[:-1]!r}",
-                    "samples end with a final the instruction no longer declares.",
-                    "Put the token back into the instruction's finals, or remove those samples."))
+        add("sample.final", (*where, "finals", final[:-1]),
+            "samples end with a final the instruction no longer declares.",
+            "Put the token back into the instruction's finals, or remove those samples.")
     for final in instruction.finals:
         n = per_final.get(final.value, 0)
         if n < MIN_SAMPLES and count >= MIN_SAMPLES:
-            add(Problem("final.too-few-samples", f"{where} final {final.name!r}",
-                        f"{n} sample(s) end with this final; each final needs at least {MIN_SAMPLES}.",
-                        f"Add {MIN_SAMPLES - n} sample(s) with final={final.name} or remove it from the finals."))
+            add("final.too-few-samples", (*where, "finals", final.name),
+                f"{n} sample(s) end with this final; each final needs at least {MIN_SAMPLES}.",
+                f"Add {MIN_SAMPLES - n} sample(s) with final={final.name} or remove it from the finals.")
     prompt_index = len(instruction.context) - 1 if instruction.kind == "extended" else -1
     _validate_numbers(add, instruction, where)
     for i, line in enumerate(instruction.background):
-        _check_chars(add, f"{where} context line {i}", line)
+        _check_chars(add, (*where, "context", i), line)
     if _any_line_break(instruction.samples):
         for si, sample in enumerate(instruction.samples):
-            texts = [("prompt" if li == prompt_index else f"input {li}", sn.string) for li, sn in enumerate(sample.inputs)]
-            for what, text in texts + [("response", sample.output)]:
+            texts = [(("prompt",) if li == prompt_index else ("input", li), sn.string)
+                     for li, sn in enumerate(sample.inputs)]
+            for part, text in texts + [(("response",), sample.output)]:
+                what = " ".join(map(str, part))
                 if _NEWLINE(text):
-                    add(Problem("string.newline", f"{where} sample {si} {what}",
-                                f"{what} {_preview(text)} contains a line break; each text is one line of the model's "
-                                "input or output.", "Replace the line break with a space or split the text."))
-                _check_chars(add, f"{where} sample {si} {what}", text)
+                    add("string.newline", (*where, "samples", si, *part),
+                        f"{what} {_preview(text)} contains a line break; each text is one line of the model's "
+                        "input or output.", "Replace the line break with a space or split the text.")
+                _check_chars(add, (*where, "samples", si, *part), text)
     if limit is None or _longest(instruction.samples) <= limit:
         return
     for si, sample in enumerate(instruction.samples):
         for li, sn in enumerate(sample.inputs):
             if len(sn.string) > limit:
-                what = "prompt" if li == prompt_index else f"input {li}"
-                _check_length(add, "string.too-long", f"{where} sample {si} {what}", sn.string, what, limit)
+                part = ("prompt",) if li == prompt_index else ("input", li)
+                _check_length(add, "string.too-long", (*where, "samples", si, *part), sn.string,
+                              " ".join(map(str, part)), limit)
         if len(sample.output) > limit:
-            _check_length(add, "string.too-long", f"{where} sample {si} response", sample.output, "response", limit)
+            _check_length(add, "string.too-long", (*where, "samples", si, "response"), sample.output, "response", limit)
 
 
 _FINAL_VALUE = attrgetter("final.value")
@@ -261,11 +287,11 @@ _NEWLINE = re.compile(r"[\r\n]").search
 _LINE_BREAK = re.compile("[\r\n\0\ud800-\udfff]").search
 
 
-def _check_chars(add, where: str, text: str) -> None:
+def _check_chars(add: _Add, where: ProblemPath, text: str) -> None:
     """NUL and lone surrogates: a file holding them cannot be written as UTF-8 or is refused when read."""
     problem = text_problem(text)
     if problem is not None:
-        add(Problem("string.invalid", where, f"the text {_preview(text)} {problem}.", "Remove the character."))
+        add("string.invalid", where, f"the text {_preview(text)} {problem}.", "Remove the character.")
 
 
 def _any_line_break(samples) -> bool:
@@ -314,7 +340,7 @@ def _substring_pairs(strings: Iterable[str]) -> list[tuple[str, str]]:
     return pairs
 
 
-def _validate_tokens(add, protocol: "Protocol", version: FormatVersion) -> None:
+def _validate_tokens(add: _Add, protocol: "Protocol", version: FormatVersion) -> None:
     tokens, finals = collect_tokens(protocol)
     limit = version.max_string_length
     keys = protocol.key_map()
@@ -322,69 +348,69 @@ def _validate_tokens(add, protocol: "Protocol", version: FormatVersion) -> None:
     for t in tokens:
         other = by_value.setdefault(t.value, t)
         if other is not t and other.signature() != t.signature():
-            add(Problem("token.duplicate-value", f"token {t.name!r}",
-                        f"two different tokens are named {t.name!r} ({other!r} and {t!r}).",
-                        "Use one token object for both, or rename one."))
+            add("token.duplicate-value", ("tokens", t.value),
+                f"two different tokens are named {t.name!r} ({other!r} and {t!r}).",
+                "Use one token object for both, or rename one.")
     distinct = list(by_value.values())
     for t in distinct:
         if t.min_value is not None and t.max_value is not None and not t.min_value <= t.max_value:
-            add(Problem("token.range", f"token {t.name!r}", f"min_value {t.min_value} is above max_value "
-                        f"{t.max_value}.", "Set min_value <= max_value."))
+            add("token.range", ("tokens", t.value), f"min_value {t.min_value} is above max_value "
+                f"{t.max_value}.", "Set min_value <= max_value.")
         for text in (t.desc,) if t.desc else ():
             problem = text_problem(text)
             if problem is not None:
-                add(Problem("string.invalid", f"token {t.name!r}", f"its desc {problem}.", "Remove the character."))
+                add("string.invalid", ("tokens", t.value), f"its desc {problem}.", "Remove the character.")
     for t in distinct:  # values are written as strings of the set rows, which have the string limit
         if limit is not None and len(t.value) > limit:
-            add(Problem("token.too-long", f"token {t.name[:40]!r}",
-                        f"its value has {len(t.value)} characters; bloom {version.bloom} allows {limit}.",
-                        f"Use a name of at most {limit - 1} characters (a long description goes in desc=...)."))
+            add("token.too-long", ("tokens", t.value),
+                f"its value has {len(t.value)} characters; bloom {version.bloom} allows {limit}.",
+                f"Use a name of at most {limit - 1} characters (a long description goes in desc=...).")
     by_key: dict[str, Token] = {}
     for t in distinct:
         other = by_key.setdefault(keys(t), t)
         if other is not t:
-            add(Problem("token.duplicate-key", f"token {t.name!r}",
-                        f"its key {keys(t)!r} is also the key of {other.name!r}.",
-                        "Give one of them a different key=..."))
+            add("token.duplicate-key", ("tokens", t.value),
+                f"its key {keys(t)!r} is also the key of {other.name!r}.",
+                "Give one of them a different key=...")
     for inner, outer in _substring_pairs(t.value for t in distinct):
-        add(Problem("token.substring", f"token {inner[:-1]!r}",
-                    f"value {inner!r} is contained in {outer!r} (letters and digits only, case-insensitive).",
-                    "Rename one of them so neither name contains the other."))
+        add("token.substring", ("tokens", inner),
+            f"value {inner!r} is contained in {outer!r} (letters and digits only, case-insensitive).",
+            "Rename one of them so neither name contains the other.")
     for inner, outer in _substring_pairs(sorted({keys(t) for t in distinct})):
-        add(Problem("token.key-substring", f"key {inner!r}",
-                    f"key {inner!r} is contained in key {outer!r} (letters and digits only, case-insensitive).",
-                    "Choose custom keys that do not contain each other."))
+        add("token.key-substring", ("keys", inner),
+            f"key {inner!r} is contained in key {outer!r} (letters and digits only, case-insensitive).",
+            "Choose custom keys that do not contain each other.")
     # By value, not identity: an equal token object used as a final counts as the same token.
     row_values = {t.value for i in protocol.instructions for ts in i.rows for t in ts.tokens}
     final_values = {t.value for t in tokens if id(t) in finals}
     for t in distinct:
         if t.value in final_values and t.value in row_values:
-            add(Problem("token.final-in-set", f"token {t.name!r}",
-                        "is used both as a final and inside a TokenSet; a final token only closes answers.",
-                        f"Create a separate final token, e.g. mtp.Token({(t.name + 'Final')!r})."))
+            add("token.final-in-set", ("tokens", t.value),
+                "is used both as a final and inside a TokenSet; a final token only closes answers.",
+                f"Create a separate final token, e.g. mtp.Token({(t.name + 'Final')!r}).")
 
 
-def _validate_guardrails(add, protocol: "Protocol", version: FormatVersion) -> None:
+def _validate_guardrails(add: _Add, protocol: "Protocol", version: FormatVersion) -> None:
     for value_key, first, other in guardrail_conflicts(protocol.instructions):
-        add(Problem("guardrail.conflict", f"TokenSet {value_key!r}",
-                    f"equal TokenSets carry different guardrails ({first!r} and {other!r}).",
-                    "Set the same Guardrail on every TokenSet with these tokens."))
+        add("guardrail.conflict", ("tokensets", value_key),
+            f"equal TokenSets carry different guardrails ({first!r} and {other!r}).",
+            "Set the same Guardrail on every TokenSet with these tokens.")
     for guardrail in dict.fromkeys(guardrail_map(protocol.instructions).values()):
         n = len(guardrail.samples)
         if n < MIN_GUARDRAIL_SAMPLES:
-            add(Problem("guardrail.too-few-samples", f"guardrail {guardrail.bad_output!r}",
-                        f"{n} bad-prompt sample(s); at least {MIN_GUARDRAIL_SAMPLES} are required.",
-                        f"Add {MIN_GUARDRAIL_SAMPLES - n} more with guardrail.add_sample(...)."))
+            add("guardrail.too-few-samples", ("guardrails", guardrail.bad_output),
+                f"{n} bad-prompt sample(s); at least {MIN_GUARDRAIL_SAMPLES} are required.",
+                f"Add {MIN_GUARDRAIL_SAMPLES - n} more with guardrail.add_sample(...).")
         for text in (guardrail.good_prompt, guardrail.bad_prompt, guardrail.bad_output, *guardrail.samples):
-            _check_chars(add, f"guardrail {_short(guardrail.bad_output)!r}", text)
+            _check_chars(add, ("guardrails", guardrail.bad_output), text)
         for text in (guardrail.bad_output, *guardrail.samples):
             if _NEWLINE(text):
-                add(Problem("string.newline", f"guardrail {guardrail.bad_output!r}",
-                            f"{_preview(text)} contains a line break; bad prompts and the bad output are single lines.",
-                            "Replace the line break with a space."))
+                add("string.newline", ("guardrails", guardrail.bad_output),
+                    f"{_preview(text)} contains a line break; bad prompts and the bad output are single lines.",
+                    "Replace the line break with a space.")
         if not version.guardrail_digits:
             for text in guardrail.samples:
                 if any(ch.isdigit() for ch in text):
-                    add(Problem("guardrail.digits", f"guardrail {guardrail.bad_output!r}",
-                                f"bad-prompt sample {text!r} contains digits, which bloom {version.bloom} forbids.",
-                                "Write numbers as words, or save as version='1.2.1' or '2.0.1'."))
+                    add("guardrail.digits", ("guardrails", guardrail.bad_output),
+                        f"bad-prompt sample {text!r} contains digits, which bloom {version.bloom} forbids.",
+                        "Write numbers as words, or save as version='1.2.1' or '2.0.1'.")

@@ -262,7 +262,7 @@ def test_every_rule_of_validation_py_has_a_test_here():
     from model_train_protocol import validation
 
     source = inspect.getsource(validation)
-    rule_ids = set(re.findall(r'(?:Problem\(|_check_length\(add, )"([a-z]+\.[a-z-]+)"', source))
+    rule_ids = set(re.findall(r'(?:\badd\(|_check_length\(add, )"([a-z]+\.[a-z-]+)"', source))
     assert len(rule_ids) >= 15
     tests = Path(__file__).read_text(encoding="utf-8")
     assert sorted(r for r in rule_ids if tests.count(f'"{r}"') < 2) == []
@@ -339,3 +339,34 @@ def test_a_name_that_save_refuses_is_a_validation_problem(name):
     assert problems[0].rule == "protocol.name" and "names the saved files" in problems[0].message
     with pytest.raises(mtp.MTPError):
         protocol.save(path=".")
+
+
+def test_each_problem_carries_a_path_from_which_where_and_pointer_come():
+    protocol = _cheshire()
+    second = protocol.instructions[1]
+    second.add_context("x" * 301)
+    line = len(second.background) - 1
+    first = protocol.instructions[0]
+    cat_talk, alice_talk = first.context
+    first.add_sample([cat_talk.create_snippet("Why?"), alice_talk.create_snippet("y" * 301)],
+                     cat_talk.create_snippet("Because."))
+    at = len(first.samples) - 1
+    guardrail = alice_talk.guardrail
+    guardrail.samples.append("top 10")
+    found = {(p.rule, p.path, p.pointer, p.where) for p in protocol.validate()}
+    name0, name1 = first.name, second.name
+    assert ("context.too-long", ("instructions", 1, "context", line), f"/instruction/sets/1/context/{line}",
+            f"instruction {name1!r} context line {line}") in found
+    assert ("string.too-long", ("instructions", 0, "samples", at, "input", 1), f"/instruction/sets/0/samples/{at}",
+            f"instruction {name0!r} sample {at} input 1") in found
+    assert ("guardrail.digits", ("guardrails", guardrail.bad_output), None,
+            f"guardrail {guardrail.bad_output!r}") in found
+
+
+def test_a_long_token_name_points_at_its_own_entry():
+    """The pointer comes from the token's value, not from a shortened name in the message."""
+    long_name = "L" * 310
+    protocol = two_line_protocol(a=mtp.Token(long_name))
+    problem = next(p for p in protocol.validate() if p.rule == "token.too-long")
+    assert problem.path == ("tokens", long_name + "_")
+    assert problem.pointer == "/tokens/" + long_name + "_"

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, NoReturn
 
-from ..errors import MTPError, MTPFileError
+from ..errors import MTPError, MTPFileError, json_pointer
 from ..guardrail import Guardrail
 from ..instructions import BaseInstruction, ExtendedInstruction, Instruction
 from ..render import input_lines
@@ -51,9 +51,13 @@ _TOKEN_TYPES = {"Token", "FinalToken", "NumToken", "FinalNumToken", "NumListToke
 _SPECIAL_TYPES = {"SpecialToken", "SpecialFinalToken"}
 
 
+#: How to fix a file of a model type the reader cannot load.
+_GENERATIVE_ONLY = "Only generative protocols (Instruction, ExtendedInstruction) can be read for now."
+
+
 def pointer(*parts: Any) -> str:
     """A JSON pointer (RFC 6901) from path parts."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+    return json_pointer(parts)
 
 
 def read_json_file(path: "str | os.PathLike[str]") -> Any:
@@ -251,8 +255,8 @@ class _Reader:
         self.version = self._version()
 
     # --- helpers -------------------------------------------------------------
-    def fail(self, message: str, at: str) -> NoReturn:
-        raise MTPFileError(message, path=self.source, pointer=at)
+    def fail(self, message: str, at: str, hint: str = "") -> NoReturn:
+        raise MTPFileError(message, path=self.source, pointer=at, hint=hint)
 
     @contextmanager
     def at(self, where: str) -> Iterator[None]:
@@ -325,7 +329,7 @@ class _Reader:
         if model_type != "generative":
             self.fail(f"unsupported model type {model_type!r}: only generative protocols (Instruction and "
                       "ExtendedInstruction) can be loaded; state machines and multi-classifiers are not supported yet",
-                      "/" + field_name)
+                      "/" + field_name, _GENERATIVE_ONLY)
 
     # --- the document --------------------------------------------------------
     def protocol(self) -> "Protocol":
@@ -497,7 +501,7 @@ class _Reader:
             if spec.rows[-1] == ("State_",) and all_non and not spec.extended:
                 self.fail("unsupported model type 'state_machine' (a reference 0.5.x state machine: answer line "
                           "State_, every result <NON>): state-machine protocols cannot be loaded yet",
-                          pointer("instruction", "sets", spec.index, "set"))
+                          pointer("instruction", "sets", spec.index, "set"), _GENERATIVE_ONLY)
 
     def _names(self, raw_sets: list) -> list[str]:
         given = []

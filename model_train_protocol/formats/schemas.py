@@ -20,7 +20,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Callable, Iterator
 
-from ..errors import MTPFileError
+from ..errors import MTPFileError, json_pointer  # json_pointer re-exported: the one builder lives in errors
 from .versions import parse_schema_url  # re-exported: the one $schema parser lives with the version facts
 
 try:
@@ -88,11 +88,6 @@ def schema_for(document: Any) -> dict[str, Any]:
     if "$schema" not in document:
         raise MTPFileError("The document has no $schema, so its format version is unknown.", pointer="/$schema")
     return load_schema(*parse_schema_url(document["$schema"]))
-
-
-def json_pointer(path: Any) -> str:
-    """RFC 6901 pointer of a path of keys and indexes (``["tokens", "a/b"]`` -> ``/tokens/a~1b``)."""
-    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
 
 
 def schema_problems(document: Any, backend: str = "auto") -> list[SchemaProblem]:
