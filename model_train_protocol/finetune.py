@@ -100,10 +100,7 @@ def structural_strings(protocol: "Protocol") -> list[str]:
     keys = protocol.key_map()
     found: dict[str, None] = dict.fromkeys(SPECIALS)
     for instruction in protocol.instructions:
-        sets = list(instruction.context)
-        if instruction.kind == "basic":
-            sets.append(instruction.response)  # type: ignore[attr-defined]
-        for ts in sets:
+        for ts in instruction.rows:
             found.setdefault(tokenset_keys(ts, keys))
             for token in ts.tokens:
                 found.setdefault(keys(token))

@@ -165,7 +165,7 @@ def protocol_stats(
     prompts: list[int] = []
     outputs: list[int] = []
     for instruction in protocol.instructions:
-        extended = instruction.kind == "extended"
+        extended = instruction.prompt_index is not None
         for sample in instruction.samples:
             strings = sample.inputs[:-1] if extended else sample.inputs
             inputs.extend(len(sn.string) for sn in strings)

@@ -77,6 +77,15 @@ class BaseInstruction:
         raise NotImplementedError
 
     @property
+    def prompt_index(self) -> int | None:
+        """Index in ``context`` of the user's free-text prompt line (None: no prompt line).
+
+        The one place that tells the two kinds apart; ``kind`` is only the name
+        written to files.
+        """
+        return None
+
+    @property
     def guarded_sets(self) -> tuple[TokenSet, ...]:
         """The TokenSets a user prompt can reach (where guardrails apply), by input index."""
         return self.context
@@ -266,6 +275,10 @@ class ExtendedInstruction(BaseInstruction):
     @property
     def rows(self) -> tuple[TokenSet, ...]:
         return self.context
+
+    @property
+    def prompt_index(self) -> int:
+        return len(self.context) - 1
 
     def add_sample(
         self,

@@ -76,7 +76,7 @@ class Protocol:
             )
         have = len(instruction.input_sets)
         if have != self.inputs:
-            extra = " plus the user's prompt TokenSet last" if instruction.kind == "extended" else ""
+            extra = " plus the user's prompt TokenSet last" if instruction.prompt_index is not None else ""
             raise InstructionError(
                 f"{type(instruction).__name__} {instruction.name!r} has {have} input line(s) but protocol "
                 f"{self.name!r} has inputs={self.inputs}; give it {self.inputs} context TokenSet(s){extra}."

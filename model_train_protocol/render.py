@@ -133,7 +133,7 @@ def tokenset_filled(ts: TokenSet, keys: KeyMap, snippet: Snippet) -> str:
 def input_lines(instruction: "BaseInstruction", keys: KeyMap) -> list[str]:
     """The template's input lines of an instruction, ``<string>`` marking free text."""
     lines = [BOS.key + "\n"]
-    if instruction.kind == "extended":
+    if instruction.prompt_index is not None:
         *inputs, prompt = instruction.context
         lines += [tokenset_pattern(ts, keys) + "\n" + STRING + "\n" for ts in inputs]
         lines.append(tokenset_pattern(prompt, keys) + STRING + "\n\n")
@@ -162,7 +162,7 @@ def output_line(final: str) -> str:
 def render_prompt(instruction: "BaseInstruction", snippets: Sequence[Snippet], keys: KeyMap) -> str:
     """The model input for one example: one snippet per context TokenSet (extended: the last is the prompt)."""
     parts = [BOS.key, "\n"]
-    if instruction.kind == "extended":
+    if instruction.prompt_index is not None:
         for ts, sn in zip(instruction.context[:-1], snippets):
             parts += [tokenset_filled(ts, keys, sn), "\n", sn.string, "\n"]
         prompt = snippets[len(instruction.context) - 1]

@@ -250,7 +250,7 @@ def _validate_instruction(add: _Add, where: ProblemPath, instruction: BaseInstru
             add("final.too-few-samples", (*where, "finals", final.name),
                 f"{n} sample(s) end with this final; each final needs at least {MIN_SAMPLES}.",
                 f"Add {MIN_SAMPLES - n} sample(s) with final={final.name} or remove it from the finals.")
-    prompt_index = len(instruction.context) - 1 if instruction.kind == "extended" else -1
+    prompt_index = -1 if instruction.prompt_index is None else instruction.prompt_index
     _validate_numbers(add, instruction, where)
     for i, line in enumerate(instruction.background):
         _check_chars(add, (*where, "context", i), line)

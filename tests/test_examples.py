@@ -72,3 +72,12 @@ def test_readme_api_example_runs_and_saves_valid_files(tmp_path, monkeypatch):
     for block in blocks:
         exec(compile(block, "README.md", "exec"), {})
     assert_files_valid(tmp_path / "shop_model.json", tmp_path / "shop_template.json")
+
+
+def test_the_repository_script_writes_the_package_example(tmp_path):
+    """examples/cheshire_cat.py is a thin entry point onto the package's example, not a second copy."""
+    script = Path(__file__).resolve().parents[1] / "examples" / "cheshire_cat.py"
+    subprocess.run([sys.executable, str(script), str(tmp_path)], check=True, capture_output=True,
+                   env={**os.environ, "PYTHONHASHSEED": "0"})
+    for name in NAMES:
+        assert (tmp_path / name).read_bytes() == (GOLDEN / name).read_bytes()

@@ -82,7 +82,7 @@ def special_tokens_section(protocol: "Protocol", keys: KeyMap, guarded: bool) ->
 
 def _sample_dict(instruction: "BaseInstruction", sample) -> dict[str, Any]:
     inputs = sample.inputs
-    if instruction.kind == "extended":
+    if instruction.prompt_index is not None:
         numbers = [list(sn.numbers) for sn in inputs]
         lists = [[list(v) for v in sn.number_lists] for sn in inputs]
         strings = [sn.string for sn in inputs[:-1]]
@@ -105,7 +105,7 @@ def _sample_dict(instruction: "BaseInstruction", sample) -> dict[str, Any]:
 
 def _sample_maker(instruction: "BaseInstruction") -> Callable[[Any], dict[str, Any]]:
     """:func:`_sample_dict` for ``instruction``, with a shortcut for basic instructions without number tokens."""
-    if instruction.kind == "extended" or any(t.is_number for ts in instruction.rows for t in ts.tokens):
+    if instruction.prompt_index is not None or any(t.is_number for ts in instruction.rows for t in ts.tokens):
         return partial(_sample_dict, instruction)
     lines = range(len(instruction.context) + 1)
 
