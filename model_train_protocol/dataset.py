@@ -17,7 +17,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Sequence, TypeVar
 
 from .errors import MTPValueError
-from .guardrail import instruction_guardrails
+from .instructions import instruction_guardrails
 from .render import RenderedExample
 from .tokens import UNK
 

@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .guardrail import instruction_guardrails
+from .instructions import instruction_guardrails
 from .validation import collect_tokens
 
 if TYPE_CHECKING:

@@ -78,6 +78,7 @@ __all__ = [
     "check_base_dir",
     "verify_dir",
     "load_pretrained",
+    "encode_text",
     "load_trained",
 ]
 
@@ -128,6 +129,12 @@ class TrainedModel:
     manifest: dict[str, Any]
     model_file: dict[str, Any]
     path: Path
+
+
+def encode_text(tokenizer: "PreTrainedTokenizerBase", text: str) -> list[int]:
+    """Token ids of rendered ``text`` exactly as written, no special token added (the text already holds
+    ``<BOS>``): the one encoding that training learns from and inference prompts and drafts with."""
+    return list(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
 # --- identity ------------------------------------------------------------------
@@ -542,7 +549,7 @@ def load_trained(
     check. Raises ``MTPFileError`` for a missing, incomplete, modified or
     unsafe directory.
     """
-    from .train.extra import require_train_extra
+    from .extras import require_train_extra
 
     out_dir = Path(path)
     if template is not None:

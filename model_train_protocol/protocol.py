@@ -1,22 +1,27 @@
-"""The Protocol: everything a model is trained on, validated and saved as two files."""
+"""The Protocol: everything a model is trained on, validated and saved as two files.
+
+The protocol holds the author's objects and knows nothing of file versions,
+rules, rendering or file formats, which are layers above it. Its methods that
+need them (``validate``, ``to_json``, ``template_json``, ``save``,
+``template``, ``load``, ``from_json``) go through :func:`_files`, the
+package's one upward import, done lazily on first use.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-from .errors import InstructionError, MTPValidationError, ProtocolError, ProtocolTypeError
-from .formats.jsonio import write_json_atomic
-from .formats.limits import file_name_problem
-from .formats.model_file import model_document
-from .formats.reader import load_protocol, protocol_from_json
-from .formats.template_file import template_document
-from .formats.versions import FormatVersion, format_version
-from .guardrail import Guardrail, guardrail_map
-from .instructions import BaseInstruction
-from .render import KeyMap
-from .validation import Problem, validate_protocol
+from .errors import InstructionError, Problem, ProtocolError, ProtocolTypeError
+from .guardrail import Guardrail
+from .instructions import BaseInstruction, guardrail_map
+from .text import file_name_problem
+from .tokens import KeyMap
+
+#: A file layout: ``"0.3.2"``, ``"1.2.1"``, ``"2.0.1"`` (or a ``formats.versions.FormatVersion``, a layer above).
+Version = Any
 
 __all__ = ["Protocol"]
 
@@ -92,14 +97,9 @@ class Protocol:
         """Guardrail by guarded TokenSet value-key."""
         return guardrail_map(self.instructions)
 
-    def validate(self, version: str | FormatVersion | None = None) -> list[Problem]:
+    def validate(self, version: Version = None) -> list[Problem]:
         """Every problem that would stop :meth:`save` in ``version`` (default 0.3.2), all at once (empty when valid)."""
-        return validate_protocol(self, format_version(version))
-
-    def _require_valid(self, version: FormatVersion) -> None:
-        problems = self.validate(version)
-        if problems:
-            raise MTPValidationError(problems)
+        return _files().validate(self, version)
 
     # --- files -------------------------------------------------------------
     @classmethod
@@ -109,31 +109,27 @@ class Protocol:
         Raises MTPFileError, naming the JSON pointer of the problem, for anything
         that is not a readable model file; ``source`` names the file in messages.
         """
-        return protocol_from_json(document, source=source)
+        return _files().from_json(document, source)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> "Protocol":
         """The protocol stored in the model file at ``path`` (see :meth:`from_json`)."""
-        return load_protocol(path)
+        return _files().load(path)
 
-    def to_json(self, version: str | FormatVersion | None = None) -> dict[str, Any]:
+    def to_json(self, version: Version = None) -> dict[str, Any]:
         """The model file content as a dict (validated first); ``version``: "0.3.2" (default), "1.2.1", "2.0.1"."""
-        fmt = format_version(version)
-        self._require_valid(fmt)
-        return model_document(self, fmt)
+        return _files().model_json(self, version)
 
-    def template_json(self, version: str | FormatVersion | None = None) -> dict[str, Any]:
+    def template_json(self, version: Version = None) -> dict[str, Any]:
         """The template file content as a dict (validated first); templates 0.3.2, 1.2.0, 2.1.0 go with
         model versions "0.3.2" (default), "1.2.1", "2.0.1" (the template versions name them too)."""
-        fmt = format_version(version, template=True)
-        self._require_valid(fmt)
-        return template_document(self, fmt)
+        return _files().template_json(self, version)
 
     def save(
         self,
         name: str | None = None,
         path: str | os.PathLike[str] | None = None,
-        version: str | FormatVersion | None = None,
+        version: Version = None,
     ) -> Path:
         """Validate and write ``{name}_model.json`` into ``path`` (default: the current directory).
 
@@ -143,13 +139,11 @@ class Protocol:
         """
         file_name = self.name if name is None else name
         target = _target(path, file_name, "_model.json")
-        fmt = format_version(version)
-        self._require_valid(fmt)
-        write_json_atomic(target, model_document(self, fmt, lazy=True))  # streamed: bounded memory
+        _files().write_model(self, target, version)
         return target
 
     def template(
-        self, path: str | os.PathLike[str] | None = None, version: str | FormatVersion | None = None
+        self, path: str | os.PathLike[str] | None = None, version: Version = None
     ) -> Path:
         """Validate and write ``{name}_template.json`` into ``path`` (default: the current directory).
 
@@ -158,11 +152,23 @@ class Protocol:
         template versions "1.2.0" and "2.1.0" are accepted too.
         """
         target = _target(path, self.name, "_template.json")
-        write_json_atomic(target, self.template_json(version))
+        _files().write_template(self, target, version)
         return target
 
     def __repr__(self) -> str:
         return f"Protocol(name={self.name!r}, inputs={self.inputs}, instructions={len(self.instructions)})"
+
+
+def _files() -> ModuleType:
+    """:mod:`model_train_protocol.formats.protocol_files`: versions, rules and file formats, imported on first use.
+
+    The one place where a lower layer reaches up (tests/test_architecture.py
+    allows exactly this edge): the protocol is the author's object model, and
+    saving it is the formats' job.
+    """
+    from .formats import protocol_files
+
+    return protocol_files
 
 
 def _check_file_name(name: Any, what: str) -> None:

@@ -24,8 +24,9 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator, Sequence
 
-from .guardrail import Guardrail, instruction_guardrails
-from .tokens import BOS, EOS, RUN, UNK, NumListToken, NumToken, Token, token_key
+from .guardrail import Guardrail
+from .instructions import instruction_guardrails
+from .tokens import BOS, EOS, RUN, UNK, KeyMap, NumListToken, NumToken, Token, token_key  # KeyMap re-exported
 from .tokenset import Snippet, TokenSet
 
 if TYPE_CHECKING:
@@ -53,22 +54,6 @@ __all__ = [
 
 #: The placeholder for free text in template lines.
 STRING = "<string>"
-
-
-class KeyMap:
-    """Token keys of one protocol (custom key, else hash when encrypting, else the value)."""
-
-    __slots__ = ("encrypt", "_cache")
-
-    def __init__(self, encrypt: bool) -> None:
-        self.encrypt = encrypt
-        self._cache: dict[int, str] = {}
-
-    def __call__(self, token: Token) -> str:
-        key = self._cache.get(id(token))
-        if key is None:
-            key = self._cache[id(token)] = token_key(token, self.encrypt)
-        return key
 
 
 @dataclass(frozen=True)

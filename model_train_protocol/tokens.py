@@ -31,6 +31,7 @@ __all__ = [
     "NON",
     "SPECIAL_TOKENS",
     "token_key",
+    "KeyMap",
 ]
 
 
@@ -275,3 +276,19 @@ def _suggest(value: str) -> str:
     """A cleaned-up value to propose in error messages."""
     cleaned = "".join(ch if (ch == "_" or ch.isalnum() or emoji.is_emoji(ch)) else "_" for ch in value).strip("_")
     return cleaned or "Name"
+
+
+class KeyMap:
+    """Token keys of one protocol (custom key, else hash when encrypting, else the value)."""
+
+    __slots__ = ("encrypt", "_cache")
+
+    def __init__(self, encrypt: bool) -> None:
+        self.encrypt = encrypt
+        self._cache: dict[int, str] = {}
+
+    def __call__(self, token: Token) -> str:
+        key = self._cache.get(id(token))
+        if key is None:
+            key = self._cache[id(token)] = token_key(token, self.encrypt)
+        return key

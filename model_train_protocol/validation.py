@@ -17,8 +17,9 @@ import emoji
 
 from .errors import Problem, ProblemPath
 from .formats.versions import DEFAULT_VERSION, FormatVersion
-from .guardrail import MIN_GUARDRAIL_SAMPLES, guardrail_conflicts, guardrail_map
-from .formats.limits import file_name_problem, text_problem
+from .guardrail import MIN_GUARDRAIL_SAMPLES
+from .instructions import guardrail_conflicts, guardrail_map
+from .text import file_name_problem, text_problem
 from .instructions import BaseInstruction, Sample
 from .tokens import NON, NumListToken, NumToken, SpecialToken, Token
 

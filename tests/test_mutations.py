@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import model_train_protocol as mtp
 from model_train_protocol.examples.cheshire_cat import build_protocol
-from model_train_protocol.guardrail import guardrail_map
+from model_train_protocol.instructions import guardrail_map
 from model_train_protocol.validation import collect_tokens
 
 

@@ -25,6 +25,7 @@ import stat
 from pathlib import Path
 
 from ..errors import MTPFileError, MTPValueError
+from ..text import MAX_NAME_BYTES, check_text, file_name_problem, text_problem  # re-exported: the text rules
 
 __all__ = [
     "DEFAULT_MAX_FILE_BYTES",
@@ -37,9 +38,6 @@ __all__ = [
     "file_name_problem",
     "MAX_NAME_BYTES",
 ]
-
-#: Longest name (UTF-8 bytes) that becomes part of a file name: ``{name}_template.json`` stays under 255 bytes.
-MAX_NAME_BYTES = 200
 
 DEFAULT_MAX_FILE_BYTES = 4 * 1024**3
 DEFAULT_MAX_CONFIG_BYTES = 256 * 1024**2
@@ -118,43 +116,3 @@ def read_limited(path: "str | os.PathLike[str]", limit: int | None = None, *, fo
         raise MTPFileError(f"cannot read the file: {exc.strerror or exc}", path=source) from None
     finally:
         os.close(fd)
-
-
-def text_problem(text: str) -> str | None:
-    """What makes ``text`` unusable (a NUL or a lone surrogate), or None when it is fine."""
-    if "\0" in text:
-        return "holds a NUL character"
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        return f"holds {text[exc.start:exc.end]!r}, an unpaired surrogate that UTF-8 cannot encode (not valid UTF-8)"
-    return None
-
-
-def check_text(text: str, what: str) -> str:
-    """``text`` unchanged, or :class:`MTPValueError` when it holds a NUL or a lone surrogate."""
-    problem = text_problem(text)
-    if problem is not None:
-        raise MTPValueError(f"{what} {problem}; remove it.")
-    return text
-
-
-def file_name_problem(name: str) -> str | None:
-    """Why ``name`` cannot be the start of a file name in a chosen directory, or None.
-
-    Names come from files (a model file's ``name``) and become file and folder
-    names (``{name}_model.json``, ``{name}_openai-chat/``): a slash, ``..`` or
-    an absolute path would write outside the directory the user chose.
-    """
-    if not name.strip():
-        return "is empty"
-    if any(ch in name for ch in "/\\\0") or name in (".", ".."):
-        return "holds a slash, backslash or NUL, or is '.' or '..' (it would leave the chosen directory)"
-    if name != name.strip():
-        return "starts or ends with a space"
-    problem = text_problem(name)
-    if problem is not None:
-        return problem
-    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
-        return f"is {len(name.encode('utf-8'))} bytes long; file names allow {MAX_NAME_BYTES}"
-    return None

@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..guardrail import guardrail_map, instruction_guardrails
+from ..instructions import guardrail_map, instruction_guardrails
 from ..render import KeyMap, tokenset_keys
 from ..tokens import SPECIAL_TOKENS, UNK, NumListToken, NumToken, SpecialToken, Token
 from ..validation import collect_tokens

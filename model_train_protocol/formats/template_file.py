@@ -15,7 +15,7 @@ from __future__ import annotations
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
-from ..guardrail import guardrail_map, instruction_guardrails
+from ..instructions import guardrail_map, instruction_guardrails
 from ..render import (
     KeyMap, final_pattern, input_lines, output_line, render_completion, render_prompt, render_sample, tokenset_pattern,
 )

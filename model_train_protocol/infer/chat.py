@@ -9,14 +9,11 @@ is not used yet, and keeps its starting text while the history is too short.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Protocol, Sequence
 
 from ..errors import MTPValueError
 from .answer import Answer
 from .spec import InstructionSpec
-
-if TYPE_CHECKING:
-    from .model import Model
 
 __all__ = ["ChatSession", "fill_history"]
 
@@ -39,10 +36,17 @@ def _alternating(count: int, prompt: int) -> list[bool]:
     return [(prompt - i) % 2 == 0 for i in range(count)]
 
 
+class _Runs(Protocol):
+    """What a chat needs of a :class:`~model_train_protocol.infer.model.Model` (which creates the sessions)."""
+
+    def run(self, instruction: str | None, lines: Sequence[str], numbers: Sequence[Any] = (),
+            **options: Any) -> Answer: ...
+
+
 class ChatSession:
     """Send messages, get answers; refused messages stay out of the history."""
 
-    def __init__(self, model: "Model", spec: InstructionSpec, lines: Sequence[str] | None = None,
+    def __init__(self, model: _Runs, spec: InstructionSpec, lines: Sequence[str] | None = None,
                  numbers: Sequence[Any] = ()) -> None:
         start = list(lines) if lines else [""] * spec.text_lines
         if len(start) == spec.text_lines - 1:  # every line but the prompt line, which the messages fill

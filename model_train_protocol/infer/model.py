@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..errors import MTPError, MTPFileError, MTPValueError
-from ..guardrail import instruction_guardrails
+from ..instructions import instruction_guardrails
 from ..tokens import EOS
 from .answer import Answer, parse_completion
 from .confidence import check_threshold, confidence, stored_threshold

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from ..errors import MTPValueError
+from ..model_dir import encode_text
 
 __all__ = ["Vocab"]
 
@@ -44,8 +45,8 @@ class Vocab:
         return cls(tokenizer, size, pieces, torch.tensor(allowed, dtype=torch.bool), newline[0])
 
     def encode(self, text: str) -> list[int]:
-        """Token ids of ``text`` without any special token added around it."""
-        return list(self.tokenizer.encode(text, add_special_tokens=False))
+        """Token ids of ``text`` without any special token added around it, as training encoded it."""
+        return encode_text(self.tokenizer, text)
 
     def decode(self, ids: list[int]) -> str:
         return self.tokenizer.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)

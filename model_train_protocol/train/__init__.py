@@ -5,10 +5,10 @@ transformers, tokenizers, safetensors, peft, gguf, matplotlib. The core
 library never imports this package.
 """
 
-from .artifacts import TrainedModel, load_trained, verify_dir
+from ..model_dir import TrainedModel, load_trained, verify_dir
 from .config import TrainConfig, TrainConfigError
 from .data import TrainingData, build_training_data
-from .extra import TrainExtraMissing
+from ..extras import TrainExtraMissing
 from .train import TrainResult, train
 
 __all__ = [

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 
 from ..errors import MTPValueError
 from ..render import RenderedExample
-from .tokenizer import encode
+from ..model_dir import encode_text as encode
 
 if TYPE_CHECKING:
     import torch

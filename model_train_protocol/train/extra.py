@@ -1,28 +1,8 @@
-"""Tell the user, in one line, when the ``[train]`` extra is not installed."""
+"""The ``[train]`` extra check, under the training package's name (the CLI imports it from here).
 
-from __future__ import annotations
+It lives in :mod:`model_train_protocol.extras`, below training and inference, which both need it.
+"""
 
-import importlib
-
-from ..errors import MTPError
+from ..extras import INSTALL_HINT, TrainExtraMissing, require_train_extra
 
 __all__ = ["TrainExtraMissing", "require_train_extra", "INSTALL_HINT"]
-
-#: mtp-toolkit is not on PyPI: it is installed from a clone of its repository, extras included.
-INSTALL_HINT = 'pip install ".[train]" (in a clone of the mtp-toolkit repository)'
-_MODULES = ("torch", "transformers", "tokenizers", "safetensors", "matplotlib")
-
-
-class TrainExtraMissing(MTPError, ImportError):
-    """A package of the ``[train]`` extra cannot be imported."""
-
-
-def require_train_extra(*more: str) -> None:
-    """Import the training stack (plus ``more``, e.g. ``peft``) or raise :class:`TrainExtraMissing`."""
-    for name in _MODULES + more:
-        try:
-            importlib.import_module(name)
-        except ImportError as exc:
-            raise TrainExtraMissing(
-                f"training needs the [train] extra, but {name!r} cannot be imported ({exc}); install it with: {INSTALL_HINT}"
-            ) from None

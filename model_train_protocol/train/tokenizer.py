@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from tokenizers import Tokenizer
     from transformers import PreTrainedTokenizerBase
 
-__all__ = ["SPECIALS", "structural_strings", "scratch_tokenizer", "wrap_tokenizer", "extend_tokenizer", "encode"]
+__all__ = ["SPECIALS", "structural_strings", "scratch_tokenizer", "wrap_tokenizer", "extend_tokenizer"]
 
 
 def _split_out(texts: Iterable[str], strings: list[str]) -> Iterable[str]:
@@ -86,8 +86,3 @@ def extend_tokenizer(tokenizer: "PreTrainedTokenizerBase", structural: list[str]
     tokenizer.clean_up_tokenization_spaces = False
     tokenizer.chat_template = chat_template()
     return len(tokenizer) - before
-
-
-def encode(tokenizer: "PreTrainedTokenizerBase", text: str) -> list[int]:
-    """Token ids of ``text`` exactly as written: the rendered text already holds ``<BOS>``."""
-    return list(tokenizer(text, add_special_tokens=False)["input_ids"])

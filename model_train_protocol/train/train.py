@@ -3,7 +3,7 @@
 Readable on purpose (nanoGPT style): build the data and tokenizer, build the
 model, step through seeded batches with a warmup + cosine learning rate,
 validate, keep the best weights, stop early, checkpoint, and finally write the
-directory that :func:`~model_train_protocol.train.artifacts.load_trained` reads.
+directory that :func:`~model_train_protocol.model_dir.load_trained` reads.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
 from ..errors import MTPFileError, MTPValidationError, MTPValueError
-from .artifacts import (
-    CHECKPOINTS, LOSS_CURVE, MANIFEST, STAGING_PREFIX, verify_dir, write_manifest, write_protocol_files, write_staged,
+from ..model_dir import (
+    CHECKPOINTS, LOSS_CURVE, MANIFEST, STAGING_PREFIX, encode_text, verify_dir, write_manifest, write_protocol_files,
+    write_staged,
 )
 from .batching import collate, encode_all, shards, step_batch, steps_per_epoch
 from .checkpoint import has_checkpoint, load_checkpoint, load_trainable, save_checkpoint, trainable_state
@@ -27,11 +28,11 @@ from ..formats.jsonio import write_atomic
 from .config import TrainConfig, TrainConfigError
 from .config_file import CONFIG_FILE, dump_config
 from .data import build_training_data
-from .extra import require_train_extra
+from ..extras import require_train_extra
 from .distributed import Dist, broadcast_text, init_distributed
 from .model import add_token_rows, apply_lora, load_base, scratch_model, set_special_ids
 from .plot import save_loss_curve
-from .tokenizer import encode, extend_tokenizer, scratch_tokenizer, structural_strings, wrap_tokenizer
+from .tokenizer import extend_tokenizer, scratch_tokenizer, structural_strings, wrap_tokenizer
 
 if TYPE_CHECKING:
     import torch
@@ -193,7 +194,7 @@ class _Run:
         cfg = self.config
         if cfg.base != "scratch":
             model, tokenizer = load_base(cfg.base, cfg.kept_layers)
-            spelled = {s: encode(tokenizer, s) for s in self.structural}
+            spelled = {s: encode_text(tokenizer, s) for s in self.structural}
             before = len(tokenizer)
             extend_tokenizer(tokenizer, self.structural)
             new_ids = list(range(before, len(tokenizer)))

@@ -13,7 +13,7 @@ from model_train_protocol.protocol import Protocol
 pytest.importorskip("torch")
 
 from model_train_protocol.eval import select_cases  # noqa: E402
-from model_train_protocol.train.artifacts import protocol_sha256  # noqa: E402
+from model_train_protocol.model_dir import protocol_sha256  # noqa: E402
 
 
 def manifest(protocol, val_split=0.2):

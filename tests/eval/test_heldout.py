@@ -10,7 +10,7 @@ from model_train_protocol.examples.cheshire_cat import build_protocol as build_c
 from model_train_protocol.examples.support_intents import build_heldout, build_protocol as build_intents
 from model_train_protocol.infer import instruction_specs
 from model_train_protocol.render import RenderedExample, fill_input_lines, render_protocol
-from model_train_protocol.train.artifacts import protocol_sha256
+from model_train_protocol.model_dir import protocol_sha256
 
 
 def manifest(protocol, val_split=0.1):
@@ -127,7 +127,7 @@ from model_train_protocol.eval import heldout_check, select_cases, summarize, tr
 from model_train_protocol.eval.report import summary_table
 from model_train_protocol.examples.support_intents import build_protocol
 from model_train_protocol.infer import instruction_specs
-from model_train_protocol.train.artifacts import protocol_sha256
+from model_train_protocol.model_dir import protocol_sha256
 p = build_protocol()
 specs = instruction_specs(p.template_json(), p)
 m = {'mtp': {'protocol_sha256': protocol_sha256(p), 'settings': {'val_split': 0.1, 'seed': 0}}}

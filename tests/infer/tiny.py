@@ -43,7 +43,7 @@ def tiny_model(protocol, seed: int = 0, **kwargs):
 
 def write_model_dir(protocol, out: Path, seed: int = 0) -> Path:
     """A directory laid out as `mtp train` writes it, holding an untrained tiny model."""
-    from model_train_protocol.train.artifacts import write_manifest, write_protocol_files
+    from model_train_protocol.model_dir import write_manifest, write_protocol_files
 
     model, tokenizer = tiny_parts(protocol, seed)
     out.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,7 @@ jsonschema = pytest.importorskip("jsonschema")
 from model_train_protocol.errors import MTPFileError
 from model_train_protocol.formats.jsonio import dumps
 from model_train_protocol.train import load_trained, verify_dir
-from model_train_protocol.train.artifacts import MANIFEST, protocol_sha256, sha256_file
+from model_train_protocol.model_dir import MANIFEST, protocol_sha256, sha256_file
 
 SCHEMA = Path(__file__).resolve().parents[1] / "data" / "train" / "model_1_0_0.json"
 

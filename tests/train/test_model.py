@@ -11,7 +11,8 @@ pytest.importorskip("transformers")
 
 from model_train_protocol.train import TrainConfig, load_trained, train
 from model_train_protocol.train.model import BaseModelError, scratch_model, smollm2_dir
-from model_train_protocol.train.tokenizer import encode, structural_strings
+from model_train_protocol.model_dir import encode_text as encode
+from model_train_protocol.train.tokenizer import structural_strings
 
 from .conftest import tiny
 

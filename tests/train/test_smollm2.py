@@ -11,7 +11,8 @@ pytest.importorskip("peft")
 
 from model_train_protocol.train import TrainConfig, load_trained, train
 from model_train_protocol.train.model import BaseModelError, smollm2_dir
-from model_train_protocol.train.tokenizer import encode, extend_tokenizer, structural_strings
+from model_train_protocol.model_dir import encode_text as encode
+from model_train_protocol.train.tokenizer import extend_tokenizer, structural_strings
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from safetensors.torch import load_file
 
 from model_train_protocol.errors import MTPFileError, MTPValidationError
 from model_train_protocol.train import TrainConfig, TrainConfigError, train
-from model_train_protocol.train.artifacts import MANIFEST
+from model_train_protocol.model_dir import MANIFEST
 
 from .conftest import tiny
 
@@ -159,7 +159,7 @@ def test_resume_without_a_checkpoint_says_so(protocol, tmp_path):
 
 
 def test_the_settings_are_saved_with_the_run_and_read_back(protocol, tmp_path):
-    from model_train_protocol.train.artifacts import verify_dir
+    from model_train_protocol.model_dir import verify_dir
     from model_train_protocol.train.config_file import CONFIG_FILE, read_config_file
 
     config = tiny(seed=4, lr=0.01)

@@ -1,0 +1,75 @@
+"""What :class:`~model_train_protocol.protocol.Protocol` does with versions, rules and files.
+
+The protocol sits below the layers that know file versions, validation rules,
+the renderer and the file formats, so its ``validate``, ``to_json``,
+``template_json``, ``save``, ``template``, ``load`` and ``from_json`` reach
+them through this one module, imported lazily on first use: the one documented
+upward call of the package (as pandas' ``DataFrame.to_parquet`` reaches its
+I/O layer). Everything here takes the protocol as an argument.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import MTPValidationError, Problem
+from ..validation import validate_protocol
+from .jsonio import write_json_atomic
+from .model_file import model_document
+from .reader import load_protocol, protocol_from_json
+from .template_file import template_document
+from .versions import FormatVersion, format_version
+
+if TYPE_CHECKING:
+    from ..protocol import Protocol
+
+__all__ = ["validate", "model_json", "template_json", "write_model", "write_template", "load", "from_json"]
+
+
+def validate(protocol: "Protocol", version: "str | FormatVersion | None") -> list[Problem]:
+    """Every problem that would stop a save in ``version`` (default 0.3.2)."""
+    return validate_protocol(protocol, format_version(version))
+
+
+def _require_valid(protocol: "Protocol", version: FormatVersion) -> None:
+    problems = validate_protocol(protocol, version)
+    if problems:
+        raise MTPValidationError(problems)
+
+
+def model_json(protocol: "Protocol", version: "str | FormatVersion | None") -> dict[str, Any]:
+    """The model file content (validated first)."""
+    fmt = format_version(version)
+    _require_valid(protocol, fmt)
+    return model_document(protocol, fmt)
+
+
+def template_json(protocol: "Protocol", version: "str | FormatVersion | None") -> dict[str, Any]:
+    """The template file content (validated first); template versions name their layouts too."""
+    fmt = format_version(version, template=True)
+    _require_valid(protocol, fmt)
+    return template_document(protocol, fmt)
+
+
+def write_model(protocol: "Protocol", target: Path, version: "str | FormatVersion | None") -> None:
+    """Validate, then write the model file atomically, streamed (bounded memory)."""
+    fmt = format_version(version)
+    _require_valid(protocol, fmt)
+    write_json_atomic(target, model_document(protocol, fmt, lazy=True))
+
+
+def write_template(protocol: "Protocol", target: Path, version: "str | FormatVersion | None") -> None:
+    """Validate, then write the template file atomically."""
+    write_json_atomic(target, template_json(protocol, version))
+
+
+def load(path: "str | os.PathLike[str]") -> "Protocol":
+    """The protocol of the model file at ``path``."""
+    return load_protocol(path)
+
+
+def from_json(document: dict[str, Any], source: str | None) -> "Protocol":
+    """The protocol of a parsed model file."""
+    return protocol_from_json(document, source=source)

@@ -1,0 +1,161 @@
+"""The package's layers point one way: no import circle, and every import goes to its own layer or one below.
+
+Every import counts, as Python would run it or not: module level, inside functions, and type-only ones under
+``if TYPE_CHECKING:``. The graph is built with ``ast`` from the source, so nothing is imported to check it.
+docs/architecture.md describes the layers.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "model_train_protocol"
+ROOT = "model_train_protocol"
+
+#: Bottom to top; a module belongs to the longest name that is it or its package ("" is the package facade).
+LAYERS: list[tuple[str, ...]] = [
+    ("errors", "text"),
+    ("tokens",),
+    ("tokenset", "guardrail"),
+    ("instructions",),
+    ("protocol",),
+    ("formats.versions",),
+    ("validation", "render"),
+    ("formats",),
+    ("dataset",),
+    ("export", "info", "filecheck", "csv_import", "finetune"),
+    ("model_dir", "extras"),
+    ("train", "infer", "eval", "serve", "examples", ""),
+    ("cli",),
+]
+
+#: The one upward import: Protocol's file methods reach the formats lazily (protocol._files).
+ALLOWED_UPWARD = {(f"{ROOT}.protocol", f"{ROOT}.formats"), (f"{ROOT}.protocol", f"{ROOT}.formats.protocol_files")}
+
+
+def modules() -> dict[str, tuple[Path, bool]]:
+    found = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        package = parts[-1] == "__init__"
+        found[".".join(parts[:-1] if package else parts)] = (path, package)
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the package modules it imports, anywhere in its source."""
+    known = modules()
+    graph: dict[str, set[str]] = {name: set() for name in known}
+    for name, (path, package) in known.items():
+        here = name if package else name.rsplit(".", 1)[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = here.split(".")[: len(here.split(".")) - node.level + 1]
+                    target = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    target = node.module or ""
+                candidates = [target, *(f"{target}.{alias.name}" for alias in node.names)]
+            elif isinstance(node, ast.Import):
+                candidates = [alias.name for alias in node.names]
+            else:
+                continue
+            graph[name].update(c for c in candidates if c in known and c != name)
+    return graph
+
+
+def layer(module: str) -> int | None:
+    rel = module[len(ROOT):].lstrip(".")
+    best: tuple[int, int] | None = None
+    for index, names in enumerate(LAYERS):
+        for prefix in names:
+            if rel == prefix or (prefix and rel.startswith(prefix + ".")) or (prefix == "" and rel == ""):
+                if best is None or len(prefix) > best[1]:
+                    best = (index, len(prefix))
+    return None if best is None else best[0]
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    counter = 0
+    for start in graph:
+        if start in index:
+            continue
+        work = [(start, iter(sorted(graph[start])))]
+        index[start] = low[start] = counter
+        counter += 1
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, children = work[-1]
+            for child in children:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph[child]))))
+                    break
+                if child in on_stack:
+                    low[node] = min(low[node], index[child])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    component = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.append(member)
+                        if member == node:
+                            break
+                    if len(component) > 1:
+                        found.append(sorted(component))
+    return found
+
+
+@pytest.fixture(scope="module")
+def graph() -> dict[str, set[str]]:
+    return import_graph()
+
+
+def test_the_graph_sees_every_kind_of_import(graph):
+    """Type-only and in-function imports are edges too (the checks below would be hollow otherwise)."""
+    assert f"{ROOT}.protocol" in graph[f"{ROOT}.validation"]  # under TYPE_CHECKING only
+    assert f"{ROOT}.formats.protocol_files" in graph[f"{ROOT}.protocol"]  # inside protocol._files()
+    assert f"{ROOT}.train" in graph[ROOT]  # the lazy re-export of the facade
+
+
+def test_no_import_circle(graph):
+    without_allowed = {m: {t for t in targets if (m, t) not in ALLOWED_UPWARD} for m, targets in graph.items()}
+    assert cycles(without_allowed) == []
+
+
+def test_every_module_has_a_layer(graph):
+    assert sorted(m for m in graph if layer(m) is None) == []
+
+
+def test_imports_point_down_the_layers(graph):
+    upward = sorted((m, t) for m, targets in graph.items() for t in targets
+                    if layer(t) > layer(m) and (m, t) not in ALLOWED_UPWARD)
+    assert upward == []
+
+
+def test_inference_and_evaluation_do_not_import_training(graph):
+    bad = sorted((m, t) for m, targets in graph.items() for t in targets
+                 if m.startswith((f"{ROOT}.infer", f"{ROOT}.eval")) and t.startswith(f"{ROOT}.train"))
+    assert bad == []
+
+
+def test_a_circle_would_be_found():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
