@@ -43,7 +43,7 @@ from .instructions import Instruction
 from .protocol import Protocol
 from .tokens import Token, UserToken
 from .tokenset import TokenSet
-from .validation import MAX_INSTRUCTION_CONTEXT, MAX_STRING_LENGTH, MIN_SAMPLES
+from .validation import MAX_INSTRUCTION_CONTEXT, MAX_STRING_LENGTH, MIN_SAMPLES, substring_pairs
 
 __all__ = ["CSVImportError", "RowIssue", "CSVImport", "CSVRow", "GUARDRAIL_OUTPUT", "DEFAULT_TASK", "import_csv", "read_csv"]
 
@@ -265,11 +265,6 @@ def _too_long(column: str, text: str) -> str:
     return f"{column} has {len(text)} characters; the limit is {MAX_STRING_LENGTH}. Shorten it."
 
 
-def _reduce(text: str) -> str:
-    """What the substring rule compares: lower-case letters, digits and emoji."""
-    return "".join(ch for ch in text.lower() if ch.isalnum() or emoji.is_emoji(ch))
-
-
 def _sanitize(label: str) -> str:
     """A token name for an Output: runs of characters MTP does not allow become one underscore."""
     allowed = "".join(ch if (ch.isalnum() or ch == "_" or emoji.is_emoji(ch)) else " " for ch in label)
@@ -277,11 +272,8 @@ def _sanitize(label: str) -> str:
 
 
 def _clashes(names: list[str]) -> bool:
-    """True when a name contains another one (the substring rule on letters, digits and emoji)."""
-    reduced = sorted({_reduce(n) for n in names}, key=len)
-    if len(reduced) < len(names):
-        return True  # two names reduce to the same text
-    return any(short in long for i, short in enumerate(reduced) for long in reduced[i + 1:])
+    """True when a name contains another one or two reduce to the same text (MTP's substring rule)."""
+    return bool(substring_pairs(names))
 
 
 def _token_names(labels: list[str]) -> tuple[dict[str, str], dict[str, str]]:

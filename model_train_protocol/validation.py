@@ -26,7 +26,7 @@ from .tokens import NON, NumListToken, NumToken, SpecialToken, Token
 if TYPE_CHECKING:
     from .protocol import Protocol
 
-__all__ = ["Problem", "validate_protocol", "collect_tokens", "MIN_CONTEXT_LINES", "MAX_STRING_LENGTH"]
+__all__ = ["Problem", "validate_protocol", "collect_tokens", "substring_pairs", "MIN_CONTEXT_LINES", "MAX_STRING_LENGTH"]
 
 MIN_CONTEXT_LINES = 10
 MIN_SAMPLES = 3
@@ -316,8 +316,11 @@ def _reduce(text: str) -> str:
     return "".join(ch for ch in text.lower() if ch.isalnum() or emoji.is_emoji(ch))
 
 
-def _substring_pairs(strings: Iterable[str]) -> list[tuple[str, str]]:
-    """(inner, outer) pairs where the reduced ``inner`` occurs inside the reduced ``outer``.
+def substring_pairs(strings: Iterable[str]) -> list[tuple[str, str]]:
+    """(inner, outer) pairs where the reduced ``inner`` occurs inside the reduced ``outer`` (MTP's substring rule).
+
+    Strings that reduce to the same text are a pair too. The one home of the rule: validation and the CSV
+    importer's choice of token names both use it.
 
     For each string only substrings of lengths that some other string has are
     looked up in a hash map, so the cost is O(n * L * distinct lengths).
@@ -373,11 +376,11 @@ def _validate_tokens(add: _Add, protocol: "Protocol", version: FormatVersion) ->
             add("token.duplicate-key", ("tokens", t.value),
                 f"its key {keys(t)!r} is also the key of {other.name!r}.",
                 "Give one of them a different key=...")
-    for inner, outer in _substring_pairs(t.value for t in distinct):
+    for inner, outer in substring_pairs(t.value for t in distinct):
         add("token.substring", ("tokens", inner),
             f"value {inner!r} is contained in {outer!r} (letters and digits only, case-insensitive).",
             "Rename one of them so neither name contains the other.")
-    for inner, outer in _substring_pairs(sorted({keys(t) for t in distinct})):
+    for inner, outer in substring_pairs(sorted({keys(t) for t in distinct})):
         add("token.key-substring", ("keys", inner),
             f"key {inner!r} is contained in key {outer!r} (letters and digits only, case-insensitive).",
             "Choose custom keys that do not contain each other.")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import model_train_protocol as mtp
 from core_helpers import small_protocol
-from model_train_protocol.validation import MAX_STRING_LENGTH, Problem, _substring_pairs
+from model_train_protocol.validation import MAX_STRING_LENGTH, Problem, substring_pairs
 
 
 def rules(protocol: mtp.Protocol) -> list[str]:
@@ -226,9 +227,9 @@ def test_guardrail_conflict_between_equal_token_sets():
 
 def test_substring_rule_over_ten_thousand_tokens():
     names = [f"Tok{i:05d}x" for i in range(10_000)]
-    assert _substring_pairs(names) == []
+    assert substring_pairs(names) == []
     planted = names + ["Tok00042xyz"]
-    assert _substring_pairs(planted) == [("Tok00042x", "Tok00042xyz")]
+    assert substring_pairs(planted) == [("Tok00042x", "Tok00042xyz")]
 
 
 def test_substring_rule_over_ten_thousand_tokens_in_a_protocol():
@@ -370,3 +371,19 @@ def test_a_long_token_name_points_at_its_own_entry():
     problem = next(p for p in protocol.validate() if p.rule == "token.too-long")
     assert problem.path == ("tokens", long_name + "_")
     assert problem.pointer == "/tokens/" + long_name + "_"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet="abAB1_-", min_size=1, max_size=6), max_size=8))
+def test_substring_pairs_finds_what_the_pairwise_rule_finds(names):
+    """The hash-map rule (used by validation and by the CSV importer) agrees with the quadratic definition."""
+    def reduce(text):
+        return "".join(ch for ch in text.lower() if ch.isalnum())
+
+    reduced = [reduce(n) for n in names]
+    expected = {(a, b) for i, a in enumerate(names) for j, b in enumerate(names)
+                if i != j and reduced[i] and reduced[j] and reduced[i] in reduced[j]
+                and (reduced[i] != reduced[j] or i < j)}
+    found = set(substring_pairs(names))
+    assert found <= expected
+    assert bool(found) == bool(expected)
