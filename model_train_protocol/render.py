@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Sequence
 
 from .guardrail import Guardrail
 from .instructions import instruction_guardrails
@@ -41,6 +41,7 @@ __all__ = [
     "tokenset_pattern",
     "tokenset_filled",
     "input_lines",
+    "template_names",
     "output_line",
     "final_pattern",
     "final_filled",
@@ -127,6 +128,29 @@ def input_lines(instruction: "BaseInstruction", keys: KeyMap) -> list[str]:
         lines.append(tokenset_pattern(instruction.response, keys) + "\n")  # type: ignore[attr-defined]
     lines.append(RUN.key)
     return lines
+
+
+def template_names(instructions: "Iterable[BaseInstruction]", described: "Mapping[str, Sequence[str]]",
+                   keys: KeyMap) -> dict[str, str]:
+    """For each instruction (by name), the name of the template instruction it is; unmatched ones are left out.
+
+    By name when the template has it, else by identical input lines (``described``: template name -> input
+    lines): model files of format 0.3.2 store no instruction names, so a loaded protocol calls them
+    ``instruction_0``, ... while its template has the real ones. Instructions with the same input lines take
+    the template's names with those lines in order. The one home of this matching (reader, inference, evaluation).
+    """
+    by_lines: dict[tuple[str, ...], list[str]] = {}
+    for name, lines in described.items():
+        by_lines.setdefault(tuple(lines), []).append(name)
+    found: dict[str, str] = {}
+    for instruction in instructions:
+        if instruction.name in described:
+            found[instruction.name] = instruction.name
+            continue
+        waiting = by_lines.get(tuple(input_lines(instruction, keys)))
+        if waiting:
+            found[instruction.name] = waiting.pop(0)
+    return found
 
 
 def final_pattern(final: Token, keys: KeyMap) -> str:

@@ -117,3 +117,21 @@ def test_render_protocol_order():
     assert len(list(render_protocol(protocol, guardrails=False))) == 9
     # an extended refusal replaces the prompt, which sits on the key line
     assert examples[-1].prompt.endswith("Player_Level_2what is love\n\n<RUN>\n")
+
+
+def test_template_names_match_by_name_else_by_input_lines_in_order():
+    """The one matching of a protocol's instructions to a template's (0.3.2 model files store no names)."""
+    from model_train_protocol.render import input_lines, template_names
+
+    a, user, yes, no = mtp.Token("Ask"), mtp.UserToken("Guest"), mtp.Token("Yes"), mtp.Token("No")
+    ask, guest = mtp.TokenSet((a,)), mtp.TokenSet((user,))
+    first = mtp.Instruction(context=[ask, guest], response=ask, final=yes, name="instruction_0")
+    second = mtp.Instruction(context=[ask, guest], response=ask, final=no, name="instruction_1")
+    keys = mtp.Protocol("p", inputs=2).key_map()
+    lines = input_lines(first, keys)
+    assert lines == input_lines(second, keys)  # the same lines: told apart by order only
+    assert template_names([first, second], {"agree": lines, "refuse": lines}, keys) == {
+        "instruction_0": "agree", "instruction_1": "refuse"}
+    assert template_names([first, second], {"instruction_1": ["other"], "x": lines}, keys) == {
+        "instruction_0": "x", "instruction_1": "instruction_1"}
+    assert template_names([first], {"x": ["other"]}, keys) == {}

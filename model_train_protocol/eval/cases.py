@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from ..dataset import stratified_split
 from ..errors import MTPValueError
 from ..model_dir import protocol_sha256
-from ..render import NUM_PLACEHOLDER, STRING, RenderedExample, input_lines, render_protocol
+from ..render import NUM_PLACEHOLDER, STRING, RenderedExample, render_protocol, template_names
 
 if TYPE_CHECKING:
     from ..infer.spec import InstructionSpec
@@ -65,20 +65,14 @@ def instruction_names(protocol: "Protocol", specs: Mapping[str, "InstructionSpec
     files of format 0.3.2 do not store instruction names, so a loaded protocol
     calls them ``instruction_0``, ... while the model's template has the real ones.
     """
-    keys = protocol.key_map()
-    by_lines = {spec.input_lines: name for name, spec in specs.items()}
-    names = {}
+    names = template_names(protocol.instructions, {name: spec.input_lines for name, spec in specs.items()},
+                           protocol.key_map())
     for instruction in protocol.instructions:
-        if instruction.name in specs:
-            names[instruction.name] = instruction.name
-            continue
-        match = by_lines.get(tuple(input_lines(instruction, keys)))
-        if match is None:
+        if instruction.name not in names:
             raise MTPValueError(
                 f"instruction {instruction.name!r} of {protocol.name!r} matches none of the model's instructions "
                 f"({', '.join(specs)}) by name or by its input lines; was the model trained on another protocol?"
             )
-        names[instruction.name] = match
     return names
 
 

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Iterator, NoReturn
 from ..errors import MTPError, MTPFileError, json_pointer
 from ..guardrail import Guardrail
 from ..instructions import BaseInstruction, ExtendedInstruction, Instruction
-from ..render import input_lines
+from ..render import template_names
 from ..tokens import NON, SPECIAL_TOKENS, NumListToken, NumToken, Token, UserToken, token_key
 from ..tokenset import TokenSet
 from .jsonio import paused_gc
@@ -187,10 +187,11 @@ def _names_from_template(protocol: "Protocol", model_path: Path) -> None:
             described = list(template["instructions"].items())
         except (MTPFileError, TypeError, KeyError, AttributeError):
             continue
-        keys = protocol.key_map()
+        lines = {name: info.get("input") for name, info in described
+                 if name.strip() and isinstance(info, dict) and isinstance(info.get("input"), list)}
+        names = template_names(protocol.instructions, lines, protocol.key_map())
         if len(described) == len(protocol.instructions) and all(
-            name.strip() and isinstance(info, dict) and info.get("type") == instruction.kind
-            and info.get("input") == input_lines(instruction, keys)
+            names.get(instruction.name) == name and info.get("type") == instruction.kind
             for (name, info), instruction in zip(described, protocol.instructions)
         ):
             for (name, _), instruction in zip(described, protocol.instructions):

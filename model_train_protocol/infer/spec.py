@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..errors import MTPFileError, MTPValueError
-from ..render import NUM_PLACEHOLDER, STRING, input_lines
+from ..render import NUM_PLACEHOLDER, STRING, template_names
 from ..tokens import EOS, UNK
 
 if TYPE_CHECKING:
@@ -165,7 +165,7 @@ def instruction_specs(template: Mapping[str, Any], protocol: "Protocol | None" =
     except (KeyError, TypeError):
         raise MTPFileError("not an MTP template: 'tokens.output' or 'instructions' is missing", pointer="/") from None
     by_key = {key: value for value, key in outputs.items()}
-    users = _user_lines(protocol)
+    users = _user_lines(protocol, instructions)
     specs = {}
     for name, body in instructions.items():
         where = f"/instructions/{name}"
@@ -185,7 +185,7 @@ def instruction_specs(template: Mapping[str, Any], protocol: "Protocol | None" =
         if not finals:
             raise MTPFileError("instruction has no output lines", pointer=f"{where}/output")
         text_lines = sum(STRING in line for line in lines)
-        user = users.get(name, users.get(lines, ()))
+        user = users.get(name, ())
         specs[name] = InstructionSpec(
             name=name,
             kind=str(body.get("type", "basic")),
@@ -198,22 +198,17 @@ def instruction_specs(template: Mapping[str, Any], protocol: "Protocol | None" =
     return specs
 
 
-def _user_lines(protocol: "Protocol | None") -> dict[Any, list[bool]]:
-    """For each context line: whether its TokenSet holds a UserToken, by instruction name and by input lines.
+def _user_lines(protocol: "Protocol | None", template: Mapping[str, Any]) -> dict[str, list[bool]]:
+    """For each template instruction: whether each context line's TokenSet holds a UserToken.
 
-    Model files of format 0.3.2 do not store instruction names (a loaded
-    protocol calls them ``instruction_0``...), so the template's instructions
-    are also matched by their input lines.
+    The protocol's instructions are matched to the template's by name, else by
+    input lines (model files of format 0.3.2 store no instruction names).
     """
     if protocol is None:
         return {}
-    keys = protocol.key_map()
-    found: dict[Any, list[bool]] = {}
-    for instruction in protocol.instructions:
-        flags = [ts.has_user for ts in instruction.context]
-        found[instruction.name] = flags
-        found[tuple(input_lines(instruction, keys))] = flags
-    return found
+    described = {name: body.get("input", ()) for name, body in template.items() if isinstance(body, Mapping)}
+    names = template_names(protocol.instructions, described, protocol.key_map())
+    return {names[i.name]: [ts.has_user for ts in i.context] for i in protocol.instructions if i.name in names}
 
 
 def _short(value: Any) -> str:
