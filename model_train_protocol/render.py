@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Sequence
 
 from .guardrail import Guardrail
 from .instructions import instruction_guardrails
-from .tokens import BOS, EOS, RUN, UNK, KeyMap, NumListToken, NumToken, Token, token_key  # KeyMap re-exported
+from .tokens import BOS, EOS, RUN, UNK, KeyMap, NumListToken, NumToken, Token  # KeyMap re-exported
 from .tokenset import Snippet, TokenSet
 
 if TYPE_CHECKING:
