@@ -1,4 +1,4 @@
-"""The library's exception hierarchy.
+"""The library's exception hierarchy, and :class:`Problem`, one broken rule of a protocol (the bottom layer).
 
 Every error a user can cause is an ``MTPError``; each class also subclasses the
 built-in exception that fits (``ValueError`` or ``TypeError``) so existing
