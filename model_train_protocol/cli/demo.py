@@ -97,7 +97,8 @@ def _train_and_ask(protocol: Protocol, model_dir: Path, base: str, show: bool) -
     for instruction, lines, kind in QUESTIONS:
         answer = model.run(instruction, lines=list(lines))
         answers.append({"instruction": instruction, "question": kind, "lines": list(lines), "text": answer.text,
-                        "final": answer.final, "guardrail": answer.guardrail, "confidence": answer.confidence})
+                        "final": answer.final, "guardrail": answer.guardrail, "refused_by": answer.refused_by,
+                        "confidence": answer.confidence})
     if show:
         console.print(f"trained {metrics['steps']} steps; training loss {metrics['first_train_loss']:.2f} -> "
                       f"{metrics['final_train_loss']:.3f}; loss curve in {model_dir / 'loss_curve.png'}")
@@ -113,6 +114,8 @@ def _answers_table(answers: list[dict[str, Any]]) -> None:
     table.add_column("answer")
     table.add_column("final")
     for answer in answers:
-        final = "refused (guardrail)" if answer["guardrail"] else answer["final"]
+        why = {"model": "guardrail", "similarity": "unlike every training line"}.get(answer["refused_by"],
+                                                                                    answer["refused_by"])
+        final = f"refused ({why or 'guardrail'})" if answer["guardrail"] else answer["final"]
         table.add_row(answer["question"], escape(answer["lines"][-1]), escape(answer["text"]), escape(final))
     console.print(table)

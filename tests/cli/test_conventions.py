@@ -102,7 +102,7 @@ def test_env_reports_versions_base_and_device() -> None:
     from model_train_protocol.train.environment import environment_report
 
     report = environment_report()
-    assert set(report) == {"python", "executable", "platform", "packages", "smollm2_base", "device"}
+    assert set(report) == {"python", "executable", "platform", "packages", "smollm2_base", "sentence_encoder", "device"}
     try:
         import torch
     except ImportError:
@@ -112,6 +112,7 @@ def test_env_reports_versions_base_and_device() -> None:
         assert report["device"]["auto"] == ("cuda" if torch.cuda.is_available() else "cpu")
     proc = mtp("env")
     assert proc.returncode == 0 and "transformers" in proc.stdout and "smollm2 base" in proc.stdout
+    assert "sentence encoder" in proc.stdout
 
 
 def test_option_names_are_whole_at_80_columns() -> None:
