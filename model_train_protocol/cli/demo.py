@@ -90,7 +90,10 @@ def _train_and_ask(protocol: Protocol, model_dir: Path, base: str, show: bool) -
     if show:
         what = "SmolLM2-135M (pretrained)" if base == "smollm2" else "a small new model from scratch"
         console.print(f"training {what} into {model_dir} (CPU, a few minutes)...", highlight=False)
-    result = train(protocol, model_dir, TrainConfig(base=base, seed=0, progress=show and not err_console.quiet))
+    # check_examples=0: the demo asks its own questions below; the end-of-training check would answer 64 training
+    # prompts more (about 20 s on two cores) to report memory, not quality
+    result = train(protocol, model_dir, TrainConfig(base=base, seed=0, check_examples=0,
+                                                    progress=show and not err_console.quiet))
     metrics = result.metrics
     model = Model.load(model_dir)
     answers = []
