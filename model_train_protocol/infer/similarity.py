@@ -43,8 +43,9 @@ if TYPE_CHECKING:
     from ..protocol import Protocol
 
 __all__ = [
-    "ENCODER_NAME", "SentenceEncoder", "SentenceEncoderError", "LineReference", "PromptSimilarity",
-    "choose_similarity_threshold", "calibrate_similarity", "check_min_similarity",
+    "ENCODER_NAME", "MIN_REFERENCE_TEXTS", "SentenceEncoder", "SentenceEncoderError", "LineReference",
+    "PromptSimilarity", "line_references", "choose_similarity_threshold", "calibrate_similarity",
+    "check_min_similarity", "stored_similarity",
 ]
 
 #: The sentence encoder's name, as recorded in the manifest.
@@ -62,9 +63,8 @@ class SentenceEncoderError(MTPValueError):
 def _package_dir(name: str) -> Path | None:
     """The folder of an installed package, found without importing it (one of them prints on import)."""
     spec = importlib.util.find_spec(name)
-    for folder in (spec.submodule_search_locations or []) if spec else []:
-        return Path(folder)
-    return None
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    return Path(folders[0]) if folders else None
 
 
 def _encoder_dir(cache: Path) -> Path:
