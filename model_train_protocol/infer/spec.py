@@ -21,7 +21,7 @@ from ..tokens import EOS, UNK
 if TYPE_CHECKING:
     from ..protocol import Protocol
 
-__all__ = ["Final", "Placeholder", "InstructionSpec", "instruction_specs", "final_name"]
+__all__ = ["Final", "Placeholder", "InstructionSpec", "instruction_specs", "instruction_names", "final_name"]
 
 
 @dataclass(frozen=True)
@@ -218,3 +218,17 @@ def _short(value: Any) -> str:
     except ValueError:
         return f"a {type(value).__name__} too large to print"
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def instruction_names(protocol: "Protocol", specs: Mapping[str, "InstructionSpec"]) -> dict[str, str]:
+    """The model's instruction name for each of the protocol's instructions (:func:`render.template_names`:
+    by name, else by input lines, since model files of format 0.3.2 store no instruction names)."""
+    names = template_names(protocol.instructions, {name: spec.input_lines for name, spec in specs.items()},
+                           protocol.key_map())
+    for instruction in protocol.instructions:
+        if instruction.name not in names:
+            raise MTPValueError(
+                f"instruction {instruction.name!r} of {protocol.name!r} matches none of the model's instructions "
+                f"({', '.join(specs)}) by name or by its input lines; was the model trained on another protocol?"
+            )
+    return names

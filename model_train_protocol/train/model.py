@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from ..errors import MTPValueError
+from ..extras import cache_root
 from .config import TrainConfig
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 __all__ = [
-    "BaseModelError", "SMOLLM2_GGUF", "smollm2_dir", "smollm2_cache", "cache_root", "scratch_model", "load_base",
+    "BaseModelError", "SMOLLM2_GGUF", "smollm2_dir", "smollm2_cache", "scratch_model", "load_base",
     "truncate_layers", "add_token_rows", "apply_lora",
     "set_special_ids",
 ]
@@ -135,14 +136,6 @@ def truncate_layers(model: "PreTrainedModel", layers: int) -> None:
 def _blocks(model: "PreTrainedModel") -> Any:
     inner = getattr(model, "model", None)
     return getattr(inner, "layers", None)
-
-
-def cache_root() -> Path:
-    """Where converted bases are kept: ``$MTP_CACHE_DIR``, else ``$XDG_CACHE_HOME/mtp-toolkit`` (``~/.cache``)."""
-    explicit = os.environ.get("MTP_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mtp-toolkit"
 
 
 def smollm2_cache() -> Path:
