@@ -1,0 +1,53 @@
+"""What ``GET /models`` says about each model and instruction: how to fill a prompt, what can come back.
+
+It is the template's contract (:class:`~model_train_protocol.infer.InstructionSpec`)
+in JSON: the input lines with their ``<string>`` and number slots, the
+number ranges, the finals (with a numeric final's range), whether the
+instruction can refuse, and a request body ready to send.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..infer import InstructionSpec
+
+if TYPE_CHECKING:
+    from ..infer.model import Model
+
+__all__ = ["describe_model", "describe_instruction"]
+
+
+def describe_instruction(spec: InstructionSpec, model_name: str | None = None) -> dict[str, Any]:
+    """One instruction: its input lines and how to fill them, its finals, and an example ``POST /run`` body."""
+    example: dict[str, Any] = {} if model_name is None else {"model": model_name}
+    example.update(instruction=spec.name, lines=[f"line {i + 1}" for i in range(spec.text_lines)],
+                   numbers=[[p.min_value] * p.length if p.length else p.min_value for p in spec.placeholders])
+    return {
+        "name": spec.name,
+        "kind": spec.kind,
+        "input_lines": list(spec.input_lines),
+        "lines": spec.text_lines,
+        "user_lines": list(spec.user_lines) or None,
+        "prompt_line": spec.prompt_line,
+        "numbers": [{"line": p.line, "min": p.min_value, "max": p.max_value, "length": p.length,
+                     "description": p.describe()} for p in spec.placeholders],
+        "finals": [{"name": f.name, "key": f.key,
+                    "range": list(f.int_range()) if f.numeric else None} for f in spec.finals],
+        "can_refuse": spec.guardrail is not None,
+        "example": example,
+    }
+
+
+def describe_model(name: str, model: "Model", queue_limit: int) -> dict[str, Any]:
+    """One served model: its name, training run, refusal threshold, answer budget and instructions."""
+    settings = model.manifest.get("mtp", {}).get("settings", {}) if isinstance(model.manifest.get("mtp"), dict) else {}
+    return {
+        "name": name,
+        "id": model.manifest.get("id"),
+        "base": settings.get("base") if isinstance(settings, dict) else None,
+        "threshold": model.threshold,
+        "max_text_tokens": model.max_text_tokens,
+        "queue_limit": queue_limit,
+        "instructions": [describe_instruction(spec, name) for spec in model.specs.values()],
+    }
