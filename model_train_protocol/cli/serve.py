@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import signal
 import socket
 from pathlib import Path
 from typing import List, Optional
@@ -97,6 +98,26 @@ def serve(
         verbose = bool(os.environ.get("MTP_DEBUG"))
         config = uvicorn.Config(application, log_level="info" if verbose else "warning", access_log=verbose,
                                 timeout_graceful_shutdown=5)
-        uvicorn.Server(config).run(sockets=[sock])
+        _run_until_stopped(uvicorn.Server(config), sock)
     finally:
         sock.close()
+
+
+class _Stopped(Exception):
+    """SIGTERM, re-raised by uvicorn once it has shut down gracefully."""
+
+
+def _stopped(_signum: int, _frame: object) -> None:
+    raise _Stopped
+
+
+def _run_until_stopped(server: "object", sock: socket.socket) -> None:
+    """Serve until Ctrl+C or SIGTERM; uvicorn shuts down gracefully, then re-raises the signal: a normal exit here."""
+    previous = signal.signal(signal.SIGTERM, _stopped)
+    try:
+        server.run(sockets=[sock])  # type: ignore[attr-defined]
+    except (KeyboardInterrupt, _Stopped):
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    err_console.print("stopped", highlight=False)
