@@ -8,14 +8,39 @@ instruction can refuse, and a request body ready to send.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
-from ..infer import InstructionSpec
+from ..infer import Final, InstructionSpec
 
 if TYPE_CHECKING:
     from ..infer.model import Model
 
-__all__ = ["describe_model", "describe_instruction"]
+__all__ = ["describe_model", "describe_instruction", "answer_regex"]
+
+#: Numeric finals with at most this many integers in range list them in the regex; wider ones allow any integer.
+_LISTED_INTEGERS = 200
+
+
+def _final_pattern(final: Final) -> str:
+    key = re.escape(final.key)
+    if not final.numeric:
+        return key
+    lo, hi = final.int_range()
+    if hi - lo + 1 <= _LISTED_INTEGERS:
+        return key + "(?:" + "|".join(str(n) for n in range(hi, lo - 1, -1)) + ")"
+    return key + "-?(?:0|[1-9][0-9]*)"
+
+
+def answer_regex(spec: InstructionSpec) -> str:
+    """A regex of every completion the template allows: a text line, an allowed final, ``<EOS>``.
+
+    What engines with regex-constrained decoding (vLLM, SGLang) take to keep a
+    served model to the template's answers, as ``mtp run`` does (it is meant
+    to match a whole completion).
+    """
+    finals = "|".join(_final_pattern(f) for f in spec.outputs)
+    return rf"[^\n]+\n(?:{finals})\n<EOS>"
 
 
 def describe_instruction(spec: InstructionSpec, model_name: str | None = None) -> dict[str, Any]:
@@ -35,6 +60,7 @@ def describe_instruction(spec: InstructionSpec, model_name: str | None = None) -
         "finals": [{"name": f.name, "key": f.key,
                     "range": list(f.int_range()) if f.numeric else None} for f in spec.finals],
         "can_refuse": spec.guardrail is not None,
+        "answer_regex": answer_regex(spec),
         "example": example,
     }
 

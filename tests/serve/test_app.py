@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -44,6 +45,9 @@ def test_run_answers_as_the_model_does(client, model, instruction, lines, number
     body = response.json()
     assert without_latency(body) == expected(model, instruction, lines, numbers)
     assert body["state"] is None and body["labels"] is None
+    listed = {i["name"]: i for i in client.get("/models").json()["models"][0]["instructions"]}
+    raw = model.run(instruction, lines, numbers).raw
+    assert re.fullmatch(listed[instruction]["answer_regex"], raw), raw
     if instruction == NUMERIC:
         assert body["final"] == "Madness" and 0 <= body["value"] <= 10
 
@@ -92,6 +96,12 @@ def test_models_lists_instructions_and_how_to_fill_them(client, model):
     assert not numeric["can_refuse"] and by_name[APPEAR]["can_refuse"]
     assert [f["name"] for f in by_name[APPEAR]["finals"]] == ["Appear", "Vanish"]
     assert by_name[ASKS]["lines"] == 3 and by_name[ASKS]["kind"] == "extended"
+    numeric_regex = re.compile(numeric["answer_regex"])
+    assert numeric_regex.fullmatch("Some text.\nMadness_10\n<EOS>") and numeric_regex.fullmatch("x\nMadness_0\n<EOS>")
+    for wrong in ("x\nMadness_11\n<EOS>", "x\nMadness_05\n<EOS>", "x\nMadness_\n<EOS>", "x\n<UNK>\n<EOS>",
+                  "\nMadness_3\n<EOS>", "a\nb\nMadness_3\n<EOS>", "x\nMadness_3\n"):
+        assert not numeric_regex.fullmatch(wrong), wrong
+    assert re.fullmatch(by_name[APPEAR]["answer_regex"], "Gone.\n<UNK>\n<EOS>")
     for instruction in entry["instructions"]:  # each example body is a request the server answers
         response = client.post("/run", json=instruction["example"])
         assert response.status_code == 200, response.text
