@@ -51,12 +51,12 @@ def _percentile(values: list[float], q: float) -> float | None:
     return ordered[rank - 1]
 
 
-def train_model(base: str, out: Path) -> Path:
-    """The Cheshire Cat example trained with the base's default recipe (what `mtp train --base BASE` does)."""
+def train_model(base: str, out: Path, max_steps: int | None = None) -> Path:
+    """The Cheshire Cat example trained with the base's default recipe (`mtp train --base BASE [--max-steps N]`)."""
     from model_train_protocol.examples.cheshire_cat import build_protocol
     from model_train_protocol.train import TrainConfig, train
 
-    train(build_protocol(), out, TrainConfig(base=base, progress=False))
+    train(build_protocol(), out, TrainConfig(base=base, max_steps=max_steps, progress=False))
     return out
 
 
@@ -204,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, help="A directory written by `mtp train` (default: train one).")
     parser.add_argument("--base", default="scratch", choices=("scratch", "smollm2"),
                         help="Base of the model trained when --model is not given.")
+    parser.add_argument("--max-steps", type=int, help="Bound the training of that model (a shorter run: the "
+                        "figures then measure serving, not a trained model's answer lengths).")
     parser.add_argument("--seconds", type=float, default=20.0, help="Duration of each concurrency level.")
     parser.add_argument("--levels", default=",".join(map(str, LEVELS)), help="Concurrent clients per level.")
     parser.add_argument("--threads", type=int, default=1, help="`mtp serve --threads`: PyTorch threads.")
@@ -221,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         if model_dir is None:
             began = time.perf_counter()
             print(f"training the Cheshire Cat example (--base {args.base}) ...", file=sys.stderr)
-            model_dir = train_model(args.base, Path(scratch) / "model")
+            model_dir = train_model(args.base, Path(scratch) / "model", args.max_steps)
             trained_s = round(time.perf_counter() - began, 1)
         bodies = requests_of(model_dir / "mtp_model.json")
         server = Server(model_dir, args.threads, args.queue_limit, args.start_timeout)
@@ -238,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             code, stderr = server.stop()
     report = {
-        "model": str(args.model or f"cheshire_cat trained from --base {args.base}"),
+        "model": str(args.model or f"cheshire_cat trained from --base {args.base}"
+                     + (f" for {args.max_steps} steps" if args.max_steps else "")),
         "train_s": trained_s, "prompts": len(bodies), "threads": args.threads, "queue_limit": args.queue_limit,
         "machine": {"cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 1),
                     "python": platform.python_version()},

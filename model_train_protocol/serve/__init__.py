@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from .extra import ServeExtraMissing, require_serve_extra
+from .loading import load_models
 from .worker import DEFAULT_QUEUE_LIMIT, ModelWorker, QueueFull
 
 __all__ = ["create_app", "load_models", "DEFAULT_QUEUE_LIMIT", "ModelWorker", "QueueFull", "ServeExtraMissing",
@@ -22,14 +23,10 @@ __all__ = ["create_app", "load_models", "DEFAULT_QUEUE_LIMIT", "ModelWorker", "Q
 
 
 def __getattr__(name: str) -> Any:
-    """``create_app`` and ``load_models`` are imported on first use: this package imports without FastAPI or PyTorch."""
+    """``create_app`` is imported on first use: this package imports without FastAPI (or PyTorch)."""
     if name == "create_app":
         require_serve_extra()
         from .app import create_app
 
         return create_app
-    if name == "load_models":
-        from .loading import load_models
-
-        return load_models
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -40,6 +40,8 @@ __all__ = ["create_app", "Problem"]
 log = logging.getLogger("model_train_protocol.serve")
 #: Seconds a client is asked to wait after a 503.
 RETRY_AFTER_S = 1
+#: Largest request body: a request of the most lines of the longest text fits many times over.
+MAX_BODY_BYTES = 4 * 1024 * 1024
 
 
 class Problem(Exception):
@@ -54,6 +56,39 @@ class Problem(Exception):
     def response(self) -> JSONResponse:
         body = {"error": {"message": self.message, "type": self.kind, "param": self.param, "code": self.status}}
         return JSONResponse(body, status_code=self.status, headers=self.headers)
+
+
+class _BodyLimit:
+    """ASGI middleware: a body over ``limit`` bytes is refused with 413 before it is read into memory."""
+
+    def __init__(self, app: Any, limit: int = MAX_BODY_BYTES) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or ()).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Any:  # a body without Content-Length (chunked) is counted as it comes
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b"")) if message["type"] == "http.request" else 0
+            if seen > self.limit:
+                raise Problem(413, self._message(), "invalid_request_error", "body")
+            return message
+
+        await self.app(scope, limited, send)
+
+    def _message(self) -> str:
+        return f"the request body is larger than {self.limit // 1024 // 1024} MiB; send less."
+
+    async def _refuse(self, scope: Any, receive: Any, send: Any) -> None:
+        await Problem(413, self._message(), "invalid_request_error", "body").response()(scope, receive, send)
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -95,13 +130,13 @@ class _Served:
         return model.specs[instruction]
 
     async def answer(self, name: str, model: "Model", spec: InstructionSpec, prompt: str,
-                     threshold: float | None) -> tuple[Answer, int, float | None]:
-        """Run the prompt on the model's worker: (answer, prompt tokens, threshold applied)."""
+                     threshold: float | None, count: bool = False) -> tuple[Answer, int, float | None]:
+        """Run the prompt on the model's worker: (answer, prompt tokens if ``count`` else 0, threshold applied)."""
         if threshold is not None:  # a copy sharing the weights: the override cannot reach another request
             model = copy.copy(model)
             model.threshold = threshold
         try:
-            answer, prompt_tokens = await self.workers[name].run(_complete, model, spec, prompt)
+            answer, prompt_tokens = await self.workers[name].run(_complete, model, spec, prompt, count)
         except QueueFull as exc:
             raise Problem(503, str(exc), "overloaded_error", None, {"Retry-After": str(RETRY_AFTER_S)}) from None
         except MTPError as exc:  # e.g. a prompt that leaves no room for an answer
@@ -113,9 +148,9 @@ class _Served:
         return answer, prompt_tokens, model.threshold
 
 
-def _complete(model: "Model", spec: InstructionSpec, prompt: str) -> tuple[Answer, int]:
-    """On the model's thread: the answer and the prompt's length in tokens."""
-    return model.complete(spec, prompt), len(model.vocab.encode(prompt))
+def _complete(model: "Model", spec: InstructionSpec, prompt: str, count: bool) -> tuple[Answer, int]:
+    """On the model's thread: the answer, and the prompt's length in tokens when ``count``."""
+    return model.complete(spec, prompt), len(model.vocab.encode(prompt)) if count else 0
 
 
 def _typed(name: str, answer: Answer, threshold: float | None, started: float) -> RunAnswer:
@@ -189,6 +224,7 @@ def create_app(
                   description="Trained MTP models over HTTP: `POST /run` for typed answers, `GET /models` for "
                   "what each instruction takes, `POST /v1/completions` for OpenAI-compatible clients.")
     app.state.mtp = served
+    app.add_middleware(_BodyLimit)
 
     @app.exception_handler(Problem)
     async def _problem(_request: Request, exc: Problem) -> JSONResponse:
@@ -243,7 +279,7 @@ def create_app(
                 raise Problem(422, str(exc), "invalid_request_error",
                               "prompt" if isinstance(request.prompt, str) else f"prompt[{index}]") from None
             prompt = text if text.endswith("\n") else text + "\n"
-            answer, tokens, applied = await served.answer(name, model, spec, prompt, request.threshold)
+            answer, tokens, applied = await served.answer(name, model, spec, prompt, request.threshold, count=True)
             choices.append(CompletionChoice(text=answer.raw, index=index))
             answers.append(_typed(name, answer, applied, started))
             prompt_tokens += tokens

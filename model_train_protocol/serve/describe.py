@@ -67,7 +67,8 @@ def describe_instruction(spec: InstructionSpec, model_name: str | None = None) -
 
 def describe_model(name: str, model: "Model", queue_limit: int) -> dict[str, Any]:
     """One served model: its name, training run, refusal threshold, answer budget and instructions."""
-    settings = model.manifest.get("mtp", {}).get("settings", {}) if isinstance(model.manifest.get("mtp"), dict) else {}
+    section = model.manifest.get("mtp")
+    settings = section.get("settings") if isinstance(section, dict) else None
     return {
         "name": name,
         "id": model.manifest.get("id"),

@@ -168,10 +168,3 @@ class CompletionResponse(BaseModel):
     choices: list[CompletionChoice]
     usage: Usage
     mtp: list[RunAnswer] = Field(description="(extension) The typed answer of each prompt.")
-
-
-def field_list(model: type[BaseModel]) -> str:
-    """The request fields, for an error message about an unknown one."""
-    return ", ".join(model.model_fields)
-
-

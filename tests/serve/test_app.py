@@ -166,6 +166,21 @@ def test_a_huge_number_is_a_4xx(client):
     assert 400 <= response.status_code < 500 and "error" in response.json()
 
 
+def test_a_body_over_the_limit_is_refused_before_it_is_read(client):
+    from model_train_protocol.serve.app import MAX_BODY_BYTES
+
+    big = b'{"lines": ["' + b"a" * MAX_BODY_BYTES + b'"]}'
+    error = assert_error(client.post("/run", content=big, headers={"Content-Type": "application/json"}), 413, "body")
+    assert "larger than 4 MiB" in error["message"]
+
+    def chunks():  # no Content-Length: counted as it arrives
+        for _ in range(5):
+            yield b"a" * (1024 * 1024)
+
+    response = client.post("/run", content=chunks(), headers={"Content-Type": "application/json"})
+    assert response.status_code in (400, 413) and "error" in response.json() and "Traceback" not in response.text
+
+
 def test_a_prompt_too_long_for_the_model_is_422(client, model):
     words = " ".join(f"w{i}" for i in range(3000))  # thousands of tokens: past the model's positions
     error = assert_error(client.post("/run", json={"instruction": CONTINUE, "lines": ["a", words]}), 422, "lines")
@@ -210,7 +225,7 @@ def test_a_failing_model_is_a_500_line_without_traceback(model):
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.dictionaries(st.sampled_from(["model", "instruction", "lines", "numbers", "threshold", "x"]),
-                       st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+                       st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
                                     | st.text(max_size=20) | st.sampled_from([CONTINUE, NUMERIC, NAME]),
                                     lambda inner: st.lists(inner, max_size=4), max_leaves=8)))
 def test_random_bodies_never_crash_the_server(client, body):
