@@ -126,6 +126,7 @@ def run_level(server: Server, bodies: list[dict[str, Any]], clients: int, second
     """``clients`` threads sending requests back to back for ``seconds``: counts and latencies."""
     latencies: list[float] = []
     server_ms: list[float] = []
+    tokens: list[int] = []
     counts = {"ok": 0, "busy": 0, "error": 0}
     lock = threading.Lock()
     start_gate = threading.Barrier(clients + 1)
@@ -151,6 +152,7 @@ def run_level(server: Server, bodies: list[dict[str, Any]], clients: int, second
                     counts["ok"] += 1
                     latencies.append(took)
                     server_ms.append(answer["latency_ms"])
+                    tokens.append(answer["tokens"])
                 elif status == 503:
                     counts["busy"] += 1
                 else:
@@ -169,7 +171,8 @@ def run_level(server: Server, bodies: list[dict[str, Any]], clients: int, second
     return {"clients": clients, "seconds": round(elapsed, 2), **counts,
             "throughput_rps": round(counts["ok"] / elapsed, 2),
             "p50_ms": _round(_percentile(latencies, 50)), "p99_ms": _round(_percentile(latencies, 99)),
-            "server_p50_ms": _round(statistics.median(server_ms) if server_ms else None)}
+            "server_p50_ms": _round(statistics.median(server_ms) if server_ms else None),
+            "tokens_mean": _round(statistics.mean(tokens) if tokens else None)}
 
 
 def _round(value: float | None) -> float | None:
