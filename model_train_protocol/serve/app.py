@@ -130,8 +130,11 @@ class _Served:
         return model.specs[instruction]
 
     async def answer(self, name: str, model: "Model", spec: InstructionSpec, prompt: str,
-                     threshold: float | None, count: bool = False) -> tuple[Answer, int, float | None]:
-        """Run the prompt on the model's worker: (answer, prompt tokens if ``count`` else 0, threshold applied)."""
+                     threshold: float | None, field: str, count: bool = False) -> tuple[Answer, int, float | None]:
+        """Run the prompt on the model's worker: (answer, prompt tokens if ``count`` else 0, threshold applied).
+
+        ``field`` is the request field a library error is blamed on (the prompt's lines, or the prompt).
+        """
         if threshold is not None:  # a copy sharing the weights: the override cannot reach another request
             model = copy.copy(model)
             model.threshold = threshold
@@ -140,7 +143,7 @@ class _Served:
         except QueueFull as exc:
             raise Problem(503, str(exc), "overloaded_error", None, {"Retry-After": str(RETRY_AFTER_S)}) from None
         except MTPError as exc:  # e.g. a prompt that leaves no room for an answer
-            raise Problem(422, str(exc).splitlines()[0], "invalid_request_error", "lines") from None
+            raise Problem(422, str(exc).splitlines()[0], "invalid_request_error", field) from None
         except Exception as exc:  # a bug or a broken model: one line to the client, the traceback to the log
             log.exception("model %r failed on instruction %r", name, spec.name)
             raise Problem(500, f"internal error while answering ({type(exc).__name__}); the server's log has the "
@@ -234,6 +237,11 @@ def create_app(
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return _validation_problem(exc).response()
 
+    @app.exception_handler(Exception)
+    async def _internal(_request: Request, exc: Exception) -> JSONResponse:  # a bug: never a traceback to the client
+        return Problem(500, f"internal error ({type(exc).__name__}); the server's log has the details.",
+                       "internal_error").response()
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         kind = {404: "not_found_error", 405: "method_not_allowed"}.get(exc.status_code, "invalid_request_error")
@@ -250,7 +258,7 @@ def create_app(
         except MTPValueError as exc:
             field = "lines" if len(request.lines) != spec.text_lines else "numbers"
             raise Problem(422, str(exc), "invalid_request_error", field) from None
-        answer, _tokens, applied = await served.answer(name, model, spec, prompt, request.threshold)
+        answer, _tokens, applied = await served.answer(name, model, spec, prompt, request.threshold, "lines")
         return _typed(name, answer, applied, started)
 
     @app.get("/models", summary="Models, instructions and how to fill their input lines")
@@ -273,13 +281,14 @@ def create_app(
         prompts = [request.prompt] if isinstance(request.prompt, str) else request.prompt
         choices, answers, prompt_tokens, completion_tokens = [], [], 0, 0
         for index, text in enumerate(prompts):
+            field = "prompt" if isinstance(request.prompt, str) else f"prompt[{index}]"
             try:
                 spec, _lines, _numbers = read_prompt(specs, text)
             except MTPValueError as exc:
-                raise Problem(422, str(exc), "invalid_request_error",
-                              "prompt" if isinstance(request.prompt, str) else f"prompt[{index}]") from None
+                raise Problem(422, str(exc), "invalid_request_error", field) from None
             prompt = text if text.endswith("\n") else text + "\n"
-            answer, tokens, applied = await served.answer(name, model, spec, prompt, request.threshold, count=True)
+            answer, tokens, applied = await served.answer(name, model, spec, prompt, request.threshold, field,
+                                                          count=True)
             choices.append(CompletionChoice(text=answer.raw, index=index))
             answers.append(_typed(name, answer, applied, started))
             prompt_tokens += tokens

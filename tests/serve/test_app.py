@@ -187,6 +187,13 @@ def test_a_prompt_too_long_for_the_model_is_422(client, model):
     assert "leaves no room for an answer" in error["message"]
 
 
+def test_a_completion_prompt_too_long_for_the_model_is_422(client, model):
+    words = " ".join(f"w{i}" for i in range(3000))
+    prompt = model.prompt(CONTINUE, ["a", words])
+    error = assert_error(client.post("/v1/completions", json={"prompt": [prompt, prompt]}), 422, "prompt[0]")
+    assert "leaves no room for an answer" in error["message"]
+
+
 def test_unknown_paths_and_methods_are_json(client):
     assert_error(client.get("/nope"), 404, None, "Not Found")
     assert_error(client.get("/run"), 405, None, "Method Not Allowed")
