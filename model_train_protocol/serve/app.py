@@ -104,7 +104,10 @@ class _Served:
     def __init__(self, models: dict[str, "Model"], queue_limit: int) -> None:
         self.models = models
         self.queue_limit = queue_limit
-        self.workers = {name: ModelWorker(name, queue_limit) for name in models}
+        # One worker per network: names that share one PyTorch module (copies of a Model) share its worker.
+        by_module: dict[int, ModelWorker] = {}
+        self.workers = {name: by_module.setdefault(id(model.model), ModelWorker(name, queue_limit))
+                        for name, model in models.items()}
 
     def model(self, name: str | None) -> tuple[str, "Model"]:
         if name is None:
@@ -218,7 +221,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        for worker in served.workers.values():
+        for worker in set(served.workers.values()):
             worker.close()
 
     from .. import __version__

@@ -210,6 +210,8 @@ def test_several_models_need_a_name(model):
         answer = both.post("/run", json={"model": "two", "instruction": CONTINUE, "lines": ["a", "b"]}).json()
         assert answer["model"] == "two" and answer["text"] == expected(model, CONTINUE, ["a", "b"])["text"]
         assert set(both.get("/health").json()["models"]) == {"one", "two"}
+        workers = both.app.state.mtp.workers
+        assert workers["one"] is workers["two"]  # one network: one worker, whatever the names
 
 
 def test_a_failing_model_is_a_500_line_without_traceback(model):
@@ -262,6 +264,32 @@ def test_concurrent_requests_each_get_their_own_answer(client, model):
         responses = list(pool.map(send, requests))
     assert [r.status_code for r in responses] == [200] * len(requests)
     assert [without_latency(r.json()) for r in responses] == list(wanted)
+
+
+def test_a_model_is_never_called_from_two_requests_at_once(model):
+    from fastapi.testclient import TestClient
+
+    from model_train_protocol.serve import create_app
+
+    counted = copy.copy(model)
+    inside, most, lock = [0], [0], threading.Lock()
+    real = model.complete
+
+    def complete(*args, **kwargs):
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        try:
+            return real(*args, **kwargs)
+        finally:
+            with lock:
+                inside[0] -= 1
+
+    counted.complete = complete
+    body = {"instruction": APPEAR, "lines": ["Hello.", "Where?"]}
+    with TestClient(create_app({NAME: counted})) as served, ThreadPoolExecutor(12) as pool:
+        statuses = [r.status_code for r in pool.map(lambda _: served.post("/run", json=body), range(12))]
+    assert statuses == [200] * 12 and most[0] == 1
 
 
 def test_a_full_queue_answers_503_with_retry_after(model):
