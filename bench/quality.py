@@ -99,12 +99,17 @@ def clinc_cases(model: Model, data: dict, domain: str, per_intent: int | None) -
     return EvalSet(examples, "CLINC150 test + oos_val (never seen in training)")
 
 
-def _row(name: str, base: str, report: dict, train_seconds: float, peak_mb: float, threshold) -> dict:
+def _row(name: str, base: str, report: dict, train_seconds: float, peak_mb: float, model: Model) -> dict:
     s = report["summary"]
+    near = s.get("similarity_refusal") or {}
+    thresholds = (model.manifest.get("mtp", {}).get("refusal", {}).get("similarity") or {}).get("thresholds") or {}
     return {
         "protocol": name, "base": base, "final_accuracy": s["final_accuracy"], "macro_f1": s.get("macro_f1"),
         "off_topic_recall": s["guardrail_recall"], "false_refusals": s["false_refusals"],
-        "auroc": s["refusal"]["auroc"], "threshold": threshold, "train_seconds": round(train_seconds, 1),
+        "auroc": s["refusal"]["auroc"], "threshold": model.threshold,
+        "similarity_auroc": near.get("auroc"), "refused_by": near.get("refused_by"),
+        "similarity_thresholds": [v for lines in thresholds.values() for v in lines.values()],
+        "train_seconds": round(train_seconds, 1),
         "latency_p50_s": s["latency_p50_s"], "peak_rss_mb": round(peak_mb), "cases": s["cases"],
         "duplicates_of_training": report["held_out"].get("duplicate_rate"),
     }
@@ -120,7 +125,7 @@ def run_one(name: str, protocol: mtp.Protocol, cases_for, out: Path, config: Tra
     seconds = time.perf_counter() - began
     model = Model.load(out / name / "model")
     report = evaluate(model, protocol, out / name / "eval", cases=cases_for(model))
-    row = _row(name, config.base, report, seconds, _peak_mb(), model.threshold)
+    row = _row(name, config.base, report, seconds, _peak_mb(), model)
     print(json.dumps(row), flush=True)
     return row
 
@@ -143,11 +148,14 @@ def markdown(rows: list[dict]) -> str:
     def num(v: float | None) -> str:
         return "-" if v is None else f"{v:.3f}"
 
-    lines = ["| protocol | base | final accuracy | macro-F1 | off-topic recall | false refusals | AUROC | "
-             "threshold | training | p50 answer | peak memory |", "|" + "---|" * 11]
+    lines = ["| protocol | base | final accuracy | macro-F1 | off-topic recall | false refusals | "
+             "AUROC (confidence / similarity) | similarity threshold | training | p50 answer | peak memory |",
+             "|" + "---|" * 11]
     for r in rows:
+        near = ", ".join(f"{v:.3f}" for v in r.get("similarity_thresholds") or []) or "-"
         cells = [r["protocol"], r["base"], pct(r["final_accuracy"]), pct(r["macro_f1"]), pct(r["off_topic_recall"]),
-                 pct(r["false_refusals"]), num(r["auroc"]), num(r["threshold"]), f"{r['train_seconds']:.0f} s",
+                 pct(r["false_refusals"]), f"{num(r['auroc'])} / {num(r.get('similarity_auroc'))}", near,
+                 f"{r['train_seconds']:.0f} s",
                  f"{1000 * r['latency_p50_s']:.0f} ms", f"{r['peak_rss_mb']} MB"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -161,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-intent", type=int, default=None, help="test queries per intent (default: all 30)")
     parser.add_argument("--no-support", action="store_true", help="skip the support_intents example")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: PyTorch's)")
+    parser.add_argument("--val-split", type=float, default=None, help="validation share (default: the recipe's)")
+    parser.add_argument("--no-similarity", action="store_true", help="train without the similarity refusal")
     parser.add_argument("--markdown", type=Path, nargs="+", help="print the table of summary.json files and exit")
     args = parser.parse_args(argv)
     if args.markdown:
@@ -168,7 +178,9 @@ def main(argv: list[str] | None = None) -> int:
         print(markdown(rows))
         return 0
     data = json.loads(DATA.read_text(encoding="utf-8"))
-    config = TrainConfig(base=args.base, progress=False, threads=args.threads)
+    config = TrainConfig(base=args.base, progress=False, threads=args.threads,
+                         **({"similarity_refusal": False} if args.no_similarity else {}),
+                         **({} if args.val_split is None else {"val_split": args.val_split}))
     if args.threads:  # answering too (training sets its own threads and restores them)
         import torch
 
@@ -183,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     mean = {k: round(sum(r[k] for r in clinc) / len(clinc), 4) for k in
             ("final_accuracy", "macro_f1", "off_topic_recall", "false_refusals", "train_seconds", "latency_p50_s")}
     summary = {"base": args.base, "rows": rows, "clinc_mean": mean, "threads": args.threads,
+               "settings": {k: v for k, v in config.to_dict().items() if k in ("val_split", "similarity_refusal")},
                "test_queries_per_intent": args.per_intent or "all"}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

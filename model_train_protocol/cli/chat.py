@@ -11,7 +11,8 @@ import typer
 
 from ._app import app, console, err_console
 from ..formats.limits import text_problem
-from .run import check_lines, describe, model_dir_argument, open_model, parse_numbers, template_option, threshold_option
+from .run import (check_lines, describe, model_dir_argument, open_model, parse_numbers, similarity_option,
+                  template_option, threshold_option)
 
 HELP = "Type a message and press Enter; /reset forgets the conversation, /quit (or end of input) leaves."
 
@@ -28,11 +29,12 @@ def chat(
     as_json: bool = typer.Option(False, "--json", help="Print each answer as one JSON line."),
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, help="Longest answer text, in tokens."),
     threshold: Optional[float] = threshold_option(),
+    min_similarity: Optional[float] = similarity_option(),
     template: Optional[Path] = template_option(),
 ) -> None:
     """Chat with one instruction: each message goes in the user's prompt line, earlier turns in the lines before."""
     lines, numbers = check_lines(line), parse_numbers(number)
-    model = open_model(directory, max_tokens, template, threshold)
+    model = open_model(directory, max_tokens, template, threshold, min_similarity)
     session = model.chat(instruction, lines or None, numbers)
     reconfigure = getattr(sys.stdin, "reconfigure", None)
     if reconfigure is not None:  # a line that is not UTF-8 reaches the check below instead of ending the chat

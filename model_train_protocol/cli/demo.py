@@ -90,14 +90,18 @@ def _train_and_ask(protocol: Protocol, model_dir: Path, base: str, show: bool) -
     if show:
         what = "SmolLM2-135M (pretrained)" if base == "smollm2" else "a small new model from scratch"
         console.print(f"training {what} into {model_dir} (CPU, a few minutes)...", highlight=False)
-    result = train(protocol, model_dir, TrainConfig(base=base, seed=0, progress=show and not err_console.quiet))
+    # check_examples=0: the demo asks its own questions below; the end-of-training check would answer 64 training
+    # prompts more (about 20 s on two cores) to report memory, not quality
+    result = train(protocol, model_dir, TrainConfig(base=base, seed=0, check_examples=0,
+                                                    progress=show and not err_console.quiet))
     metrics = result.metrics
     model = Model.load(model_dir)
     answers = []
     for instruction, lines, kind in QUESTIONS:
         answer = model.run(instruction, lines=list(lines))
         answers.append({"instruction": instruction, "question": kind, "lines": list(lines), "text": answer.text,
-                        "final": answer.final, "guardrail": answer.guardrail, "confidence": answer.confidence})
+                        "final": answer.final, "guardrail": answer.guardrail, "refused_by": answer.refused_by,
+                        "confidence": answer.confidence})
     if show:
         console.print(f"trained {metrics['steps']} steps; training loss {metrics['first_train_loss']:.2f} -> "
                       f"{metrics['final_train_loss']:.3f}; loss curve in {model_dir / 'loss_curve.png'}")
@@ -113,6 +117,8 @@ def _answers_table(answers: list[dict[str, Any]]) -> None:
     table.add_column("answer")
     table.add_column("final")
     for answer in answers:
-        final = "refused (guardrail)" if answer["guardrail"] else answer["final"]
+        why = {"model": "guardrail", "similarity": "unlike every training line"}.get(answer["refused_by"],
+                                                                                    answer["refused_by"])
+        final = f"refused ({why or 'guardrail'})" if answer["guardrail"] else answer["final"]
         table.add_row(answer["question"], escape(answer["lines"][-1]), escape(answer["text"]), escape(final))
     console.print(table)

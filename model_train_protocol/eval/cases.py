@@ -21,7 +21,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..errors import MTPValueError
-from ..render import NUM_PLACEHOLDER, STRING, RenderedExample, input_lines, render_protocol
+from ..infer.spec import instruction_names
+from ..render import NUM_PLACEHOLDER, STRING, RenderedExample, render_protocol
 
 if TYPE_CHECKING:
     from ..infer.spec import InstructionSpec
@@ -54,30 +55,6 @@ def select_cases(protocol: "Protocol", manifest: Mapping[str, Any], specs: Mappi
     chosen = _select(protocol, manifest, split)
     names = instruction_names(protocol, specs)
     return EvalSet([replace(e, instruction=names[e.instruction]) for e in chosen.examples], chosen.source)
-
-
-def instruction_names(protocol: "Protocol", specs: Mapping[str, "InstructionSpec"]) -> dict[str, str]:
-    """The model's instruction name for each of the protocol's instructions.
-
-    By name when it matches, else by identical template input lines: model
-    files of format 0.3.2 do not store instruction names, so a loaded protocol
-    calls them ``instruction_0``, ... while the model's template has the real ones.
-    """
-    keys = protocol.key_map()
-    by_lines = {spec.input_lines: name for name, spec in specs.items()}
-    names = {}
-    for instruction in protocol.instructions:
-        if instruction.name in specs:
-            names[instruction.name] = instruction.name
-            continue
-        match = by_lines.get(tuple(input_lines(instruction, keys)))
-        if match is None:
-            raise MTPValueError(
-                f"instruction {instruction.name!r} of {protocol.name!r} matches none of the model's instructions "
-                f"({', '.join(specs)}) by name or by its input lines; was the model trained on another protocol?"
-            )
-        names[instruction.name] = match
-    return names
 
 
 def _select(protocol: "Protocol", manifest: Mapping[str, Any], split: str) -> EvalSet:

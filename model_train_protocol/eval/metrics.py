@@ -37,7 +37,8 @@ class CaseResult:
     for other finals); ``confidence`` and ``candidate`` come from the answer
     (see :class:`~model_train_protocol.infer.Answer`): the in-scope confidence
     and the final chosen before the refusal threshold, so that the threshold
-    can be replayed (:meth:`refused_at`, :meth:`correct_at`).
+    can be replayed (:meth:`refused_at`, :meth:`correct_at`). ``prompt_similarity`` and
+    ``refused_by`` too (None when the similarity refusal is off; why a refusal was given).
     """
 
     instruction: str
@@ -54,6 +55,8 @@ class CaseResult:
     predicted_value: int | float | None = None
     confidence: float | None = None
     candidate: str = ""
+    prompt_similarity: float | None = None
+    refused_by: str | None = None
 
     @property
     def correct(self) -> bool:
@@ -114,6 +117,8 @@ def score_case(example: RenderedExample, expected_final: str, answer: "Answer", 
         predicted_value=answer.value,
         confidence=answer.confidence,
         candidate=answer.candidate,
+        prompt_similarity=answer.prompt_similarity,
+        refused_by=answer.refused_by,
     )
 
 
@@ -167,6 +172,40 @@ def summarize(results: Iterable[CaseResult], threshold: float | None = None) -> 
         "per_instruction": per_instruction,
         **per_final_scores(results),
         "refusal": refusal_sweep(results, threshold),
+        "similarity_refusal": similarity_refusal(results),
+    }
+
+
+def _auroc(bad: Sequence[float], good: Sequence[float]) -> float | None:
+    """The probability that a random bad score is higher than a random good one (ties count half)."""
+    if not bad or not good:
+        return None
+    ranked = sorted([(v, True) for v in bad] + [(v, False) for v in good])
+    rank_sum, i = 0.0, 0
+    while i < len(ranked):  # average ranks over ties
+        j = i
+        while j < len(ranked) and ranked[j][0] == ranked[i][0]:
+            j += 1
+        rank_sum += sum(is_bad for _, is_bad in ranked[i:j]) * (i + j + 1) / 2
+        i = j
+    return round((rank_sum - len(bad) * (len(bad) + 1) / 2) / (len(bad) * len(good)), 4)
+
+
+def similarity_refusal(results: Iterable[CaseResult]) -> dict[str, Any]:
+    """How well the prompt's similarity to the training lines separates off-topic prompts (AUROC; None when no
+    case carries one), and why each refusal was given, for off-topic and in-scope prompts."""
+    results = list(results)
+    scored = [r for r in results if r.prompt_similarity is not None]
+    reasons: dict[str, dict[str, int]] = {"off_topic": {}, "in_scope": {}}
+    for r in results:
+        if r.refused and r.refused_by:
+            side = reasons["off_topic" if r.bad_prompt else "in_scope"]
+            side[r.refused_by] = side.get(r.refused_by, 0) + 1
+    return {
+        "cases": len(scored),
+        "auroc": _auroc([-float(r.prompt_similarity) for r in scored if r.bad_prompt],  # type: ignore[arg-type]
+                        [-float(r.prompt_similarity) for r in scored if not r.bad_prompt]),  # type: ignore[arg-type]
+        "refused_by": reasons,
     }
 
 
@@ -269,16 +308,7 @@ def refusal_auroc(results: Iterable[CaseResult]) -> float | None:
     def outness(r: CaseResult) -> tuple[bool, float]:
         return (r.chosen == UNK.key, -float(r.confidence))  # type: ignore[arg-type]
 
-    ranked = sorted([(outness(r), True) for r in bad] + [(outness(r), False) for r in good])
-    rank_sum, i = 0.0, 0
-    while i < len(ranked):  # average ranks over ties
-        j = i
-        while j < len(ranked) and ranked[j][0] == ranked[i][0]:
-            j += 1
-        rank_sum += sum(is_bad for _, is_bad in ranked[i:j]) * (i + j + 1) / 2
-        i = j
-    n_bad, n_good = len(bad), len(good)
-    return round((rank_sum - n_bad * (n_bad + 1) / 2) / (n_bad * n_good), 4)
+    return _auroc([outness(r) for r in bad], [outness(r) for r in good])  # type: ignore[arg-type]
 
 
 def refusal_sweep(results: Iterable[CaseResult], threshold: float | None = None,

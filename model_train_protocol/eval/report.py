@@ -116,6 +116,12 @@ def summary_table(summary: dict[str, Any], title: str, held_out: dict[str, Any] 
     ]
     refusal = summary["refusal"]
     rows.append(("refusal AUROC (confidence)", "-" if refusal["auroc"] is None else f"{refusal['auroc']:.3f}"))
+    near = summary.get("similarity_refusal") or {}
+    if near.get("cases"):
+        rows.append(("refusal AUROC (prompt similarity)", "-" if near["auroc"] is None else f"{near['auroc']:.3f}"))
+    for side, label in (("off_topic", "off-topic refusals by"), ("in_scope", "false refusals by")):
+        if near.get("refused_by", {}).get(side):
+            rows.append((label, ", ".join(f"{why} {n}" for why, n in sorted(near["refused_by"][side].items()))))
     best = refusal["best_on_this_set"]
     if best:
         rows.append((f"off-topic recall at <= {100 * refusal['false_refusal_budget']:.0f}% false refusals "

@@ -17,6 +17,7 @@ from ..train.extra import require_train_extra
 from .answer import Answer, MalformedOutput, parse_completion
 from .chat import ChatSession, fill_history
 from .prompt import build_prompt
+from .similarity import SentenceEncoderError
 from .spec import Final, InstructionSpec, instruction_specs
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "InstructionSpec",
     "MalformedOutput",
     "Model",
+    "SentenceEncoderError",
     "build_prompt",
     "fill_history",
     "instruction_specs",

@@ -32,7 +32,10 @@ class Answer:
     confidence in [0, 1] of the final chosen before any threshold (None when
     the decoder does not measure it), ``candidate`` the name of that final
     (``<UNK>`` when the model itself wrote the refusal; ``""`` means the same
-    as ``final``).
+    as ``final``). ``prompt_similarity`` is the similarity of the guarded line
+    to the training lines (None when the similarity refusal is off), and
+    ``refused_by`` why a refusal was given: ``"model"`` (it wrote the
+    guardrail's answer), ``"similarity"`` or ``"confidence"``; None otherwise.
     """
 
     text: str
@@ -47,6 +50,8 @@ class Answer:
     tokens: int = 0
     confidence: float | None = None
     candidate: str = ""
+    prompt_similarity: float | None = None
+    refused_by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from ..eval.cases import instruction_names
+    from .spec import instruction_names
     from ..protocol import Protocol
     from .model import Model
 

@@ -13,8 +13,9 @@ from ..tokens import EOS
 from .answer import Answer, parse_completion
 from .confidence import check_threshold, confidence, stored_threshold
 from .decode import Drafts, Generation, Grammar, generate
-from .prompt import build_prompt, check_sampling
-from .spec import InstructionSpec, instruction_specs
+from .prompt import build_prompt, check_sampling, read_lines
+from .similarity import PromptSimilarity
+from .spec import InstructionSpec, instruction_names, instruction_specs
 from .vocab import Vocab
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ class Model:
         manifest: Mapping[str, Any] | None = None,
         max_text_tokens: int | None = None,
         threshold: float | None = None,
+        similarity: PromptSimilarity | None = None,
     ) -> None:
         self.model = model.eval()
         self.tokenizer = tokenizer
@@ -57,13 +59,18 @@ class Model:
         self._grammars: dict[str, Grammar] = {}
         #: refuse (answer with the guardrail) when the confidence is below this; None: the model's own choice only
         self.threshold = stored_threshold(self.manifest) if threshold is None else check_threshold(threshold)
+        #: refuse (answer with the guardrail) when a guarded line is unlike every training line; None: off
+        self.similarity = similarity or None
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str], max_text_tokens: int | None = None,
-             threshold: float | None = None, template: str | os.PathLike[str] | None = None) -> "Model":
+             threshold: float | None = None, template: str | os.PathLike[str] | None = None,
+             min_similarity: float | None = None) -> "Model":
         """Open a directory written by ``mtp train`` (offline; nothing is downloaded; no code from it runs).
 
-        ``threshold`` overrides the confidence threshold chosen at training time (0 turns it off).
+        ``threshold`` overrides the confidence threshold chosen at training time (0 turns it off);
+        ``min_similarity`` the similarity thresholds of the guarded lines (0 turns them off; see
+        :mod:`~model_train_protocol.infer.similarity`).
 
         ``template`` is the template file of a directory trained elsewhere
         (one without ``mtp_manifest.json``); see :mod:`model_train_protocol.model_dir`.
@@ -73,8 +80,9 @@ class Model:
         trained = load_trained(Path(directory), template=template)
         protocol = _protocol(trained.model_file)
         try:
+            similarity = _similarity(protocol, trained.template, trained.manifest, min_similarity)
             return cls(trained.model, trained.tokenizer, trained.template, protocol, trained.manifest,
-                       max_text_tokens, threshold)
+                       max_text_tokens, threshold, similarity)
         except MTPError:
             raise
         except Exception as exc:  # a template or tokenizer that passed its checks but not this
@@ -148,19 +156,31 @@ class Model:
         """Answer an already built prompt (what evaluation uses with the renderer's prompts).
 
         A guarded instruction refuses, with its guardrail's answer, when the
-        model's confidence is below :attr:`threshold` (constrained decoding only).
+        model's confidence is below :attr:`threshold` (constrained decoding only)
+        or a guarded line is less similar to the training lines than its
+        threshold (:attr:`similarity`). The model still answers first, so
+        ``candidate`` says what it would have chosen.
         """
         gen = self.generate(spec, prompt, **options)
         answer = parse_completion(gen.completion, spec)
         score = confidence(gen.token_probs) if options.get("constrained", True) else None
+        near = None
+        if self.similarity is not None and spec.guardrail is not None:
+            lines = read_lines(spec, prompt)
+            near = self.similarity.score(spec.name, lines) if lines is not None else None
         answer = replace(answer, final_probs=gen.final_probs, tokens=gen.new_tokens, confidence=score,
-                         candidate=answer.final)
+                         candidate=answer.final, prompt_similarity=near[0] if near else None,
+                         refused_by="model" if answer.guardrail else None)
         refusal = self._refusal_text(spec)
-        if (score is not None and self.threshold and score < self.threshold and not answer.guardrail
-                and refusal is not None and spec.guardrail is not None):
+        if answer.guardrail or refusal is None or spec.guardrail is None or not options.get("constrained", True):
+            return answer
+        reason = ("similarity" if near is not None and near[0] < near[1]
+                  else "confidence" if score is not None and self.threshold and score < self.threshold else None)
+        if reason:
             raw = f"{refusal}\n{spec.guardrail.key}\n{EOS.key}"
             answer = replace(parse_completion(raw, spec), final_probs=answer.final_probs, tokens=answer.tokens,
-                             confidence=score, candidate=answer.final)
+                             confidence=score, candidate=answer.final, prompt_similarity=answer.prompt_similarity,
+                             refused_by=reason)
         return answer
 
     def _refusal_text(self, spec: InstructionSpec) -> str | None:
@@ -210,6 +230,20 @@ def _protocol(model_file: Mapping[str, Any]) -> "Protocol | None":
         return Protocol.from_json(dict(model_file))
     except MTPError:
         return None
+
+
+def _similarity(protocol: "Protocol | None", template: Mapping[str, Any], manifest: Mapping[str, Any],
+                override: float | None) -> PromptSimilarity | None:
+    """The similarity refusal a model directory asks for (or ``override``: 0 turns it off, a value sets every line's)."""
+    from .similarity import SentenceEncoder, check_min_similarity, stored_similarity
+
+    if override is not None and check_min_similarity(override) == 0:
+        return None
+    thresholds = stored_similarity(manifest)
+    if protocol is None or not (thresholds or override):
+        return None
+    names = instruction_names(protocol, instruction_specs(template, protocol))
+    return PromptSimilarity(SentenceEncoder.load(), protocol, thresholds, override, names) or None
 
 
 def _max_positions(config: Any) -> int:

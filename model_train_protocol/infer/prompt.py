@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Sequence
 
 from ..errors import MTPValueError
-from ..render import fill_input_lines
+from ..render import NUM_PLACEHOLDER, STRING, fill_input_lines
 from .spec import InstructionSpec
 
-__all__ = ["build_prompt", "clean_line", "check_sampling"]
+__all__ = ["build_prompt", "read_lines", "clean_line", "check_sampling"]
 
 
 def clean_line(text: str) -> str:
@@ -40,6 +41,20 @@ def build_prompt(spec: InstructionSpec, lines: Sequence[str], numbers: Sequence[
         )
     checked = [p.check(v) for p, v in zip(spec.placeholders, numbers)]
     return fill_input_lines(spec.input_lines, [clean_line(t) for t in lines], checked)
+
+
+def read_lines(spec: InstructionSpec, prompt: str) -> list[str] | None:
+    """The text lines of a prompt built from ``spec``'s input lines (the inverse of :func:`build_prompt`), or None."""
+    slot = re.compile(re.escape(STRING) + "|" + NUM_PLACEHOLDER.pattern)
+    pattern = ""
+    for line in spec.input_lines:
+        end = 0
+        for m in slot.finditer(line):
+            pattern += re.escape(line[end:m.start()]) + ("([^\n]*)" if m.group(0) == STRING else "[^\n]*?")
+            end = m.end()
+        pattern += re.escape(line[end:])
+    found = re.fullmatch(pattern + "\n", prompt)  # build_prompt ends the prompt with a newline
+    return list(found.groups()) if found else None
 
 
 def check_sampling(temperature: float, seed: int | None, flags: bool = False) -> None:

@@ -21,7 +21,7 @@ from ..tokens import EOS, UNK
 if TYPE_CHECKING:
     from ..protocol import Protocol
 
-__all__ = ["Final", "Placeholder", "InstructionSpec", "instruction_specs", "final_name"]
+__all__ = ["Final", "Placeholder", "InstructionSpec", "instruction_specs", "instruction_names", "final_name"]
 
 
 @dataclass(frozen=True)
@@ -223,3 +223,27 @@ def _short(value: Any) -> str:
     except ValueError:
         return f"a {type(value).__name__} too large to print"
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def instruction_names(protocol: "Protocol", specs: Mapping[str, "InstructionSpec"]) -> dict[str, str]:
+    """The model's instruction name for each of the protocol's instructions.
+
+    By name when it matches, else by identical template input lines: model
+    files of format 0.3.2 do not store instruction names, so a loaded protocol
+    calls them ``instruction_0``, ... while the model's template has the real ones.
+    """
+    keys = protocol.key_map()
+    by_lines = {spec.input_lines: name for name, spec in specs.items()}
+    names = {}
+    for instruction in protocol.instructions:
+        if instruction.name in specs:
+            names[instruction.name] = instruction.name
+            continue
+        match = by_lines.get(tuple(input_lines(instruction, keys)))
+        if match is None:
+            raise MTPValueError(
+                f"instruction {instruction.name!r} of {protocol.name!r} matches none of the model's instructions "
+                f"({', '.join(specs)}) by name or by its input lines; was the model trained on another protocol?"
+            )
+        names[instruction.name] = match
+    return names

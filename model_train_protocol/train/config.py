@@ -19,11 +19,12 @@ class TrainConfigError(MTPValueError):
 #: docs/quality.md): the first ``layers`` blocks, fully fine-tuned for ``epochs`` at ``lr``, no early stopping
 #: (small protocols have too few validation prompts for a validation loss worth following).
 PRETRAINED_RECIPE = {"layers": 20, "epochs": 4, "min_steps": 40, "lr": 6e-4, "lora_lr": 2e-3, "patience": 0,
+                     "val_split": 0.0,
                      "context": False}
 #: A small protocol (a few samples per final) still gets ``min_steps`` steps: four passes over a dozen
 #: examples are three steps, far too few to learn anything.
 #: The scratch base's recipe: a small new model needs many passes, and stops early on its validation loss.
-SCRATCH_RECIPE = {"epochs": 60, "min_steps": 0, "lr": 3e-3, "patience": 5, "context": True}
+SCRATCH_RECIPE = {"epochs": 60, "min_steps": 0, "lr": 3e-3, "patience": 5, "context": True, "val_split": 0.1}
 
 
 @dataclass
@@ -61,7 +62,7 @@ class TrainConfig:
     lora_alpha: int = 16
     lora_dropout: float = 0.05
     # data
-    val_split: float = 0.1
+    val_split: Optional[float] = None  # share held out for validation (None: the recipe's, 0 pretrained, 0.1 scratch)
     seed: int = 0
     guardrails: bool = True
     context_text: Optional[bool] = None  # also train on the context lines as plain text (None: recipe)
@@ -82,6 +83,9 @@ class TrainConfig:
     # validation prompts share the protocol's phrasings, so their confidences overstate new wording's (quality.md)
     max_false_refusals: float = 0.0
     threshold_cap: float = 0.5  # never refuse answers more confident than this
+    # refuse a guarded line unlike every training line (sentence-encoder similarity, threshold from the protocol);
+    # None: the recipe's (on for pretrained bases, off for the scratch base, which is for tests and toy demos)
+    similarity_refusal: Optional[bool] = None
 
     def __post_init__(self) -> None:
         self.check()
@@ -99,7 +103,7 @@ class TrainConfig:
                 f"base {self.base!r} is neither 'scratch', 'smollm2' nor a Hugging Face model directory "
                 "(a folder with config.json)."
             )
-        if not 0.0 <= self.val_split < 1.0:
+        if self.val_split is not None and not 0.0 <= self.val_split < 1.0:
             raise TrainConfigError(f"val_split must be in [0, 1), got {self.val_split}.")
         for name in ("n_layer", "n_embd", "n_head", "batch_size", "lora_r", "vocab_size", "max_length"):
             if getattr(self, name) < 1:
@@ -185,6 +189,26 @@ class TrainConfig:
         if self.threads is not None:
             return self.threads
         return 1 if self.base == "scratch" else None
+
+    @property
+    def validation_share(self) -> float:
+        """The share of samples held out for validation: ``val_split`` or the recipe's.
+
+        Pretrained bases hold none out by default: with 3-10 samples per final every one is needed for training,
+        no early stopping follows the validation loss, and validation prompts share the protocol's phrasings, so
+        they say nothing about new wording (on CLINC150 banking, training on all 10 queries per intent instead
+        of 9 raised held-out accuracy from 82.7 % to 86.7 %: docs/quality.md).
+        """
+        if self.val_split is not None:
+            return self.val_split
+        return (PRETRAINED_RECIPE if self.pretrained else SCRATCH_RECIPE)["val_split"]
+
+    @property
+    def refuses_by_similarity(self) -> bool:
+        """Whether training calibrates the similarity refusal: ``similarity_refusal`` or the recipe's."""
+        if self.similarity_refusal is not None:
+            return self.similarity_refusal
+        return self.pretrained
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

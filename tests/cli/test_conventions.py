@@ -44,7 +44,7 @@ def test_every_help_shows_its_defaults_untouched() -> None:
                  and not (p.is_flag and not p.secondary_opts)]
         assert text.count("[default: ") >= len(shown), (name, [p.name for p in shown])
     train_help = " ".join(mtp("train", "-h").stdout.split())
-    for default in ("[default: smollm2]", "[default: 0.1; 0.0<=x<=0.99]", "(default: 4 pretrained, at least 40 steps; "
+    for default in ("[default: smollm2]", "(default: 0 pretrained, 0.1 scratch)", "(default: 4 pretrained, at least 40 steps; "
                     "60 scratch)", "(default: 6e-4 fine-tune, 2e-3 LoRA, 3e-3 scratch)", "(default: 20 of SmolLM2's 30",
                     "(default: 1 for the scratch model", "[default: 0.0; 0.0<=x<=0.99]"):
         assert default in train_help
@@ -102,7 +102,7 @@ def test_env_reports_versions_base_and_device() -> None:
     from model_train_protocol.train.environment import environment_report
 
     report = environment_report()
-    assert set(report) == {"python", "executable", "platform", "packages", "smollm2_base", "device"}
+    assert set(report) == {"python", "executable", "platform", "packages", "smollm2_base", "sentence_encoder", "device"}
     try:
         import torch
     except ImportError:
@@ -112,6 +112,7 @@ def test_env_reports_versions_base_and_device() -> None:
         assert report["device"]["auto"] == ("cuda" if torch.cuda.is_available() else "cpu")
     proc = mtp("env")
     assert proc.returncode == 0 and "transformers" in proc.stdout and "smollm2 base" in proc.stdout
+    assert "sentence encoder" in proc.stdout
 
 
 def test_option_names_are_whole_at_80_columns() -> None:

