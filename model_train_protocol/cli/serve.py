@@ -15,7 +15,7 @@ from rich.markup import escape
 from ..errors import MTPError
 from ._app import app, console, err_console
 from ._common import existing
-from .run import threshold_option
+from .run import similarity_option, threshold_option
 
 __all__ = ["is_loopback", "listen"]
 
@@ -60,6 +60,7 @@ def serve(
                              "machine; any other address lets the network in (no authentication)."),
     port: int = typer.Option(DEFAULT_PORT, "--port", "-p", min=0, max=65535, help="TCP port (0: any free port)."),
     threshold: Optional[float] = threshold_option(),
+    min_similarity: Optional[float] = similarity_option(),
     max_text_tokens: Optional[int] = typer.Option(None, "--max-text-tokens", min=1, help="Longest answer text, "
                                                   "in tokens [default: twice the protocol's longest answer]."),
     queue_limit: int = typer.Option(16, "--queue-limit", min=1, help="Requests each model holds, running and "
@@ -84,7 +85,7 @@ def serve(
     try:
         with err_console.status("Loading the models…", spinner="dots"):
             application = create_app(list(directories), queue_limit=queue_limit, threshold=threshold,
-                                     max_text_tokens=max_text_tokens)
+                                     max_text_tokens=max_text_tokens, min_similarity=min_similarity)
         bound_host, bound_port = sock.getsockname()[:2]
         shown = f"[{bound_host}]" if ":" in bound_host else bound_host
         url = f"http://{shown}:{bound_port}"

@@ -162,7 +162,8 @@ def _complete(model: "Model", spec: InstructionSpec, prompt: str, count: bool) -
 def _typed(name: str, answer: Answer, threshold: float | None, started: float) -> RunAnswer:
     return RunAnswer(model=name, instruction=answer.instruction, text=answer.text, final=answer.final,
                      final_key=answer.final_key, value=answer.value, refused=answer.guardrail,
-                     confidence=answer.confidence, candidate=answer.candidate or answer.final, threshold=threshold,
+                     confidence=answer.confidence, candidate=answer.candidate or answer.final,
+                     refused_by=answer.refused_by, prompt_similarity=answer.prompt_similarity, threshold=threshold,
                      final_probs=answer.final_probs, tokens=answer.tokens,
                      latency_ms=round((time.perf_counter() - started) * 1000, 3))
 
@@ -203,19 +204,23 @@ def create_app(
     queue_limit: int = DEFAULT_QUEUE_LIMIT,
     threshold: float | None = None,
     max_text_tokens: int | None = None,
+    min_similarity: float | None = None,
 ) -> FastAPI:
     """The server for ``models``: ``{name: Model}``, or trained directories (loaded with ``Model.load``).
 
-    Directories are named by their protocol; ``threshold`` and
-    ``max_text_tokens`` apply to them as on ``mtp run``. ``queue_limit``
-    bounds the requests each model holds, running and waiting.
+    Directories are named by their protocol; ``threshold``,
+    ``max_text_tokens`` and ``min_similarity`` apply to them as on
+    ``mtp run``. ``queue_limit`` bounds the requests each model holds,
+    running and waiting.
     """
     if isinstance(models, Mapping):
-        if threshold is not None or max_text_tokens is not None:
-            raise MTPValueError("threshold and max_text_tokens apply to directories; set them on each Model.")
+        if threshold is not None or max_text_tokens is not None or min_similarity is not None:
+            raise MTPValueError("threshold, max_text_tokens and min_similarity apply to directories; set them on "
+                                "each Model.")
         loaded = check_models(models)
     else:
-        loaded = load_models(list(models), threshold=threshold, max_text_tokens=max_text_tokens)
+        loaded = load_models(list(models), threshold=threshold, max_text_tokens=max_text_tokens,
+                             min_similarity=min_similarity)
     served = _Served(loaded, queue_limit)
 
     @asynccontextmanager

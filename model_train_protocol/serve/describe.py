@@ -74,6 +74,7 @@ def describe_model(name: str, model: "Model", queue_limit: int) -> dict[str, Any
         "id": model.manifest.get("id"),
         "base": settings.get("base") if isinstance(settings, dict) else None,
         "threshold": model.threshold,
+        "similarity_refusal": model.similarity is not None,
         "max_text_tokens": model.max_text_tokens,
         "queue_limit": queue_limit,
         "instructions": [describe_instruction(spec, name) for spec in model.specs.values()],

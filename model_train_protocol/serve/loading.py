@@ -28,7 +28,7 @@ def model_name(model: "Model", directory: "str | os.PathLike[str] | None" = None
 
 
 def load_models(directories: Sequence["str | os.PathLike[str]"], *, threshold: float | None = None,
-                max_text_tokens: int | None = None) -> dict[str, "Model"]:
+                max_text_tokens: int | None = None, min_similarity: float | None = None) -> dict[str, "Model"]:
     """``{protocol name: Model}`` for trained directories, each opened by ``Model.load`` (all its checks).
 
     Two directories of the same protocol would answer to one name: an error.
@@ -40,7 +40,8 @@ def load_models(directories: Sequence["str | os.PathLike[str]"], *, threshold: f
     models: dict[str, Model] = {}
     origin: dict[str, str] = {}
     for directory in directories:
-        model = Model.load(directory, max_text_tokens=max_text_tokens, threshold=threshold)
+        model = Model.load(directory, max_text_tokens=max_text_tokens, threshold=threshold,
+                           min_similarity=min_similarity)
         name = model_name(model, directory)
         if name in models:
             raise MTPValueError(f"{directory} and {origin[name]} both hold a model of protocol {name!r}, and "

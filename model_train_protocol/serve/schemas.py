@@ -105,8 +105,12 @@ class RunAnswer(BaseModel):
     value: Optional[Union[int, float]] = Field(description="The integer after a numeric final; null otherwise.")
     refused: bool = Field(description="True when the answer is the guardrail's refusal.")
     confidence: Optional[float] = Field(description="Probability of the answer's tokens under constrained decoding.")
-    candidate: str = Field(description="The final chosen before the refusal threshold (differs from 'final' when "
-                           "the threshold refused).")
+    candidate: str = Field(description="The final the model chose before any refusal rule (differs from 'final' "
+                           "when the confidence or similarity threshold refused).")
+    refused_by: Optional[str] = Field(description="Why the answer is a refusal: 'model' (it wrote the guardrail's "
+                                      "answer), 'similarity' or 'confidence'; null when it is not one.")
+    prompt_similarity: Optional[float] = Field(description="Similarity of the guarded line to the training lines "
+                                               "(null when the similarity refusal is off).")
     threshold: Optional[float] = Field(description="The refusal threshold applied (null: none).")
     final_probs: dict[str, float] = Field(description="Probability of each allowed final where the model chose it.")
     tokens: int = Field(description="Tokens the model generated.")

@@ -67,7 +67,8 @@ def expected(model, instruction, lines, numbers=(), threshold=None):
     answer = model.run(instruction, lines, numbers)
     return {"model": NAME, "instruction": answer.instruction, "text": answer.text, "final": answer.final,
             "final_key": answer.final_key, "value": answer.value, "refused": answer.guardrail,
-            "confidence": answer.confidence, "candidate": answer.candidate, "threshold": model.threshold,
+            "confidence": answer.confidence, "candidate": answer.candidate, "refused_by": answer.refused_by,
+            "prompt_similarity": answer.prompt_similarity, "threshold": model.threshold,
             "final_probs": answer.final_probs, "tokens": answer.tokens, "state": None, "labels": None}
 
 

@@ -65,6 +65,7 @@ def test_a_request_threshold_refuses_and_does_not_stay(client, model):
     strict = client.post("/run", json={**body, "threshold": 1}).json()
     assert strict["refused"] and strict["final"] == "<UNK>" and strict["threshold"] == 1.0
     assert strict["candidate"] == plain["candidate"] and strict["confidence"] == plain["confidence"]
+    assert strict["refused_by"] == ("model" if plain["refused"] else "confidence")
     assert without_latency(strict) == expected(model, APPEAR, body["lines"], threshold=1.0)
     again = client.post("/run", json=body).json()  # the next request gets the model's own threshold again
     assert without_latency(again) == plain and model.threshold is None
