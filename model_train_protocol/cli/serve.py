@@ -1,0 +1,124 @@
+"""``mtp serve DIR...``: answer over HTTP on this machine (loopback unless told otherwise)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import signal
+import socket
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.markup import escape
+
+from ..errors import MTPError
+from ._app import app, console, err_console
+from ._common import existing
+from .run import similarity_option, threshold_option
+
+__all__ = ["is_loopback", "listen"]
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is only reachable from this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to any interface
+        return False
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A bound, listening socket (port 0: any free port); one clear error when the address cannot be used."""
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+    except (OSError, IndexError) as exc:
+        raise MTPError(f"cannot listen on {host}:{port} ({exc}); pass an address of this machine to --host.") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        hint = "choose another --port" if exc.errno in (98, 48, 10048) else "check --host and --port"
+        raise MTPError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); {hint}.") from None
+    return sock
+
+
+@app.command()
+def serve(
+    directories: List[Path] = typer.Argument(..., callback=existing(directory=True),
+                                             help="Model directories written by `mtp train`; each is served under "
+                                             "its protocol's name."),
+    host: str = typer.Option(DEFAULT_HOST, "--host", help="Address to listen on. The default answers only this "
+                             "machine; any other address lets the network in (no authentication)."),
+    port: int = typer.Option(DEFAULT_PORT, "--port", "-p", min=0, max=65535, help="TCP port (0: any free port)."),
+    threshold: Optional[float] = threshold_option(),
+    min_similarity: Optional[float] = similarity_option(),
+    max_text_tokens: Optional[int] = typer.Option(None, "--max-text-tokens", min=1, help="Longest answer text, "
+                                                  "in tokens [default: twice the protocol's longest answer]."),
+    queue_limit: int = typer.Option(16, "--queue-limit", min=1, help="Requests each model holds, running and "
+                                    "waiting; the next is answered 503 with Retry-After."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, show_default=False,
+                                          help="PyTorch CPU threads per model call [default: PyTorch's]."),
+) -> None:
+    """Serve trained models over HTTP: POST /run, GET /models, GET /health, POST /v1/completions, docs at /docs."""
+    from ..serve import require_serve_extra
+    from ..train.extra import require_train_extra
+
+    require_serve_extra()
+    require_train_extra()
+    import torch
+    import uvicorn
+
+    from ..serve import create_app
+
+    if threads is not None:
+        torch.set_num_threads(threads)
+    sock = listen(host, port)  # before loading: a taken port is told at once
+    try:
+        with err_console.status("Loading the models…", spinner="dots"):
+            application = create_app(list(directories), queue_limit=queue_limit, threshold=threshold,
+                                     max_text_tokens=max_text_tokens, min_similarity=min_similarity)
+        bound_host, bound_port = sock.getsockname()[:2]
+        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+        url = f"http://{shown}:{bound_port}"
+        if not is_loopback(host):
+            err_console.print(f"warning: listening on {escape(host)}: anyone who can reach this machine can use the "
+                              "models (no authentication); use the default --host 127.0.0.1 to serve only this "
+                              "machine.", highlight=False, soft_wrap=True)
+        names = ", ".join(application.state.mtp.models)
+        console.print(f"serving {escape(names)} at {url} (API docs: {url}/docs); Ctrl+C stops", highlight=False,
+                      soft_wrap=True)
+        verbose = bool(os.environ.get("MTP_DEBUG"))
+        config = uvicorn.Config(application, log_level="info" if verbose else "warning", access_log=verbose,
+                                timeout_graceful_shutdown=5)
+        _run_until_stopped(uvicorn.Server(config), sock)
+    finally:
+        sock.close()
+
+
+class _Stopped(Exception):
+    """SIGTERM, re-raised by uvicorn once it has shut down gracefully."""
+
+
+def _stopped(_signum: int, _frame: object) -> None:
+    raise _Stopped
+
+
+def _run_until_stopped(server: "object", sock: socket.socket) -> None:
+    """Serve until Ctrl+C or SIGTERM; uvicorn shuts down gracefully, then re-raises the signal: a normal exit here."""
+    previous = signal.signal(signal.SIGTERM, _stopped)
+    try:
+        server.run(sockets=[sock])  # type: ignore[attr-defined]
+    except (KeyboardInterrupt, _Stopped):
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    err_console.print("stopped", highlight=False)

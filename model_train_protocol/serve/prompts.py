@@ -1,0 +1,81 @@
+"""Read a whole model prompt back into its instruction, lines and numbers (for the OpenAI-compatible endpoint).
+
+Tools that speak the OpenAI completions API send the prompt as text. The
+text must be exactly what the template's input lines give once filled (what
+``build_prompt`` writes, ``<RUN>`` and its newline at the end): it is matched
+against each instruction's lines, its slots read back, and the prompt built
+again from them must be the same text, so numbers are range-checked and
+nothing the template would not produce reaches the model.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Iterable
+
+from ..errors import MTPValueError
+from ..infer import InstructionSpec, build_prompt
+from ..render import NUM_PLACEHOLDER, STRING
+
+__all__ = ["read_prompt"]
+
+_NUMBER = r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?"
+_SLOT = re.compile(re.escape(STRING) + "|" + NUM_PLACEHOLDER.pattern)
+
+
+def _pattern(spec: InstructionSpec) -> tuple[re.Pattern[str], list[str]]:
+    """A regex for the instruction's filled prompt, and the kind of each group: text, number or list."""
+    parts, kinds = [], []
+    for line in spec.input_lines:
+        position = 0
+        for slot in _SLOT.finditer(line):
+            parts.append(re.escape(line[position:slot.start()]))
+            if slot.group(0) == STRING:
+                parts.append(r"([^\n]*)")
+                kinds.append("text")
+            elif slot.group(3) is not None:
+                parts.append(rf"(\[(?:{_NUMBER}(?:, {_NUMBER})*)?\])")
+                kinds.append("list")
+            else:
+                parts.append(f"({_NUMBER})")
+                kinds.append("number")
+            position = slot.end()
+        parts.append(re.escape(line[position:]))
+    return re.compile("".join(parts) + "\n", re.S), kinds
+
+
+def _number(text: str) -> int | float:
+    return int(text) if re.fullmatch(r"-?[0-9]+", text) else float(text)
+
+
+def read_prompt(specs: Iterable[InstructionSpec], prompt: str) -> tuple[InstructionSpec, list[str], list[Any]]:
+    """The first instruction whose filled input lines are ``prompt``, with the lines and numbers that fill them.
+
+    A prompt without the final newline after ``<RUN>`` gets it. Raises
+    :class:`MTPValueError` when no instruction's lines match, or when the
+    slots of the one that matches hold values the template would not write.
+    """
+    if not prompt.endswith("\n"):
+        prompt += "\n"
+    candidates = list(specs)
+    for spec in candidates:
+        pattern, kinds = _pattern(spec)
+        match = pattern.fullmatch(prompt)
+        if match is None:
+            continue
+        lines = [g for g, kind in zip(match.groups(), kinds) if kind == "text"]
+        numbers = [json.loads(g) if kind == "list" else _number(g)
+                   for g, kind in zip(match.groups(), kinds) if kind != "text"]
+        try:
+            rebuilt = build_prompt(spec, lines, numbers)
+        except MTPValueError as exc:
+            raise MTPValueError(f"the prompt has the lines of instruction {spec.name!r}, but {exc}") from None
+        if rebuilt != prompt:
+            raise MTPValueError(f"the prompt has the lines of instruction {spec.name!r} but is not what its "
+                                "template writes (a line break inside a line, or a number written differently); "
+                                "fill the template's input lines exactly.")
+        return spec, lines, numbers
+    names = ", ".join(s.name for s in candidates)
+    raise MTPValueError(f"the prompt is not the filled input lines of any instruction ({names}); fill one "
+                        "instruction's input lines (GET /models lists them) and end with '<RUN>' and a newline.")
