@@ -40,10 +40,14 @@ __all__ = ["QUANTS", "export_gguf", "permute_qk", "gguf_pre_tokenizer", "GGUFExp
 #: Weight types offered: f16 (lossless enough to match the Python runtime), q8_0 (half the size, near-lossless).
 QUANTS = ("f16", "q8_0")
 BUNDLE_FORMAT = "mtp-gguf-bundle/1"
-#: The pre-tokenizer of SmolLM2 and of the scratch base (digits one by one, then GPT-2's byte-level regex):
-#: llama.cpp knows it as ``smollm``.
-_SMOLLM_PRE = [{"type": "Digits", "individual_digits": True},
-               {"type": "ByteLevel", "add_prefix_space": False, "use_regex": True}]
+_BYTE_LEVEL = {"type": "ByteLevel", "add_prefix_space": False, "use_regex": True}
+#: Hugging Face pre-tokenizers and the llama.cpp pre-tokenizer that splits text the same way: GPT-2's byte-level
+#: regex (what transformers builds for SmolLM2 from its GGUF), and digits one by one first (the scratch base,
+#: and SmolLM2's original tokenizer: llama.cpp's ``smollm``).
+_PRE_TOKENIZERS = {
+    "gpt-2": [_BYTE_LEVEL],
+    "smollm": [{"type": "Digits", "individual_digits": True}, _BYTE_LEVEL],
+}
 
 
 class GGUFExport(dict):  # type: ignore[type-arg]
@@ -70,14 +74,15 @@ def gguf_pre_tokenizer(tokenizer_json: dict[str, Any]) -> str:
         raise MTPValueError(f"the tokenizer is {model.get('type')!r}, not byte-level BPE; only BPE tokenizers "
                             "(SmolLM2, the scratch base) export to GGUF.")
     pre = tokenizer_json.get("pre_tokenizer") or {}
-    steps = pre.get("pretokenizers") if pre.get("type") == "Sequence" else [pre]
-    seen = [{k: step.get(k) for k in want} for step, want in zip(steps or [], _SMOLLM_PRE)]
-    if tokenizer_json.get("normalizer") or len(steps or []) != len(_SMOLLM_PRE) or seen != _SMOLLM_PRE:
-        raise MTPValueError(
-            "the tokenizer's pre-tokenizer is not the one of SmolLM2 and the scratch base (digits split one by one, "
-            "then byte-level BPE without prefix space), the only one this export maps to a llama.cpp pre-tokenizer "
-            "('smollm'); llama.cpp would split text differently from training. Train on --base scratch or smollm2.")
-    return "smollm"
+    steps = (pre.get("pretokenizers") or []) if pre.get("type") == "Sequence" else [pre]
+    for name, wanted in _PRE_TOKENIZERS.items():
+        seen = [{k: step.get(k) for k in want} for step, want in zip(steps, wanted)]
+        if not tokenizer_json.get("normalizer") and len(steps) == len(wanted) and seen == wanted:
+            return name
+    raise MTPValueError(
+        "the tokenizer's pre-tokenizer is neither GPT-2's byte-level split nor digits-then-byte-level (SmolLM2, the "
+        "scratch base), the only ones this export maps to a llama.cpp pre-tokenizer ('gpt-2', 'smollm'); llama.cpp "
+        "would split text differently from training. Train on --base scratch or smollm2.")
 
 
 def export_gguf(

@@ -260,6 +260,12 @@ def test_unknown_pre_tokenizer_is_refused():
     document = {"model": {"type": "BPE"}, "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": True}}
     with pytest.raises(MTPError, match="pre-tokenizer"):
         gguf_pre_tokenizer(document)
+    with pytest.raises(MTPError, match="pre-tokenizer"):
+        gguf_pre_tokenizer(dict(document, pre_tokenizer={"type": "Metaspace"}))
+    with pytest.raises(MTPError, match="not byte-level BPE"):
+        gguf_pre_tokenizer({"model": {"type": "Unigram"}})
+    assert gguf_pre_tokenizer({"model": {"type": "BPE"}, "pre_tokenizer": {
+        "type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}}) == "gpt-2"
     assert gguf_pre_tokenizer({"model": {"type": "BPE"}, "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
         {"type": "Digits", "individual_digits": True},
         {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}]}}) == "smollm"
