@@ -18,7 +18,7 @@ from model_train_protocol.errors import MTPError
 from model_train_protocol.infer.gbnf import instruction_grammar, integer_range
 from model_train_protocol.infer.spec import Final, InstructionSpec
 
-from infer.tiny import cheshire, mtp_in_process, write_model_dir
+from infer.tiny import cheshire, mtp_in_process, tiny_parts, write_model_dir
 
 
 # --- a GBNF subset as Python regular expressions: what the grammars written here use ----------------------------
@@ -108,6 +108,28 @@ def tiny_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def gqa_dir(tmp_path_factory):
+    """A tiny Llama with grouped-query attention (4 query heads, 1 key/value head) and tied embeddings, like SmolLM2."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from model_train_protocol.model_dir import write_manifest, write_protocol_files
+
+    protocol = cheshire(True)
+    _, tokenizer = tiny_parts(protocol)
+    torch.manual_seed(1)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=96, num_hidden_layers=1,
+                         num_attention_heads=4, num_key_value_heads=1, max_position_embeddings=256,
+                         tie_word_embeddings=True)
+    out = tmp_path_factory.mktemp("gqa") / "model"
+    LlamaForCausalLM(config).save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    write_protocol_files(out, protocol)
+    write_manifest(out, protocol, {"base": "scratch", "val_split": 0.0, "seed": 0, "guardrails": True}, {})
+    return out
+
+
+@pytest.fixture(scope="module")
 def bundles(tiny_dir, tmp_path_factory):
     pytest.importorskip("gguf")
     from model_train_protocol import export_gguf
@@ -178,16 +200,24 @@ def test_gguf_metadata_and_tokenizer(tiny_dir, bundles):
 
 
 @pytest.mark.parametrize("quant,tolerance", [("f16", 2e-3), ("q8_0", 2e-2)])
-def test_gguf_weights_round_trip(tiny_dir, bundles, quant, tolerance):
+@pytest.mark.parametrize("which", ["tiny", "gqa"])
+def test_gguf_weights_round_trip(tiny_dir, gqa_dir, bundles, quant, tolerance, which, tmp_path):
     import gguf
     import numpy as np
 
-    trained, state = _hf_state(tiny_dir)
+    from model_train_protocol import export_gguf
+
+    model_dir = tiny_dir if which == "tiny" else gqa_dir
+    trained, state = _hf_state(model_dir)
     config = trained.model.config
-    reader = gguf.GGUFReader(bundles[quant]["gguf"])
+    path = bundles[quant]["gguf"] if which == "tiny" else export_gguf(model_dir, tmp_path / "b", quant=quant)["gguf"]
+    reader = gguf.GGUFReader(path)
     tensors = {t.name: t for t in reader.tensors}
     names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, config.num_hidden_layers)
     quantized = 0
+    if config.tie_word_embeddings:
+        state.pop("lm_head.weight")  # llama.cpp reuses token_embd.weight
+        assert _field(reader, "llama.attention.head_count_kv") == config.num_key_value_heads
     for hf_name, weight in state.items():
         if "rotary" in hf_name:
             continue
