@@ -38,7 +38,7 @@ def _pct(values: list[float], q: float) -> float:
 
 def _llama(binary: Path, gguf: Path, grammar: Path, prompt: str, threads: int) -> tuple[str, dict[str, Any]]:
     args = [str(binary), "-m", str(gguf), "-p", prompt, "-n", "160", "--temp", "0", "-no-cnv", "--no-warmup",
-            "-t", str(threads), "--seed", "0", "--no-display-prompt", "-c", "1024", "--grammar-file", str(grammar)]
+            "-t", str(threads), "--seed", "0", "--no-display-prompt", "-c", "1024", "--special", "--grammar-file", str(grammar)]
     start = time.perf_counter()
     done = subprocess.run(args, capture_output=True, text=True, timeout=600,
                           env=dict(os.environ, LD_LIBRARY_PATH=str(binary.parent)))
@@ -46,7 +46,10 @@ def _llama(binary: Path, gguf: Path, grammar: Path, prompt: str, threads: int) -
     if done.returncode != 0:
         raise SystemExit(f"llama-completion failed ({done.returncode}): {done.stderr[-3000:]}")
     timings = {name: (float(ms), int(n)) for name, ms, n in _TIMING.findall(done.stderr)}
-    return done.stdout, {"wall_s": wall, **{k: v for k, v in timings.items()}}
+    marker = " [end of text]\n"  # printed when generation ended on the end-of-generation token
+    ended = done.stdout.endswith(marker)
+    text = done.stdout[: -len(marker)] if ended else done.stdout
+    return (text + "<EOS>" if ended and not text.endswith("<EOS>") else text), {"wall_s": wall, **timings}
 
 
 def main() -> None:
@@ -92,7 +95,7 @@ def main() -> None:
             for (prompt, name), (ours, _) in zip(items, python):
                 out, timing = _llama(binary, bundle["gguf"], bundle["grammars"][name], prompt, args.threads)
                 try:
-                    theirs = parse_completion(out + "<EOS>", model.spec(name))
+                    theirs = parse_completion(out, model.spec(name))
                 except ValueError:
                     mismatches.append({"prompt": prompt, "python": ours.raw, "llama.cpp": out})
                     continue

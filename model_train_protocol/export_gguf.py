@@ -275,7 +275,12 @@ def _write_gguf(path: Path, model: Any, tokenizer: Any, tokenizer_json: dict[str
 
 
 def _rope_theta(config: Any) -> float:
-    params = getattr(config, "rope_parameters", None) or {}
+    """The rotary base; a scaled rotary embedding (llama3, yarn, ...) is refused rather than written unscaled."""
+    params = getattr(config, "rope_parameters", None) or getattr(config, "rope_scaling", None) or {}
+    kind = params.get("rope_type", params.get("type", "default")) if isinstance(params, dict) else "default"
+    if kind not in ("default", None):
+        raise MTPValueError(f"the model uses {kind!r} rotary scaling, which this export does not write; only "
+                            "unscaled rotary embeddings (SmolLM2, the scratch base) export to GGUF.")
     theta = params.get("rope_theta") if isinstance(params, dict) else None
     return theta if theta is not None else getattr(config, "rope_theta", 10000.0)
 
@@ -352,7 +357,7 @@ def _readme(specs: dict[str, "InstructionSpec"], gguf_name: str) -> str:
         "",
         "```sh",
         f"llama-completion -m {gguf_name} --grammar-file grammars/{_file_name(first.name)}.gbnf \\",
-        "    --temp 0 -no-cnv --no-warmup -f prompt.txt",
+        "    --temp 0 -no-cnv --no-warmup --special -f prompt.txt   # --special: print <UNK> and <EOS>",
         "```",
         "",
         "Every structural token (`<BOS>`, `<RUN>`, `<EOS>`, the token keys and final keys) is one token of the",
