@@ -5,13 +5,13 @@
 The prompts are the protocol's own (every rendered example, guardrail prompts
 included, each distinct prompt once). For each quantisation the model
 directory is exported (``export_gguf``) and every prompt runs through
-``Model.complete`` (constrained, greedy) and through ``llama-completion
---grammar-file`` (``--temp 0``). Reported: how many llama.cpp answers parse
-under the template, how many name the same final (and integer) and the same
-text as the Python runtime's own choice (before any confidence threshold), and
-p50/p95 latency and tokens/s of both (llama.cpp: its own timings of the
-prompt and generation, model loading excluded; wall time of the process also
-given). Results are printed as JSON.
+``Model.complete`` (constrained, greedy) and through libllama with the
+instruction's exported grammar, greedy (``mtp-gguf-run``, built from
+bench/gguf_run.cpp: the model loads once, as in an engine). Reported: how many
+llama.cpp answers parse under the template, how many name the same final (and
+integer) and the same text as the Python runtime's own choice (before any
+confidence threshold), and p50/p95 latency per prompt (prompt processing plus
+generation, model loading excluded) and tokens/s of both. Printed as JSON.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,28 +26,26 @@ import time
 from pathlib import Path
 from typing import Any
 
-_TIMING = re.compile(r"(prompt eval time|eval time|total time) =\s+([0-9.]+) ms /\s+(\d+)")
-
-
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def _llama(binary: Path, gguf: Path, grammar: Path, prompt: str, threads: int) -> tuple[str, dict[str, Any]]:
-    args = [str(binary), "-m", str(gguf), "-p", prompt, "-n", "160", "--temp", "0", "-no-cnv", "--no-warmup",
-            "-t", str(threads), "--seed", "0", "--no-display-prompt", "-c", "1024", "--special", "--grammar-file", str(grammar)]
-    start = time.perf_counter()
-    done = subprocess.run(args, capture_output=True, text=True, timeout=600,
-                          env=dict(os.environ, LD_LIBRARY_PATH=str(binary.parent)))
-    wall = time.perf_counter() - start
+def _llama(binary: Path, gguf: Path, jobs: list[tuple[str, str]], threads: int) -> list[dict[str, Any]]:
+    """Every (grammar, prompt) through one mtp-gguf-run process (the model loads once, as in an engine)."""
+    stdin = b"".join(f"{len(g.encode())} {len(p.encode())}\n".encode() + g.encode() + p.encode() for g, p in jobs)
+    done = subprocess.run([str(binary), str(gguf), str(threads), "160"], input=stdin, capture_output=True,
+                          timeout=1800)
     if done.returncode != 0:
-        raise SystemExit(f"llama-completion failed ({done.returncode}): {done.stderr[-3000:]}")
-    timings = {name: (float(ms), int(n)) for name, ms, n in _TIMING.findall(done.stderr)}
-    marker = " [end of text]\n"  # printed when generation ended on the end-of-generation token
-    ended = done.stdout.endswith(marker)
-    text = done.stdout[: -len(marker)] if ended else done.stdout
-    return (text + "<EOS>" if ended and not text.endswith("<EOS>") else text), {"wall_s": wall, **timings}
+        raise SystemExit(f"mtp-gguf-run failed ({done.returncode}): {done.stderr.decode()[-3000:]}")
+    results, data = [], done.stdout
+    while data:
+        header, data = data.split(b"\n", 1)
+        _, n_prompt, prompt_ms, n_gen, gen_ms, ended, size = header.decode().split()
+        text, data = data[: int(size)].decode("utf-8", "replace"), data[int(size) + 1 :]
+        results.append({"prompt_tokens": int(n_prompt), "prompt_ms": float(prompt_ms), "gen_tokens": int(n_gen),
+                        "gen_ms": float(gen_ms), "ended": ended == "1", "text": text})
+    return results
 
 
 def main() -> None:
@@ -62,7 +58,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.llama_cpp is None:
         raise SystemExit("set MTP_LLAMA_CPP (or --llama-cpp) to the llama.cpp build directory")
-    binary = args.llama_cpp / "bin" / "llama-completion"
+    binary = args.llama_cpp / "bin" / "mtp-gguf-run"
+    if not binary.is_file():
+        raise SystemExit(f"{binary} is missing: build it from bench/gguf_run.cpp (see its first lines)")
 
     import torch
 
@@ -90,33 +88,28 @@ def main() -> None:
     for quant in args.quant:
         with tempfile.TemporaryDirectory() as tmp:
             bundle = export_gguf(args.model_dir, Path(tmp) / "bundle", quant=quant)
+            jobs = [(bundle["grammars"][name].read_text(encoding="utf-8"), prompt) for prompt, name in items]
+            runs = _llama(binary, bundle["gguf"], jobs, args.threads)
             parsed = same_final = same_text = 0
-            walls, totals, gen_tokens, gen_ms, mismatches = [], [], 0, 0.0, []
-            for (prompt, name), (ours, _) in zip(items, python):
-                out, timing = _llama(binary, bundle["gguf"], bundle["grammars"][name], prompt, args.threads)
+            mismatches = []
+            for (prompt, name), (ours, _), run in zip(items, python, runs):
                 try:
-                    theirs = parse_completion(out, model.spec(name))
+                    theirs = parse_completion(run["text"], model.spec(name))
                 except ValueError:
-                    mismatches.append({"prompt": prompt, "python": ours.raw, "llama.cpp": out})
+                    mismatches.append({"prompt": prompt, "python": ours.raw, "llama.cpp": run["text"]})
                     continue
                 parsed += 1
                 final_ok = (theirs.final, theirs.value) == (ours.candidate or ours.final, ours.value)
                 same_final += final_ok
                 same_text += theirs.text == ours.text
                 if not final_ok:
-                    mismatches.append({"prompt": prompt, "python": ours.raw, "llama.cpp": out})
-                walls.append(timing["wall_s"])
-                prompt_ms = timing.get("prompt eval time", (0.0, 0))[0]
-                eval_ms, eval_n = timing.get("eval time", (0.0, 0))
-                totals.append(prompt_ms + eval_ms)
-                gen_tokens += eval_n
-                gen_ms += eval_ms
+                    mismatches.append({"prompt": prompt, "python": ours.raw, "llama.cpp": run["text"]})
+            latency = [r["prompt_ms"] + r["gen_ms"] for r in runs]
             report[quant] = {
                 "gguf_bytes": bundle["gguf"].stat().st_size, "parsed": parsed, "same_final": same_final,
                 "same_text": same_text, "agreement": same_final / len(items),
-                "p50_ms": _pct(totals, 0.5) if totals else None, "p95_ms": _pct(totals, 0.95) if totals else None,
-                "process_p50_ms": 1000 * _pct(walls, 0.5) if walls else None,
-                "tokens_per_s": 1000 * gen_tokens / gen_ms if gen_ms else None,
+                "p50_ms": _pct(latency, 0.5), "p95_ms": _pct(latency, 0.95),
+                "tokens_per_s": 1000 * sum(r["gen_tokens"] for r in runs) / sum(latency),
                 "mismatches": mismatches[:5],
             }
         print(json.dumps({quant: {k: v for k, v in report[quant].items() if k != "mismatches"}}), file=sys.stderr)
