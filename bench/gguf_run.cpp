@@ -9,6 +9,7 @@
 // A job on stdin is "GRAMMAR_BYTES PROMPT_BYTES\n" then the grammar text and the prompt text. For each job
 // stdout gets "RESULT PROMPT_TOKENS PROMPT_MS GEN_TOKENS GEN_MS ENDED OUT_BYTES\n" then the generated text
 // (special tokens written out; ENDED is 1 when the end-of-generation token ended it) and "\n".
+// With MAX_TOKENS 0 nothing is generated and the text is the prompt's token ids, space-separated.
 #include "llama.h"
 
 #include <chrono>
@@ -68,6 +69,7 @@ int main(int argc, char ** argv) {
         start = std::chrono::steady_clock::now();
         std::string out;
         int generated = 0, ended = 0;
+        for (int i = 0; max_tokens == 0 && i < n; ++i) out += (i ? " " : "") + std::to_string(tokens[i]);
         while (generated < max_tokens) {
             llama_token next = llama_sampler_sample(chain, ctx, -1);  // applies the grammar, accepts the token
             ++generated;

@@ -302,80 +302,107 @@ def test_unknown_pre_tokenizer_is_refused():
 
 
 # --- llama.cpp itself ----------------------------------------------------------------------------------------
-def _llama_completion() -> Path:
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _build_dir() -> Path:
     build = os.environ.get("MTP_LLAMA_CPP")
     if not build:
         pytest.skip("llama.cpp not available: set MTP_LLAMA_CPP to a llama.cpp build directory (see docs/gguf.md)")
-    binary = Path(build) / "bin" / "llama-completion"
-    if not binary.is_file():
-        pytest.skip(f"llama.cpp build without llama-completion: {binary} is missing")
+    if not list((Path(build) / "bin").glob("libllama.so*")):
+        pytest.skip(f"no libllama.so in {build}/bin: build llama.cpp there first (see docs/gguf.md)")
+    return Path(build)
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory) -> Path:
+    """bench/gguf_run.cpp compiled against the llama.cpp build: libllama as an engine plugin calls it."""
+    build = _build_dir()
+    cache = (build / "CMakeCache.txt").read_text(encoding="utf-8")
+    source = Path(re.search(r"^CMAKE_HOME_DIRECTORY:INTERNAL=(.*)$", cache, flags=re.M).group(1))
+    binary = tmp_path_factory.mktemp("driver") / "mtp-gguf-run"
+    lib = build / "bin"
+    subprocess.run(["g++", "-O1", "-std=c++17", str(REPO / "bench" / "gguf_run.cpp"), "-I", str(source / "include"),
+                    "-I", str(source / "ggml" / "include"), "-L", str(lib), "-lllama", "-lggml", "-lggml-base",
+                    f"-Wl,-rpath,{lib}", "-o", str(binary)], check=True, timeout=600)
     return binary
 
 
-def completion_of(stdout: str) -> str:
-    """What llama-completion generated (special tokens shown), ending with ``<EOS>`` when generation ended on it."""
-    marker = " [end of text]\n"
-    ended = stdout.endswith(marker)
-    text = stdout[: -len(marker)] if ended else stdout
-    return text + "<EOS>" if ended and not text.endswith("<EOS>") else text
+def run_driver(binary: Path, gguf_path: Path, jobs: list[tuple[str, str]], max_tokens: int = 160) -> list[dict]:
+    """(grammar text, prompt) jobs through one driver process: per job its output text and whether <EOS> ended it."""
+    stdin = b"".join(f"{len(g.encode())} {len(p.encode())}\n".encode() + g.encode() + p.encode() for g, p in jobs)
+    done = subprocess.run([str(binary), str(gguf_path), "1", str(max_tokens)], input=stdin, capture_output=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    results, data = [], done.stdout
+    while data:
+        header, data = data.split(b"\n", 1)
+        fields = header.decode().split()
+        size = int(fields[6])
+        results.append({"ended": fields[5] == "1", "text": data[:size].decode("utf-8")})
+        data = data[size + 1 :]
+    assert len(results) == len(jobs)
+    return results
 
 
-def run_llama(binary: Path, gguf_path: Path, grammar: Path | None, prompt: str, n_predict: int = 64,
-              *extra: str):
-    """llama-completion greedy on ``prompt``: (stdout, stderr)."""
-    args = [str(binary), "-m", str(gguf_path), "-p", prompt, "-n", str(n_predict), "--temp", "0", "-no-cnv",
-            "--no-warmup", "-t", "1", "--seed", "0", "--no-display-prompt", "-c", "512", "--special"]
-    if grammar is not None:
-        args += ["--grammar-file", str(grammar)]
-    args += list(extra)
-    done = subprocess.run(args, capture_output=True, text=True, timeout=300,
-                          env=dict(os.environ, LD_LIBRARY_PATH=str(binary.parent)))
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout, done.stderr
+def capped_grammar(grammar: str) -> str:
+    """A random untrained model never ends its text line: the same grammar with the text line at most 10 characters."""
+    assert "text ::= [^\\n]+" in grammar
+    return grammar.replace("text ::= [^\\n]+", "text ::= [^\\n] " + "[^\\n]? " * 9)
 
 
 @pytest.mark.llama_cpp
 @pytest.mark.parametrize("quant", ["f16", "q8_0"])
-def test_llama_cpp_loads_and_follows_the_grammar(tiny_dir, bundles, quant):
-    binary = _llama_completion()
+def test_llama_cpp_loads_and_follows_the_grammar(bundles, driver, quant):
     from model_train_protocol.infer import build_prompt, instruction_specs, parse_completion
 
     written = bundles[quant]
     specs = instruction_specs(cheshire(False).template_json(), cheshire(False))
-    for name, spec in specs.items():
-        grammar = Path(capped_grammar(written["grammars"][name]))
-        prompt = build_prompt(spec, ["Hello, who are you?"] * spec.text_lines)
-        out, err = run_llama(binary, written["gguf"], grammar, prompt, n_predict=200)
-        answer = parse_completion(completion_of(out), spec)
+    jobs = [(capped_grammar(written["grammars"][name].read_text()), build_prompt(spec, ["Who are you?"] * spec.text_lines))
+            for name, spec in specs.items()]
+    for (name, spec), run in zip(specs.items(), run_driver(driver, written["gguf"], jobs)):
+        assert run["ended"] and run["text"].endswith("\n<EOS>"), run
+        answer = parse_completion(run["text"], spec)  # raises unless it has the template's shape
         assert answer.final in {f.name for f in spec.outputs}
 
 
-def capped_grammar(path: Path) -> Path:
-    """A random untrained model never ends its text line: the same grammar with the text line capped at 20 characters."""
-    capped = path.with_suffix(".capped.gbnf")
-    capped.write_text(path.read_text().replace("text ::= [^\\n]+", "text ::= [^\\n] [^\\n]? [^\\n]? [^\\n]? [^\\n]? "
-                                               "[^\\n]? [^\\n]? [^\\n]? [^\\n]? [^\\n]?"))
-    return capped
-
-
 @pytest.mark.llama_cpp
-def test_llama_cpp_tokenizes_prompts_as_transformers_does(tiny_dir, bundles):
-    binary = _llama_completion()
+def test_llama_cpp_tokenizes_prompts_as_transformers_does(tiny_dir, bundles, driver):
     from model_train_protocol.infer import build_prompt, instruction_specs
 
     trained, _ = _hf_state(tiny_dir)
-    spec = next(iter(instruction_specs(trained.template).values()))
-    prompt = build_prompt(spec, ["It's 12 o'clock,  said   the Cat 2024!"] * spec.text_lines)
-    _, err = run_llama(binary, bundles["f16"]["gguf"], None, prompt, 1, "--verbose-prompt")
-    ids = trained.tokenizer.encode(prompt, add_special_tokens=False)
-    shown = [int(m) for m in re.findall(r"^\s*(\d+) -> '", err, flags=re.M)]
-    assert shown == ids
+    specs = instruction_specs(trained.template)
+    texts = ["It's 12 o'clock,  said   the Cat 2024!", "Madness_5 Vanish_ <RUN> über 🐱 ", "a\tb  \u00a0c 3.14"]
+    prompts = [build_prompt(spec, texts[: spec.text_lines] + ["x"] * (spec.text_lines - len(texts)))
+               for spec in specs.values()]
+    runs = run_driver(driver, bundles["f16"]["gguf"], [("", p) for p in prompts], max_tokens=0)
+    for prompt, run in zip(prompts, runs):
+        assert [int(i) for i in run["text"].split()] == trained.tokenizer.encode(prompt, add_special_tokens=False)
 
 
 @pytest.mark.llama_cpp
-def test_llama_cpp_agrees_with_python_on_a_trained_model(tmp_path):
+def test_llama_completion_cli_with_grammar_file(bundles, tmp_path):
+    """llama.cpp's own command-line tool, as the README of the bundle shows it."""
+    binary = _build_dir() / "bin" / "llama-completion"
+    if not binary.is_file():
+        pytest.skip(f"{binary} is missing: build the llama-completion target (see docs/gguf.md)")
+    from model_train_protocol.infer import build_prompt, instruction_specs, parse_completion
+
+    written = bundles["f16"]
+    name, spec = next(iter(instruction_specs(cheshire(False).template_json(), cheshire(False)).items()))
+    grammar = tmp_path / "capped.gbnf"
+    grammar.write_text(capped_grammar(written["grammars"][name].read_text()))
+    done = subprocess.run([str(binary), "-m", str(written["gguf"]), "-p", build_prompt(spec, ["Hi"] * spec.text_lines),
+                           "-n", "64", "--temp", "0", "-no-cnv", "--no-warmup", "-t", "1", "--no-display-prompt",
+                           "--special", "--grammar-file", str(grammar)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    text = done.stdout.removesuffix(" [end of text]\n")
+    parse_completion(text if text.endswith("<EOS>") else text + "<EOS>", spec)
+
+
+@pytest.mark.llama_cpp
+def test_llama_cpp_agrees_with_python_on_a_trained_model(tmp_path, driver):
     """A scratch-trained Cheshire Cat model: every protocol prompt through both runtimes, greedy."""
-    binary = _llama_completion()
     from model_train_protocol import export_gguf
     from model_train_protocol.infer import Model, parse_completion
     from model_train_protocol.infer.spec import instruction_names
@@ -386,13 +413,14 @@ def test_llama_cpp_agrees_with_python_on_a_trained_model(tmp_path):
     code, _, err = mtp_in_process("-q", "train", model_file, "--out", tmp_path / "cat", "--base", "scratch")
     assert code == 0, err
     model = Model.load(tmp_path / "cat")
-    bundle = export_gguf(tmp_path / "cat", tmp_path / "gguf")
     names = instruction_names(model.protocol, model.specs)
     prompts = {e.prompt: names[e.instruction] for e in render_protocol(model.protocol)}
-    agree = 0
-    for prompt, name in prompts.items():
-        ours = model.complete(model.spec(name), prompt)
-        out, err = run_llama(binary, bundle["gguf"], bundle["grammars"][name], prompt, 160)
-        theirs = parse_completion(completion_of(out), model.spec(name))  # raises unless it has the template's shape
-        agree += (theirs.final, theirs.value) == (ours.candidate or ours.final, ours.value)
-    assert agree >= 0.99 * len(prompts), f"{agree} of {len(prompts)} finals agree"
+    for quant in ("f16", "q8_0"):
+        bundle = export_gguf(tmp_path / "cat", tmp_path / quant, quant=quant)
+        jobs = [(bundle["grammars"][name].read_text(), prompt) for prompt, name in prompts.items()]
+        agree = 0
+        for (prompt, name), run in zip(prompts.items(), run_driver(driver, bundle["gguf"], jobs)):
+            ours = model.complete(model.spec(name), prompt)
+            theirs = parse_completion(run["text"], model.spec(name))  # raises unless it has the template's shape
+            agree += (theirs.final, theirs.value) == (ours.candidate or ours.final, ours.value)
+        assert agree >= 0.99 * len(prompts), f"{quant}: {agree} of {len(prompts)} finals agree"
