@@ -339,10 +339,18 @@ def run_driver(binary: Path, gguf_path: Path, jobs: list[tuple[str, str]], max_t
         header, data = data.split(b"\n", 1)
         fields = header.decode().split()
         size = int(fields[6])
-        results.append({"ended": fields[5] == "1", "text": data[:size].decode("utf-8")})
+        # An untrained model may pick byte tokens llama.cpp's grammar lets through as text although they are no
+        # complete UTF-8 (seen with the random tiny model); shown escaped, they stay inside the text line.
+        results.append({"ended": fields[5] == "1", "text": data[:size].decode("utf-8", "backslashreplace")})
         data = data[size + 1 :]
     assert len(results) == len(jobs)
     return results
+
+
+def _numbers(spec) -> list:
+    """In-range values for the instruction's number placeholders (-7 or the nearest bound; lists of them)."""
+    values = [int(max(p.min_value, min(p.max_value, -7))) for p in spec.placeholders]
+    return [[v] * p.length if p.length else v for v, p in zip(values, spec.placeholders)]
 
 
 def capped_grammar(grammar: str) -> str:
@@ -358,7 +366,8 @@ def test_llama_cpp_loads_and_follows_the_grammar(bundles, driver, quant):
 
     written = bundles[quant]
     specs = instruction_specs(cheshire(False).template_json(), cheshire(False))
-    jobs = [(capped_grammar(written["grammars"][name].read_text()), build_prompt(spec, ["Who are you?"] * spec.text_lines))
+    jobs = [(capped_grammar(written["grammars"][name].read_text()), build_prompt(spec, ["Who are you?"] * spec.text_lines,
+                                                                                 _numbers(spec)))
             for name, spec in specs.items()]
     for (name, spec), run in zip(specs.items(), run_driver(driver, written["gguf"], jobs)):
         assert run["ended"] and run["text"].endswith("\n<EOS>"), run
@@ -373,7 +382,7 @@ def test_llama_cpp_tokenizes_prompts_as_transformers_does(tiny_dir, bundles, dri
     trained, _ = _hf_state(tiny_dir)
     specs = instruction_specs(trained.template)
     texts = ["It's 12 o'clock,  said   the Cat 2024!", "Madness_5 Vanish_ <RUN> über 🐱 ", "a\tb  \u00a0c 3.14"]
-    prompts = [build_prompt(spec, texts[: spec.text_lines] + ["x"] * (spec.text_lines - len(texts)))
+    prompts = [build_prompt(spec, texts[: spec.text_lines] + ["x"] * (spec.text_lines - len(texts)), _numbers(spec))
                for spec in specs.values()]
     runs = run_driver(driver, bundles["f16"]["gguf"], [("", p) for p in prompts], max_tokens=0)
     for prompt, run in zip(prompts, runs):
@@ -392,7 +401,7 @@ def test_llama_completion_cli_with_grammar_file(bundles, tmp_path):
     name, spec = next(iter(instruction_specs(cheshire(False).template_json(), cheshire(False)).items()))
     grammar = tmp_path / "capped.gbnf"
     grammar.write_text(capped_grammar(written["grammars"][name].read_text()))
-    done = subprocess.run([str(binary), "-m", str(written["gguf"]), "-p", build_prompt(spec, ["Hi"] * spec.text_lines),
+    done = subprocess.run([str(binary), "-m", str(written["gguf"]), "-p", build_prompt(spec, ["Hi"] * spec.text_lines, _numbers(spec)),
                            "-n", "64", "--temp", "0", "-no-cnv", "--no-warmup", "-t", "1", "--no-display-prompt",
                            "--special", "--grammar-file", str(grammar)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
