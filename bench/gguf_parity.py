@@ -3,7 +3,8 @@
     MTP_LLAMA_CPP=/path/to/llama.cpp/build python bench/gguf_parity.py MODEL_DIR [--quant f16 q8_0] [--threads 2]
 
 The prompts are the protocol's own (every rendered example, guardrail prompts
-included, each distinct prompt once). For each quantisation the model
+included, each distinct prompt once), plus those of the model files given with
+``--prompts`` (held-out paraphrases written apart from training). For each quantisation the model
 directory is exported (``export_gguf``) and every prompt runs through
 ``Model.complete`` (constrained, greedy) and through libllama with the
 instruction's exported grammar, greedy (``mtp-gguf-run``, built from
@@ -54,6 +55,8 @@ def main() -> None:
     parser.add_argument("--quant", nargs="+", default=["f16", "q8_0"])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--limit", type=int, default=0, help="at most this many prompts (0: all)")
+    parser.add_argument("--prompts", type=Path, action="append", default=[],
+                        help="another model file whose prompts are run too (e.g. held-out paraphrases); repeatable")
     parser.add_argument("--llama-cpp", type=Path, default=os.environ.get("MTP_LLAMA_CPP"))
     args = parser.parse_args()
     if args.llama_cpp is None:
@@ -64,17 +67,18 @@ def main() -> None:
 
     import torch
 
-    from model_train_protocol import export_gguf
+    from model_train_protocol import Protocol, export_gguf
     from model_train_protocol.infer import Model, parse_completion
     from model_train_protocol.infer.spec import instruction_names
     from model_train_protocol.render import render_protocol
 
     torch.set_num_threads(args.threads)
     model = Model.load(args.model_dir)
-    names = instruction_names(model.protocol, model.specs)
     prompts: dict[str, str] = {}
-    for example in render_protocol(model.protocol):
-        prompts.setdefault(example.prompt, names[example.instruction])
+    for protocol in [model.protocol, *(Protocol.load(path) for path in args.prompts)]:
+        names = instruction_names(protocol, model.specs)
+        for example in render_protocol(protocol):
+            prompts.setdefault(example.prompt, names[example.instruction])
     items = list(prompts.items())[: args.limit or None]
 
     python = []
