@@ -275,6 +275,13 @@ def test_cli_export_model(tiny_dir, tmp_path):
     result = json.loads(out)
     assert Path(result["gguf"]).is_file() and Path(result["gguf"]).name == "model-q8_0.gguf"
     assert all(Path(p).is_file() for p in result["grammars"].values())
+    guarded = Path(result["grammars"]["alice_asks_the_cat"]).read_text()
+    assert "refusal ::=" not in guarded and '"<UNK>"' in guarded
+    code, out, err = mtp_in_process("export-model", tiny_dir, "--format", "gguf", "--strict-refusal",
+                                    "--out", tmp_path / "s", "--json")
+    assert code == 0, err
+    strict = Path(json.loads(out)["grammars"]["alice_asks_the_cat"]).read_text()
+    assert 'refusal ::= "Are you as mad as me?"' in strict
 
 
 def test_cli_export_model_refuses_bad_input(tiny_dir, tmp_path):

@@ -29,10 +29,13 @@ def export_model(
     quant: Quant = typer.Option("f16", "--quant", help="Weight type: f16, or q8_0 (half the size)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", file_okay=False,
                                        help="Output directory [default: DIR-gguf beside DIR]."),
+    strict_refusal: bool = typer.Option(False, "--strict-refusal", help="The grammars allow the guardrail's <UNK> "
+                                        "only after its own refusal line (default: after any text line, as `mtp run` "
+                                        "decodes)."),
     as_json: bool = typer.Option(False, "--json", help="Print the files written as JSON."),
 ) -> None:
     """Write the model (LoRA merged) as a GGUF file, with a GBNF grammar per instruction, prompts.json and a README."""
-    written = export_gguf(model_dir, out, quant=quant.value)
+    written = export_gguf(model_dir, out, quant=quant.value, strict_refusal=strict_refusal)
     if as_json:
         typer.echo(json.dumps({"format": fmt.value, "quant": quant.value, "gguf": str(written["gguf"]),
                                "grammars": {k: str(v) for k, v in written["grammars"].items()},

@@ -4,7 +4,8 @@ The grammar is the same answer shape the Python constrained decoder
 (:mod:`.decode`) enforces, read from the same :class:`InstructionSpec`::
 
     root   ::= text "\\n" final "\\n"          one text line, then one allowed final
-             | refusal "\\n" "<UNK>" "\\n"       a guarded instruction's refusal line
+                                               (``<UNK>`` among them for a guarded instruction)
+             | refusal "\\n" "<UNK>" "\\n"       or, strict: ``<UNK>`` only after the refusal line
 
 A numeric final's key is followed by an integer in its range, written as the
 renderer writes it (no leading zeros, ``-`` for negatives). The grammar stops
