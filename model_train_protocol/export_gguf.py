@@ -106,7 +106,7 @@ def export_gguf(
         raise MTPValueError(f"unknown quantisation {quant!r}; choose one of {', '.join(QUANTS)}.")
     src = Path(model_dir)
     dst = Path(out_dir) if out_dir is not None else src.parent / f"{src.name}-gguf"
-    if dst.resolve() == src.resolve():
+    if src.resolve() in (dst.resolve(), *dst.resolve().parents):
         raise MTPValueError("the GGUF bundle cannot be written into the model directory (its manifest lists every "
                             "file); pass another --out.")
     trained = load_trained(src, device="cpu")
@@ -133,7 +133,7 @@ def export_gguf(
         path = dst / "grammars" / f"{_file_name(spec.name)}.gbnf"
         write_atomic(path, instruction_grammar(spec, refusals.get(spec.name) if strict_refusal else None))
         written["grammars"][spec.name] = path
-    write_atomic(written["prompts"], dumps(_prompts(specs, refusals, name, trained.manifest, protocol)))
+    write_atomic(written["prompts"], dumps(_prompts(specs, refusals, name, trained.manifest)))
     write_atomic(written["readme"], _readme(specs, name))
     return written
 
@@ -306,7 +306,8 @@ def _add_tensor(writer: Any, name: str, data: "np.ndarray", quant: str) -> None:
 
 # --- prompts and README ------------------------------------------------------------
 def _prompts(specs: dict[str, "InstructionSpec"], refusals: dict[str, str], gguf_name: str,
-             manifest: dict[str, Any], protocol: "Protocol | None") -> dict[str, Any]:
+             manifest: dict[str, Any]) -> dict[str, Any]:
+    """prompts.json: what an engine needs to build each instruction's prompt and read its answer."""
     return {
         "format": BUNDLE_FORMAT,
         "model": gguf_name,
