@@ -289,7 +289,8 @@ def test_cli_export_model_refuses_bad_input(tiny_dir, tmp_path):
         code, _, err = mtp_in_process("export-model", tiny_dir, "--format", "gguf", "--out", inside)
         assert code == 1 and "model directory" in err and "Traceback" not in err
     assert not (tiny_dir / "gguf").exists()
-    code, _, err = mtp_in_process("export-model", tmp_path, "--format", "gguf", "--out", tmp_path / "x")
+    (tmp_path / "empty").mkdir()
+    code, _, err = mtp_in_process("export-model", tmp_path / "empty", "--format", "gguf", "--out", tmp_path / "x")
     assert code == 1 and "mtp_manifest.json" in err
 
 
