@@ -415,8 +415,9 @@ def test_llama_completion_cli_with_grammar_file(bundles, tmp_path):
                            "-n", "64", "--temp", "0", "-no-cnv", "--no-warmup", "-t", "1", "--no-display-prompt",
                            "--special", "--grammar-file", str(grammar)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    text = done.stdout.removesuffix(" [end of text]\n")
-    parse_completion(text if text.endswith("<EOS>") else text + "<EOS>", spec)
+    text = done.stdout.rstrip("\n").removesuffix(" [end of text]")  # llama-completion's end marker
+    assert text.endswith("\n<EOS>"), done.stdout  # ended on the end-of-generation token, printed by --special
+    parse_completion(text, spec)
 
 
 @pytest.mark.llama_cpp
