@@ -24,9 +24,9 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
-from .errors import MTPError, MTPFileError, MTPValueError
+from .errors import MTPFileError, MTPValueError
 from .formats.jsonio import dumps, write_atomic
 
 if TYPE_CHECKING:
