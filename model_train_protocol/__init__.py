@@ -34,6 +34,7 @@ from .tokenset import Snippet, TokenSet
 from .validation import Problem
 from .csv_import import CSVImportError, import_csv
 from .export import ExportError, export_protocol
+from .export_gguf import export_gguf
 from .finetune import added_tokens, chat_template
 from .info import protocol_stats
 
@@ -97,6 +98,7 @@ __all__ = [
     "UserToken",
     "added_tokens",
     "chat_template",
+    "export_gguf",
     "export_protocol",
     "import_csv",
     "protocol_stats",

@@ -66,7 +66,7 @@ def test_shell_completion() -> None:
     assert "--install-completion" in mtp("--help").stdout
     env = {**os.environ, "_MTP_COMPLETE": "complete_bash", "COMP_WORDS": "mtp exp", "COMP_CWORD": "1"}
     proc = subprocess.run([MTP], env=env, capture_output=True, text=True, timeout=60)
-    assert proc.stdout.split() == ["export"]
+    assert proc.stdout.split() == ["export", "export-model"]
 
 
 def test_quiet_hides_warnings_not_results(model_file: Path) -> None:  # noqa: F811

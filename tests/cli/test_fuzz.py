@@ -232,6 +232,7 @@ DIR_COMMANDS = [
     ["run", "{d}", "-l", "a", "--json", "--max-tokens", "3"],
     ["chat", "{d}", "-i", "alice_asks_the_cat", "--max-tokens", "3"],
     ["eval", "{d}", "{f}", "--limit", "2", "--max-tokens", "3", "--out", "{o}"],
+    ["export-model", "{d}", "--format", "gguf", "--out", "{o}"],
 ]
 
 

@@ -1,0 +1,95 @@
+"""GBNF grammars (llama.cpp's grammar format) of one instruction's answers, for engines that run a GGUF export.
+
+The grammar is the same answer shape the Python constrained decoder
+(:mod:`.decode`) enforces, read from the same :class:`InstructionSpec`::
+
+    root   ::= text "\\n" final "\\n"          one text line, then one allowed final
+                                               (``<UNK>`` among them for a guarded instruction)
+             | refusal "\\n" "<UNK>" "\\n"       or, strict: ``<UNK>`` only after the refusal line
+
+A numeric final's key is followed by an integer in its range, written as the
+renderer writes it (no leading zeros, ``-`` for negatives). The grammar stops
+before ``<EOS>``: llama.cpp lets the end-of-generation token through only once
+the grammar is complete, so ``<EOS>`` (marked end-of-generation in the GGUF)
+ends the answer, and the completion is ``text\\nFINAL\\n<EOS>`` as
+:func:`.answer.parse_completion` reads it.
+"""
+
+from __future__ import annotations
+
+from ..errors import MTPValueError
+from .spec import Final, InstructionSpec
+
+__all__ = ["instruction_grammar", "integer_range", "gbnf_literal"]
+
+
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def gbnf_literal(text: str) -> str:
+    """A GBNF string literal of ``text``: UTF-8 as is (emoji keys included), quotes, backslashes and controls escaped."""
+    return '"' + "".join(_ESCAPES.get(c, c if c >= " " else f"\\x{ord(c):02X}") for c in text) + '"'
+
+
+def _same_length(lo: str, hi: str) -> str:
+    """Digits strings of equal length from ``lo`` to ``hi`` (lo <= hi)."""
+    if len(lo) == 1:
+        return f"[{lo}-{hi}]" if lo != hi else gbnf_literal(lo)
+    if lo[0] == hi[0]:
+        return f"{gbnf_literal(lo[0])} {_same_length(lo[1:], hi[1:])}"
+    rest = len(lo) - 1
+    parts = [f"{gbnf_literal(lo[0])} {_same_length(lo[1:], '9' * rest)}"]
+    if int(hi[0]) - int(lo[0]) > 1:
+        parts.append(f"[{int(lo[0]) + 1}-{int(hi[0]) - 1}] [0-9]{{{rest}}}")
+    parts.append(f"{gbnf_literal(hi[0])} {_same_length('0' * rest, hi[1:])}")
+    return "(" + " | ".join(parts) + ")"
+
+
+def _non_negative(lo: int, hi: int) -> list[str]:
+    """Alternatives matching the integers lo..hi (0 <= lo <= hi) without leading zeros."""
+    parts = []
+    width = len(str(lo))
+    while lo <= hi:
+        top = min(hi, 10**width - 1)
+        parts.append(_same_length(str(lo), str(top)))
+        lo, width = top + 1, width + 1
+    return parts
+
+
+def integer_range(lo: int, hi: int) -> str:
+    """A GBNF expression matching exactly the integers in [lo, hi] as the renderer writes them."""
+    if lo > hi:
+        raise MTPValueError(f"the integer range [{lo}, {hi}] is empty: no answer can close with this final.")
+    parts = []
+    if lo < 0:
+        parts += [f'"-" {p}' for p in _non_negative(max(1, -hi) if hi < 0 else 1, -lo)]
+    if hi >= 0:
+        parts += _non_negative(max(lo, 0), hi)
+    return "(" + " | ".join(parts) + ")"
+
+
+def _final(final: Final) -> str:
+    if not final.numeric:
+        return gbnf_literal(final.key)
+    return f"{gbnf_literal(final.key)} {integer_range(*final.int_range())}"
+
+
+def instruction_grammar(spec: InstructionSpec, refusal: str | None = None) -> str:
+    """The GBNF grammar of ``spec``'s answers (text, newline, final, newline; ``<EOS>`` then ends generation).
+
+    ``refusal`` is the guardrail's answer line of a guarded instruction: the
+    only text the ``<UNK>`` final may follow. Without it (no protocol at hand)
+    ``<UNK>`` may follow any text line, as in the Python decoder.
+    """
+    finals = [_final(f) for f in spec.finals]
+    lines = [f"# answers of instruction {spec.name!r}: one text line, one final, then the <EOS> token",
+             'root ::= text "\\n" final "\\n"' + (' | refusal "\\n" unk "\\n"' if spec.guardrail and refusal else ""),
+             "text ::= [^\\n]+",
+             "final ::= " + " | ".join(finals + ([gbnf_literal(spec.guardrail.key)] if spec.guardrail and not refusal
+                                                 else []))]
+    if spec.guardrail and refusal:
+        if "\n" in refusal or not refusal:
+            raise MTPValueError(f"instruction {spec.name!r}: the guardrail answer must be one non-empty line, "
+                                f"got {refusal!r}.")
+        lines += [f"refusal ::= {gbnf_literal(refusal)}", f"unk ::= {gbnf_literal(spec.guardrail.key)}"]
+    return "\n".join(lines) + "\n"
