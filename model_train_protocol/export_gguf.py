@@ -158,7 +158,7 @@ def _refusals(protocol: "Protocol | None", specs: dict[str, "InstructionSpec"]) 
     """The guardrail's answer line of each guarded instruction (the line of its last guarded input), by name."""
     if protocol is None:
         return {}
-    from .guardrail import instruction_guardrails
+    from .instructions import instruction_guardrails
     from .infer.spec import instruction_names
 
     gmap = protocol.guardrail_map()

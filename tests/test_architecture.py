@@ -28,7 +28,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("dataset",),
     ("export", "info", "filecheck", "csv_import", "finetune"),
     ("model_dir", "extras"),
-    ("train", "infer", "eval", "serve", "examples", ""),
+    ("train", "infer", "eval", "serve", "export_gguf", "examples", ""),
     ("cli",),
 ]
 
