@@ -30,6 +30,7 @@ from pathlib import Path
 
 import model_train_protocol as mtp
 from model_train_protocol.infer import Model
+from model_train_protocol.infer.similarity import stored_similarity
 from model_train_protocol.eval import EvalSet, evaluate
 from model_train_protocol.render import RenderedExample
 from model_train_protocol.train import TrainConfig, train
@@ -102,7 +103,7 @@ def clinc_cases(model: Model, data: dict, domain: str, per_intent: int | None) -
 def _row(name: str, base: str, report: dict, train_seconds: float, peak_mb: float, model: Model) -> dict:
     s = report["summary"]
     near = s.get("similarity_refusal") or {}
-    thresholds = (model.manifest.get("mtp", {}).get("refusal", {}).get("similarity") or {}).get("thresholds") or {}
+    thresholds = stored_similarity(model.manifest)
     return {
         "protocol": name, "base": base, "final_accuracy": s["final_accuracy"], "macro_f1": s.get("macro_f1"),
         "off_topic_recall": s["guardrail_recall"], "false_refusals": s["false_refusals"],

@@ -20,7 +20,7 @@ from typing import Any, Mapping, Sequence
 
 from ..errors import MTPValueError
 
-__all__ = ["confidence", "choose_threshold", "stored_threshold", "check_threshold"]
+__all__ = ["confidence", "choose_threshold", "stored_threshold", "check_threshold", "refusal_section"]
 
 
 def confidence(token_probs: Sequence[float]) -> float | None:
@@ -28,18 +28,23 @@ def confidence(token_probs: Sequence[float]) -> float | None:
     return round(math.prod(token_probs), 6) if token_probs else None
 
 
-def check_threshold(value: Any) -> float:
-    """A threshold as given by a user: a finite number in [0, 1] (0 turns threshold refusals off)."""
+def check_threshold(value: Any, signal: str = "confidence") -> float:
+    """A refusal threshold of ``signal`` as given by a user: a finite number in [0, 1] (0 turns it off)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not 0 <= value <= 1:
-        raise MTPValueError(f"the confidence threshold must be a number in [0, 1] (0: off), got {value!r}.")
+        raise MTPValueError(f"the {signal} threshold must be a number in [0, 1] (0: off), got {value!r}.")
     return float(value)
+
+
+def refusal_section(manifest: Any) -> Mapping[str, Any]:
+    """What a training run wrote about refusals (``mtp.refusal`` in the manifest); empty if there is none."""
+    mtp = manifest.get("mtp") if isinstance(manifest, Mapping) else None
+    refusal = mtp.get("refusal") if isinstance(mtp, Mapping) else None
+    return refusal if isinstance(refusal, Mapping) else {}
 
 
 def stored_threshold(manifest: Mapping[str, Any]) -> float | None:
     """The threshold a training run chose (``mtp.refusal.threshold`` in the manifest), None if there is none."""
-    mtp = manifest.get("mtp") if isinstance(manifest, Mapping) else None
-    refusal = mtp.get("refusal") if isinstance(mtp, Mapping) else None
-    value = refusal.get("threshold") if isinstance(refusal, Mapping) else None
+    value = refusal_section(manifest).get("threshold")
     try:
         return check_threshold(value) if value is not None else None
     except MTPValueError:

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..errors import MTPValueError
+from .confidence import check_threshold, refusal_section
 from ..instructions import instruction_guardrails
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ENCODER_NAME", "MIN_REFERENCE_TEXTS", "SentenceEncoder", "SentenceEncoderError", "LineReference",
     "PromptSimilarity", "line_references", "choose_similarity_threshold", "calibrate_similarity",
-    "check_min_similarity", "stored_similarity",
+    "check_min_similarity", "stored_similarity", "similarity_thresholds",
 ]
 
 #: The sentence encoder's name, as recorded in the manifest.
@@ -138,9 +139,7 @@ class SentenceEncoder:
 
 def check_min_similarity(value: Any) -> float:
     """A similarity threshold as given by a user: a finite number in [0, 1] (0 turns the similarity refusal off)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not 0 <= value <= 1:
-        raise MTPValueError(f"the similarity threshold must be a number in [0, 1] (0: off), got {value!r}.")
-    return float(value)
+    return check_threshold(value, "similarity")
 
 
 def _quantile(values: Sequence[float], q: float) -> float:
@@ -205,9 +204,11 @@ def calibrate_similarity(protocol: "Protocol", encoder: SentenceEncoder) -> dict
 
 def stored_similarity(manifest: Mapping[str, Any]) -> dict[str, dict[int, float]]:
     """The thresholds a training run chose (``mtp.refusal.similarity.thresholds``): instruction -> line -> value."""
-    mtp = manifest.get("mtp") if isinstance(manifest, Mapping) else None
-    refusal = mtp.get("refusal") if isinstance(mtp, Mapping) else None
-    section = refusal.get("similarity") if isinstance(refusal, Mapping) else None
+    return similarity_thresholds(refusal_section(manifest).get("similarity"))
+
+
+def similarity_thresholds(section: Any) -> dict[str, dict[int, float]]:
+    """The thresholds of a ``mtp.refusal.similarity`` section (:func:`calibrate_similarity`'s result), junk left out."""
     table = section.get("thresholds") if isinstance(section, Mapping) else None
     found: dict[str, dict[int, float]] = {}
     for name, lines in (table.items() if isinstance(table, Mapping) else ()):

@@ -19,12 +19,12 @@ class TrainConfigError(MTPValueError):
 #: docs/quality.md): the first ``layers`` blocks, fully fine-tuned for ``epochs`` at ``lr``, no early stopping
 #: (small protocols have too few validation prompts for a validation loss worth following).
 PRETRAINED_RECIPE = {"layers": 20, "epochs": 4, "min_steps": 40, "lr": 6e-4, "lora_lr": 2e-3, "patience": 0,
-                     "val_split": 0.0,
-                     "context": False}
+                     "val_split": 0.0, "context": False, "similarity": True}
 #: A small protocol (a few samples per final) still gets ``min_steps`` steps: four passes over a dozen
 #: examples are three steps, far too few to learn anything.
 #: The scratch base's recipe: a small new model needs many passes, and stops early on its validation loss.
-SCRATCH_RECIPE = {"epochs": 60, "min_steps": 0, "lr": 3e-3, "patience": 5, "context": True, "val_split": 0.1}
+SCRATCH_RECIPE = {"epochs": 60, "min_steps": 0, "lr": 3e-3, "patience": 5, "context": True, "val_split": 0.1,
+                  "similarity": False}
 
 
 @dataclass
@@ -135,20 +135,23 @@ class TrainConfig:
         return self.base != "scratch"
 
     @property
+    def recipe(self) -> dict[str, Any]:
+        """The base's recipe, whose values stand in for every setting left at None."""
+        return PRETRAINED_RECIPE if self.pretrained else SCRATCH_RECIPE
+
+    @property
     def learning_rate(self) -> float:
         """The rate in use: ``lr`` or the base's recipe."""
         if self.lr is not None:
             return self.lr
-        if not self.pretrained:
-            return SCRATCH_RECIPE["lr"]
-        return PRETRAINED_RECIPE["lora_lr"] if self.lora else PRETRAINED_RECIPE["lr"]
+        return self.recipe["lora_lr"] if self.pretrained and self.lora else self.recipe["lr"]
 
     @property
     def train_epochs(self) -> int:
         """Passes over the training examples: ``epochs`` or the base's recipe."""
         if self.epochs is not None:
             return self.epochs
-        return PRETRAINED_RECIPE["epochs"] if self.pretrained else SCRATCH_RECIPE["epochs"]
+        return self.recipe["epochs"]
 
     def total_steps(self, steps_per_epoch: int) -> int:
         """Optimizer steps of the run: ``max_steps``, else the epochs' steps but at least the recipe's minimum
@@ -157,7 +160,7 @@ class TrainConfig:
             return self.max_steps
         steps = self.train_epochs * steps_per_epoch
         if self.epochs is None:
-            steps = max(steps, (PRETRAINED_RECIPE if self.pretrained else SCRATCH_RECIPE)["min_steps"])
+            steps = max(steps, self.recipe["min_steps"])
         return steps
 
     @property
@@ -166,14 +169,14 @@ class TrainConfig:
         base already writes language; each context line is a long sequence that costs a full step's work)."""
         if self.context_text is not None:
             return self.context_text
-        return (PRETRAINED_RECIPE if self.pretrained else SCRATCH_RECIPE)["context"]
+        return self.recipe["context"]
 
     @property
     def early_stop_patience(self) -> int:
         """Evaluations without a better validation loss before stopping (0: never): ``patience`` or the recipe's."""
         if self.patience is not None:
             return self.patience
-        return PRETRAINED_RECIPE["patience"] if self.pretrained else SCRATCH_RECIPE["patience"]
+        return self.recipe["patience"]
 
     @property
     def kept_layers(self) -> Optional[int]:
@@ -201,14 +204,14 @@ class TrainConfig:
         """
         if self.val_split is not None:
             return self.val_split
-        return (PRETRAINED_RECIPE if self.pretrained else SCRATCH_RECIPE)["val_split"]
+        return self.recipe["val_split"]
 
     @property
     def refuses_by_similarity(self) -> bool:
         """Whether training calibrates the similarity refusal: ``similarity_refusal`` or the recipe's."""
         if self.similarity_refusal is not None:
             return self.similarity_refusal
-        return self.pretrained
+        return self.recipe["similarity"]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

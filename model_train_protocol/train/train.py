@@ -424,11 +424,11 @@ class _Run:
     def _answering(self, model: "torch.nn.Module", similarity: dict[str, Any] | None) -> Any:
         """The trained weights behind the inference engine, in memory: the check answers as ``mtp run`` does."""
         from ..infer.model import Model
-        from ..infer.similarity import PromptSimilarity, stored_similarity
+        from ..infer.similarity import PromptSimilarity, similarity_thresholds
 
         near = None
         if similarity is not None and self.encoder is not None:
-            thresholds = stored_similarity({"mtp": {"refusal": {"similarity": similarity}}})
+            thresholds = similarity_thresholds(similarity)
             near = PromptSimilarity(self.encoder, self.protocol, thresholds)
         return Model(model, self.tokenizer, self.protocol.template_json(), self.protocol, similarity=near)
 
