@@ -128,7 +128,19 @@ class MTPValidationError(ProtocolError):
         super().__init__("\n".join(lines))
 
 
-class MTPFileError(MTPValueError):
+class ProtocolFileError(MTPValueError):
+    """A model file cannot be read or written (the reference's name; :class:`MTPFileError` is ours)."""
+
+
+class ProtocolFileLayerDepthError(ProtocolFileError):
+    """A model file nests deeper than its layout allows (the reference's name, kept for its scripts)."""
+
+
+class TemplateFileError(MTPValueError):
+    """A template file cannot be read or written (the reference's name, kept for its scripts)."""
+
+
+class MTPFileError(ProtocolFileError):
     """A file is not a readable MTP file; ``pointer`` is the JSON pointer of the problem, ``hint`` how to fix
     it when the raiser knows better than "correct the value" (what ``mtp validate`` prints)."""
 
@@ -140,3 +152,36 @@ class MTPFileError(MTPValueError):
         at = f" (at {pointer or '/'})" if pointer or path else ""
         super().__init__(f"{where}{message}{at}")
         self.message = message
+
+
+# --- names of the reference's later API (FORMAT.md 1.8), so its scripts' ``except`` clauses keep working ---
+class MTPKeyError(MTPError, KeyError):
+    """A lookup by name failed (declared by the reference, kept for its scripts)."""
+
+
+class InstructionInputError(MTPValueError):
+    """An instruction's input lines are wrong (reference API: ``InstructionInput``, ``add_guardrail``)."""
+
+
+class GuardrailIndexError(InstructionInputError, GuardrailError):
+    """``add_guardrail`` names an input line the instruction does not have."""
+
+
+class DuplicateGuardrailError(InstructionInputError, GuardrailError):
+    """``add_guardrail`` names an input line that already has a guardrail."""
+
+
+class OutputError(MTPValueError):
+    """An instruction's output is wrong (reference API: ``InstructionOutput``, ``ExtendedResponse``)."""
+
+
+class OutputTypeError(OutputError, MTPTypeError):
+    """An instruction output argument has the wrong type."""
+
+
+class ProviderError(MTPValueError):
+    """The reference's prototyping provider failed (declared for its scripts; nothing here calls a provider)."""
+
+
+class ConversionError(MTPValueError):
+    """A CSV file cannot be converted to a protocol (the reference's name)."""

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence, Union
 
 from .errors import InstructionError, InstructionTypeError
-from .guardrail import Guardrail
+from .errors import DuplicateGuardrailError, GuardrailError, GuardrailIndexError, GuardrailTypeError
+from .guardrail import MIN_GUARDRAIL_SAMPLES, Guardrail
+from .reference_api.io import bind_seed, extended_call, instruction_call
 from .tokens import NON, NumListToken, NumToken, SpecialToken, Token
 from .tokenset import Snippet, TokenSet
 
@@ -66,6 +68,8 @@ class BaseInstruction:
         self.finals: tuple[Token, ...] = _finals(final, owner, name)
         self.background: list[str] = []
         self.samples: list[Sample] = []
+        #: Guardrails of this instruction alone, by input index (:meth:`add_guardrail`, the reference's way).
+        self.input_guardrails: dict[int, Guardrail] = {}
 
     # --- shape -----------------------------------------------------------
     @property
@@ -100,6 +104,37 @@ class BaseInstruction:
                 f"{type(self).__name__} {self.name!r}: context lines must be strings, got {type(line).__name__}."
             )
         self.background.append(line)
+
+    def add_guardrail(self, guardrail: Guardrail, tokenset_index: int) -> None:
+        """Guard input line ``tokenset_index`` of this instruction only (the reference API's way).
+
+        Unlike ``TokenSet.set_guardrail``, another instruction with an equal
+        TokenSet stays unguarded. As in the reference: the guardrail needs its
+        3 bad-prompt samples already, and each line takes one guardrail.
+        """
+        owner = f"{type(self).__name__} {self.name!r}"
+        if not isinstance(guardrail, Guardrail):
+            raise GuardrailTypeError(f"{owner}: add_guardrail needs an mtp.Guardrail, got {type(guardrail).__name__}.")
+        if len(guardrail.samples) < MIN_GUARDRAIL_SAMPLES:
+            raise GuardrailError(
+                f"{owner}: the guardrail has {len(guardrail.samples)} bad-prompt sample(s); add at least "
+                f"{MIN_GUARDRAIL_SAMPLES} with guardrail.add_sample(...) before add_guardrail."
+            )
+        lines = self.guarded_sets
+        if isinstance(tokenset_index, bool) or not isinstance(tokenset_index, int):
+            raise GuardrailIndexError(f"{owner}: tokenset_index must be an int, got {type(tokenset_index).__name__}.")
+        if not 0 <= tokenset_index < len(lines):
+            raise GuardrailIndexError(
+                f"{owner}: tokenset_index {tokenset_index} is out of range; this instruction has {len(lines)} input "
+                f"line(s), indexes 0 to {len(lines) - 1}."
+            )
+        held = self.input_guardrails.get(tokenset_index) or lines[tokenset_index].guardrail
+        if held is not None:
+            raise DuplicateGuardrailError(
+                f"{owner}: input line {tokenset_index} {lines[tokenset_index]!r} already has a guardrail "
+                f"({held!r}); a line takes one guardrail."
+            )
+        self.input_guardrails[tokenset_index] = guardrail
 
     def _snippets(self, input_snippets: Sequence[Snippet | str]) -> tuple[Snippet, ...]:
         kind = type(input_snippets)
@@ -193,7 +228,18 @@ class Instruction(BaseInstruction):
 
     kind = "basic"
 
-    def __init__(
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """``Instruction(context, response, final, name)``, or a reference call (see reference_api.io)."""
+        call = instruction_call(args, kwargs)
+        if call is None:
+            bound = bind_seed(self._create, args, kwargs, "Instruction", _SEED_INSTRUCTION)
+            self._create(*bound.args, **bound.kwargs)
+            return
+        self._create(call.context, call.response, call.final, call.name)
+        for line in call.background:
+            self.add_context(line)
+
+    def _create(
         self,
         context: Sequence[TokenSet],
         response: TokenSet,
@@ -231,8 +277,14 @@ class Instruction(BaseInstruction):
         output_snippet: Snippet | str,
         value: int | float | None = None,
         final: Token | None = None,
+        *,
+        output_value: int | float | None = None,
     ) -> Sample:
-        """Add one example: a snippet per context TokenSet and the response snippet."""
+        """Add one example: a snippet per context TokenSet and the response snippet.
+
+        ``output_value`` is the reference API's name for ``value``.
+        """
+        value = _one_value(value, output_value, "output_value", f"Instruction {self.name!r}")
         snippets = self._snippets(input_snippets)
         if type(output_snippet) is str:  # the response TokenSet never holds number tokens
             output = output_snippet
@@ -258,7 +310,19 @@ class ExtendedInstruction(BaseInstruction):
 
     kind = "extended"
 
-    def __init__(self, context: Sequence[TokenSet], final: FinalSpec, name: str | None = None) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """``ExtendedInstruction(context, final, name)``, or a reference call (see reference_api.io), whose
+        prompt line needs no UserToken."""
+        call = extended_call(args, kwargs)
+        if call is None:
+            bound = bind_seed(self._create, args, kwargs, "ExtendedInstruction", _SEED_EXTENDED)
+            self._create(*bound.args, **bound.kwargs)
+            return
+        super().__init__(call.context, call.final, call.name)
+        for line in call.background:
+            self.add_context(line)
+
+    def _create(self, context: Sequence[TokenSet], final: FinalSpec, name: str | None = None) -> None:
         super().__init__(context, final, name)
         if not self.context[-1].has_user:
             raise InstructionError(
@@ -284,12 +348,22 @@ class ExtendedInstruction(BaseInstruction):
 
     def add_sample(
         self,
-        input_snippets: Sequence[Snippet | str],
-        response_string: str,
+        input_snippets: Sequence[Snippet | str] | None = None,
+        response_string: str | None = None,
         value: int | float | None = None,
         final: Token | None = None,
+        *,
+        inputs: Sequence[Snippet | str] | None = None,
     ) -> Sample:
-        """Add one example: a snippet per context TokenSet (the last is the prompt) and the response."""
+        """Add one example: a snippet per context TokenSet (the last is the prompt) and the response.
+
+        ``inputs`` is the reference API's name for ``input_snippets``.
+        """
+        input_snippets = _one_value(input_snippets, inputs, "inputs", f"ExtendedInstruction {self.name!r}",
+                                    "input_snippets")
+        if input_snippets is None or response_string is None:
+            raise InstructionTypeError(f"ExtendedInstruction {self.name!r}: add_sample needs input_snippets=[...] "
+                                       "(one per context TokenSet, the prompt last) and response_string=...")
         snippets = self._snippets(input_snippets)
         if not isinstance(response_string, str):
             raise InstructionTypeError(
@@ -299,6 +373,21 @@ class ExtendedInstruction(BaseInstruction):
         sample = ExtendedSample(snippets, response_string, chosen, value)
         self.samples.append(sample)
         return sample
+
+
+_SEED_INSTRUCTION = ("Instruction(context=[TokenSet, ...], response=TokenSet, final=Token, name=...) or "
+                     "Instruction(name, input=InstructionInput([...]), output=InstructionOutput(tokenset, final))")
+_SEED_EXTENDED = ("ExtendedInstruction(context=[TokenSet, ..., prompt_set], final=Token, name=...) or "
+                  "ExtendedInstruction(input=InstructionInput([...]), output=ExtendedResponse(final), name=...)")
+
+
+def _one_value(seed: Any, reference: Any, reference_name: str, owner: str, seed_name: str = "value") -> Any:
+    """The argument given under its seed name or its reference name, refusing both at once."""
+    if reference is None:
+        return seed
+    if seed is not None:
+        raise InstructionTypeError(f"{owner}: {seed_name}= and {reference_name}= name the same argument; pass one.")
+    return reference
 
 
 def _finals(final: FinalSpec, owner: str, name: str) -> tuple[Token, ...]:
@@ -348,11 +437,13 @@ def _snippet_for(item: Snippet | str, ts: TokenSet, where: str) -> Snippet:
 
 # --- guardrails of instructions ------------------------------------------------
 def guardrail_map(instructions: Iterable["BaseInstruction"]) -> dict[str, Guardrail]:
-    """Guardrail of each guarded TokenSet, by value-key.
+    """Guardrail of each guarded TokenSet, by value-key, and of each line guarded by ``add_guardrail``.
 
     TokenSets with the same tokens in the same order are the same line to the
     model, so a guardrail set on one of them guards all of them (the first one
-    found wins; :func:`guardrail_conflicts` reports disagreements).
+    found wins; :func:`guardrail_conflicts` reports disagreements). A guardrail
+    added to an instruction guards that instruction's line only; it is listed
+    as ``"{instruction name}#{index}"`` (``#`` is in no value-key).
     """
     return _resolve(instructions)[0]
 
@@ -370,7 +461,9 @@ def _resolve(instructions: Iterable["BaseInstruction"]) -> tuple[dict[str, Guard
     token objects elsewhere (the README guards a set it never uses). Guardrails
     a TokenSet of *another* protocol carries therefore never leak in here.
     """
-    sets = [ts for instruction in instructions for ts in instruction.guarded_sets]
+    instructions = list(instructions)
+    sets = [ts for instruction in instructions for i, ts in enumerate(instruction.guarded_sets)
+            if i not in instruction.input_guardrails]
     own: dict[str, Guardrail] = {}
     for ts in sets:
         if ts.guardrail is not None:
@@ -385,9 +478,15 @@ def _resolve(instructions: Iterable["BaseInstruction"]) -> tuple[dict[str, Guard
             seen = found.setdefault(key, g)
             if seen is not g and not any(c[0] == key and c[2] is g for c in conflicts):
                 conflicts.append((key, seen, g))
+    for instruction in instructions:
+        for index, g in sorted(instruction.input_guardrails.items()):
+            found[f"{instruction.name}#{index}"] = g
     return found, conflicts
 
 
 def instruction_guardrails(instruction: "BaseInstruction", gmap: dict[str, Guardrail]) -> list[tuple[int, Guardrail]]:
-    """(input index, guardrail) for every guarded line of an instruction, in index order."""
-    return [(i, gmap[ts.value_key]) for i, ts in enumerate(instruction.guarded_sets) if ts.value_key in gmap]
+    """(input index, guardrail) for every guarded line of an instruction, in index order; a guardrail added
+    to the instruction (``add_guardrail``) wins over one its line's TokenSet carries."""
+    own = instruction.input_guardrails
+    return [(i, own[i] if i in own else gmap[ts.value_key]) for i, ts in enumerate(instruction.guarded_sets)
+            if i in own or ts.value_key in gmap]

@@ -17,6 +17,7 @@ from typing import Any
 from .errors import InstructionError, Problem, ProtocolError, ProtocolTypeError
 from .guardrail import Guardrail
 from .instructions import BaseInstruction, guardrail_map
+from .reference_api.protocol import layout_of
 from .text import file_name_problem
 from .tokens import KeyMap
 
@@ -31,12 +32,17 @@ class Protocol:
 
     ``inputs`` is the number of input lines of every sample; ``encrypt`` (the
     default) replaces token names by 6-hex hashes in what the model sees.
+    ``version`` is the file layout written when a method is given none (default
+    bloom 0.3.2); ``state_machine`` is the reference 0.5-0.8 argument (see
+    :mod:`.reference_api.protocol`).
     """
 
-    def __init__(self, name: str, inputs: int, encrypt: bool = True) -> None:
+    def __init__(self, name: str, inputs: int, encrypt: bool = True, state_machine: bool = False,
+                 version: Version = None) -> None:
         self.name = name
         self.inputs = inputs
         self.encrypt = encrypt
+        self.version = layout_of(version, state_machine)
         self.context: list[str] = []
         self.instructions: list[BaseInstruction] = []
 
@@ -54,6 +60,8 @@ class Protocol:
                 raise ProtocolError(f"Protocol inputs must be at least 1 (2 for the MTP 0.3 format), got {value}.")
         elif attribute == "encrypt" and not isinstance(value, bool):
             raise ProtocolTypeError(f"Protocol encrypt must be True or False, got {value!r}.")
+        elif attribute == "version" and value is not None:
+            _files().format_version(value)  # an unknown layout fails here, not at the first save
         object.__setattr__(self, attribute, value)
 
     # --- building ----------------------------------------------------------
@@ -99,7 +107,7 @@ class Protocol:
 
     def validate(self, version: Version = None) -> list[Problem]:
         """Every problem that would stop :meth:`save` in ``version`` (default 0.3.2), all at once (empty when valid)."""
-        return _files().validate(self, version)
+        return _files().validate(self, self._layout(version))
 
     # --- files -------------------------------------------------------------
     @classmethod
@@ -118,12 +126,12 @@ class Protocol:
 
     def to_json(self, version: Version = None) -> dict[str, Any]:
         """The model file content as a dict (validated first); ``version``: "0.3.2" (default), "1.2.1", "2.0.1"."""
-        return _files().model_json(self, version)
+        return _files().model_json(self, self._layout(version))
 
     def template_json(self, version: Version = None) -> dict[str, Any]:
         """The template file content as a dict (validated first); templates 0.3.2, 1.2.0, 2.1.0 go with
         model versions "0.3.2" (default), "1.2.1", "2.0.1" (the template versions name them too)."""
-        return _files().template_json(self, version)
+        return _files().template_json(self, self._layout(version))
 
     def save(
         self,
@@ -139,7 +147,7 @@ class Protocol:
         """
         file_name = self.name if name is None else name
         target = _target(path, file_name, "_model.json")
-        _files().write_model(self, target, version)
+        _files().write_model(self, target, self._layout(version))
         return target
 
     def template(
@@ -152,8 +160,16 @@ class Protocol:
         template versions "1.2.0" and "2.1.0" are accepted too.
         """
         target = _target(path, self.name, "_template.json")
-        _files().write_template(self, target, version)
+        _files().write_template(self, target, self._layout(version))
         return target
+
+    def validate_protocol(self) -> tuple[bool, str | None]:
+        """The reference's check: ``(True, None)``, or ``(False, message)`` listing every problem."""
+        problems = self.validate()
+        return (True, None) if not problems else (False, "\n".join(map(str, problems)))
+
+    def _layout(self, version: Version) -> Version:
+        return self.version if version is None else version
 
     def __repr__(self) -> str:
         return f"Protocol(name={self.name!r}, inputs={self.inputs}, instructions={len(self.instructions)})"

@@ -17,11 +17,11 @@ ROOT = "model_train_protocol"
 
 #: Bottom to top; a module belongs to the longest name that is it or its package ("" is the package facade).
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "text"),
-    ("tokens",),
-    ("tokenset", "guardrail"),
+    ("errors", "text", "reference_api"),
+    ("tokens", "reference_api.tokens"),
+    ("tokenset", "guardrail", "reference_api.io"),
     ("instructions",),
-    ("protocol",),
+    ("protocol", "reference_api.protocol"),
     ("formats.versions",),
     ("validation", "render"),
     ("formats",),
