@@ -21,14 +21,14 @@ LAYERS: list[tuple[str, ...]] = [
     ("tokens", "reference_api.tokens"),
     ("tokenset", "guardrail", "reference_api.io"),
     ("instructions",),
-    ("protocol", "reference_api.protocol"),
+    ("protocol", "reference_api.protocol", "v1", "v2"),
     ("formats.versions",),
     ("validation", "render"),
     ("formats",),
     ("dataset",),
     ("export", "info", "filecheck", "csv_import", "finetune"),
     ("model_dir", "extras"),
-    ("train", "infer", "eval", "serve", "export_gguf", "examples", ""),
+    ("train", "infer", "eval", "serve", "export_gguf", "examples", "", "common"),
     ("cli",),
 ]
 

@@ -1,0 +1,6 @@
+"""The reference's import path ``model_train_protocol.common.instructions``."""
+
+from ...instructions import BaseInstruction, ExtendedInstruction, Instruction
+from ...reference_api.io import ExtendedResponse, InstructionOutput
+
+__all__ = ["BaseInstruction", "Instruction", "ExtendedInstruction", "InstructionOutput", "ExtendedResponse"]

@@ -1,0 +1,131 @@
+"""Scripts written for the reference's code API run unchanged and give the training data the reference wrote.
+
+Each script in tests/data/reference_scripts/ builds one protocol of
+shared/reference/data/README.md section 2 as a user of reference 0.8-1.2.8
+(or 0.3.2, ``tiny_v032.py``) writes it, and saves it without naming a
+layout (bloom 0.3.2, our default). The saved file must hold what the reference
+wrote in generated/ (tokens with values, keys, types, descriptions and bounds;
+special_tokens; context; every set's lines, samples, finals, values, prompts,
+guardrails and context) and validate against the reference's schema; the
+same protocol in bloom 2.0.1 must equal the 1.2.8 file (names included).
+Sets are compared by name, or by content where the layout has no names:
+the reference's set order is random (FORMAT.md 6, defect 1).
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import model_train_protocol as mtp
+from core_helpers import assert_schema_valid
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "data" / "reference_scripts"
+
+#: script -> (file it saves, reference file with the same protocol in bloom 0.3.2, in bloom 2.0.1).
+CASES = {
+    "tiny": ("tiny_model.json", "generated/v0.3.2/tiny_model.json", "generated/v1.2.8/tiny_model.json"),
+    "tiny_encrypted": ("tiny_encrypted_model.json", "generated/v0.3.2/tiny_encrypted_model.json",
+                       "generated/v1.2.8/tiny_encrypted_model.json"),
+    "numeric": ("numeric_model.json", None, "generated/v1.2.8/numeric_model.json"),
+    "example": ("example_model.json", "generated/v0.3.2/example_model.rerun.json",
+                "examples/schemas-3.2.3/bloom_2_0_1.json"),
+    "ext": ("extended_only_model.json", "generated/v0.3.2/extended_only_model.json",
+            "generated/v1.2.8/extended_only_model.json"),
+    "ext_basic": ("extended_plus_basic_model.json", "generated/v0.3.2/extended_plus_basic_model.json",
+                  "generated/v1.2.8/extended_plus_basic_model.json"),
+    "tiny_v032": ("tiny_model.json", "generated/v0.3.2/tiny_model.json", None),
+}
+
+
+def run_script(name: str, cwd: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Run a script as ``python script.py`` would, in ``cwd``; its globals."""
+    monkeypatch.chdir(cwd)
+    return runpy.run_path(str(SCRIPTS / f"{name}.py"), run_name="__main__")
+
+
+def _sets(document: dict[str, Any], by_name: bool) -> dict[str, Any] | list[str]:
+    sets = document["instruction"]["sets"]
+    if by_name:
+        return {s["name"]: s for s in sets}
+    return sorted(json.dumps({k: v for k, v in s.items() if k != "name"}, sort_keys=True, ensure_ascii=False)
+                  for s in sets)
+
+
+def assert_same_training_data(ours: dict[str, Any], theirs: dict[str, Any]) -> None:
+    """Everything a model is trained on is equal; the layout's own fields ($schema, version fields) may differ."""
+    for field in ("name", "inputs", "encrypted", "valid", "context", "tokens", "special_tokens"):
+        assert ours[field] == theirs[field], field
+    assert ours["instruction"]["memory"] == theirs["instruction"]["memory"]
+    named = all("name" in s for d in (ours, theirs) for s in d["instruction"]["sets"])
+    assert _sets(ours, named) == _sets(theirs, named)
+
+
+@pytest.mark.parametrize("script", sorted(CASES))
+def test_script_runs_unchanged_and_saves_what_the_reference_wrote(
+        script: str, tmp_path: Path, shared_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    saved, old_layout, new_layout = CASES[script]
+    run_script(script, tmp_path, monkeypatch)
+    document = json.loads((tmp_path / saved).read_text(encoding="utf-8"))
+    assert document["$schema"].endswith("/v0/bloom_0_3_2.json")  # no version= given: our default layout
+    assert_schema_valid(document)
+    assert_schema_valid(json.loads((tmp_path / f"{document['name']}_template.json").read_text(encoding="utf-8")))
+    for reference in (old_layout, new_layout):
+        if reference is not None:
+            assert_same_training_data(document, json.loads((shared_dir / reference).read_text(encoding="utf-8")))
+
+
+@pytest.mark.parametrize("script", sorted(name for name, case in CASES.items() if case[1] is not None))
+def test_saved_file_equals_the_reference_0_3_2_file_up_to_set_order(
+        script: str, tmp_path: Path, shared_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    saved, old_layout, _ = CASES[script]
+    run_script(script, tmp_path, monkeypatch)
+    ours = json.loads((tmp_path / saved).read_text(encoding="utf-8"))
+    theirs = json.loads((shared_dir / old_layout).read_text(encoding="utf-8"))
+    assert {k: v for k, v in ours.items() if k != "instruction"} == \
+        {k: v for k, v in theirs.items() if k not in ("instruction", "$schema")} | {"$schema": ours["$schema"]}
+    assert _sets(ours, False) == _sets(theirs, False)
+    if len(ours["instruction"]["sets"]) == 1:  # one set: no random order to tell the bytes apart
+        assert (tmp_path / saved).read_bytes() == (shared_dir / old_layout).read_bytes()
+
+
+@pytest.mark.parametrize("script", sorted(name for name, case in CASES.items() if case[2] is not None))
+def test_same_protocol_in_bloom_2_0_1_equals_the_1_2_8_file(
+        script: str, tmp_path: Path, shared_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    protocol = run_script(script, tmp_path, monkeypatch)["protocol"]
+    ours = protocol.to_json("2.0.1")
+    assert_schema_valid(ours)
+    theirs = json.loads((shared_dir / CASES[script][2]).read_text(encoding="utf-8"))
+    assert {k: v for k, v in ours.items() if k != "instruction"} == {k: v for k, v in theirs.items() if k != "instruction"}
+    assert ours["instruction"]["memory"] == theirs["instruction"]["memory"]
+    assert _sets(ours, True) == _sets(theirs, True)
+
+
+def test_guardrail_added_to_one_instruction_guards_no_other(
+        tmp_path: Path, shared_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """example: two instructions share the guarded line (Tree English Alice Talk); only one was guarded."""
+    protocol = run_script("example", tmp_path, monkeypatch)["protocol"]
+    sets = {s["name"]: s for s in protocol.to_json("2.0.1")["instruction"]["sets"]}
+    assert [g["index"] for g in sets["alice_cat_alice_continue"]["guardrails"]] == [1]
+    assert sets["alice_cat_alice_appear_disappear"]["guardrails"] == []
+    assert sets["alice_cat_alice_instruction_numeric"]["guardrails"] == []
+
+
+def test_guardrail_on_the_prompt_line_leaves_an_equal_input_line_unguarded(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ext: input lines 1 and 2 are the same TokenSet; add_guardrail(…, 2) guards line 2 only."""
+    protocol = run_script("ext", tmp_path, monkeypatch)["protocol"]
+    (ext,) = protocol.to_json()["instruction"]["sets"]
+    assert [g["index"] for g in ext["guardrails"]] == [2]
+
+
+def test_the_saved_file_loads_and_saves_again_with_the_same_training_data(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run_script("numeric", tmp_path, monkeypatch)
+    first = json.loads((tmp_path / "numeric_model.json").read_text(encoding="utf-8"))
+    again = mtp.Protocol.from_json(first).to_json()
+    assert_same_training_data(again, first)
