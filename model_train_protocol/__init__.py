@@ -18,15 +18,17 @@ from .errors import (
     MTPTypeError,
     MTPValidationError,
     MTPValueError,
+    MultiClassifierError,
     ProtocolError,
     ProtocolTypeError,
+    StateMachineError,
     TokenError,
     TokenSetError,
     TokenSetTypeError,
     TokenTypeError,
 )
 from .guardrail import Guardrail
-from .instructions import ExtendedInstruction, Instruction, Sample
+from .instructions import ExtendedInstruction, Instruction, MultiClassifierInstruction, Sample, StateMachineInstruction
 from .protocol import Protocol
 from .render import RenderedExample, render_protocol
 from .tokens import BOS, EOS, NON, PAD, RUN, UNK, NumListToken, NumToken, SpecialToken, Token, UserToken
@@ -75,6 +77,8 @@ __all__ = [
     "MTPTypeError",
     "MTPValidationError",
     "MTPValueError",
+    "MultiClassifierError",
+    "MultiClassifierInstruction",
     "NON",
     "NumListToken",
     "NumToken",
@@ -88,6 +92,8 @@ __all__ = [
     "Sample",
     "Snippet",
     "SpecialToken",
+    "StateMachineError",
+    "StateMachineInstruction",
     "Token",
     "TokenError",
     "TokenSet",

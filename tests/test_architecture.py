@@ -19,6 +19,7 @@ ROOT = "model_train_protocol"
 LAYERS: list[tuple[str, ...]] = [
     ("errors", "text"),
     ("tokens",),
+    ("labels",),
     ("tokenset", "guardrail"),
     ("instructions",),
     ("protocol",),
