@@ -23,6 +23,7 @@ from .errors import (
     MTPTypeError,
     MTPValidationError,
     MTPValueError,
+    MultiClassifierError,
     OutputError,
     OutputTypeError,
     ProtocolError,
@@ -30,6 +31,7 @@ from .errors import (
     ProtocolFileLayerDepthError,
     ProtocolTypeError,
     ProviderError,
+    StateMachineError,
     TemplateFileError,
     TokenError,
     TokenSetError,
@@ -37,7 +39,7 @@ from .errors import (
     TokenTypeError,
 )
 from .guardrail import Guardrail
-from .instructions import ExtendedInstruction, Instruction, Sample
+from .instructions import ExtendedInstruction, Instruction, MultiClassifierInstruction, Sample, StateMachineInstruction
 from .protocol import Protocol
 from .render import RenderedExample, render_protocol
 from .tokens import BOS, EOS, NON, PAD, RUN, UNK, NumListToken, NumToken, SpecialToken, Token, UserToken
@@ -105,6 +107,8 @@ __all__ = [
     "MTPTypeError",
     "MTPValidationError",
     "MTPValueError",
+    "MultiClassifierError",
+    "MultiClassifierInstruction",
     "MultiClassifierOutput",
     "NON",
     "NumListToken",
@@ -124,7 +128,9 @@ __all__ = [
     "Sample",
     "Snippet",
     "SpecialToken",
+    "StateMachineError",
     "StateMachineInput",
+    "StateMachineInstruction",
     "StateMachineOutput",
     "TemplateFileError",
     "Token",

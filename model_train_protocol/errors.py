@@ -117,6 +117,14 @@ class ProtocolTypeError(ProtocolError, MTPTypeError):
     """A protocol argument has the wrong type."""
 
 
+class StateMachineError(ProtocolError):
+    """A state-machine protocol breaks its shape (one StateMachineInstruction, no other kind)."""
+
+
+class MultiClassifierError(InstructionError):
+    """A multi-classifier instruction or one of its samples is invalid."""
+
+
 class MTPValidationError(ProtocolError):
     """A protocol failed validation; ``problems`` lists every problem found."""
 

@@ -8,16 +8,18 @@ text. Both close every answer with a *final* token chosen per sample.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence, Union
+from typing import Any, Iterable, Mapping, Sequence, Union
 
 from .errors import InstructionError, InstructionTypeError
 from .errors import DuplicateGuardrailError, GuardrailError, GuardrailIndexError, GuardrailTypeError
 from .guardrail import MIN_GUARDRAIL_SAMPLES, Guardrail
+from .labels import format_labels, parse_labels, read_labels
 from .reference_api.io import bind_seed, extended_call, instruction_call
 from .tokens import NON, NumListToken, NumToken, SpecialToken, Token
 from .tokenset import Snippet, TokenSet
 
-__all__ = ["Instruction", "ExtendedInstruction", "Sample", "BaseInstruction", "guardrail_map", "guardrail_conflicts",
+__all__ = ["Instruction", "ExtendedInstruction", "StateMachineInstruction", "MultiClassifierInstruction", "Sample",
+           "sample_labels", "BaseInstruction", "guardrail_map", "guardrail_conflicts",
            "instruction_guardrails"]
 
 FinalSpec = Union[Token, Sequence[Token]]
@@ -39,9 +41,11 @@ class Sample:
 
 
 class BaseInstruction:
-    """What both instruction kinds share: name, context TokenSets, finals, background lines, samples."""
+    """What every instruction kind shares: name, context TokenSets, finals, background lines, samples."""
 
     kind = ""
+    #: The kind of model a protocol of this instruction trains (FORMAT.md 5.2); instructions of one protocol agree.
+    model_type = "generative"
 
     def __init__(self, context: Sequence[TokenSet], final: FinalSpec, name: str | None) -> None:
         owner = type(self).__name__
@@ -388,6 +392,198 @@ def _one_value(seed: Any, reference: Any, reference_name: str, owner: str, seed_
     if seed is not None:
         raise InstructionTypeError(f"{owner}: {seed_name}= and {reference_name}= name the same argument; pass one.")
     return reference
+
+
+class _ChoiceInstruction(BaseInstruction):
+    """An instruction whose answer is chosen from a closed set (a state, or one value per label).
+
+    Its response line is one generated token (``State`` or ``States``) whose
+    description lists what may be answered, its final is always ``<NON>``, and
+    it takes the seed's ``context=[TokenSet...]`` or the reference's
+    ``input=`` (any object with ``.tokensets``, e.g. ``InstructionInput``), in
+    which case ``context`` holds background lines as in the reference.
+    """
+
+    _response_value = ""
+
+    def __init__(self, context: Any, name: str, input: Any, owner: str) -> None:
+        background: Sequence[str] = ()
+        if input is None and hasattr(context, "tokensets"):
+            input, context = context, None
+        if input is not None:
+            if not hasattr(input, "tokensets"):
+                raise InstructionTypeError(f"{owner}: input must be an InstructionInput (or StateMachineInput), "
+                                           f"got {type(input).__name__}.")
+            if context is not None:
+                if isinstance(context, str) or not isinstance(context, Iterable):
+                    raise InstructionTypeError(f"{owner}: with input=, context is a list of background lines.")
+                background = list(context)
+            context = input.tokensets
+        elif context is None:
+            raise InstructionTypeError(f"{owner} needs its input lines: context=[TokenSet, ...].")
+        super().__init__(context, NON, name)
+        for line in background:
+            self.add_context(line)
+
+    @property
+    def input_sets(self) -> tuple[TokenSet, ...]:
+        return self.context
+
+    @property
+    def rows(self) -> tuple[TokenSet, ...]:
+        return self.context + (self.response,)
+
+    def _make_response(self, desc: str) -> None:
+        object.__setattr__(self, "response", TokenSet((Token(self._response_value, desc=desc),)))
+
+
+class StateMachineInstruction(_ChoiceInstruction):
+    """The model reads its input lines and answers with one of ``states`` (a game state, a route, an intent).
+
+    A state-machine protocol has exactly this one instruction and at least ten
+    samples; every answer is one of the declared states, or the guardrail's
+    refusal.
+    """
+
+    kind = "state_machine"
+    model_type = "state_machine"
+    _response_value = "State"
+
+    def __init__(
+        self,
+        context: Sequence[TokenSet] | None = None,
+        states: Sequence[str] | None = None,
+        name: str = "StateMachineInstruction",
+        *,
+        input: Any = None,
+    ) -> None:
+        super().__init__(context, name, input, "StateMachineInstruction")
+        object.__setattr__(self, "states", _states(states, self.name))
+        self._make_response(f"The responses that are acceptable: {list(self.states)!r}.")
+
+    def add_sample(self, input_snippets: Sequence[Snippet | str], state: str) -> Sample:
+        """Add one example: a snippet per input TokenSet and the state it leads to."""
+        snippets = self._snippets(input_snippets)
+        where = f"StateMachineInstruction {self.name!r}"
+        if not isinstance(state, str):
+            raise InstructionTypeError(f"{where}: state must be a string, got {type(state).__name__} {state!r}.")
+        if "\n" in state or not state.strip():
+            raise InstructionError(f"{where}: state {state!r} must be one non-empty line.")
+        sample = Sample(snippets, state, NON, None)
+        self.samples.append(sample)
+        return sample
+
+    def __setattr__(self, attribute: str, value: Any) -> None:
+        if attribute == "states":
+            raise InstructionError(f"StateMachineInstruction {self.name!r}: states cannot change once the "
+                                   "instruction is created (its response line lists them); create a new instruction.")
+        super().__setattr__(attribute, value)
+
+
+class MultiClassifierInstruction(_ChoiceInstruction):
+    """The model reads its input lines and answers with one value for every label of ``state_map``.
+
+    The answer line is the labels as a Python dict literal in sorted label
+    order (``{'emotion': 'happy', 'intent': 'question'}``), see :mod:`labels`.
+    """
+
+    kind = "multi_classification_machine"
+    model_type = "multi_classifier"
+    _response_value = "States"
+
+    def __init__(
+        self,
+        context: Sequence[TokenSet] | None = None,
+        state_map: Mapping[str, Sequence[str]] | None = None,
+        name: str = "MultiClassifierInstruction",
+        *,
+        input: Any = None,
+    ) -> None:
+        if input is None and hasattr(context, "tokensets") and not isinstance(name, str):
+            # The reference's positional order: (input, state_map, context=background lines).
+            input, context, name = context, name, "MultiClassifierInstruction"
+        super().__init__(context, name, input, "MultiClassifierInstruction")
+        object.__setattr__(self, "state_map", _state_map(state_map, self.name))
+        shown = {label: list(values) for label, values in self.state_map.items()}
+        self._make_response("Acceptable responses must contain exactly 1 key and 1 value for every key in this "
+                            f"map, in any combination: {shown!r}.")
+
+    def add_sample(
+        self,
+        input_snippets: Sequence[Snippet | str],
+        output_snippet: Mapping[str, str] | str | Snippet,
+        output_value: None = None,
+        final: Token | None = None,
+    ) -> Sample:
+        """Add one example: a snippet per input TokenSet and its labels (a dict, JSON or a Python dict literal)."""
+        snippets = self._snippets(input_snippets)
+        where = f"MultiClassifierInstruction {self.name!r}"
+        if output_value is not None or (final is not None and final is not NON):
+            raise InstructionError(f"{where}: a multi-classifier answers with labels only; drop output_value= "
+                                   "and final=.")
+        if isinstance(output_snippet, Snippet):
+            output_snippet = output_snippet.string
+        labels = parse_labels(output_snippet, self.state_map, where)
+        sample = Sample(snippets, format_labels(labels), NON, None)
+        self.samples.append(sample)
+        return sample
+
+    def __setattr__(self, attribute: str, value: Any) -> None:
+        if attribute == "state_map":
+            raise InstructionError(f"MultiClassifierInstruction {self.name!r}: state_map cannot change once the "
+                                   "instruction is created (its response line lists it); create a new instruction.")
+        super().__setattr__(attribute, value)
+
+
+def sample_labels(sample: Sample) -> dict[str, str]:
+    """The labels of a multi-classifier sample (its answer line parsed back)."""
+    labels = read_labels(sample.output)
+    if labels is None:
+        raise InstructionError(f"sample answer {sample.output[:80]!r} is not a label dict.")
+    return labels
+
+
+def _line(text: Any, what: str, owner: str) -> str:
+    if not isinstance(text, str):
+        raise InstructionTypeError(f"{owner}: {what} {text!r} must be a string, got {type(text).__name__}.")
+    if "\n" in text or not text.strip():
+        raise InstructionError(f"{owner}: {what} {text!r} must be one non-empty line.")
+    return text
+
+
+def _states(states: Any, name: str) -> tuple[str, ...]:
+    owner = f"StateMachineInstruction {name!r}"
+    if states is None or isinstance(states, (str, bytes)) or not isinstance(states, Iterable):
+        raise InstructionTypeError(f"{owner} needs its states as a list of strings, e.g. states=['Idle', 'Running'].")
+    items = tuple(_line(s, "state", owner) for s in states)
+    if not items:
+        raise InstructionError(f"{owner}: states cannot be empty; list every state the model may answer.")
+    twice = sorted({s for s in items if items.count(s) > 1})
+    if twice:
+        raise InstructionError(f"{owner}: state(s) {', '.join(map(repr, twice))} listed twice.")
+    return items
+
+
+def _state_map(state_map: Any, name: str) -> dict[str, tuple[str, ...]]:
+    owner = f"MultiClassifierInstruction {name!r}"
+    if not isinstance(state_map, Mapping):
+        raise InstructionTypeError(f"{owner} needs state_map={{label: [values...]}}, e.g. "
+                                   "state_map={'emotion': ['happy', 'sad']}, got " + type(state_map).__name__ + ".")
+    if not state_map:
+        raise InstructionError(f"{owner}: state_map needs at least one label.")
+    result: dict[str, tuple[str, ...]] = {}
+    for label, values in state_map.items():
+        _line(label, "label", owner)
+        if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+            raise InstructionTypeError(f"{owner}: the values of label {label!r} must be a list of strings.")
+        items = tuple(_line(v, f"value of label {label!r}", owner) for v in values)
+        if not items:
+            raise InstructionError(f"{owner}: label {label!r} has no values; list the values it may take.")
+        twice = sorted({v for v in items if items.count(v) > 1})
+        if twice:
+            raise InstructionError(f"{owner}: label {label!r} lists {', '.join(map(repr, twice))} twice.")
+        result[label] = items
+    return result
 
 
 def _finals(final: FinalSpec, owner: str, name: str) -> tuple[Token, ...]:

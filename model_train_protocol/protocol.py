@@ -14,7 +14,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from .errors import InstructionError, Problem, ProtocolError, ProtocolTypeError
+from .errors import InstructionError, Problem, ProtocolError, ProtocolTypeError, StateMachineError
 from .guardrail import Guardrail
 from .instructions import BaseInstruction, guardrail_map
 from .reference_api.protocol import layout_of
@@ -79,7 +79,8 @@ class Protocol:
         """
         if not isinstance(instruction, BaseInstruction):
             raise ProtocolTypeError(
-                f"add_instruction needs an mtp.Instruction or mtp.ExtendedInstruction, got {type(instruction).__name__}."
+                "add_instruction needs an mtp.Instruction, ExtendedInstruction, StateMachineInstruction or "
+                f"MultiClassifierInstruction, got {type(instruction).__name__}."
             )
         if any(i is instruction for i in self.instructions):
             raise InstructionError(f"Instruction {instruction.name!r} is already in this protocol.")
@@ -87,6 +88,7 @@ class Protocol:
             raise InstructionError(
                 f"An instruction named {instruction.name!r} already exists in protocol {self.name!r}; names must be unique."
             )
+        _check_model_type(self, instruction)
         have = len(instruction.input_sets)
         if have != self.inputs:
             extra = " plus the user's prompt TokenSet last" if instruction.prompt_index is not None else ""
@@ -97,6 +99,11 @@ class Protocol:
         self.instructions.append(instruction)
 
     # --- derived -----------------------------------------------------------
+    @property
+    def model_type(self) -> str:
+        """``"generative"``, ``"state_machine"`` or ``"multi_classifier"``: what its instructions train (FORMAT.md 5.2)."""
+        return self.instructions[0].model_type if self.instructions else "generative"
+
     def key_map(self) -> KeyMap:
         """The keys this protocol gives its tokens."""
         return KeyMap(self.encrypt)
@@ -173,6 +180,28 @@ class Protocol:
 
     def __repr__(self) -> str:
         return f"Protocol(name={self.name!r}, inputs={self.inputs}, instructions={len(self.instructions)})"
+
+
+def _check_model_type(protocol: Protocol, instruction: BaseInstruction) -> None:
+    """One protocol trains one kind of model, and a state machine is a single instruction (as the reference)."""
+    if not protocol.instructions:
+        return
+    first = protocol.instructions[0]
+    kind = type(instruction).__name__
+    if "state_machine" in (first.model_type, instruction.model_type):
+        if first.model_type == instruction.model_type:
+            raise StateMachineError(
+                f"A state-machine protocol has exactly one instruction: {protocol.name!r} already has "
+                f"{first.name!r}; put every transition into that instruction's samples.")
+        raise StateMachineError(
+            f"A protocol trains one kind of model: {protocol.name!r} trains a {first.model_type!r} model because of "
+            f"instruction {first.name!r}, but {instruction.name!r} ({kind}) trains a {instruction.model_type!r} model; "
+            "use a separate protocol for it.")
+    if first.model_type != instruction.model_type:
+        raise ProtocolTypeError(
+            f"A protocol trains one kind of model: {protocol.name!r} trains a {first.model_type!r} model because of "
+            f"instruction {first.name!r}, but {instruction.name!r} ({kind}) trains a {instruction.model_type!r} model; "
+            "use a separate protocol for it.")
 
 
 def _files() -> ModuleType:

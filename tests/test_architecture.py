@@ -19,6 +19,7 @@ ROOT = "model_train_protocol"
 LAYERS: list[tuple[str, ...]] = [
     ("errors", "text", "reference_api"),
     ("tokens", "reference_api.tokens"),
+    ("labels",),
     ("tokenset", "guardrail", "reference_api.io"),
     ("instructions",),
     ("protocol", "reference_api.protocol", "v1", "v2"),

@@ -1,0 +1,78 @@
+"""The answer line of a multi-classifier: one value per label, written as a Python dict literal.
+
+The reference stores ``{'emotion': 'happy', 'intent': 'question'}`` (Python
+``repr`` quoting) and accepts JSON or a Python literal on input. We write the
+labels in sorted order, so the same labels always give the same line whatever
+order the author typed them in; the model learns (and the decoder enforces)
+that one order.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from typing import Any, Mapping
+
+from .errors import InstructionError, InstructionTypeError
+
+__all__ = ["format_labels", "parse_labels", "read_labels", "labels_problem"]
+
+
+def format_labels(labels: Mapping[str, str]) -> str:
+    """The canonical answer line: labels sorted, Python ``repr`` quoting (``{'a': 'x', 'b': 'y'}``)."""
+    return "{" + ", ".join(f"{label!r}: {labels[label]!r}" for label in sorted(labels)) + "}"
+
+
+def read_labels(text: str) -> dict[str, str] | None:
+    """The label dict of an answer line in JSON or Python-literal form; None when it is not a dict of strings."""
+    value: Any = None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        try:
+            value = ast.literal_eval(text.strip())
+        except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+            return None
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        return None
+    return value
+
+
+def labels_problem(labels: Mapping[str, Any], state_map: Mapping[str, Any]) -> str | None:
+    """Why ``labels`` does not name exactly the labels of ``state_map`` (None when it does)."""
+    missing = [label for label in state_map if label not in labels]
+    extra = [label for label in labels if label not in state_map]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append("missing " + ", ".join(map(repr, missing)))
+        if extra:
+            parts.append("unknown " + ", ".join(map(repr, extra)))
+        return "labels " + "; ".join(parts) + f" (the labels are {', '.join(map(repr, state_map))})"
+    return None
+
+
+def parse_labels(value: Any, state_map: Mapping[str, Any], where: str) -> dict[str, str]:
+    """A sample's labels from a dict, a JSON object or a Python dict literal; exactly the map's labels.
+
+    Values are not checked against the map here: ``Protocol.validate`` reports
+    every such problem at once (rule ``labels-in-map``).
+    """
+    if isinstance(value, str):
+        parsed = read_labels(value)
+        if parsed is None:
+            raise InstructionError(f"{where}: {value[:80]!r} is not a JSON object or Python dict literal of strings; "
+                                   "write e.g. {\"emotion\": \"happy\", \"intent\": \"question\"}.")
+        value = parsed
+    if not isinstance(value, Mapping):
+        raise InstructionTypeError(f"{where}: labels must be a dict (label -> value) or its JSON text, got "
+                                   f"{type(value).__name__}.")
+    for label, item in value.items():
+        if not isinstance(label, str) or not isinstance(item, str):
+            raise InstructionTypeError(f"{where}: label {label!r} -> {item!r}: labels and values must be strings.")
+        if "\n" in item or not item.strip():
+            raise InstructionError(f"{where}: label {label!r} has value {item!r}; a value is one non-empty line.")
+    problem = labels_problem(value, state_map)
+    if problem is not None:
+        raise InstructionError(f"{where}: {problem}; give exactly one value for every label.")
+    return dict(value)

@@ -1,0 +1,35 @@
+"""The multi-classifier answer line: canonical order, both input forms, round trip."""
+
+from hypothesis import given, strategies as st
+
+from model_train_protocol.labels import format_labels, labels_problem, read_labels
+
+texts = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\n"), min_size=1, max_size=12)
+
+
+def test_labels_are_written_sorted_with_python_quoting():
+    assert format_labels({"intent": "question", "emotion": "happy"}) == "{'emotion': 'happy', 'intent': 'question'}"
+    assert format_labels({"a": "it's"}) == "{'a': \"it's\"}"
+
+
+def test_json_and_python_literals_are_both_read():
+    assert read_labels('{"a": "x", "b": "y"}') == {"a": "x", "b": "y"}
+    assert read_labels("{'a': 'x'}") == {"a": "x"}
+    assert read_labels("{'a': 1}") is None
+    assert read_labels("['a']") is None
+    assert read_labels("{'a': 'x'") is None
+    assert read_labels("__import__('os')") is None
+
+
+def test_a_problem_names_missing_and_unknown_labels():
+    problem = labels_problem({"a": "x", "c": "z"}, {"a": [], "b": []})
+    assert "missing 'b'" in problem and "unknown 'c'" in problem
+    assert labels_problem({"a": "x"}, {"a": []}) is None
+
+
+@given(st.dictionaries(texts, texts, min_size=1, max_size=5))
+def test_format_then_read_gives_the_labels_back(labels):
+    line = format_labels(labels)
+    assert read_labels(line) == labels
+    assert "\n" not in line
+    assert format_labels(dict(reversed(list(labels.items())))) == line
