@@ -1,8 +1,23 @@
 """The reference's no-code CSV layout (columns ``Input``, ``Output``, ``Reference``) as a Protocol.
 
-The reference turns such a CSV into a one-input state machine, which the MTP
-0.3.2 format cannot hold (it needs ``inputs >= 2`` and has no state machines).
-We build the same classifier as a basic instruction instead:
+By default (``layout="reference"``) the CSV becomes what reference 1.2.8 builds
+from it (FORMAT.md 5.3), written as bloom 2.0.1 unless ``version=`` says otherwise:
+
+* columns ``Input``, ``Output`` (and ``Reference``): a one-input state machine,
+  ``Protocol(name, inputs=1, encrypt=False)`` with one ``StateMachineInstruction``
+  on the line ``Input``, whose states are the distinct Outputs in order of first
+  appearance. ``GUARDRAIL`` rows become one guardrail on that line; one or two
+  such rows are an error here (reference 0.5.5+ drops them silently, FORMAT.md 6, defect 23);
+* ``Input`` with other label columns (``Emotion``, ``Intent``, ...): a
+  ``MultiClassifierInstruction`` with one label per column and its values in
+  order of first appearance (bloom 2.x only; it has no guardrail);
+* an empty label cell inherits the previous row's value of that column; a
+  non-empty ``Reference`` becomes an instruction context line (duplicates
+  skipped); a column name given twice is an error.
+
+A target version that cannot hold a state machine (``version="0.3.2"``) and
+``layout="classifier"`` give the 0.3.2-compatible classifier, built as a basic
+instruction:
 
 * ``Protocol(name, inputs=2, encrypt=False)`` with one ``Instruction`` named
   ``classify``. Its two input lines are a fixed task line (TokenSet ``Task``,
@@ -36,16 +51,21 @@ from typing import Iterable, TextIO
 
 import emoji
 
-from .errors import MTPValueError
+from .errors import ConversionError
 from .formats.limits import read_limited
+from .formats.versions import BLOOM_2_0_1, FormatVersion, format_version
 from .guardrail import MIN_GUARDRAIL_SAMPLES, Guardrail
-from .instructions import Instruction
+from .instructions import Instruction, MultiClassifierInstruction, StateMachineInstruction
 from .protocol import Protocol
 from .tokens import Token, UserToken
 from .tokenset import TokenSet
 from .validation import MAX_INSTRUCTION_CONTEXT, MAX_STRING_LENGTH, MIN_SAMPLES, substring_pairs
 
-__all__ = ["CSVImportError", "RowIssue", "CSVImport", "CSVRow", "GUARDRAIL_OUTPUT", "DEFAULT_TASK", "import_csv", "read_csv"]
+__all__ = ["CSVImportError", "RowIssue", "CSVImport", "CSVRow", "GUARDRAIL_OUTPUT", "DEFAULT_TASK", "LAYOUTS",
+           "import_csv", "read_csv", "read_table"]
+
+#: ``layout=`` of :func:`import_csv`: what reference 1.2.8 builds, or the 0.3.2-compatible classifier.
+LAYOUTS = ("reference", "classifier")
 
 #: The Output value that marks a row as an off-topic prompt.
 GUARDRAIL_OUTPUT = "GUARDRAIL"
@@ -68,8 +88,8 @@ _ROLE_NAMES = {
 MAX_NATURAL_LABELS = 500
 
 
-class CSVImportError(MTPValueError):
-    """The CSV cannot be imported at all (missing columns, unreadable text)."""
+class CSVImportError(ConversionError):
+    """The CSV cannot be imported at all (missing columns, unreadable text, too few GUARDRAIL rows)."""
 
 
 @dataclass(frozen=True)
@@ -85,13 +105,20 @@ class RowIssue:
 
 @dataclass
 class CSVImport:
-    """The protocol built from a CSV, what was skipped, and how Outputs became final tokens."""
+    """The protocol built from a CSV, what was skipped, and what it answers.
+
+    ``kind`` is ``"classifier"`` (``labels``: each Output and its final token's
+    name), ``"state_machine"`` (``states["Output"]``: the states) or
+    ``"multi_classifier"`` (``states``: each label column and its values).
+    """
 
     protocol: Protocol
     skipped: list[RowIssue] = field(default_factory=list)
     samples: int = 0
     guardrail_samples: int = 0
     labels: dict[str, str] = field(default_factory=dict)
+    kind: str = "classifier"
+    states: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -104,12 +131,9 @@ class CSVRow:
     reference: str
 
 
-def read_csv(source: str | os.PathLike[str] | TextIO) -> tuple[list[CSVRow], list[RowIssue]]:
-    """Rows of a CSV with ``Input``/``Output``/``Reference`` columns (names matched ignoring case and spaces).
-
-    Cells are stripped; an empty Output is filled from the previous row. Issues
-    about the file's shape (unknown columns, ragged rows) come back as RowIssues.
-    """
+def read_table(source: str | os.PathLike[str] | TextIO) -> tuple[list[str], list[tuple[int, list[str]]], list[RowIssue]]:
+    """The header (names stripped), the non-blank data rows with their numbers (header = row 1), and issues
+    about the file's shape (ragged rows). Unreadable text and an empty file raise :class:`CSVImportError`."""
     where = f"{source}: " if isinstance(source, (str, os.PathLike)) else ""
     if isinstance(source, (str, os.PathLike)):
         try:
@@ -126,10 +150,37 @@ def read_csv(source: str | os.PathLike[str] | TextIO) -> tuple[list[CSVRow], lis
         raise CSVImportError(f"{where}row 1: not a readable CSV header ({exc}).") from None
     if not header or not any(h.strip() for h in header):
         raise CSVImportError(f"{where}the CSV is empty; it needs a header row with the columns Input, Output and Reference.")
+    rows: list[tuple[int, list[str]]] = []
+    issues: list[RowIssue] = []
+    number = 1
+    try:
+        for cells in reader:
+            number += 1
+            if not any(c.strip() for c in cells):
+                continue  # blank line
+            if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
+                issues.append(RowIssue(number, f"{len(cells)} cells but the header has {len(header)}; extra cells ignored."))
+            rows.append((number, cells))
+    except csv.Error as exc:
+        raise CSVImportError(f"{where}row {number}: not valid CSV ({exc}).") from None
+    return [h.strip() for h in header], rows, issues
+
+
+def _cell(cells: list[str], index: int | None) -> str:
+    return cells[index].strip() if index is not None and index < len(cells) else ""
+
+
+def read_csv(source: str | os.PathLike[str] | TextIO) -> tuple[list[CSVRow], list[RowIssue]]:
+    """Rows of a CSV with ``Input``/``Output``/``Reference`` columns (names matched ignoring case and spaces).
+
+    Cells are stripped; an empty Output is filled from the previous row. Issues
+    about the file's shape (unknown columns, ragged rows) come back as RowIssues.
+    """
+    where = f"{source}: " if isinstance(source, (str, os.PathLike)) else ""
+    header, table, shape = read_table(source)
     columns = {}
     issues = []
-    for index, raw in enumerate(header):
-        name = raw.strip()
+    for index, name in enumerate(header):
         canonical = next((k for k in _KNOWN if k.lower() == name.lower()), None)
         if canonical is None:
             issues.append(RowIssue(1, f"column {index + 1} ({name!r}) is not Input, Output or Reference; ignored."))
@@ -142,29 +193,14 @@ def read_csv(source: str | os.PathLike[str] | TextIO) -> tuple[list[CSVRow], lis
         raise CSVImportError(
             f"{where}row 1: the CSV needs the columns Input and Output (Reference optional); missing {', '.join(missing)}."
         )
-
     rows: list[CSVRow] = []
     previous = ""
-    number = 1
-    try:
-        for cells in reader:
-            number += 1
-            if not any(c.strip() for c in cells):
-                continue  # blank line
-            if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
-                issues.append(RowIssue(number, f"{len(cells)} cells but the header has {len(header)}; extra cells ignored."))
-
-            def cell(name: str) -> str:
-                index = columns.get(name)
-                return cells[index].strip() if index is not None and index < len(cells) else ""
-
-            output = cell("Output") or previous
-            if output:
-                previous = output
-            rows.append(CSVRow(number, cell("Input"), output, cell("Reference")))
-    except csv.Error as exc:
-        raise CSVImportError(f"{where}row {number}: not valid CSV ({exc}).") from None
-    return rows, issues
+    for number, cells in table:
+        output = _cell(cells, columns.get("Output")) or previous
+        if output:
+            previous = output
+        rows.append(CSVRow(number, _cell(cells, columns["Input"]), output, _cell(cells, columns.get("Reference"))))
+    return rows, sorted(issues + shape, key=lambda i: i.row)
 
 
 def import_csv(
@@ -172,16 +208,37 @@ def import_csv(
     name: str | None = None,
     context: Iterable[str] = (),
     task: str = DEFAULT_TASK,
+    layout: str = "reference",
+    version: str | None = None,
 ) -> CSVImport:
     """Build a protocol from a no-code CSV (see the module docstring for the mapping).
 
     ``name`` defaults to the file's stem ("csv_protocol" for a stream);
     ``context`` adds protocol context lines (MTP needs ten context lines in
-    total, references included). The protocol is returned even when it is not
+    total, references included). ``layout`` is ``"reference"`` (what reference
+    1.2.8 builds) or ``"classifier"``; ``version`` is the layout the protocol's
+    files take (``"2.0.1"`` for the reference layout, ``"0.3.2"`` for the
+    classifier, by default; a ``"0.3.2"`` target gives the classifier; ``task`` is
+    the classifier's first line). The protocol is returned even when it is not
     yet valid (for example too few context lines): call ``protocol.validate()``.
     """
+    if layout not in LAYOUTS:
+        raise CSVImportError(f"layout {layout!r} is not one of {', '.join(LAYOUTS)}.")
+    fmt = None if version is None else format_version(version)
     if name is None:
         name = Path(source).stem if isinstance(source, (str, os.PathLike)) else "csv_protocol"
+    if layout == "classifier" or (fmt is not None and fmt.major == 0):
+        result = _import_classifier(source, name, context, task)
+    else:
+        result = _import_reference(source, name, context, fmt or BLOOM_2_0_1)
+    if fmt is not None:
+        result.protocol.version = fmt.bloom
+    return result
+
+
+def _import_classifier(source: str | os.PathLike[str] | TextIO, name: str, context: Iterable[str],
+                       task: str) -> CSVImport:
+    """The 0.3.2-compatible classifier (module docstring)."""
     rows, issues = read_csv(source)
     protocol = Protocol(name=name, inputs=2, encrypt=False)
     for line in context:
@@ -257,6 +314,115 @@ def import_csv(
                if samples else "no usable sample rows, so there is no instruction to guard.")
         issues.extend(RowIssue(r.number, why) for r in bad_prompts)
 
+    result.skipped = sorted(issues, key=lambda i: i.row)
+    return result
+
+
+def _reference_columns(header: list[str], where: str) -> tuple[int, int | None, list[tuple[str, int]], list[RowIssue]]:
+    """Index of Input, of Reference (or None), and the label columns (name, index), as reference 1.2.8 reads them."""
+    seen: dict[str, str] = {}
+    for name in header:
+        if name and name.lower() in seen:
+            raise CSVImportError(f"{where}row 1: the column {name!r} appears twice (as {seen[name.lower()]!r} "
+                                 "too); CSV column names must be unique, keep one.")
+        seen[name.lower()] = name
+    issues = [RowIssue(1, f"column {i + 1} has no name; ignored.") for i, name in enumerate(header) if not name]
+    known = {name.lower(): i for i, name in enumerate(header) if name}
+    if "input" not in known:
+        raise CSVImportError(f"{where}row 1: the CSV needs an Input column (and Output, or one column per label).")
+    labels = [(name, i) for i, name in enumerate(header) if name and name.lower() not in ("input", "reference")]
+    if not labels:
+        raise CSVImportError(f"{where}row 1: the CSV needs an Output column (a state machine) or one column per "
+                             "label (a multi-classifier) besides Input and Reference.")
+    return known["input"], known.get("reference"), labels, issues
+
+
+def _add_bad_prompt(guardrail: Guardrail, text: str, digits_allowed: bool) -> None:
+    """Reference 0.4+ allow digits in bad-prompt examples; validation holds each layout to its own rule."""
+    if digits_allowed:
+        guardrail.samples.append(text)
+    else:
+        guardrail.add_sample(text)
+
+
+def _import_reference(source: str | os.PathLike[str] | TextIO, name: str, context: Iterable[str],
+                      fmt: FormatVersion) -> CSVImport:
+    """A state machine (Input, Output, Reference) or a multi-classifier (other label columns), as 1.2.8 builds them."""
+    where = f"{source}: " if isinstance(source, (str, os.PathLike)) else ""
+    header, table, issues = read_table(source)
+    input_at, reference_at, label_columns, header_issues = _reference_columns(header, where)
+    issues += header_issues
+    machine = len(label_columns) == 1 and label_columns[0][0].lower() == "output"
+    if not machine and fmt.major < 2:
+        raise CSVImportError(f"{where}the label columns {', '.join(n for n, _ in label_columns)} make a "
+                             f"multi-classifier, which bloom {fmt.bloom} cannot hold; write it as bloom 2.0.1.")
+    protocol = Protocol(name=name, inputs=1, encrypt=False, version=fmt.bloom)
+    for line in context:
+        protocol.add_context(line)
+
+    previous = {label: "" for label, _ in label_columns}
+    samples: list[tuple[str, dict[str, str]]] = []
+    bad_prompts: list[tuple[int, str]] = []
+    references: dict[str, None] = {}
+    for number, cells in table:
+        values = {}
+        for label, index in label_columns:
+            values[label] = _cell(cells, index) or previous[label]
+            previous[label] = values[label]
+        reference = _cell(cells, reference_at)
+        if reference:
+            references.setdefault(reference, None)
+        text = _cell(cells, input_at)
+        missing = [label for label, value in values.items() if not value]
+        guarded = [label for label, value in values.items() if value == GUARDRAIL_OUTPUT]
+        if not text:
+            issues.append(RowIssue(number, "empty Input; the row is not a sample."))
+        elif missing:
+            issues.append(RowIssue(number, f"empty {', '.join(missing)} and no earlier row to inherit from; fill it in."))
+        elif guarded and not machine:
+            raise CSVImportError(f"{where}row {number}: {GUARDRAIL_OUTPUT} in column {guarded[0]!r}, but a "
+                                 "multi-classifier has no guardrail; remove the row or give it labels.")
+        elif guarded:
+            bad_prompts.append((number, text))
+        else:
+            samples.append((text, values))
+
+    if 0 < len(bad_prompts) < MIN_GUARDRAIL_SAMPLES:
+        rows = ", ".join(str(n) for n, _ in bad_prompts)
+        raise CSVImportError(
+            f"{where}row(s) {rows}: only {len(bad_prompts)} {GUARDRAIL_OUTPUT} row(s); a guardrail needs at least "
+            f"{MIN_GUARDRAIL_SAMPLES} (reference 0.5.5+ drops them silently). Add {GUARDRAIL_OUTPUT} rows or remove these."
+        )
+    input_set = TokenSet(Token("Input"))
+    result = CSVImport(protocol=protocol, samples=len(samples),
+                       kind="state_machine" if machine else "multi_classifier")
+    result.states = {label: list(dict.fromkeys(values[label] for _, values in samples)) for label, _ in label_columns}
+    if not samples:
+        issues.extend(RowIssue(n, "no usable sample rows, so there is no instruction to guard.") for n, _ in bad_prompts)
+        for line in references:
+            protocol.add_context(line)
+        result.skipped = sorted(issues, key=lambda i: i.row)
+        return result
+    if machine:
+        (label, _), = label_columns
+        result.labels = {state: state for state in result.states[label]}
+        instruction: StateMachineInstruction | MultiClassifierInstruction = StateMachineInstruction(
+            context=[input_set], states=result.states[label])
+        for text, values in samples:
+            instruction.add_sample([text], values[label])
+    else:
+        instruction = MultiClassifierInstruction(context=[input_set], state_map=result.states)
+        for text, values in samples:
+            instruction.add_sample([text], values)
+    for line in references:
+        instruction.add_context(line)
+    if bad_prompts:
+        guardrail = Guardrail(good_prompt=GOOD_PROMPT, bad_prompt=BAD_PROMPT, bad_output=GUARDRAIL_OUTPUT)
+        for _, text in bad_prompts:
+            _add_bad_prompt(guardrail, text, fmt.guardrail_digits)
+        instruction.add_guardrail(guardrail, 0)
+        result.guardrail_samples = len(bad_prompts)
+    protocol.add_instruction(instruction)
     result.skipped = sorted(issues, key=lambda i: i.row)
     return result
 

@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("validation", "render"),
     ("formats",),
     ("dataset",),
-    ("export", "info", "filecheck", "csv_import", "finetune"),
+    ("export", "info", "filecheck", "csv_import", "csv", "finetune"),
     ("model_dir", "extras"),
     ("train", "infer", "eval", "serve", "export_gguf", "examples", "", "common"),
     ("cli",),

@@ -11,8 +11,9 @@ from .mtp_runner import CSV_DATA, assert_usage_error, mtp
 CONTEXT = ("--context", "First extra line.", "--context", "Second extra line.", "--context", "Third extra line.")
 
 
-def test_reference_csv(tmp_path: Path) -> None:
-    proc = mtp("import-csv", CSV_DATA / "data.csv", "--name", "csvdemo", "--out", tmp_path, *CONTEXT)
+def test_reference_csv_as_the_classifier(tmp_path: Path) -> None:
+    proc = mtp("import-csv", CSV_DATA / "data.csv", "--layout", "classifier", "--name", "csvdemo", "--out", tmp_path,
+               *CONTEXT)
     assert proc.returncode == 0, proc.stderr
     assert "10 samples, 3 guardrail prompts, 0 row issue(s)" in proc.stdout
     assert proc.stderr == ""
@@ -34,7 +35,7 @@ def test_unusable_rows_are_warnings(tmp_path: Path) -> None:
     source = tmp_path / "rows.csv"
     rows = ["Input,Output,Reference", ",X,", *(f"question {i},Billing,fact {i}" for i in range(10)), "lonely,Other,"]
     source.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    proc = mtp("import-csv", source, "--out", tmp_path)
+    proc = mtp("import-csv", source, "--layout", "classifier", "--out", tmp_path)
     assert proc.returncode == 0, proc.stderr
     warnings = proc.stderr.strip().splitlines()
     assert warnings[0].startswith("warning:") and "row 2: empty Input" in warnings[0]
@@ -54,7 +55,7 @@ def test_invalid_result_ends_with_one_error_line(tmp_path: Path) -> None:
 def test_unreadable_csv(tmp_path: Path) -> None:
     source = tmp_path / "other.csv"
     source.write_text("Question,Answer\na,b\n", encoding="utf-8")
-    proc = mtp("import-csv", source, "--out", tmp_path)
+    proc = mtp("import-csv", source, "--layout", "classifier", "--out", tmp_path)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines() == [proc.stderr.strip()] and "missing Input, Output" in proc.stderr
     assert_usage_error(mtp("import-csv", tmp_path / "missing.csv"))
