@@ -43,6 +43,8 @@ class Protocol:
         self.inputs = inputs
         self.encrypt = encrypt
         self.version = layout_of(version, state_machine)
+        #: Reference 0.5-0.8's ``state_machine=True``: only a StateMachineInstruction may be added.
+        self._state_machine = state_machine is True
         self.context: list[str] = []
         self.instructions: list[BaseInstruction] = []
 
@@ -89,6 +91,10 @@ class Protocol:
                 f"An instruction named {instruction.name!r} already exists in protocol {self.name!r}; names must be unique."
             )
         _check_model_type(self, instruction)
+        if self._state_machine and instruction.model_type != "state_machine":
+            raise StateMachineError(
+                f"Protocol {self.name!r} was created with state_machine=True, so it takes one StateMachineInstruction, "
+                f"not {type(instruction).__name__} {instruction.name!r}; drop state_machine=True for other instructions.")
         have = len(instruction.input_sets)
         if have != self.inputs:
             extra = " plus the user's prompt TokenSet last" if instruction.prompt_index is not None else ""

@@ -26,6 +26,8 @@ PATHS = {
                                                  "ExtendedResponse"],
     "model_train_protocol.common.instructions.Instruction": ["Instruction"],
     "model_train_protocol.common.instructions.ExtendedInstruction": ["ExtendedInstruction"],
+    "model_train_protocol.common.instructions.StateMachineInstruction": ["StateMachineInstruction"],
+    "model_train_protocol.common.instructions.MultiClassifierInstruction": ["MultiClassifierInstruction"],
     "model_train_protocol.common.instructions.input.InstructionInput": ["InstructionInput"],
     "model_train_protocol.common.instructions.input.StateMachineInput": ["StateMachineInput"],
     "model_train_protocol.common.instructions.output": ["InstructionOutput", "ExtendedResponse"],
@@ -39,7 +41,7 @@ PATHS = {
                                     "GuardrailError", "GuardrailTypeError", "TokenError", "TokenTypeError",
                                     "TokenSetError", "TokenSetTypeError", "InstructionError", "InstructionTypeError",
                                     "OutputError", "OutputTypeError", "ProtocolError", "ProtocolTypeError",
-                                    "ProviderError"],
+                                    "ProviderError", "StateMachineError", "MultiClassifierError"],
 }
 
 

@@ -143,5 +143,7 @@ alice_cat_alice_instruction_numeric.add_sample(
 protocol.add_instruction(alice_cat_alice_continue)
 protocol.add_instruction(alice_cat_alice_appear_disappear)
 protocol.add_instruction(alice_cat_alice_instruction_numeric)
-protocol.save()
-protocol.template()
+
+if __name__ == "__main__":
+    protocol.save()
+    protocol.template()

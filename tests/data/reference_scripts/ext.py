@@ -37,5 +37,7 @@ for example in ("a b", "c d", "e f"):
 ext_leave.add_guardrail(guardrail, tokenset_index=2)
 
 protocol.add_instruction(ext_leave)
-protocol.save(name="extended_only")
-protocol.template()
+
+if __name__ == "__main__":
+    protocol.save(name="extended_only")
+    protocol.template()

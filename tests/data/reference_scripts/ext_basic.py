@@ -45,5 +45,7 @@ for _ in range(3):
 
 protocol.add_instruction(ext_leave)
 protocol.add_instruction(basic)
-protocol.save(name="extended_plus_basic")
-protocol.template()
+
+if __name__ == "__main__":
+    protocol.save(name="extended_plus_basic")
+    protocol.template()

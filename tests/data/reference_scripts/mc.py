@@ -21,5 +21,7 @@ classifier.add_sample(input_snippets=[utterance.create_snippet("Why did it break
                       output_snippet=utterance.create_snippet("{'emotion': 'sad', 'intent': 'question'}"))
 
 protocol.add_instruction(classifier)
-protocol.save()
-protocol.template()
+
+if __name__ == "__main__":
+    protocol.save()
+    protocol.template()

@@ -44,5 +44,7 @@ for cat_text, where, alice_text, feeling, reply, final, value in rows:
     )
 
 protocol.add_instruction(chat)
-protocol.save()
-protocol.template()
+
+if __name__ == "__main__":
+    protocol.save()
+    protocol.template()

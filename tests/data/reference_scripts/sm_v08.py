@@ -25,5 +25,7 @@ for example in ("hello", "what", "sing"):
 machine.add_guardrail(guardrail=guardrail, tokenset_index=1)
 
 protocol.add_instruction(machine)
-protocol.save()
-protocol.template()
+
+if __name__ == "__main__":
+    protocol.save()
+    protocol.template()

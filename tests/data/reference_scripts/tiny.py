@@ -34,5 +34,7 @@ for example in ("explain physics", "tell a joke", "capital of Spain"):
 chat.add_guardrail(guardrail=guardrail, tokenset_index=1)
 
 protocol.add_instruction(chat)
-protocol.save()
-protocol.template()
+
+if __name__ == "__main__":
+    protocol.save()
+    protocol.template()

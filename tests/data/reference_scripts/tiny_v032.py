@@ -32,5 +32,7 @@ guardrail.add_sample("capital of Spain")
 chat.add_guardrail(guardrail, 1)
 
 protocol.add_instruction(chat)
-protocol.save()
-protocol.template()
+
+if __name__ == "__main__":
+    protocol.save()
+    protocol.template()
