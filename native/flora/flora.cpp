@@ -166,8 +166,13 @@ int thread_count() {
     return hardware == 0 ? 4 : static_cast<int>(hardware < 4 ? hardware : 4);
 }
 
+// llama.cpp's messages: errors always, the rest while a verbose model is loaded; a continuation (the loader's
+// progress dots) goes with the message it continues.
 void llama_log(ggml_log_level level, const char* text, void*) {
-    if (level >= GGML_LOG_LEVEL_ERROR || (g_verbose_models.load() > 0 && level != GGML_LOG_LEVEL_DEBUG)) write_log(text);
+    static std::atomic<int> last{GGML_LOG_LEVEL_INFO};
+    if (level == GGML_LOG_LEVEL_CONT) level = static_cast<ggml_log_level>(last.load());
+    else last = level;
+    if (level == GGML_LOG_LEVEL_ERROR || (g_verbose_models.load() > 0 && level != GGML_LOG_LEVEL_DEBUG)) write_log(text);
 }
 
 std::once_flag g_backend_once;
@@ -218,7 +223,7 @@ namespace {
 
 // The GGUF file of the export: $MTP_FLORA_MODEL (a name in the directory or a path), else model-f16.gguf, else
 // the file prompts.json names (the last one exported).
-std::string model_path(const std::string& dir, const nlohmann::json& prompts) {
+std::string model_path(const std::string& dir, const nlohmann::ordered_json& prompts) {
     if (const char* chosen = std::getenv("MTP_FLORA_MODEL")) {
         std::string name(chosen), inside = dir + "/" + chosen;
         if (!name.empty()) return file_exists(inside) ? inside : name;
@@ -227,7 +232,7 @@ std::string model_path(const std::string& dir, const nlohmann::json& prompts) {
     return dir + "/" + prompts.value("model", std::string("model-f16.gguf"));
 }
 
-bool load_instructions(NLM& nlm, const nlohmann::json& prompts) {
+bool load_instructions(NLM& nlm, const nlohmann::ordered_json& prompts) {
     const auto& instructions = prompts.at("instructions");
     for (auto it = instructions.begin(); it != instructions.end(); ++it) {
         Instruction instruction;
@@ -275,7 +280,7 @@ NLM* init(const char* model_dir, bool verbose) {
                   dir.c_str());
         return nullptr;
     }
-    nlohmann::json prompts = nlohmann::json::parse(text, nullptr, false);
+    nlohmann::ordered_json prompts = nlohmann::ordered_json::parse(text, nullptr, false);
     if (prompts.is_discarded() || !prompts.is_object() || !prompts.contains("instructions")) {
         LOG_ERROR("InitNLM: %s/prompts.json is not the prompts file of a GGUF export", dir.c_str());
         return nullptr;

@@ -159,11 +159,22 @@ def _template_regex(lines: list[str]) -> "re.Pattern[str]":
     return re.compile(pattern + "\n")
 
 
-def short_matches(export: Path, prompt: str) -> list[str]:
-    """The instructions whose input lines, without the response-set line, fit a short prompt."""
+def has_response_line(entry: dict) -> bool:
+    """Whether the line before <RUN> is a response-set line (a key line without a slot to fill)."""
+    from model_train_protocol.render import NUM_PLACEHOLDER, STRING
+
+    before = entry["input_lines"][-2]
+    return entry["input_lines"][-1] == "<RUN>" and STRING not in before and not NUM_PLACEHOLDER.search(before)
+
+
+def expected_instructions(export: Path, prompt: str) -> list[str]:
+    """The instructions the library takes a prompt for: those it fits, else those it fits once their response-set
+    lines are left out."""
     instructions = json.loads((export / "prompts.json").read_text())["instructions"]
-    return [name for name, entry in instructions.items()
-            if _template_regex(entry["input_lines"][:-2] + entry["input_lines"][-1:]).fullmatch(prompt + "\n")]
+    prompt = prompt if prompt.endswith("\n") else prompt + "\n"
+    full = [n for n, e in instructions.items() if _template_regex(e["input_lines"]).fullmatch(prompt)]
+    return full or [n for n, e in instructions.items() if has_response_line(e)
+                    and _template_regex(e["input_lines"][:-2] + e["input_lines"][-1:]).fullmatch(prompt)]
 
 
 # --- the interface --------------------------------------------------------------------------------------------
@@ -204,23 +215,51 @@ def test_answers_parse_and_agree_with_the_python_runtime(flora, nlm, cat):
 
 
 def test_a_prompt_without_its_response_set_line(flora, nlm, cat):
-    """The line before <RUN> is put back when one instruction fits the rest; else nothing is answered."""
-    prompts = protocol_prompts(cat["model"])
-    unique = ambiguous = 0
-    for prompt in prompts:
+    """The line before <RUN> is put back when exactly one instruction fits the rest."""
+    instructions = json.loads((cat["export"] / "prompts.json").read_text())["instructions"]
+    checked = 0
+    for prompt, name in protocol_prompts(cat["model"]).items():
+        if not has_response_line(instructions[name]):
+            continue
         short = without_response_line(prompt)
-        fits = short_matches(cat["export"], short)
+        assert expected_instructions(cat["export"], short) == [name]
         full, _ = answer_of(flora, nlm, prompt)
         text, out = answer_of(flora, nlm, short)
-        if len(fits) == 1:
-            unique += 1
-            assert text == full and out.TokenSpeed > 0
-        else:
-            ambiguous += 1
-            assert text == "" and out.TokenSpeed == 0
-    assert unique > 0
-    if ambiguous:
-        assert "once their response-set lines are left out" in flora.log_path.read_text()
+        assert text == full and out.TokenSpeed > 0
+        checked += 1
+    assert checked > 10
+
+
+def test_ambiguous_prompts_are_refused(flora, cat, tmp_path):
+    """An export whose instructions a prompt cannot tell apart: a copy of one under another name, and a copy that
+    differs only in its response-set line."""
+    export = tmp_path / "export"
+    shutil.copytree(cat["export"], export)
+    prompts = json.loads((export / "prompts.json").read_text())
+    prompt, name = next((p, n) for p, n in protocol_prompts(cat["model"]).items()
+                        if has_response_line(prompts["instructions"][n]))
+    entry = prompts["instructions"][name]
+    response = entry["input_lines"][-2]
+    prompts["instructions"]["same_lines"] = dict(entry)
+    prompts["instructions"]["other_response"] = dict(entry, input_lines=entry["input_lines"][:-2] + ["Other_\n", "<RUN>"])
+    (export / "prompts.json").write_text(json.dumps(prompts))
+    handle = flora.InitNLM(str(export).encode(), False)
+    assert handle
+    try:
+        for sent, message in ((prompt, f"matches 2 instructions ({name}, same_lines)"),
+                              (without_response_line(prompt), f"matches 3 instructions ({name}, same_lines, "
+                               "other_response) once their response-set lines are left out")):
+            assert len(expected_instructions(export, sent)) > 1
+            text, out = answer_of(flora, handle, sent)
+            assert (text, out.TokenSpeed) == ("", 0.0)
+            assert message in flora.log_path.read_text(), message
+        other = prompt.replace(response + "<RUN>", "Other_\n<RUN>")
+        assert expected_instructions(export, other) == ["other_response"]
+        from model_train_protocol.infer import parse_completion
+
+        parse_completion(answer_of(flora, handle, other)[0], cat["model"].spec(name))
+    finally:
+        flora.Delete(handle)
 
 
 def test_the_buffer_belongs_to_the_library_until_the_next_call(flora, nlm, cat):
@@ -311,7 +350,11 @@ def test_the_docs_ctypes_example_runs(library_path, cat, tmp_path):
     from model_train_protocol.infer import parse_completion
 
     model = cat["model"]
-    ours = model.run("alice_cat_alice_continue", ["Then it doesnt matter which way you go.", "Can you tell me a way?"])
-    theirs = parse_completion("\n".join(done.stdout.splitlines()[:3]), model.spec("alice_cat_alice_continue"))
+    prompt = ("<BOS>\nTree_English_Cat_Talk_\nThen it doesnt matter which way you go.\nTree_English_Alice_Talk_\n"
+              "Can you tell me a way?\nTree_English_Cat_Talk_\n<RUN>")
+    assert all(line in blocks[0] for line in prompt.split("\n"))  # the block's prompt
+    [name] = expected_instructions(cat["export"], prompt)
+    ours = model.complete(model.spec(name), prompt + "\n")
+    theirs = parse_completion("\n".join(done.stdout.splitlines()[:3]), model.spec(name))
     assert theirs.final == (ours.candidate or ours.final), done.stdout
     assert re.fullmatch(r"\d+ tokens/s", done.stdout.splitlines()[3]), done.stdout
