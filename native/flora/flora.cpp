@@ -16,6 +16,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#if defined(__linux__)
+#include <sched.h>
+#endif
 #include <memory>
 #include <mutex>
 #include <set>
@@ -162,8 +165,12 @@ int thread_count() {
         int n = std::atoi(value);
         if (n > 0) return n;
     }
-    unsigned hardware = std::thread::hardware_concurrency();
-    return hardware == 0 ? 4 : static_cast<int>(hardware < 4 ? hardware : 4);
+    int available = static_cast<int>(std::thread::hardware_concurrency());
+#if defined(__linux__)
+    cpu_set_t cpus;  // the cores this process may run on (a container's share), not every core of the machine
+    if (sched_getaffinity(0, sizeof cpus, &cpus) == 0) available = CPU_COUNT(&cpus);
+#endif
+    return available <= 0 ? 4 : (available < 4 ? available : 4);
 }
 
 // llama.cpp's messages: errors always, the rest while a verbose model is loaded; a continuation (the loader's

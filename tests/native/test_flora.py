@@ -271,6 +271,26 @@ def test_the_buffer_belongs_to_the_library_until_the_next_call(flora, nlm, cat):
     assert ctypes.addressof(flora.OutputNLM(nlm).contents) == ctypes.addressof(out)
 
 
+def test_two_handles_answer_in_parallel(flora, cat):
+    """As the plugin calls it, Inference on worker threads: two handles side by side answer as one alone does."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    prompts = list(protocol_prompts(cat["model"]))[:8]
+    handles = [flora.InitNLM(str(cat["export"]).encode(), False) for _ in range(2)]
+    assert all(handles)
+    try:
+        alone = [answer_of(flora, handles[0], p)[0] for p in prompts]
+
+        def answer_all(handle):  # ctypes lets go of the GIL while the library runs
+            return [answer_of(flora, handle, p)[0] for p in prompts]
+
+        with ThreadPoolExecutor(2) as pool:
+            assert list(pool.map(answer_all, handles)) == [alone, alone]
+    finally:
+        for handle in handles:
+            flora.Delete(handle)
+
+
 # --- failures: logged, a safe return, never a crash -----------------------------------------------------------
 def test_bad_handles_and_directories(flora, cat, tmp_path):
     assert flora.InitNLM(None, False) is None
