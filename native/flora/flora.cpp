@@ -45,7 +45,7 @@ void write_log(const char* text) {
 }
 
 void log_line(const char* level, const char* format, ...) {
-    char message[2048];
+    char message[8192];
     va_list args;
     va_start(args, format);
     vsnprintf(message, sizeof message, format, args);
