@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import model_train_protocol as mtp_lib
@@ -59,3 +60,36 @@ def test_unreadable_csv(tmp_path: Path) -> None:
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines() == [proc.stderr.strip()] and "missing Input, Output" in proc.stderr
     assert_usage_error(mtp("import-csv", tmp_path / "missing.csv"))
+
+
+def test_default_layout_is_the_reference_state_machine(tmp_path: Path) -> None:
+    proc = mtp("import-csv", CSV_DATA / "data.csv", "--name", "csvdemo", "--out", tmp_path, *CONTEXT, "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert (report["kind"], report["samples"], report["guardrail_samples"]) == ("state_machine", 10, 3)
+    assert report["states"] == {"Output": ["Password", "Pricing", "Location"]}
+    model = json.loads((tmp_path / "csvdemo_model.json").read_text(encoding="utf-8"))
+    assert model["$schema"].endswith("/v2/bloom_2_0_1.json") and model["inputs"] == 1
+    assert model["instruction"]["sets"][0]["set"] == [["Input_"], ["State_"]]
+
+
+def test_label_columns_become_a_multi_classifier(tmp_path: Path) -> None:
+    source = tmp_path / "moods.csv"
+    rows = ["Input,Emotion,Intent", *(f"line {i},{'happy' if i % 2 else 'sad'},{'ask' if i < 3 else 'tell'}"
+                                      for i in range(6))]
+    source.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    lines = [arg for i in range(10) for arg in ("--context", f"Fact {i}.")]
+    proc = mtp("import-csv", source, "--out", tmp_path, *lines)
+    assert proc.returncode == 0, proc.stderr
+    assert "6 samples, 0 guardrail prompts, 0 row issue(s); multi-classifier, labels: Emotion (sad, happy); " \
+           "Intent (ask, tell)" in proc.stdout
+
+
+def test_too_few_guardrail_rows_and_a_bad_layout_are_one_error_line(tmp_path: Path) -> None:
+    source = tmp_path / "rows.csv"
+    rows = ["Input,Output", *(f"question {i},Billing" for i in range(10)), "sing,GUARDRAIL"]
+    source.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    proc = mtp("import-csv", source, "--out", tmp_path)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()] and "only 1 GUARDRAIL row(s)" in proc.stderr
+    assert_usage_error(mtp("import-csv", source, "--layout", "table", "--out", tmp_path))
