@@ -119,6 +119,9 @@ class BaseInstruction:
         owner = f"{type(self).__name__} {self.name!r}"
         if not isinstance(guardrail, Guardrail):
             raise GuardrailTypeError(f"{owner}: add_guardrail needs an mtp.Guardrail, got {type(guardrail).__name__}.")
+        if self.model_type == "multi_classifier":
+            raise GuardrailError(f"{owner}: a multi-classifier has no guardrail (its answer is one value per label); "
+                                 "use a StateMachineInstruction or an Instruction to refuse off-topic prompts.")
         if len(guardrail.samples) < MIN_GUARDRAIL_SAMPLES:
             raise GuardrailError(
                 f"{owner}: the guardrail has {len(guardrail.samples)} bad-prompt sample(s); add at least "

@@ -278,3 +278,20 @@ def test_seed_and_reference_api_give_identical_files(samples, background, guarde
     for version in ("0.3.2", "2.0.1"):
         seed, reference = build(False).to_json(version), build(True).to_json(version)
         assert json.dumps(seed, ensure_ascii=False) == json.dumps(reference, ensure_ascii=False)
+
+
+def test_a_multi_classifier_takes_no_guardrail(lines) -> None:
+    """Reference 1.2.8's MultiClassifierInstruction has no add_guardrail at all (FORMAT.md 1.5)."""
+    classifier = mtp.MultiClassifierInstruction(input=mtp.InstructionInput([lines["cat_talk"]]),
+                                                state_map={"mood": ["happy", "sad"]})
+    with pytest.raises(mtp.GuardrailError, match="multi-classifier has no guardrail"):
+        classifier.add_guardrail(guardrail(), 0)
+
+
+def test_a_state_machine_takes_a_guardrail_on_one_of_its_input_lines(lines) -> None:
+    machine = mtp.StateMachineInstruction(input=mtp.StateMachineInput([lines["cat_talk"], lines["alice_mood"]]),
+                                          states=["Idle", "Busy"])
+    machine.add_guardrail(guardrail(), 1)
+    with pytest.raises(mtp.GuardrailIndexError):
+        machine.add_guardrail(guardrail(), 2)  # the State line is the answer, not an input
+    assert machine.input_guardrails.keys() == {1}
