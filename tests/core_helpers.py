@@ -105,3 +105,50 @@ def small_protocol(name: str = "small", encrypt: bool = False) -> mtp.Protocol:
     protocol.add_instruction(basic)
     protocol.add_instruction(extended)
     return protocol
+
+
+SM_TRANSITIONS = [("Idle", "start", "Running"), ("Running", "stop", "Stopped"), ("Stopped", "reset", "Idle"),
+                  ("Idle", "noop", "Idle"), ("Running", "tick", "Running"), ("Stopped", "tick", "Stopped"),
+                  ("Idle", "start", "Running"), ("Running", "stop", "Stopped"), ("Stopped", "reset", "Idle"),
+                  ("Running", "halt", "Stopped")]
+
+
+def sm_protocol(encrypt: bool = False, guarded: bool = True) -> mtp.Protocol:
+    """The reference's ``sm`` state machine (shared/reference/data/README.md section 2) through our API.
+
+    ``Event`` is a UserToken: in our API only lines holding one may carry a guardrail.
+    """
+    protocol = mtp.Protocol(name="sm", inputs=2, encrypt=encrypt)
+    for letter in "ABCDEFGHIJ":
+        protocol.add_context(f"Background line {letter}.")
+    previous = mtp.TokenSet(mtp.Token("Previous"))
+    event = mtp.TokenSet(mtp.UserToken("Event") if guarded else mtp.Token("Event"))
+    if guarded:
+        guardrail = mtp.Guardrail(good_prompt="an event", bad_prompt="not an event", bad_output="Idle")
+        for example in ("hello", "what", "sing"):
+            guardrail.add_sample(example)
+        event.set_guardrail(guardrail)
+    machine = mtp.StateMachineInstruction(context=[previous, event], states=["Idle", "Running", "Stopped"])
+    for before, what, after in SM_TRANSITIONS:
+        machine.add_sample([before, what], after)
+    protocol.add_instruction(machine)
+    return protocol
+
+
+MC_SAMPLES = [("Is it sunny?", "happy", "question"), ("I lost my keys.", "sad", "statement"),
+              ("What a lovely day.", "happy", "statement"), ("Why did it break?", "sad", "question")]
+
+
+def mc_protocol(encrypt: bool = False) -> mtp.Protocol:
+    """The reference's ``mc`` multi-classifier (shared/reference/data/README.md section 2) through our API."""
+    protocol = mtp.Protocol(name="mc", inputs=1, encrypt=encrypt)
+    for letter in "ABCDEFGHIJ":
+        protocol.add_context(f"Background line {letter}.")
+    utterance = mtp.TokenSet(mtp.Token("Utterance"))
+    classifier = mtp.MultiClassifierInstruction(
+        context=[utterance], state_map={"emotion": ["happy", "sad"], "intent": ["question", "statement"]})
+    classifier.add_context("Classify each utterance by emotion and intent.")
+    for text, emotion, intent in MC_SAMPLES:
+        classifier.add_sample([text], {"emotion": emotion, "intent": intent})
+    protocol.add_instruction(classifier)
+    return protocol
