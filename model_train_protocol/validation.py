@@ -381,6 +381,11 @@ def _validate_model_type(add: _Add, protocol: "Protocol", version: FormatVersion
             f"the bloom {version.bloom} layout cannot hold a {_MODEL_TYPE_NAMES.get(model_type, model_type)} "
             f"protocol; the layouts that can are {can}.",
             f"Save with version= one of {can} (the default for this protocol is the newest).")
+    elif version.marker is None and model_type == "generative" and _looks_like_a_state_machine(protocol):
+        add("protocol.layout-model-type", ("instructions",),
+            f"the bloom {version.bloom} layout has no model-type marker, and this generative protocol (one instruction "
+            "answering on a State line, every final <NON>) would be read back as a state machine, as reference "
+            "0.5.x wrote them.", "Save as version='1.2.1' or '2.0.1', or rename the State token.")
     gmap = guardrail_map(instructions)
     classifiers = [(i, ins) for i, ins in enumerate(instructions) if isinstance(ins, MultiClassifierInstruction)]
     for index, instruction in classifiers:
@@ -399,6 +404,14 @@ def _validate_model_type(add: _Add, protocol: "Protocol", version: FormatVersion
         _validate_states(add, ("instructions", index), instructions[index])
     for index, instruction in classifiers:
         _validate_labels(add, ("instructions", index), instruction)
+
+
+def _looks_like_a_state_machine(protocol: "Protocol") -> bool:
+    """What the reader takes for a bloom 1.1.0 state machine (formats/reader.py ``_old_state_machine``)."""
+    [*rest, last] = protocol.instructions[0].rows
+    return (len(protocol.instructions) == 1 and protocol.instructions[0].prompt_index is None and bool(rest)
+            and [t.value for t in last.tokens] == ["State_"]
+            and bool(protocol.instructions[0].samples) and all(s.final is NON for s in protocol.instructions[0].samples))
 
 
 def _validate_states(add: _Add, where: ProblemPath, instruction: StateMachineInstruction) -> None:

@@ -152,3 +152,33 @@ def mc_protocol(encrypt: bool = False) -> mtp.Protocol:
         classifier.add_sample([text], {"emotion": emotion, "intent": intent})
     protocol.add_instruction(classifier)
     return protocol
+
+
+def npc_protocol() -> mtp.Protocol:
+    """A guarded NPC state machine, encrypted, whose declared states are not in sample order (golden files)."""
+    protocol = mtp.Protocol(name="npc", inputs=2)
+    for line in ("The guard stands at the castle gate.", "Night falls early in winter.",
+                 "Thieves come at night.", "The captain trusts the guard.", "The gate closes at dusk.",
+                 "Merchants arrive in the morning.", "The guard knows every merchant.", "Wolves howl in the hills.",
+                 "A bell rings when danger comes.", "The guard never leaves the gate unwatched."):
+        protocol.add_context(line)
+    mood = mtp.TokenSet((mtp.Token("Mood"), mtp.NumToken("Alert", min_value=0, max_value=3)))
+    player = mtp.TokenSet((mtp.UserToken("Player"),))
+    guardrail = mtp.Guardrail(good_prompt="Something a visitor says at the gate", bad_prompt="Anything else",
+                              bad_output="Idle")
+    for example in ("What is the capital of Spain?", "Write me a poem", "Tell me a joke"):
+        guardrail.add_sample(example)
+    player.set_guardrail(guardrail)
+    machine = mtp.StateMachineInstruction(context=[mood, player], states=["Idle", "Talk", "Trade", "Attack"],
+                                          name="guard")
+    machine.add_context("The guard answers with the state he moves to.")
+    for (state, alert), said, after in [
+        (("calm", 0), "Good morning!", "Talk"), (("calm", 0), "I have silk to sell.", "Trade"),
+        (("calm", 1), "Let me in or else.", "Attack"), (("wary", 2), "Goodbye.", "Idle"),
+        (("calm", 0), "What do you sell?", "Trade"), (("wary", 3), "Draw your sword!", "Attack"),
+        (("calm", 0), "How are you?", "Talk"), (("calm", 1), "Nothing to say.", "Idle"),
+        (("calm", 0), "Buy my apples?", "Trade"), (("wary", 2), "Hello there.", "Talk"),
+    ]:
+        machine.add_sample([mood.create_snippet(state, numbers=[alert]), said], after)
+    protocol.add_instruction(machine)
+    return protocol
