@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 import emoji
 
 from .errors import Problem, ProblemPath
-from .formats.versions import DEFAULT_VERSION, FormatVersion, layouts_holding
+from .formats.versions import DEFAULT_VERSION, MAIN_VERSIONS, FormatVersion, layouts_holding
 from .guardrail import MIN_GUARDRAIL_SAMPLES
 from .instructions import guardrail_conflicts, guardrail_map, instruction_guardrails
 from .labels import labels_problem, read_labels
@@ -68,11 +68,14 @@ def validate_protocol(protocol: "Protocol", version: FormatVersion = DEFAULT_VER
     if not _validate_structure(add, protocol):
         return problems  # lists holding foreign objects: nothing else can be checked safely
 
+    model_type = _model_type(protocol)
+    _validate_layout(add, protocol, model_type, version)
     if protocol.inputs < version.min_inputs:
+        newer = " or ".join(repr(v.bloom) for v in MAIN_VERSIONS
+                            if model_type in v.model_types and v.min_inputs <= protocol.inputs)
         add("protocol.inputs", ("inputs",),
             f"inputs is {protocol.inputs}; the bloom {version.bloom} format needs at least {version.min_inputs}.",
-            f"Create the protocol with inputs={version.min_inputs} or more, or save as version='1.2.1' "
-            "or '2.0.1'.")
+            f"Create the protocol with inputs={version.min_inputs} or more, or save as version={newer}.")
     if not protocol.instructions:
         add("protocol.no-instructions", ("instructions",), "no instructions have been added.",
             "Call protocol.add_instruction(...) for each Instruction or ExtendedInstruction.")
@@ -355,10 +358,31 @@ _MODEL_TYPE_NAMES = {"generative": "generative", "state_machine": "state-machine
                      "multi_classifier": "multi-classifier"}
 
 
+def _model_type(protocol: "Protocol") -> str:
+    """What the first instruction trains (``generative`` without instructions); mixing is its own problem."""
+    return protocol.instructions[0].model_type if protocol.instructions else "generative"
+
+
+def _validate_layout(add: _Add, protocol: "Protocol", model_type: str, version: FormatVersion) -> None:
+    """The target layout must be able to hold what the protocol trains (FORMAT.md 2.7, 5.1, 5.2)."""
+    if model_type not in version.model_types:
+        can = ", ".join(repr(v) for v in layouts_holding(model_type))
+        add("protocol.layout-model-type", ("instructions",),
+            f"the bloom {version.bloom} layout cannot hold a {_MODEL_TYPE_NAMES.get(model_type, model_type)} "
+            f"protocol; the layouts that can are {can}.",
+            f"Save with version= one of {can} (the default for this protocol is the newest).")
+    elif (protocol.instructions and version.marker is None and model_type == "generative"
+          and _looks_like_a_state_machine(protocol)):
+        add("protocol.layout-model-type", ("instructions",),
+            f"the bloom {version.bloom} layout has no model-type marker, and this generative protocol (one instruction "
+            "answering on a State line, every final <NON>) would be read back as a state machine, as reference "
+            "0.5.x wrote them.", "Save as version='1.2.1' or '2.0.1', or rename the State token.")
+
+
 def _validate_model_type(add: _Add, protocol: "Protocol", version: FormatVersion) -> None:
     """State machines and multi-classifiers (FORMAT.md 1.6, 5.1, 5.2): one model type per protocol, one
-    state-machine instruction, answers from the declared states / state map, no guardrail on a multi-classifier,
-    and a layout that can hold them."""
+    state-machine instruction, answers from the declared states / state map, no guardrail on a multi-classifier
+    (the layout is checked by :func:`_validate_layout`)."""
     instructions = protocol.instructions
     if not instructions:
         return
@@ -368,24 +392,12 @@ def _validate_model_type(add: _Add, protocol: "Protocol", version: FormatVersion
             add("protocol.mixed-model-types", ("instructions", index),
                 f"trains a {instruction.model_type!r} model but {first.name!r} trains a {first.model_type!r} model; "
                 "a protocol trains one kind of model.", "Move this instruction into a protocol of its own.")
-    model_type = first.model_type
     machines = [i for i, ins in enumerate(instructions) if isinstance(ins, StateMachineInstruction)]
     if machines and len(instructions) > 1:
         add("state-machine.one-instruction", ("instructions", machines[0]),
             f"a state-machine protocol has exactly one instruction, this one has {len(instructions)}.",
             "Put every transition into the one StateMachineInstruction's samples; move other instructions into "
             "protocols of their own.")
-    if model_type not in version.model_types:
-        can = ", ".join(repr(v) for v in layouts_holding(model_type))
-        add("protocol.layout-model-type", ("instructions",),
-            f"the bloom {version.bloom} layout cannot hold a {_MODEL_TYPE_NAMES.get(model_type, model_type)} "
-            f"protocol; the layouts that can are {can}.",
-            f"Save with version= one of {can} (the default for this protocol is the newest).")
-    elif version.marker is None and model_type == "generative" and _looks_like_a_state_machine(protocol):
-        add("protocol.layout-model-type", ("instructions",),
-            f"the bloom {version.bloom} layout has no model-type marker, and this generative protocol (one instruction "
-            "answering on a State line, every final <NON>) would be read back as a state machine, as reference "
-            "0.5.x wrote them.", "Save as version='1.2.1' or '2.0.1', or rename the State token.")
     gmap = guardrail_map(instructions)
     classifiers = [(i, ins) for i, ins in enumerate(instructions) if isinstance(ins, MultiClassifierInstruction)]
     for index, instruction in classifiers:
