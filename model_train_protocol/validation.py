@@ -420,10 +420,11 @@ def _validate_model_type(add: _Add, protocol: "Protocol", version: FormatVersion
 
 def _looks_like_a_state_machine(protocol: "Protocol") -> bool:
     """What the reader takes for a bloom 1.1.0 state machine (formats/reader.py ``_old_state_machine``)."""
-    [*rest, last] = protocol.instructions[0].rows
-    return (len(protocol.instructions) == 1 and protocol.instructions[0].prompt_index is None and bool(rest)
+    first = protocol.instructions[0]
+    *rest, last = first.rows
+    return (len(protocol.instructions) == 1 and first.prompt_index is None and bool(rest)
             and [t.value for t in last.tokens] == ["State_"]
-            and bool(protocol.instructions[0].samples) and all(s.final is NON for s in protocol.instructions[0].samples))
+            and bool(first.samples) and all(s.final is NON for s in first.samples))
 
 
 def _validate_states(add: _Add, where: ProblemPath, instruction: StateMachineInstruction) -> None:

@@ -64,7 +64,8 @@ _SPECIAL_TYPES = {"SpecialToken", "SpecialFinalToken"}
 
 
 #: The instruction class of each non-generative model type, and the value of the token its answer line holds.
-_CHOICE = {"state_machine": (StateMachineInstruction, "State_"), "multi_classifier": (MultiClassifierInstruction, "States_")}
+_CHOICE = {"state_machine": (StateMachineInstruction, "State_"),
+           "multi_classifier": (MultiClassifierInstruction, "States_")}
 _MODEL_TYPES = ("generative", *_CHOICE)
 #: The reference's descriptions of the generated tokens (FORMAT.md 5.1, 5.2), which list the declared answers.
 _STATES_DESC = re.compile(r"The responses that are acceptable: (\[.*\])\.", re.DOTALL)
@@ -631,7 +632,8 @@ class _Reader:
             self.fail(f"a sample must be an object, found {_kind(sample)}", where)
         result = self.get(sample, "result", str, where)
         if result != NON.value:
-            self.fail(f"every sample of a {spec.choice} ends with <NON>, found {result!r}", pointer_join(where, "result"))
+            self.fail(f"every sample of a {spec.choice} ends with <NON>, found {result!r}",
+                      pointer_join(where, "result"))
         if self.get(sample, "value", (int, float, type(None)), where, required=False) is not None:
             self.fail(f"a {spec.choice} sample has no value", pointer_join(where, "value"))
         rows = len(spec.rows)

@@ -148,7 +148,8 @@ def test_every_layout_is_schema_valid_ours_and_the_reference():
 
 @pytest.mark.parametrize("label, change, pointer", [
     ("a state machine sample not ending in <NON>",
-     lambda d: d["instruction"]["sets"][0]["samples"][0].update(result="Done_"), "/instruction/sets/0/samples/0/result"),
+     lambda d: d["instruction"]["sets"][0]["samples"][0].update(result="Done_"),
+     "/instruction/sets/0/samples/0/result"),
     ("a state machine with two sets", lambda d: d["instruction"]["sets"].append(d["instruction"]["sets"][0]),
      "/instruction/sets"),
     ("an unknown model type", lambda d: d.update(model_type="regression"), "/model_type"),
@@ -367,7 +368,9 @@ def choice_protocols(draw) -> mtp.Protocol:
     protocol = mtp.Protocol("rand", inputs=inputs, encrypt=draw(st.booleans()))
     for i in range(10):
         protocol.add_context(f"line {i}")
-    names = draw(st.lists(WORD, min_size=inputs, max_size=inputs, unique=True))
+    # Names of one length never contain each other (the substring rule); a-j never spell "State".
+    names = draw(st.lists(st.text(alphabet="abcdefghij", min_size=4, max_size=4), min_size=inputs,
+                          max_size=inputs, unique=True))
     tokens = [mtp.Token("In" + n.capitalize()) for n in names]
     sets = [mtp.TokenSet((t,)) for t in tokens]
     if kind == "state_machine":
@@ -387,9 +390,9 @@ def choice_protocols(draw) -> mtp.Protocol:
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
-@given(choice_protocols(), st.sampled_from(SM_LAYOUTS))
+@given(choice_protocols(), st.sampled_from(("0.3.2", *SM_LAYOUTS)))
 def test_random_state_machines_and_multi_classifiers_round_trip_in_every_layout_that_holds_them(protocol, version):
-    if protocol.model_type not in WRITABLE_VERSIONS[version].model_types:
+    if protocol.model_type not in WRITABLE_VERSIONS[version].model_types:  # 0.3.2; 1.x for a multi-classifier
         assert "protocol.layout-model-type" in [p.rule for p in protocol.validate(version)]
         return
     assert protocol.validate(version) == []
