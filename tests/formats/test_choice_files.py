@@ -484,3 +484,11 @@ def test_a_1_1_0_generative_protocol_that_looks_like_a_state_machine_is_refused(
     assert [p.rule for p in protocol.validate("1.1.0")] == ["protocol.layout-model-type"]
     assert protocol.validate("1.2.1") == []
     assert reload(protocol, "1.2.1").model_type == "generative"
+
+
+def test_the_multi_classifier_files_are_the_reference_files_byte_for_byte(tmp_path):
+    """The reference's mc protocol has nothing random (one instruction, no numbers): our files are its files."""
+    root = _shared()
+    protocol = mc_protocol()
+    assert protocol.save(path=tmp_path).read_bytes() == (root / "generated/v1.2.8/mc_model.json").read_bytes()
+    assert protocol.template(path=tmp_path).read_bytes() == (root / "generated/v1.2.8/mc_template.json").read_bytes()
