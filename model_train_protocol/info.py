@@ -11,7 +11,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .instructions import instruction_guardrails
+from .instructions import MultiClassifierInstruction, StateMachineInstruction, instruction_guardrails
+from .labels import read_labels
 from .validation import collect_tokens
 
 if TYPE_CHECKING:
@@ -60,7 +61,12 @@ def length_stats(lengths: list[int]) -> LengthStats | None:
 
 @dataclass
 class InstructionStats:
-    """One instruction: its kind, samples per final, duplicates and context lines."""
+    """One instruction: its kind, samples per final, duplicates and context lines.
+
+    ``states`` (state machine): samples per state, declared states first in
+    declared order, then any undeclared answer; ``labels`` (multi-classifier):
+    per label, samples per value in the same way. None for other kinds.
+    """
 
     name: str
     kind: str
@@ -69,6 +75,8 @@ class InstructionStats:
     duplicates: int
     context_lines: int
     guardrail_examples: int
+    states: dict[str, int] | None = None
+    labels: dict[str, dict[str, int]] | None = None
 
 
 @dataclass
@@ -87,6 +95,7 @@ class ProtocolStats:
     name: str
     inputs: int
     encrypt: bool
+    model_type: str
     instructions: list[InstructionStats]
     samples: int
     tokens: dict[str, int]
@@ -117,7 +126,7 @@ def _instruction_stats(instruction: "BaseInstruction", refusals: int) -> Instruc
         finals[sample.final.name] = finals.get(sample.final.name, 0) + 1
     identities = Counter(_sample_identity(s) for s in instruction.samples)
     duplicates = sum(n - 1 for n in identities.values() if n > 1)
-    return InstructionStats(
+    stats = InstructionStats(
         name=instruction.name,
         kind=instruction.kind,
         samples=len(instruction.samples),
@@ -126,21 +135,42 @@ def _instruction_stats(instruction: "BaseInstruction", refusals: int) -> Instruc
         context_lines=len(instruction.background),
         guardrail_examples=refusals,
     )
+    if isinstance(instruction, StateMachineInstruction):
+        stats.states = dict.fromkeys(instruction.states, 0)
+        for sample in instruction.samples:
+            stats.states[sample.output] = stats.states.get(sample.output, 0) + 1
+    elif isinstance(instruction, MultiClassifierInstruction):
+        stats.labels = {label: dict.fromkeys(values, 0) for label, values in instruction.state_map.items()}
+        for sample in instruction.samples:
+            for label, value in (read_labels(sample.output) or {}).items():
+                counts = stats.labels.setdefault(label, {})
+                counts[value] = counts.get(value, 0) + 1
+    return stats
 
 
 def _warnings(stats: list[InstructionStats], thin: int, ratio: float) -> list[str]:
     out = []
     for s in stats:
-        for final, n in s.finals.items():
-            if n < thin:
-                out.append(f"instruction {s.name!r}: final {final!r} has only {n} sample(s); "
-                           f"{thin} or more train more reliably.")
-        counts = [n for n in s.finals.values() if n > 0]
-        if len(counts) > 1 and max(counts) >= ratio * min(counts):
-            big = max(s.finals, key=lambda k: s.finals[k])
-            small = min((k for k in s.finals if s.finals[k] > 0), key=lambda k: s.finals[k])
-            out.append(f"instruction {s.name!r} is imbalanced: final {big!r} has {s.finals[big]} samples, "
-                       f"{small!r} only {s.finals[small]} (ratio {max(counts) / min(counts):.1f}).")
+        # What the model chooses between: finals, or the states / each label's values (their final is always <NON>).
+        groups = [("final", "", s.finals)]
+        if s.states is not None:
+            groups = [("state", "", s.states)]
+        elif s.labels is not None:
+            groups = [("value", f"label {label!r} ", counts) for label, counts in s.labels.items()]
+        for what, label, counts_of in groups:
+            for item, n in counts_of.items():
+                if n == 0 and what != "final":
+                    out.append(f"instruction {s.name!r}: {label}{what} {item!r} has no sample; the model never "
+                               "learns it.")
+                elif n < thin:
+                    out.append(f"instruction {s.name!r}: {label}{what} {item!r} has only {n} sample(s); "
+                               f"{thin} or more train more reliably.")
+            counts = [n for n in counts_of.values() if n > 0]
+            if len(counts) > 1 and max(counts) >= ratio * min(counts):
+                big = max(counts_of, key=lambda k: counts_of[k])
+                small = min((k for k in counts_of if counts_of[k] > 0), key=lambda k: counts_of[k])
+                out.append(f"instruction {s.name!r} is imbalanced: {label}{what} {big!r} has {counts_of[big]} "
+                           f"samples, {small!r} only {counts_of[small]} (ratio {max(counts) / min(counts):.1f}).")
         if s.duplicates:
             out.append(f"instruction {s.name!r}: {s.duplicates} exact duplicate sample(s).")
     return out
@@ -182,6 +212,7 @@ def protocol_stats(
         name=protocol.name,
         inputs=protocol.inputs,
         encrypt=protocol.encrypt,
+        model_type=protocol.model_type,
         instructions=instructions,
         samples=sum(s.samples for s in instructions),
         tokens=dict(sorted(kinds.items())),

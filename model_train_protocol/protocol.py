@@ -119,7 +119,8 @@ class Protocol:
         return guardrail_map(self.instructions)
 
     def validate(self, version: Version = None) -> list[Problem]:
-        """Every problem that would stop :meth:`save` in ``version`` (default 0.3.2), all at once (empty when valid)."""
+        """Every problem that would stop :meth:`save` in ``version`` (default: see :meth:`save`), all at once
+        (empty when valid)."""
         return _files().validate(self, self._layout(version))
 
     # --- files -------------------------------------------------------------
@@ -138,7 +139,7 @@ class Protocol:
         return _files().load(path)
 
     def to_json(self, version: Version = None) -> dict[str, Any]:
-        """The model file content as a dict (validated first); ``version``: "0.3.2" (default), "1.2.1", "2.0.1"."""
+        """The model file content as a dict (validated first); ``version`` as in :meth:`save`."""
         return _files().model_json(self, self._layout(version))
 
     def template_json(self, version: Version = None) -> dict[str, Any]:
@@ -154,7 +155,9 @@ class Protocol:
     ) -> Path:
         """Validate and write ``{name}_model.json`` into ``path`` (default: the current directory).
 
-        ``version`` picks the layout: "0.3.2" (default), "1.2.1" or "2.0.1".
+        ``version`` picks the layout: "0.3.2", "1.1.0", "1.2.0", "1.2.1", "2.0.0" or "2.0.1"; the default is
+        "0.3.2" for generative protocols and "2.0.1" for state machines and multi-classifiers, which 0.3.2
+        cannot hold (``formats.versions.default_version``).
         Returns the path written. The write is atomic: on any error the previous
         file is left as it was.
         """
@@ -168,9 +171,10 @@ class Protocol:
     ) -> Path:
         """Validate and write ``{name}_template.json`` into ``path`` (default: the current directory).
 
-        ``version`` names the model layout it goes with: "0.3.2" (template 0.3.2,
-        default), "1.2.1" (template 1.2.0) or "2.0.1" (template 2.1.0); the
-        template versions "1.2.0" and "2.1.0" are accepted too.
+        ``version`` names the model layout it goes with: "0.3.2" (template 0.3.2),
+        "1.1.0" and "1.2.x" (template 1.2.0) or "2.0.x" (template 2.1.0); the
+        template versions "1.2.0" and "2.1.0" are accepted too. The default is
+        that of :meth:`save`.
         """
         target = _target(path, self.name, "_template.json")
         _files().write_template(self, target, self._layout(version))

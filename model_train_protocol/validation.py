@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Callable, Iterable
 import emoji
 
 from .errors import Problem, ProblemPath
-from .formats.versions import DEFAULT_VERSION, FormatVersion
+from .formats.versions import DEFAULT_VERSION, MAIN_VERSIONS, FormatVersion, layouts_holding
 from .guardrail import MIN_GUARDRAIL_SAMPLES
-from .instructions import guardrail_conflicts, guardrail_map
+from .instructions import guardrail_conflicts, guardrail_map, instruction_guardrails
+from .labels import labels_problem, read_labels
 from .text import file_name_problem, text_problem
-from .instructions import BaseInstruction, Sample
+from .instructions import BaseInstruction, MultiClassifierInstruction, Sample, StateMachineInstruction
 from .tokens import NON, NumListToken, NumToken, SpecialToken, Token
 
 if TYPE_CHECKING:
@@ -30,6 +31,8 @@ __all__ = ["Problem", "validate_protocol", "collect_tokens", "substring_pairs", 
 
 MIN_CONTEXT_LINES = 10
 MIN_SAMPLES = 3
+#: A state machine needs more samples than other instructions (FORMAT.md 5.1).
+MIN_STATE_MACHINE_SAMPLES = 10
 MAX_STRING_LENGTH = 300
 MAX_INSTRUCTION_CONTEXT = 10
 
@@ -65,11 +68,14 @@ def validate_protocol(protocol: "Protocol", version: FormatVersion = DEFAULT_VER
     if not _validate_structure(add, protocol):
         return problems  # lists holding foreign objects: nothing else can be checked safely
 
+    model_type = _model_type(protocol)
+    _validate_layout(add, protocol, model_type, version)
     if protocol.inputs < version.min_inputs:
+        newer = " or ".join(repr(v.bloom) for v in MAIN_VERSIONS
+                            if model_type in v.model_types and v.min_inputs <= protocol.inputs)
         add("protocol.inputs", ("inputs",),
             f"inputs is {protocol.inputs}; the bloom {version.bloom} format needs at least {version.min_inputs}.",
-            f"Create the protocol with inputs={version.min_inputs} or more, or save as version='1.2.1' "
-            "or '2.0.1'.")
+            f"Create the protocol with inputs={version.min_inputs} or more, or save as version={newer}.")
     if not protocol.instructions:
         add("protocol.no-instructions", ("instructions",), "no instructions have been added.",
             "Call protocol.add_instruction(...) for each Instruction or ExtendedInstruction.")
@@ -85,6 +91,7 @@ def validate_protocol(protocol: "Protocol", version: FormatVersion = DEFAULT_VER
     for index, instruction in enumerate(protocol.instructions):
         _validate_instruction(add, ("instructions", index), instruction, version)
 
+    _validate_model_type(add, protocol, version)
     _validate_tokens(add, protocol, version)
     _validate_guardrails(add, protocol, version)
     return problems
@@ -236,9 +243,12 @@ def _validate_instruction(add: _Add, where: ProblemPath, instruction: BaseInstru
     for i, line in enumerate(instruction.background):
         _check_length(add, "context.too-long", (*where, "context", i), line, "context line", limit)
     count = len(instruction.samples)
-    if count < MIN_SAMPLES:
-        add("instruction.too-few-samples", where, f"{count} sample(s); at least {MIN_SAMPLES} are required.",
-            f"Add {MIN_SAMPLES - count} more with add_sample(...).")
+    minimum = MIN_STATE_MACHINE_SAMPLES if isinstance(instruction, StateMachineInstruction) else MIN_SAMPLES
+    if count < minimum:
+        needed = f"a state machine needs at least {minimum}" if minimum != MIN_SAMPLES else \
+            f"at least {minimum} are required"
+        add("instruction.too-few-samples", where, f"{count} sample(s); {needed}.",
+            f"Add {minimum - count} more with add_sample(...).")
     per_final = Counter(map(_FINAL_VALUE, instruction.samples))
     declared = {t.value for t in instruction.finals} | {NON.value}
     for final in per_final.keys() - declared:
@@ -344,13 +354,136 @@ def substring_pairs(strings: Iterable[str]) -> list[tuple[str, str]]:
     return pairs
 
 
+_MODEL_TYPE_NAMES = {"generative": "generative", "state_machine": "state-machine",
+                     "multi_classifier": "multi-classifier"}
+
+
+def _model_type(protocol: "Protocol") -> str:
+    """What the first instruction trains (``generative`` without instructions); mixing is its own problem."""
+    return protocol.instructions[0].model_type if protocol.instructions else "generative"
+
+
+def _validate_layout(add: _Add, protocol: "Protocol", model_type: str, version: FormatVersion) -> None:
+    """The target layout must be able to hold what the protocol trains (FORMAT.md 2.7, 5.1, 5.2)."""
+    if model_type not in version.model_types:
+        can = ", ".join(repr(v) for v in layouts_holding(model_type))
+        add("protocol.layout-model-type", ("instructions",),
+            f"the bloom {version.bloom} layout cannot hold a {_MODEL_TYPE_NAMES.get(model_type, model_type)} "
+            f"protocol; the layouts that can are {can}.",
+            f"Save with version= one of {can} (the default for this protocol is the newest).")
+    elif (protocol.instructions and version.marker is None and model_type == "generative"
+          and _looks_like_a_state_machine(protocol)):
+        add("protocol.layout-model-type", ("instructions",),
+            f"the bloom {version.bloom} layout has no model-type marker, and this generative protocol (one instruction "
+            "answering on a State line, every final <NON>) would be read back as a state machine, as reference "
+            "0.5.x wrote them.", "Save as version='1.2.1' or '2.0.1', or rename the State token.")
+
+
+def _validate_model_type(add: _Add, protocol: "Protocol", version: FormatVersion) -> None:
+    """State machines and multi-classifiers (FORMAT.md 1.6, 5.1, 5.2): one model type per protocol, one
+    state-machine instruction, answers from the declared states / state map, no guardrail on a multi-classifier
+    (the layout is checked by :func:`_validate_layout`)."""
+    instructions = protocol.instructions
+    if not instructions:
+        return
+    first = instructions[0]
+    for index, instruction in enumerate(instructions[1:], 1):
+        if instruction.model_type != first.model_type:
+            add("protocol.mixed-model-types", ("instructions", index),
+                f"trains a {instruction.model_type!r} model but {first.name!r} trains a {first.model_type!r} model; "
+                "a protocol trains one kind of model.", "Move this instruction into a protocol of its own.")
+    machines = [i for i, ins in enumerate(instructions) if isinstance(ins, StateMachineInstruction)]
+    if machines and len(instructions) > 1:
+        add("state-machine.one-instruction", ("instructions", machines[0]),
+            f"a state-machine protocol has exactly one instruction, this one has {len(instructions)}.",
+            "Put every transition into the one StateMachineInstruction's samples; move other instructions into "
+            "protocols of their own.")
+    gmap = guardrail_map(instructions)
+    classifiers = [(i, ins) for i, ins in enumerate(instructions) if isinstance(ins, MultiClassifierInstruction)]
+    for index, instruction in classifiers:
+        for line, _guardrail in instruction_guardrails(instruction, gmap):
+            add("multi-classifier.guardrail", ("instructions", index),
+                f"input line {line} ({instruction.context[line]!r}) carries a guardrail, but a multi-classifier has "
+                "no guardrail: it always answers with one value per label.",
+                "Remove the guardrail (use a TokenSet without one), or make this a StateMachineInstruction, "
+                "which can refuse.")
+        if classifiers[0][1].state_map != instruction.state_map:
+            add("multi-classifier.state-map", ("instructions", index),
+                f"its state_map differs from that of {classifiers[0][1].name!r}; both answer on the same States line, "
+                "whose description lists one map.", "Give every MultiClassifierInstruction of the protocol the same "
+                "state_map.")
+    for index in machines:
+        _validate_states(add, ("instructions", index), instructions[index])
+    for index, instruction in classifiers:
+        _validate_labels(add, ("instructions", index), instruction)
+
+
+def _looks_like_a_state_machine(protocol: "Protocol") -> bool:
+    """What the reader takes for a bloom 1.1.0 state machine (formats/reader.py ``_old_state_machine``)."""
+    first = protocol.instructions[0]
+    *rest, last = first.rows
+    return (len(protocol.instructions) == 1 and first.prompt_index is None and bool(rest)
+            and [t.value for t in last.tokens] == ["State_"]
+            and bool(first.samples) and all(s.final is NON for s in first.samples))
+
+
+def _validate_states(add: _Add, where: ProblemPath, instruction: StateMachineInstruction) -> None:
+    declared = set(instruction.states)
+    for si, sample in enumerate(instruction.samples):
+        if sample.output not in declared:
+            add("sample.state", (*where, "samples", si),
+                f"answers state {_preview(sample.output)}, which is not one of the declared states "
+                f"({', '.join(map(repr, instruction.states))}).",
+                "Correct the sample's state, or create the instruction with that state in states=[...].")
+
+
+def _validate_labels(add: _Add, where: ProblemPath, instruction: MultiClassifierInstruction) -> None:
+    state_map = instruction.state_map
+    for si, sample in enumerate(instruction.samples):
+        labels = read_labels(sample.output)
+        if labels is None:
+            add("sample.labels", (*where, "samples", si), f"answer {_preview(sample.output)} is not a label dict.",
+                "Add samples with add_sample(input_snippets, {label: value, ...}).")
+            continue
+        problem = labels_problem(labels, state_map)
+        if problem is not None:
+            add("sample.labels", (*where, "samples", si), f"{problem}.",
+                "Give exactly one value for every label of the state_map.")
+        for label, value in labels.items():
+            if label in state_map and value not in state_map[label]:
+                add("sample.labels-in-map", (*where, "samples", si),
+                    f"label {label!r} has value {value!r}, which its state_map does not list "
+                    f"({', '.join(map(repr, state_map[label]))}).",
+                    "Correct the sample, or create the instruction with that value in state_map.")
+
+
+def _generated_tokens(protocol: "Protocol") -> dict[int, BaseInstruction]:
+    """The State/States tokens that state machines and multi-classifiers generate, by id, with their instruction."""
+    return {id(i.response.tokens[0]): i for i in protocol.instructions
+            if isinstance(i, (StateMachineInstruction, MultiClassifierInstruction))}
+
+
 def _validate_tokens(add: _Add, protocol: "Protocol", version: FormatVersion) -> None:
     tokens, finals = collect_tokens(protocol)
     limit = version.max_string_length
     keys = protocol.key_map()
+    generated = _generated_tokens(protocol)
+    reserved = {instruction.response.tokens[0].value: instruction  # type: ignore[attr-defined]
+                for instruction in generated.values()}
     by_value: dict[str, Token] = {}
     for t in tokens:
+        if t.value in reserved and id(t) not in generated:
+            owner = reserved[t.value]
+            what = "state machine" if isinstance(owner, StateMachineInstruction) else "multi-classifier"
+            add("token.generated-name", ("tokens", t.value),
+                f"{t.name!r} is the name of the token the {what} {owner.name!r} answers on (generated from its "
+                f"{'states' if what == 'state machine' else 'state_map'}); a token of yours cannot share it.",
+                f"Rename your token to a name that does not contain {t.name!r} (substring rule), e.g. "
+                f"mtp.Token({('Phase' if what == 'state machine' else 'Labels')!r}).")
+            continue
         other = by_value.setdefault(t.value, t)
+        if id(other) in generated and id(t) in generated:
+            continue  # two multi-classifiers: their maps are compared by the multi-classifier.state-map rule
         if other is not t and other.signature() != t.signature():
             add("token.duplicate-value", ("tokens", t.value),
                 f"two different tokens are named {t.name!r} ({other!r} and {t!r}).",
@@ -377,9 +510,11 @@ def _validate_tokens(add: _Add, protocol: "Protocol", version: FormatVersion) ->
                 f"its key {keys(t)!r} is also the key of {other.name!r}.",
                 "Give one of them a different key=...")
     for inner, outer in substring_pairs(t.value for t in distinct):
+        made = [v for v in (inner, outer) if v in reserved]
+        note = f" ({made[0]!r} is generated: the line a state machine or multi-classifier answers on)" if made else ""
         add("token.substring", ("tokens", inner),
-            f"value {inner!r} is contained in {outer!r} (letters and digits only, case-insensitive).",
-            "Rename one of them so neither name contains the other.")
+            f"value {inner!r} is contained in {outer!r} (letters and digits only, case-insensitive){note}.",
+            "Rename your token so neither name contains the other.")
     for inner, outer in substring_pairs(sorted({keys(t) for t in distinct})):
         add("token.key-substring", ("keys", inner),
             f"key {inner!r} is contained in key {outer!r} (letters and digits only, case-insensitive).",

@@ -105,3 +105,80 @@ def small_protocol(name: str = "small", encrypt: bool = False) -> mtp.Protocol:
     protocol.add_instruction(basic)
     protocol.add_instruction(extended)
     return protocol
+
+
+SM_TRANSITIONS = [("Idle", "start", "Running"), ("Running", "stop", "Stopped"), ("Stopped", "reset", "Idle"),
+                  ("Idle", "noop", "Idle"), ("Running", "tick", "Running"), ("Stopped", "tick", "Stopped"),
+                  ("Idle", "start", "Running"), ("Running", "stop", "Stopped"), ("Stopped", "reset", "Idle"),
+                  ("Running", "halt", "Stopped")]
+
+
+def sm_protocol(encrypt: bool = False, guarded: bool = True) -> mtp.Protocol:
+    """The reference's ``sm`` state machine (shared/reference/data/README.md section 2) through our API.
+
+    ``Event`` is a UserToken: in our API only lines holding one may carry a guardrail.
+    """
+    protocol = mtp.Protocol(name="sm", inputs=2, encrypt=encrypt)
+    for letter in "ABCDEFGHIJ":
+        protocol.add_context(f"Background line {letter}.")
+    previous = mtp.TokenSet(mtp.Token("Previous"))
+    event = mtp.TokenSet(mtp.UserToken("Event") if guarded else mtp.Token("Event"))
+    if guarded:
+        guardrail = mtp.Guardrail(good_prompt="an event", bad_prompt="not an event", bad_output="Idle")
+        for example in ("hello", "what", "sing"):
+            guardrail.add_sample(example)
+        event.set_guardrail(guardrail)
+    machine = mtp.StateMachineInstruction(context=[previous, event], states=["Idle", "Running", "Stopped"])
+    for before, what, after in SM_TRANSITIONS:
+        machine.add_sample([before, what], after)
+    protocol.add_instruction(machine)
+    return protocol
+
+
+MC_SAMPLES = [("Is it sunny?", "happy", "question"), ("I lost my keys.", "sad", "statement"),
+              ("What a lovely day.", "happy", "statement"), ("Why did it break?", "sad", "question")]
+
+
+def mc_protocol(encrypt: bool = False) -> mtp.Protocol:
+    """The reference's ``mc`` multi-classifier (shared/reference/data/README.md section 2) through our API."""
+    protocol = mtp.Protocol(name="mc", inputs=1, encrypt=encrypt)
+    for letter in "ABCDEFGHIJ":
+        protocol.add_context(f"Background line {letter}.")
+    utterance = mtp.TokenSet(mtp.Token("Utterance"))
+    classifier = mtp.MultiClassifierInstruction(
+        context=[utterance], state_map={"emotion": ["happy", "sad"], "intent": ["question", "statement"]})
+    classifier.add_context("Classify each utterance by emotion and intent.")
+    for text, emotion, intent in MC_SAMPLES:
+        classifier.add_sample([text], {"emotion": emotion, "intent": intent})
+    protocol.add_instruction(classifier)
+    return protocol
+
+
+def npc_protocol() -> mtp.Protocol:
+    """A guarded NPC state machine, encrypted, whose declared states are not in sample order (golden files)."""
+    protocol = mtp.Protocol(name="npc", inputs=2)
+    for line in ("The guard stands at the castle gate.", "Night falls early in winter.",
+                 "Thieves come at night.", "The captain trusts the guard.", "The gate closes at dusk.",
+                 "Merchants arrive in the morning.", "The guard knows every merchant.", "Wolves howl in the hills.",
+                 "A bell rings when danger comes.", "The guard never leaves the gate unwatched."):
+        protocol.add_context(line)
+    mood = mtp.TokenSet((mtp.Token("Mood"), mtp.NumToken("Alert", min_value=0, max_value=3)))
+    player = mtp.TokenSet((mtp.UserToken("Player"),))
+    guardrail = mtp.Guardrail(good_prompt="Something a visitor says at the gate", bad_prompt="Anything else",
+                              bad_output="Idle")
+    for example in ("What is the capital of Spain?", "Write me a poem", "Tell me a joke"):
+        guardrail.add_sample(example)
+    player.set_guardrail(guardrail)
+    machine = mtp.StateMachineInstruction(context=[mood, player], states=["Idle", "Talk", "Trade", "Attack"],
+                                          name="guard")
+    machine.add_context("The guard answers with the state he moves to.")
+    for (state, alert), said, after in [
+        (("calm", 0), "Good morning!", "Talk"), (("calm", 0), "I have silk to sell.", "Trade"),
+        (("calm", 1), "Let me in or else.", "Attack"), (("wary", 2), "Goodbye.", "Idle"),
+        (("calm", 0), "What do you sell?", "Trade"), (("wary", 3), "Draw your sword!", "Attack"),
+        (("calm", 0), "How are you?", "Talk"), (("calm", 1), "Nothing to say.", "Idle"),
+        (("calm", 0), "Buy my apples?", "Trade"), (("wary", 2), "Hello there.", "Talk"),
+    ]:
+        machine.add_sample([mood.create_snippet(state, numbers=[alert]), said], after)
+    protocol.add_instruction(machine)
+    return protocol

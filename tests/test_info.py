@@ -81,3 +81,36 @@ def test_length_stats_order(values: list[int]) -> None:
 def test_empty_protocol() -> None:
     stats = protocol_stats(mtp.Protocol(name="e", inputs=2))
     assert stats.samples == 0 and stats.instructions == [] and stats.lengths["input"] is None
+
+
+def test_state_machine_counts_per_state() -> None:
+    from core_helpers import npc_protocol, sm_protocol
+
+    stats = protocol_stats(sm_protocol())
+    assert stats.model_type == "state_machine"
+    (machine,) = stats.instructions
+    assert machine.kind == "state_machine" and machine.labels is None
+    assert machine.states == {"Idle": 3, "Running": 3, "Stopped": 4}  # declared order
+    assert not any("'<NON>'" in w for w in stats.warnings)  # the final of every sample says nothing
+    assert any("state 'Idle' has only 3" in w for w in stats.warnings)
+    protocol = npc_protocol()
+    machine = protocol.instructions[0]
+    machine.samples[:] = [s for s in machine.samples if s.output != "Attack"]
+    machine.add_sample([machine.samples[0].inputs[0], "Fly!"], "Flying")  # undeclared: counted after the declared
+    stats = protocol_stats(protocol)
+    assert stats.instructions[0].states == {"Idle": 2, "Talk": 3, "Trade": 3, "Attack": 0, "Flying": 1}
+    assert any("state 'Attack' has no sample" in w for w in stats.warnings)
+
+
+def test_multi_classifier_counts_per_label_value() -> None:
+    from core_helpers import mc_protocol
+
+    protocol = mc_protocol()
+    protocol.instructions[0].add_sample(["Hm?"], {"emotion": "happy", "intent": "question"})
+    stats = protocol_stats(protocol)
+    assert stats.model_type == "multi_classifier"
+    (classifier,) = stats.instructions
+    assert classifier.states is None
+    assert classifier.labels == {"emotion": {"happy": 3, "sad": 2}, "intent": {"question": 3, "statement": 2}}
+    assert json.loads(json.dumps(stats.as_dict()))["instructions"][0]["labels"]["intent"]["question"] == 3
+    assert protocol_stats(build_protocol()).model_type == "generative"

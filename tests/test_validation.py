@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import model_train_protocol as mtp
-from core_helpers import small_protocol
+from core_helpers import mc_protocol, sm_protocol, small_protocol
 from model_train_protocol.validation import MAX_STRING_LENGTH, Problem, substring_pairs
 
 
@@ -255,6 +255,154 @@ def test_token_value_length():
     assert "token.too-long" not in rules(two_line_protocol(a=mtp.Token("A" * (MAX_STRING_LENGTH - 1))))
 
 
+# --- state machines and multi-classifiers ------------------------------------------------------------------------
+
+CHOICE_RULES = ["protocol.mixed-model-types", "state-machine.one-instruction", "protocol.layout-model-type",
+                "multi-classifier.guardrail", "multi-classifier.state-map", "sample.state", "sample.labels",
+                "sample.labels-in-map", "token.generated-name"]
+
+
+def test_state_machine_and_multi_classifier_protocols_are_valid():
+    assert sm_protocol().validate() == [] and sm_protocol(guarded=False).validate() == []
+    assert mc_protocol().validate() == []
+    for version in ("1.1.0", "1.2.0", "1.2.1", "2.0.0", "2.0.1"):
+        assert sm_protocol().validate(version) == []
+    assert not set(CHOICE_RULES) & set(rules(small_protocol()))
+
+
+def test_a_state_machine_needs_ten_samples():
+    protocol = sm_protocol()
+    del protocol.instructions[0].samples[9:]
+    [problem] = protocol.validate()
+    assert problem.rule == "instruction.too-few-samples" and "at least 10" in problem.message
+    assert "Add 1 more" in problem.hint
+    assert "instruction.too-few-samples" not in rules(mc_protocol())  # 4 samples: a multi-classifier needs 3
+
+
+def test_a_state_machine_protocol_has_one_instruction_even_when_the_list_is_edited_by_hand():
+    protocol = sm_protocol(guarded=False)
+    other = sm_protocol(guarded=False).instructions[0]
+    other.name = "second"
+    protocol.instructions.append(other)
+    assert rules(protocol) == ["state-machine.one-instruction"]
+
+
+def test_mixing_model_types_by_hand_is_a_problem():
+    protocol = mc_protocol()
+    utterance = protocol.instructions[0].context[0]
+    basic = mtp.Instruction(context=[utterance], response=mtp.TokenSet(mtp.Token("Reply")), final=mtp.Token("Done"),
+                            name="basic")
+    for i in range(3):
+        basic.add_sample([f"u{i}"], f"r{i}")
+    protocol.instructions.append(basic)
+    problems = protocol.validate()
+    assert [p.rule for p in problems] == ["protocol.mixed-model-types"]
+    assert problems[0].where == "instruction 'basic'" and "'multi_classifier'" in problems[0].message
+
+
+def test_a_state_must_be_declared():
+    protocol = sm_protocol()
+    machine = protocol.instructions[0]
+    machine.add_sample(["Idle", "jump"], "Flying")
+    problems = protocol.validate()
+    assert [p.rule for p in problems] == ["sample.state"]
+    assert problems[0].where == "instruction 'StateMachineInstruction' sample 10"
+    assert "'Flying'" in problems[0].message and "'Idle', 'Running', 'Stopped'" in problems[0].message
+
+
+def test_label_values_must_come_from_the_state_map():
+    protocol = mc_protocol()
+    protocol.instructions[0].add_sample(["Meh."], {"emotion": "bored", "intent": "statement"})
+    problems = protocol.validate()
+    assert [p.rule for p in problems] == ["sample.labels-in-map"]
+    assert "'bored'" in problems[0].message and "'happy', 'sad'" in problems[0].message
+
+
+def test_every_label_must_be_named_even_in_samples_made_by_hand():
+    protocol = mc_protocol()
+    classifier = protocol.instructions[0]
+    good = classifier.samples[0]
+    classifier.samples.append(type(good)(good.inputs, "{'emotion': 'happy'}", good.final))
+    classifier.samples.append(type(good)(good.inputs, "not labels", good.final))
+    problems = protocol.validate()
+    assert [p.rule for p in problems] == ["sample.labels", "sample.labels"]
+    assert "missing 'intent'" in problems[0].message and "not a label dict" in problems[1].message
+
+
+def test_a_multi_classifier_has_no_guardrail():
+    protocol = mc_protocol()
+    line = mtp.TokenSet(mtp.UserToken("Said"))
+    guardrail = mtp.Guardrail("talk", "no talk", "none")
+    for example in ("a", "b", "c"):
+        guardrail.add_sample(example)
+    line.set_guardrail(guardrail)
+    guarded = mtp.MultiClassifierInstruction(context=[line], state_map={"emotion": ["happy", "sad"],
+                                                                        "intent": ["question", "statement"]},
+                                             name="guarded")
+    for text, emotion, intent in [("a", "happy", "question"), ("b", "sad", "question"), ("c", "sad", "statement")]:
+        guarded.add_sample([text], {"emotion": emotion, "intent": intent})
+    protocol.add_instruction(guarded)
+    problems = protocol.validate()
+    assert [p.rule for p in problems] == ["multi-classifier.guardrail"]
+    assert "has no guardrail" in problems[0].message and problems[0].where == "instruction 'guarded'"
+
+
+def test_multi_classifiers_of_one_protocol_share_their_state_map():
+    protocol = mc_protocol()
+    line = protocol.instructions[0].context[0]
+    other = mtp.MultiClassifierInstruction(context=[line], state_map={"emotion": ["happy", "sad"]}, name="other")
+    for emotion in ("happy", "sad", "happy"):
+        other.add_sample(["x"], {"emotion": emotion})
+    protocol.add_instruction(other)
+    assert rules(protocol) == ["multi-classifier.state-map"]
+
+
+@pytest.mark.parametrize("build, version, can", [
+    (sm_protocol, "0.3.2", "'1.1.0', '1.2.0', '1.2.1', '2.0.0', '2.0.1'"),
+    (mc_protocol, "0.3.2", "'2.0.0', '2.0.1'"),
+    (mc_protocol, "1.1.0", "'2.0.0', '2.0.1'"),
+    (mc_protocol, "1.2.1", "'2.0.0', '2.0.1'"),
+])
+def test_the_layout_must_hold_the_model_type(build, version, can):
+    problems = build().validate(version)
+    assert "protocol.layout-model-type" in [p.rule for p in problems]
+    problem = next(p for p in problems if p.rule == "protocol.layout-model-type")
+    assert f"bloom {version} layout cannot hold" in problem.message and can in problem.message
+    assert build().validate("2.0.0") == []
+
+
+@pytest.mark.parametrize("name, generated", [("State", "state machine"), ("States", "multi-classifier")])
+def test_a_token_named_like_the_generated_one_is_a_clear_problem(name, generated):
+    protocol = mtp.Protocol("clash", inputs=1)
+    for i in range(10):
+        protocol.add_context(f"line {i}")
+    line = mtp.TokenSet(mtp.Token(name))
+    if generated == "state machine":
+        instruction = mtp.StateMachineInstruction(context=[line], states=["A", "B"])
+        for i in range(10):
+            instruction.add_sample([f"x{i}"], "AB"[i % 2])
+    else:
+        instruction = mtp.MultiClassifierInstruction(context=[line], state_map={"label": ["a", "b"]})
+        for i in range(3):
+            instruction.add_sample([f"x{i}"], {"label": "a"})
+    protocol.add_instruction(instruction)
+    problems = protocol.validate()
+    assert [p.rule for p in problems] == ["token.generated-name"]
+    assert generated in problems[0].message and "duplicate" not in problems[0].message
+
+
+def test_a_token_containing_the_generated_name_is_explained():
+    protocol = mtp.Protocol("clash", inputs=1)
+    for i in range(10):
+        protocol.add_context(f"line {i}")
+    machine = mtp.StateMachineInstruction(context=[mtp.TokenSet(mtp.Token("GameState"))], states=["A"])
+    for i in range(10):
+        machine.add_sample([f"x{i}"], "A")
+    protocol.add_instruction(machine)
+    [problem] = protocol.validate()
+    assert problem.rule == "token.substring" and "'State_' is generated" in problem.message
+
+
 def test_every_rule_of_validation_py_has_a_test_here():
     import inspect
     import re
@@ -331,7 +479,7 @@ def test_every_after_add_rule_is_exercised():
 @pytest.mark.parametrize("name", ["a/b", "back\\slash", " padded", "..", "nul\0"])
 def test_a_name_that_save_refuses_is_a_validation_problem(name):
     """validate() must not call valid what save() and template() refuse."""
-    from core_helpers import small_protocol
+    from core_helpers import mc_protocol, sm_protocol, small_protocol
 
     protocol = small_protocol()
     protocol.name = name

@@ -16,7 +16,8 @@ from ._common import file_argument, load_protocol, unwritable
 @app.command()
 def convert(
     file: Path = file_argument("A model file (*_model.json) of any supported version."),
-    to: str = typer.Option(..., "--to", "-t", help="Model file version to write: 0.3.2, 1.2.1 or 2.0.1."),
+    to: str = typer.Option(..., "--to", "-t", help="Model file version to write: 0.3.2, 1.1.0, 1.2.0, 1.2.1, "
+                    "2.0.0 or 2.0.1."),
     out: Path = typer.Option(Path("."), "--out", "-o", file_okay=False,
                              help="Directory for the converted {name}_model.json."),
     force: bool = typer.Option(False, "--force", help="Allow overwriting FILE itself."),

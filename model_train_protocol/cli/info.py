@@ -30,11 +30,32 @@ def info(
     _print(stats)
 
 
+def _print_answers(stats: ProtocolStats) -> None:
+    """States of a state machine and label values of a multi-classifier, each with its sample count."""
+    for s in stats.instructions:
+        if s.states is not None:
+            table = Table(title="States", title_justify="left")
+            table.add_column("state", overflow="fold")
+            table.add_column("samples", justify="right")
+            for state, n in s.states.items():
+                table.add_row(escape(state), str(n))
+            console.print(table)
+        if s.labels is not None:
+            table = Table(title="Labels" if len(stats.instructions) == 1 else f"Labels ({escape(s.name)})",
+                          title_justify="left")
+            for column, justify in (("label", "left"), ("value", "left"), ("samples", "right")):
+                table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
+            for label, counts in s.labels.items():
+                for value, n in counts.items():
+                    table.add_row(escape(label), escape(value), str(n))
+            console.print(table)
+
+
 def _print(stats: ProtocolStats) -> None:
     console.print(
-        f"[bold]{escape(stats.name)}[/]: {len(stats.instructions)} instruction(s), {stats.samples} samples, "
-        f"inputs={stats.inputs}, encrypt={stats.encrypt}, {stats.context_lines} context lines "
-        f"({stats.protocol_context_lines} protocol)", highlight=False, soft_wrap=True)
+        f"[bold]{escape(stats.name)}[/]: {escape(stats.model_type)} model, {len(stats.instructions)} instruction(s), "
+        f"{stats.samples} samples, inputs={stats.inputs}, encrypt={stats.encrypt}, {stats.context_lines} context "
+        f"lines ({stats.protocol_context_lines} protocol)", highlight=False, soft_wrap=True)
 
     table = Table(title="Instructions", title_justify="left")
     for column, justify in (("instruction", "left"), ("type", "left"), ("samples", "right"),
@@ -46,6 +67,7 @@ def _print(stats: ProtocolStats) -> None:
         table.add_row(escape(s.name), s.kind, str(s.samples), finals, str(s.guardrail_examples),
                       str(s.duplicates), str(s.context_lines))
     console.print(table)
+    _print_answers(stats)
 
     if stats.guardrails:
         table = Table(title="Guardrails", title_justify="left")

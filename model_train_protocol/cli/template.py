@@ -23,8 +23,8 @@ def template(
     out: Optional[Path] = typer.Option(None, "--out", "-o", file_okay=False,
                                        show_default=False, help="Directory for the template file (default: the model file's directory)."),
     version: Optional[str] = typer.Option(None, "--version", show_default=False, help="Layout: template 0.3.2 "
-                                          "(default), 1.2.0 or 2.1.0, or the model version it goes with (0.3.2, 1.2.1, "
-                                          "2.0.1)."),
+                                          "(default; 2.1.0 for state machines and multi-classifiers), 1.2.0 or 2.1.0, "
+                                          "or the model version it goes with (0.3.2, 1.1.0, 1.2.x, 2.0.x)."),
     as_json: bool = typer.Option(False, "--json", help="Print the file written as JSON."),
 ) -> None:
     """Regenerate {name}_template.json from a model file."""

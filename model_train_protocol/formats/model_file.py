@@ -1,9 +1,14 @@
-"""The model file (``{name}_model.json``, "bloom" 0.3.2, 1.2.1 or 2.0.1): the protocol's training data.
+"""The model file (``{name}_model.json``, "bloom" 0.3.2, 1.1.0, 1.2.x or 2.0.x): the protocol's training data.
 
 Layout as the reference writes it (FORMAT.md 2): fixed top-level order, every
 nested object with sorted keys, samples stably sorted by result, instruction
 sets in insertion order (the reference's order is random; ours is stable).
-The versions differ only in their top level (2.7) and the set ``name`` (1.2.1+).
+The versions differ only in their top level (2.7: ``numbers``/``batches`` in
+0.3.2, the model-type marker) and the set ``name`` (1.2.0+). A state machine or
+multi-classifier is written as the reference writes it (FORMAT.md 5.1, 5.2):
+its generated ``State_``/``States_`` token closes the set, every result is
+``<NON>``, and the marker says what it is (``state_machine: true`` in bloom
+1.2.x, ``model_type`` in 2.x; bloom 1.1.0 has no marker, as reference 0.5.x).
 """
 
 from __future__ import annotations
@@ -168,10 +173,10 @@ def model_document(protocol: "Protocol", version: FormatVersion = DEFAULT_VERSIO
     gmap = guardrail_map(protocol.instructions)
     major = version.major
     doc: dict[str, Any] = {"$schema": schema_url("bloom", version.bloom), "name": protocol.name, "inputs": protocol.inputs}
-    if major == 1:
-        doc["state_machine"] = False
-    elif major >= 2:
-        doc["model_type"] = "generative"
+    if version.marker == "state_machine":
+        doc["state_machine"] = protocol.model_type == "state_machine"
+    elif version.marker == "model_type":
+        doc["model_type"] = protocol.model_type
     doc.update({
         "encrypted": protocol.encrypt,
         "valid": True,
@@ -180,7 +185,7 @@ def model_document(protocol: "Protocol", version: FormatVersion = DEFAULT_VERSIO
         "special_tokens": special_tokens_section(protocol, keys, bool(gmap)),
         "instruction": {
             "memory": protocol.inputs + 1,
-            "sets": [set_dict(i, gmap, with_name=major >= 1, lazy=lazy) for i in protocol.instructions],
+            "sets": [set_dict(i, gmap, with_name=version.set_names, lazy=lazy) for i in protocol.instructions],
         },
     })
     if major == 0:

@@ -28,9 +28,22 @@ if TYPE_CHECKING:
 __all__ = ["validate", "model_json", "template_json", "write_model", "write_template", "load", "from_json"]
 
 
+def _layout(protocol: "Protocol", version: "str | FormatVersion | None", template: bool = False) -> FormatVersion:
+    """The layout ``version`` names; None: the default for what the protocol trains (``versions.default_version``)."""
+    return format_version(version, template=template, model_type=_model_type(protocol))
+
+
+def _model_type(protocol: "Protocol") -> str:
+    try:
+        return protocol.model_type
+    except AttributeError:  # an instruction list edited by hand to hold foreign objects: validation reports it
+        return "generative"
+
+
 def validate(protocol: "Protocol", version: "str | FormatVersion | None") -> list[Problem]:
-    """Every problem that would stop a save in ``version`` (default 0.3.2)."""
-    return validate_protocol(protocol, format_version(version))
+    """Every problem that would stop a save in ``version`` (default: 0.3.2, or 2.0.1 for state machines and
+    multi-classifiers)."""
+    return validate_protocol(protocol, _layout(protocol, version))
 
 
 def _require_valid(protocol: "Protocol", version: FormatVersion) -> None:
@@ -41,21 +54,21 @@ def _require_valid(protocol: "Protocol", version: FormatVersion) -> None:
 
 def model_json(protocol: "Protocol", version: "str | FormatVersion | None") -> dict[str, Any]:
     """The model file content (validated first)."""
-    fmt = format_version(version)
+    fmt = _layout(protocol, version)
     _require_valid(protocol, fmt)
     return model_document(protocol, fmt)
 
 
 def template_json(protocol: "Protocol", version: "str | FormatVersion | None") -> dict[str, Any]:
     """The template file content (validated first); template versions name their layouts too."""
-    fmt = format_version(version, template=True)
+    fmt = _layout(protocol, version, template=True)
     _require_valid(protocol, fmt)
     return template_document(protocol, fmt)
 
 
 def write_model(protocol: "Protocol", target: Path, version: "str | FormatVersion | None") -> None:
     """Validate, then write the model file atomically, streamed (bounded memory)."""
-    fmt = format_version(version)
+    fmt = _layout(protocol, version)
     _require_valid(protocol, fmt)
     write_json_atomic(target, model_document(protocol, fmt, lazy=True))
 

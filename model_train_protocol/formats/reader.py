@@ -13,6 +13,14 @@ Mapping (FORMAT.md 4.5, done right):
   custom key; special tokens are recognised and never become user tokens;
 - a set whose samples carry a ``prompt`` is an ExtendedInstruction, any other
   a basic Instruction (last row = response);
+- a state machine (bloom 1.2.x ``state_machine: true``, 2.x ``model_type``;
+  bloom 1.1.0 from reference 0.5.x has no marker and is recognised by its one
+  set answering on ``State_`` with every result ``<NON>``) becomes a
+  StateMachineInstruction, a multi-classifier (2.x) a MultiClassifierInstruction;
+  the declared states / state map come from the ``State_``/``States_`` token's
+  description when it has the reference's form, else from the samples (distinct
+  states in order; each label's values sorted, as the reference); label answers
+  in JSON or Python-literal form are stored in the canonical form;
 - reference files have no UserTokens, but our object model requires one on
   guarded lines and extended prompt lines: for each such line without one, its
   first plain token that appears in no response line becomes a UserToken
@@ -24,6 +32,7 @@ Mapping (FORMAT.md 4.5, done right):
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -34,7 +43,10 @@ from typing import TYPE_CHECKING, Any, Iterator, NoReturn
 
 from ..errors import MTPError, MTPFileError, json_pointer
 from ..guardrail import Guardrail
-from ..instructions import BaseInstruction, ExtendedInstruction, Instruction
+from ..instructions import (
+    BaseInstruction, ExtendedInstruction, Instruction, MultiClassifierInstruction, StateMachineInstruction,
+)
+from ..labels import read_labels
 from ..render import template_names
 from ..tokens import NON, SPECIAL_TOKENS, NumListToken, NumToken, Token, UserToken, token_key
 from ..tokenset import TokenSet
@@ -51,8 +63,14 @@ _TOKEN_TYPES = {"Token", "FinalToken", "NumToken", "FinalNumToken", "NumListToke
 _SPECIAL_TYPES = {"SpecialToken", "SpecialFinalToken"}
 
 
-#: How to fix a file of a model type the reader cannot load.
-_GENERATIVE_ONLY = "Only generative protocols (Instruction, ExtendedInstruction) can be read for now."
+#: The instruction class of each non-generative model type, and the value of the token its answer line holds.
+_CHOICE = {"state_machine": (StateMachineInstruction, "State_"),
+           "multi_classifier": (MultiClassifierInstruction, "States_")}
+_MODEL_TYPES = ("generative", *_CHOICE)
+#: The reference's descriptions of the generated tokens (FORMAT.md 5.1, 5.2), which list the declared answers.
+_STATES_DESC = re.compile(r"The responses that are acceptable: (\[.*\])\.", re.DOTALL)
+_MAP_DESC = re.compile(r"Acceptable responses must contain exactly 1 key and 1 value for every key in this map, in "
+                       r"any combination: (\{.*\})\.", re.DOTALL)
 
 
 def pointer(*parts: Any) -> str:
@@ -239,6 +257,8 @@ class _SetSpec:
     extended: bool
     guard_indices: list[int] = field(default_factory=list)
 
+    choice: str | None = None  # "state_machine" / "multi_classifier"; None for generative sets
+
     @property
     def user_rows(self) -> list[int]:
         """Indexes of the rows that must hold a UserToken: guarded lines and the extended prompt line."""
@@ -312,43 +332,52 @@ class _Reader:
                       "/$schema" if "$schema" in doc else "/version")
         return version
 
-    def _check_model_type(self) -> None:
-        """Refuse state machines and multi-classifiers (bloom 2 ``model_type``, bloom 1.2 ``state_machine``).
+    def _model_type(self) -> str:
+        """``generative``, ``state_machine`` or ``multi_classifier`` from bloom 2 ``model_type`` or bloom 1.2
+        ``state_machine`` (older files: generative; see :meth:`_old_state_machine`).
 
         Either field is accepted in either version: reference 1.2.8 writes
         ``model_type`` under a ``bloom_1_2_1`` label when asked for 1.2.1.
         """
         doc, v = self.doc, version_key(self.version)
         if v < (1, 2, 0):
-            return
+            return "generative"
         field_name = "model_type" if v >= (2, 0, 0) or ("model_type" in doc and "state_machine" not in doc) \
             else "state_machine"
-        if field_name == "model_type":
-            model_type = self.get(doc, "model_type", str, "")
-        else:
-            model_type = "state_machine" if self.get(doc, "state_machine", bool, "") else "generative"
-        if model_type != "generative":
-            self.fail(f"unsupported model type {model_type!r}: only generative protocols (Instruction and "
-                      "ExtendedInstruction) can be loaded; state machines and multi-classifiers are not supported yet",
-                      "/" + field_name, _GENERATIVE_ONLY)
+        if field_name == "state_machine":
+            return "state_machine" if self.get(doc, "state_machine", bool, "") else "generative"
+        model_type = self.get(doc, "model_type", str, "")
+        if model_type not in _MODEL_TYPES:
+            self.fail(f"unknown model type {model_type!r}; expected one of {', '.join(_MODEL_TYPES)}", "/model_type")
+        return model_type
+
+    def _old_state_machine(self, raw_sets: list, specs: list[_SetSpec]) -> bool:
+        """Reference 0.5.x wrote state machines as bloom 1.1.0 with no marker: one set answering on ``State_``,
+        every result ``<NON>`` (no generative file of the reference has a ``<NON>`` result, FORMAT.md 4.3)."""
+        if len(specs) != 1 or specs[0].extended or specs[0].rows[-1] != ("State_",):
+            return False
+        samples = raw_sets[0].get("samples")
+        return bool(samples) and all(isinstance(s, dict) and s.get("result") == NON.value for s in samples)
 
     # --- the document --------------------------------------------------------
     def protocol(self) -> "Protocol":
         from ..protocol import Protocol
 
         doc = self.doc
-        self._check_model_type()
+        model_type = self._model_type()
         name = self.get(doc, "name", str, "")
         inputs = self.get(doc, "inputs", int, "")
-        encrypt = self.get(doc, "encrypted", bool, "")
+        encrypt = self.encrypt = self.get(doc, "encrypted", bool, "")
         context = self._strings(doc, "context", "", required=False)
         specs = self._token_specs()
         sets_where = "/instruction/sets"
         block = self.get(doc, "instruction", dict, "")
         raw_sets = self.get(block, "sets", list, "/instruction")
         set_specs = [self._set_spec(i, raw, specs) for i, raw in enumerate(raw_sets)]
-        if version_key(self.version) < (1, 2, 0):
-            self._refuse_old_state_machine(raw_sets, set_specs)
+        if version_key(self.version) < (1, 2, 0) and self._old_state_machine(raw_sets, set_specs):
+            model_type = "state_machine"
+        if model_type != "generative":
+            self._mark_choice(set_specs, model_type)
         users = self._user_tokens(set_specs, specs)
         tokens = {value: self._token(spec, encrypt, value in users) for value, spec in specs.items()}
 
@@ -356,12 +385,15 @@ class _Reader:
             protocol = Protocol(name, inputs, encrypt=encrypt)
         for line in context:
             protocol.add_context(line)
-        names = self._names(raw_sets)
+        names = self._names(raw_sets, set_specs)
         tokensets: dict[tuple[str, ...], TokenSet] = {}
         guardrails: dict[tuple, Guardrail] = {}
         for spec, raw, iname in zip(set_specs, raw_sets, names):
             where = pointer_join(sets_where, spec.index)
-            instruction = self._instruction(spec, raw, iname, tokens, tokensets, where)
+            if spec.choice is not None:
+                instruction = self._choice_instruction(spec, raw, iname, tokens, tokensets, specs, where)
+            else:
+                instruction = self._instruction(spec, raw, iname, tokens, tokensets, where)
             self._guardrails(spec, raw, instruction, guardrails, where)
             with self.at(where):
                 protocol.add_instruction(instruction)
@@ -494,17 +526,20 @@ class _Reader:
                 chosen.add(pick)
         return chosen
 
-    def _refuse_old_state_machine(self, raw_sets: list, specs: list[_SetSpec]) -> None:
-        """Reference 0.5.x wrote state machines as bloom 1.1.0 with no marker but the ``State_`` answer line."""
-        for spec, raw in zip(specs, raw_sets):
-            samples = raw["samples"]
-            all_non = bool(samples) and all(s.get("result") == NON.value for s in samples)
-            if spec.rows[-1] == ("State_",) and all_non and not spec.extended:
-                self.fail("unsupported model type 'state_machine' (a reference 0.5.x state machine: answer line "
-                          "State_, every result <NON>): state-machine protocols cannot be loaded yet",
-                          pointer("instruction", "sets", spec.index, "set"), _GENERATIVE_ONLY)
+    def _mark_choice(self, specs: list[_SetSpec], model_type: str) -> None:
+        """Every set of a state machine / multi-classifier answers on its generated token, never with a prompt."""
+        answer = _CHOICE[model_type][1]
+        for spec in specs:
+            where = pointer("instruction", "sets", spec.index)
+            if spec.extended:
+                self.fail(f"a {model_type} protocol has no prompt lines, but this set's samples carry a 'prompt'",
+                          pointer_join(where, "samples"))
+            if spec.rows[-1] != (answer,) or len(spec.rows) < 2:
+                self.fail(f"a {model_type} set ends with the row [{answer!r}] (the line it answers on), found "
+                          f"{list(spec.rows[-1])}", pointer_join(where, "set", len(spec.rows) - 1))
+            spec.choice = model_type
 
-    def _names(self, raw_sets: list) -> list[str]:
+    def _names(self, raw_sets: list, specs: list[_SetSpec]) -> list[str]:
         given = []
         for i, raw in enumerate(raw_sets):
             given.append(self.get(raw, "name", (str, type(None)), pointer("instruction", "sets", i), required=False))
@@ -512,10 +547,12 @@ class _Reader:
         names = []
         for i, name in enumerate(given):
             if name is None:
-                name, n = f"instruction_{i}", 1
+                choice = specs[i].choice
+                base = _CHOICE[choice][0].__name__ if choice else f"instruction_{i}"  # the reference's default name
+                name, n = base, 1
                 while name in taken:
                     n += 1
-                    name = f"instruction_{i}_{n}"
+                    name = f"{base}_{n}"
                 taken.add(name)
             names.append(name)
         return names
@@ -551,6 +588,81 @@ class _Reader:
             if not self._fast_sample(instruction, spec, sample, finals):
                 self._sample(instruction, spec, sample, finals, pointer_join(where, "samples", s))
         return instruction
+
+    def _choice_instruction(self, spec: _SetSpec, raw: dict, name: str, tokens: dict[str, Token],
+                            tokensets: dict[tuple[str, ...], TokenSet], specs: dict[str, _TokenSpec],
+                            where: str) -> BaseInstruction:
+        """A StateMachineInstruction or MultiClassifierInstruction: input rows, declared answers, samples."""
+        assert spec.choice is not None
+        cls, answer = _CHOICE[spec.choice]
+        sets = []
+        for r, row in enumerate(spec.rows[:-1]):
+            ts = tokensets.get(row)
+            if ts is None:
+                with self.at(pointer_join(where, "set", r)):
+                    ts = tokensets[row] = TokenSet(tuple(tokens[v] for v in row))
+            sets.append(ts)
+        answer_spec = specs[answer]
+        if answer_spec.type != "Token" or answer_spec.key != token_key(Token(answer[:-1]), self.encrypt):
+            self.fail(f"{answer} is the generated line a {spec.choice} answers on: a plain token with the automatic "
+                      f"key, found type {answer_spec.type} key {answer_spec.key!r}", pointer("tokens", answer))
+        samples = self.get(raw, "samples", list, where)
+        if not samples:
+            self.fail(f"a {spec.choice} set needs samples", pointer_join(where, "samples"))
+        parsed = [self._choice_sample(sets, spec, sample, pointer_join(where, "samples", s))
+                  for s, sample in enumerate(samples)]
+        outputs = [output for _, output, _ in parsed]
+        with self.at(where):
+            if cls is StateMachineInstruction:
+                states = _declared_states(answer_spec.desc) or list(dict.fromkeys(outputs))
+                instruction: BaseInstruction = StateMachineInstruction(sets, states, name=name)
+            else:
+                state_map = _declared_map(answer_spec.desc) or self._seen_map(parsed)
+                instruction = MultiClassifierInstruction(sets, state_map, name=name)
+        for line in self._strings(raw, "context", where, required=False):
+            instruction.add_context(line)
+        for snippets, output, s_where in parsed:
+            with self.at(pointer_join(s_where, "strings", len(spec.rows) - 1)):
+                instruction.add_sample(snippets, output)  # type: ignore[call-arg]
+        return instruction
+
+    def _choice_sample(self, sets: list[TokenSet], spec: _SetSpec, sample: Any, where: str) -> tuple[list, str, str]:
+        """(input snippets, answer text, pointer) of one state-machine / multi-classifier sample."""
+        if not isinstance(sample, dict):
+            self.fail(f"a sample must be an object, found {_kind(sample)}", where)
+        result = self.get(sample, "result", str, where)
+        if result != NON.value:
+            self.fail(f"every sample of a {spec.choice} ends with <NON>, found {result!r}",
+                      pointer_join(where, "result"))
+        if self.get(sample, "value", (int, float, type(None)), where, required=False) is not None:
+            self.fail(f"a {spec.choice} sample has no value", pointer_join(where, "value"))
+        rows = len(spec.rows)
+        strings = self._strings(sample, "strings", where)
+        if len(strings) != rows:
+            self.fail(f"'strings' has {len(strings)} item(s) but this set has {rows} row(s); it needs {rows}: input "
+                      "strings plus the answer", pointer_join(where, "strings"))
+        numbers = self._per_row(sample, "numbers", rows, where)
+        lists = self._per_row(sample, "number_lists", rows, where)
+        if numbers[-1] or lists[-1]:
+            self.fail("the answer line holds no number tokens, so its numbers must be []",
+                      pointer_join(where, "numbers", rows - 1))
+        snippets = []
+        for i, (ts, text) in enumerate(zip(sets, strings)):
+            with self.at(pointer_join(where, "numbers", i)):
+                snippets.append(ts.create_snippet(text, numbers=numbers[i], number_lists=lists[i]))
+        return snippets, strings[-1], where
+
+    def _seen_map(self, parsed: list[tuple[list, str, str]]) -> dict[str, list[str]]:
+        """The state map the samples use (labels and each label's values sorted, as the reference rebuilds it)."""
+        seen: dict[str, set[str]] = {}
+        for _, output, where in parsed:
+            labels = read_labels(output)
+            if labels is None:
+                self.fail(f"{output[:80]!r} is not a label dict (JSON or a Python dict literal of strings)",
+                          pointer_join(where, "strings"))
+            for label, value in labels.items():
+                seen.setdefault(label, set()).add(value)
+        return {label: sorted(seen[label]) for label in sorted(seen)}
 
     def _final(self, result: str, tokens: dict[str, Token], where: str) -> Token:
         if result == NON.value:
@@ -648,6 +760,34 @@ class _Reader:
                           "(equal TokenSets count as one)", pointer_join(g_where, "index"))
             with self.at(pointer_join(g_where, "index")):
                 ts.set_guardrail(guardrail)
+
+
+def _declared_states(desc: str | None) -> list[str] | None:
+    """The states a ``State_`` description in the reference's form lists (None for any other description)."""
+    found = _literal(_STATES_DESC, desc)
+    if isinstance(found, list) and found and all(isinstance(s, str) for s in found):
+        return found
+    return None
+
+
+def _declared_map(desc: str | None) -> dict[str, list[str]] | None:
+    """The state map a ``States_`` description in the reference's form lists (None for any other description)."""
+    found = _literal(_MAP_DESC, desc)
+    if isinstance(found, dict) and found and all(
+            isinstance(k, str) and isinstance(v, list) and v and all(isinstance(x, str) for x in v)
+            for k, v in found.items()):
+        return found
+    return None
+
+
+def _literal(pattern: "re.Pattern[str]", desc: str | None) -> Any:
+    match = pattern.fullmatch(desc) if isinstance(desc, str) else None
+    if match is None:
+        return None
+    try:
+        return ast.literal_eval(match.group(1))
+    except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+        return None
 
 
 def _add_bad_example(guardrail: Guardrail, text: str, allow_digits: bool) -> None:

@@ -1,5 +1,14 @@
 """The template file (``{name}_template.json``, template 0.3.2, 1.2.0 or 2.1.0): the model's exact line format.
 
+State machines and multi-classifiers (templates 1.2.0 and 2.1.0) are written as
+the reference 0.6.1+ writes them (FORMAT.md 3.2, 5.1, 5.2): instruction
+``type`` ``state_machine`` / ``multi_classification_machine``, outputs
+``<string>\n<NON>\n<EOS>`` (a guarded state machine adds
+``<string>\n<NON>_<UNK>_\n<EOS>``, which replaces ``<UNK>`` in
+``tokens.output``), and ``states``: a state machine's declared states in
+declared order, ``"GUARDRAIL"`` appended when guarded; a multi-classifier's
+declared state map (label -> values, merged across instructions).
+
 Same layout as the reference, with its defects fixed (FORMAT.md 6): instructions
 and outputs in insertion order, the example built from a real sample through
 the canonical renderer (its numbers, its final, keys rather than clear values).
@@ -15,7 +24,7 @@ from __future__ import annotations
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
-from ..instructions import guardrail_map, instruction_guardrails
+from ..instructions import MultiClassifierInstruction, StateMachineInstruction, guardrail_map, instruction_guardrails
 from ..render import (
     KeyMap, final_pattern, input_lines, output_line, render_completion, render_prompt, render_sample, tokenset_pattern,
 )
@@ -71,7 +80,7 @@ def _tokens(protocol: "Protocol", keys: KeyMap, gmap: dict, version: FormatVersi
             outputs.setdefault(final.value, keys(final))
         if version.major > 0 and instruction_guardrails(instruction, gmap):
             outputs.update(guardrail_keys(instruction, keys, version))
-    if gmap:
+    if gmap and protocol.model_type != "state_machine":  # 0.6.1+: <NON>_<UNK>_ replaces <UNK> in state machines
         outputs[UNK.value] = UNK.key
     return {
         "input": {k: inputs[k] for k in sorted(inputs)},
@@ -96,6 +105,28 @@ def _example_usage(protocol: "Protocol", keys: KeyMap, gmap: dict, version: Form
     return example
 
 
+#: What a guarded state machine's ``states`` ends with (the reference's CSV guardrail output, FORMAT.md 5.1).
+GUARDRAIL_STATE = "GUARDRAIL"
+
+
+def _states(protocol: "Protocol", gmap: dict) -> list[str] | dict[str, list[str]]:
+    """The template's ``states``: [] (generative), the declared states (+ GUARDRAIL), or the merged state map."""
+    if protocol.model_type == "state_machine":
+        machines = [i for i in protocol.instructions if isinstance(i, StateMachineInstruction)]
+        states = list(dict.fromkeys(s for i in machines for s in i.states))
+        if any(instruction_guardrails(i, gmap) for i in machines):
+            states.append(GUARDRAIL_STATE)
+        return states
+    if protocol.model_type == "multi_classifier":
+        merged: dict[str, list[str]] = {}
+        for instruction in protocol.instructions:
+            if isinstance(instruction, MultiClassifierInstruction):
+                for label, values in instruction.state_map.items():
+                    merged[label] = list(dict.fromkeys([*merged.get(label, ()), *values]))
+        return merged
+    return []
+
+
 def template_document(protocol: "Protocol", version: FormatVersion = DEFAULT_VERSION) -> dict[str, Any]:
     """The template file that goes with model ``version`` (template 0.3.2 by default), in file order."""
     keys = protocol.key_map()
@@ -110,14 +141,14 @@ def template_document(protocol: "Protocol", version: FormatVersion = DEFAULT_VER
         }
     doc: dict[str, Any] = {"$schema": schema_url("template", version.template), "encrypt": protocol.encrypt}
     if version.major == 1:
-        doc["state_machine"] = False
+        doc["state_machine"] = protocol.model_type == "state_machine"
     elif version.major >= 2:
-        doc["model_type"] = "generative"
+        doc["model_type"] = protocol.model_type
     if version.major >= 1:
         doc["inputs"] = protocol.inputs
     doc["tokens"] = _tokens(protocol, keys, gmap, version)
     doc["instructions"] = instructions
     if version.major >= 1:
-        doc["states"] = []
+        doc["states"] = _states(protocol, gmap)
     doc["example_usage"] = _example_usage(protocol, keys, gmap, version)
     return doc

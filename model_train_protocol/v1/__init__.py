@@ -10,13 +10,10 @@ __all__ = ["ProtocolV1"]
 
 
 class ProtocolV1(Protocol):
-    """A :class:`~model_train_protocol.Protocol` whose files are bloom 1.2.1 / template 1.2.0 by default.
+    """A :class:`~model_train_protocol.Protocol` whose files are bloom 1.2.0 / template 1.2.0 by default, as
+    reference 1.2.8's ``ProtocolV1`` writes them (with set names, FORMAT.md 2.7)."""
 
-    Reference 1.2.8's ``ProtocolV1`` labels its files bloom 1.2.0 and writes set
-    names anyway (FORMAT.md 2.7); bloom 1.2.1 is that content under its right label.
-    """
-
-    LAYOUT = "1.2.1"
+    LAYOUT = "1.2.0"
 
     def __init__(self, name: str, inputs: int, encrypt: bool = True, state_machine: bool = False,
                  version: Version = None) -> None:
@@ -25,7 +22,7 @@ class ProtocolV1(Protocol):
 
     @classmethod
     def from_json(cls, document: dict[str, Any], *, source: str | None = None) -> Protocol:
-        """The protocol of a parsed model file, saved again as bloom 1.2.1 unless told otherwise."""
+        """The protocol of a parsed model file, saved again as bloom 1.2.0 unless told otherwise."""
         protocol = super().from_json(document, source=source)
         protocol.version = cls.LAYOUT
         return protocol

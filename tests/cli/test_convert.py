@@ -52,3 +52,28 @@ def test_a_newer_layout_may_not_fit_an_older_one(tmp_path: Path) -> None:
     assert "cannot be written as version 0.3.2" in line and "protocol.inputs" in line
     assert mtp("convert", model, "--to", "1.2.1", "--out", tmp_path / "v1").returncode == 0
     assert mtp("export", model, "-f", "text", "-o", tmp_path / "data").returncode == 0  # exports need no layout
+
+
+def test_state_machines_convert_between_the_layouts_that_hold_them(tmp_path: Path, data_dir: Path) -> None:
+    source = data_dir / "reference" / "v0.5.6" / "sm_model.json"  # bloom 1.1.0, no marker
+    previous = source
+    for version in ("1.2.0", "2.0.1", "1.1.0"):
+        out = tmp_path / version
+        proc = mtp("convert", previous, "--to", version, "--out", out)
+        assert proc.returncode == 0, proc.stderr
+        previous = out / "sm_model.json"
+        doc = json.loads(previous.read_text(encoding="utf-8"))
+        assert mtp_lib.Protocol.load(previous).model_type == "state_machine"
+    own = mtp_lib.Protocol.load(source).save(path=tmp_path / "own", version="1.1.0")
+    assert previous.read_bytes() == own.read_bytes()
+    assert "state_machine" not in doc and "model_type" not in doc
+    line = assert_clean_error(mtp("convert", source, "--to", "0.3.2", "--out", tmp_path / "old"))
+    assert "cannot be written as version 0.3.2" in line and "protocol.layout-model-type" in line
+
+
+def test_multi_classifiers_only_convert_to_bloom_2(tmp_path: Path, data_dir: Path) -> None:
+    source = data_dir / "reference" / "v1.2.8" / "mc_model.json"
+    assert mtp("convert", source, "--to", "2.0.0", "--out", tmp_path / "v2").returncode == 0
+    for version in ("1.2.1", "0.3.2"):
+        line = assert_clean_error(mtp("convert", source, "--to", version, "--out", tmp_path / version))
+        assert f"cannot be written as version {version}" in line and "'2.0.0', '2.0.1'" in line

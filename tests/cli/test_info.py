@@ -36,3 +36,16 @@ def test_errors(model_file: Path, tmp_path: Path) -> None:
     bad.write_text("[1, 2", encoding="utf-8")
     assert "bad_model.json" in assert_clean_error(mtp("info", bad))
     assert_usage_error(mtp("info", tmp_path / "missing_model.json"))
+
+
+def test_state_machine_and_multi_classifier(data_dir: Path) -> None:
+    proc = mtp("info", data_dir / "golden" / "npc_model.json")
+    assert proc.returncode == 0, proc.stderr
+    for text in ("state_machine model", "States", "Attack", "Trade"):
+        assert text in proc.stdout
+    proc = mtp("info", "--json", data_dir / "reference" / "v1.2.8" / "mc_model.json")
+    assert proc.returncode == 0, proc.stderr
+    stats = json.loads(proc.stdout)
+    assert stats["model_type"] == "multi_classifier"
+    assert stats["instructions"][0]["labels"] == {"emotion": {"happy": 2, "sad": 2},
+                                                  "intent": {"question": 2, "statement": 2}}

@@ -62,12 +62,28 @@ def test_missing_file_is_a_usage_error(tmp_path: Path) -> None:
 def test_reference_files(shared_dir: Path) -> None:
     good = shared_dir / "generated" / "v1.2.8" / "tiny_model.json"
     state_machine = shared_dir / "generated" / "v1.2.8" / "sm_model.json"
-    proc = mtp("validate", "--json", good, state_machine)
+    classifier = shared_dir / "generated" / "v1.2.8" / "mc_model.json"
+    proc = mtp("validate", "--json", good, state_machine, classifier)
+    assert proc.returncode == 0, proc.stdout
+    verdicts = json.loads(proc.stdout)["files"]
+    assert all(v["valid"] and v["version"] == "2.0.1" for v in verdicts)
+
+
+def test_state_machine_and_multi_classifier_rules_for_files(tmp_path: Path, shared_dir: Path) -> None:
+    """A state outside the declared ones and a label value outside the map are reported with their place."""
+    machine = json.loads((shared_dir / "generated" / "v1.2.8" / "sm_model.json").read_text(encoding="utf-8"))
+    machine["instruction"]["sets"][0]["samples"][4]["strings"][-1] = "Flying"
+    classifier = json.loads((shared_dir / "generated" / "v1.2.8" / "mc_model.json").read_text(encoding="utf-8"))
+    classifier["instruction"]["sets"][0]["samples"][1]["strings"][-1] = "{'emotion': 'bored', 'intent': 'statement'}"
+    paths = [tmp_path / "sm_model.json", tmp_path / "mc_model.json"]
+    for path, doc in zip(paths, (machine, classifier)):
+        path.write_text(json.dumps(doc), encoding="utf-8")
+    proc = mtp("validate", "--json", *paths)
     assert proc.returncode == 1
-    ok, refused = json.loads(proc.stdout)["files"]
-    assert ok["valid"] and ok["version"] == "2.0.1"
-    assert {p["pointer"] for p in refused["problems"]} == {"/model_type"}
-    assert any("state_machine" in p["message"] for p in refused["problems"])
+    sm, mc = json.loads(proc.stdout)["files"]
+    assert [(p["rule"], p["pointer"]) for p in sm["problems"]] == [("sample.state", "/instruction/sets/0/samples/4")]
+    assert [(p["rule"], p["pointer"]) for p in mc["problems"]] == [
+        ("sample.labels-in-map", "/instruction/sets/0/samples/1")]
 
 
 def test_every_reference_copy(data_dir: Path, tmp_path: Path) -> None:
@@ -75,17 +91,16 @@ def test_every_reference_copy(data_dir: Path, tmp_path: Path) -> None:
     files = sorted((data_dir / "reference").rglob("*.json"))
     assert len(files) > 20
     proc = mtp("validate", "--json", *files)
-    assert proc.returncode == 1 and "Traceback" not in proc.stderr  # state machines etc. are refused
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr  # pre-0.3 files are refused
     verdicts = {Path(f["file"]).relative_to(data_dir / "reference").as_posix(): f for f in json.loads(proc.stdout)["files"]}
     assert len(verdicts) == len(files)
     assert verdicts["v1.2.8/tiny_model.json"]["valid"] and verdicts["v0.3.2/tiny_template.json"]["valid"]
-    for name in ("v0.6.1/sm_model.json", "v1.2.8/mc_model.json", "v0.2.0/readme_model.json"):
+    for name in ("v0.2.0/readme_model.json", "v0.1.8/example_model.json"):
         assert not verdicts[name]["valid"] and verdicts[name]["problems"][0]["pointer"] is not None
     # a reference defect: labelled bloom 1.2.1 but written with 2.x's model_type (data/README.md)
     mislabelled = verdicts.pop("v1.2.8/tiny_version_1_2_1_model.json")
     assert {p["rule"] for p in mislabelled["problems"]} == {"schema"}
-    unsupported = {"sm", "mc", "csvdemo"}  # state machines and multi-classifiers; releases 0.1/0.2: pre-0.3 layout
     for name, verdict in verdicts.items():
-        pre_03 = name.startswith(("v0.1.", "v0.2."))
-        if verdict["kind"] == "model" and not pre_03 and Path(name).stem.rsplit("_model", 1)[0] not in unsupported:
+        pre_03 = name.startswith(("v0.1.", "v0.2."))  # releases 0.1/0.2: pre-0.3 layout
+        if verdict["kind"] == "model" and not pre_03:  # state machines and multi-classifiers included
             assert verdict["valid"], (name, verdict["problems"])

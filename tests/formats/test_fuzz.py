@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 import model_train_protocol as mtp
 from model_train_protocol.formats.jsonio import dumps
 from model_train_protocol.formats.reader import parse_json
-from reader_helpers import LOADABLE, REFERENCE, REFUSED, VERSIONS
+from reader_helpers import CHOICE, LOADABLE, REFERENCE, REFUSED, VERSIONS
 
-FILES = sorted(LOADABLE) + sorted(r for r in REFUSED if r.startswith("v1.2.8/") or r.startswith("v0.8"))
+FILES = sorted(LOADABLE) + CHOICE + sorted(r for r in REFUSED if r.startswith("v1.2.8/") or r.startswith("v0.8"))
 MODEL_FILES = [r for r in FILES if "template" not in r]
 FAST = settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
 SLOW = settings(max_examples=4000, deadline=None, suppress_health_check=list(HealthCheck))

@@ -9,14 +9,14 @@ import pytest
 
 import model_train_protocol as mtp
 from model_train_protocol.formats.reader import file_version
-from reader_helpers import LOADABLE, REFERENCE, REFUSED, load, read
+from reader_helpers import CHOICE, LOADABLE, REFERENCE, REFUSED, load, read
 
 
 def instruction(protocol: mtp.Protocol, name: str):
     return next(i for i in protocol.instructions if i.name == name)
 
 
-@pytest.mark.parametrize("rel", LOADABLE)
+@pytest.mark.parametrize("rel", LOADABLE + CHOICE)
 def test_every_supported_fixture_loads(rel):
     protocol = load(rel)
     doc = read(rel)
@@ -38,12 +38,16 @@ def test_unsupported_files_are_refused_with_the_reason(rel, word):
     assert str(REFERENCE / rel) in str(info.value)
 
 
-def test_state_machine_and_multi_classifier_name_the_pointer():
+def test_bad_model_types_name_the_pointer():
+    doc = read("v1.2.8/mc_model.json")
+    doc["model_type"] = "regression"
     with pytest.raises(mtp.MTPFileError) as info:
-        load("v1.2.8/mc_model.json")
-    assert info.value.pointer == "/model_type"
+        mtp.Protocol.from_json(doc)
+    assert info.value.pointer == "/model_type" and "generative, state_machine, multi_classifier" in str(info.value)
+    doc = read("v0.8.8/sm_model.json")
+    doc["state_machine"] = "yes"
     with pytest.raises(mtp.MTPFileError) as info:
-        load("v0.8.8/sm_model.json")
+        mtp.Protocol.from_json(doc)
     assert info.value.pointer == "/state_machine"
 
 

@@ -30,8 +30,9 @@ def _tiny(**protocol_arguments) -> mtp.Protocol:
 @pytest.mark.parametrize(("version", "model", "template"), [
     (None, "bloom_0_3_2.json", "template_0_3_2.json"),
     ("2.0.1", "bloom_2_0_1.json", "template_2_1_0.json"),
-    ("2.0.0", "bloom_2_0_1.json", "template_2_1_0.json"),  # the reference relabels; we write the 2.x layout we have
-    ("1.2.0", "bloom_1_2_1.json", "template_1_2_0.json"),
+    ("2.0.0", "bloom_2_0_0.json", "template_2_1_0.json"),
+    ("1.2.0", "bloom_1_2_0.json", "template_1_2_0.json"),
+    ("1.1.0", "bloom_1_1_0.json", "template_1_2_0.json"),
     ("1.2.1", "bloom_1_2_1.json", "template_1_2_0.json"),
 ])
 def test_version_picks_the_layout_save_and_template_write(version, model, template, tmp_path: Path) -> None:
@@ -46,7 +47,7 @@ def test_version_picks_the_layout_save_and_template_write(version, model, templa
 def test_1_2_8_positional_version_and_0_8_state_machine_argument() -> None:
     assert mtp.Protocol("x", 2, True, "2.0.1").version == "2.0.1"  # reference 1.2.8: (name, inputs, encrypt, version)
     assert mtp.Protocol("x", 2, True, False, "1.2.1").version == "1.2.1"  # 0.8: (..., state_machine, version)
-    assert mtp.Protocol("x", 1, state_machine=True).version == "1.2.1"
+    assert mtp.Protocol("x", 1, state_machine=True).version == "1.2.0"
 
 
 @pytest.mark.parametrize("version", ["9.9.9", "latest", 2])
@@ -63,9 +64,9 @@ def test_validate_protocol_returns_the_reference_pair() -> None:
 
 
 def test_protocol_v1_and_v2_default_to_their_layouts(tmp_path: Path, shared_dir: Path) -> None:
-    assert ProtocolV1("a", 1).version == "1.2.1" and ProtocolV2("a", 1).version == "2.0.1"
+    assert ProtocolV1("a", 1).version == "1.2.0" and ProtocolV2("a", 1).version == "2.0.1"
     assert ProtocolV2("a", 1, version="1.2.1").version == "1.2.1"
     loaded = ProtocolV1.from_json(json.loads((shared_dir / "generated/v0.8.8/tiny_model.json").read_text("utf-8")))
-    assert loaded.to_json()["$schema"].endswith("bloom_1_2_1.json")
+    assert loaded.to_json()["$schema"].endswith("bloom_1_2_0.json")
     loaded = ProtocolV2.from_json(json.loads((shared_dir / "generated/v1.2.8/tiny_model.json").read_text("utf-8")))
     assert loaded.to_json()["$schema"].endswith("bloom_2_0_1.json")
