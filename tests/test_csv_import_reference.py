@@ -45,11 +45,12 @@ def test_input_output_reference_becomes_the_reference_state_machine(data_dir: Pa
 
 
 def test_same_training_data_as_the_reference_csvdemo(data_dir: Path, shared_dir: Path) -> None:
-    """Reference 0.6.1 wrote bloom 1.2.0 (we write 1.2.1: set names added); its State_ desc lists the states in
-    hash-set order (FORMAT.md 6, defect 2), ours in order of first appearance."""
-    ours = import_csv(data_dir / "csv" / "data.csv", name="csvdemo", context=EXTRA, version="1.2.1").protocol.to_json()
+    """Reference 0.6.1 wrote bloom 1.2.0 without set names (we write them, as 0.8.x does in that layout); its
+    State_ desc lists the states in hash-set order (FORMAT.md 6, defect 2), ours in order of first appearance."""
+    ours = import_csv(data_dir / "csv" / "data.csv", name="csvdemo", context=EXTRA, version="1.2.0").protocol.to_json()
     theirs = json.loads((shared_dir / "generated/v0.6.1/csvdemo_model.json").read_text(encoding="utf-8"))
-    for field in ("name", "inputs", "encrypted", "valid", "context", "special_tokens"):
+    assert list(ours) == list(theirs)
+    for field in ("$schema", "name", "inputs", "state_machine", "encrypted", "valid", "context", "special_tokens"):
         assert ours[field] == theirs[field], field
     assert ours["tokens"].keys() == theirs["tokens"].keys()
     for value, info in ours["tokens"].items():
@@ -64,13 +65,11 @@ def test_same_training_data_as_the_reference_csvdemo(data_dir: Path, shared_dir:
     assert {k: v for k, v in mine.items() if k != "name"} == reference
 
 
-@pytest.mark.xfail(strict=True, reason="the core does not write state-machine model types yet (integrator's "
-                                        "file layouts); remove this mark when they land")
-def test_state_machine_file_says_state_machine(data_dir: Path, shared_dir: Path) -> None:
-    ours = import_csv(data_dir / "csv" / "data.csv", name="csvdemo", context=EXTRA, version="1.2.1").protocol.to_json()
+def test_state_machine_file_says_state_machine(data_dir: Path) -> None:
+    ours = import_csv(data_dir / "csv" / "data.csv", name="csvdemo", context=EXTRA, version="1.2.0").protocol.to_json()
     assert ours["state_machine"] is True
     again = import_csv(data_dir / "csv" / "data.csv", name="csvdemo", context=EXTRA).protocol.to_json()
-    assert again["model_type"] == "state_machine"
+    assert again["model_type"] == "state_machine" and again["$schema"].endswith("bloom_2_0_1.json")
 
 
 def test_label_columns_become_a_multi_classifier_with_inherited_cells() -> None:
