@@ -42,9 +42,9 @@ def import_csv(
                                "machine, or a multi-classifier for label columns); classifier: the 0.3.2-compatible "
                                "classifier."),
     version: Optional[str] = typer.Option(None, "--version", show_default=False,
-                                          help="Model file version to write: 0.3.2, 1.2.1 or 2.0.1 (default: 2.0.1 "
-                                               "for the reference layout, 0.3.2 for the classifier; 0.3.2 gives the "
-                                               "classifier)."),
+                                          help="Model file version to write: 0.3.2, 1.1.0, 1.2.0, 1.2.1, 2.0.0 or "
+                                               "2.0.1 (default: 2.0.1 for the reference layout, 0.3.2 for the "
+                                               "classifier; 0.3.2 gives the classifier)."),
     as_json: bool = typer.Option(False, "--json", help="Print the counts, labels, row issues and files as JSON."),
 ) -> None:
     """Build a protocol from a CSV as reference 1.2.8 does (Input, Output -> a state machine; Input and label
