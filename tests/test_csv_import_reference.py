@@ -13,9 +13,12 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import model_train_protocol as mtp
 from model_train_protocol.csv_import import CSVImportError, import_csv
+from model_train_protocol.instructions import sample_labels
 
 EXTRA = [f"Extra protocol context {i}." for i in range(4)]
 
@@ -157,3 +160,22 @@ def test_csv_conversion_without_pandas_takes_columns_or_a_path(data_dir: Path) -
         CSVConversion({"Input": ["a"], "Output": []})
     with pytest.raises(mtp.ConversionError, match="csv_data must be"):
         CSVConversion(42)
+
+
+_words = st.sampled_from(["a", "b", "c"])
+_rows = st.lists(st.tuples(st.text(alphabet="xyz ", min_size=1, max_size=5).filter(str.strip),
+                           st.one_of(st.just(""), _words), st.one_of(st.just(""), _words)), min_size=1, max_size=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_rows.filter(lambda rows: rows[0][1] and rows[0][2]))
+def test_cells_inherit_per_column_for_any_rows(table: list[tuple[str, str, str]]) -> None:
+    """Property: every sample carries, per label column, the last non-empty cell at or above its row."""
+    result = import_csv(csv_text("Input,Emotion,Intent", *(",".join(row) for row in table)), name="t")
+    expected, last = [], {"Emotion": "", "Intent": ""}
+    for text, emotion, intent in table:
+        last = {"Emotion": emotion or last["Emotion"], "Intent": intent or last["Intent"]}
+        expected.append((text.strip(), dict(last)))
+    (classifier,) = result.protocol.instructions
+    assert [(s.inputs[0].string, sample_labels(s)) for s in classifier.samples] == expected
+    assert result.states == {label: list(dict.fromkeys(v[label] for _, v in expected)) for label in ("Emotion", "Intent")}
