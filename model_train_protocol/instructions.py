@@ -46,6 +46,9 @@ class BaseInstruction:
     kind = ""
     #: The kind of model a protocol of this instruction trains (FORMAT.md 5.2); instructions of one protocol agree.
     model_type = "generative"
+    #: True when made by a call in the reference's API (``input=``/``output=``): the protocol then takes the
+    #: oldest layout that holds it, as a script written for the newest reference expects (formats.versions).
+    reference_call = False
 
     def __init__(self, context: Sequence[TokenSet], final: FinalSpec, name: str | None) -> None:
         owner = type(self).__name__
@@ -102,7 +105,13 @@ class BaseInstruction:
 
     # --- building ----------------------------------------------------------
     def add_context(self, line: str) -> None:
-        """Add a background line that describes the situation of this instruction."""
+        """Add a background line that describes the situation of this instruction (once: a line already
+        there is not added again, as reference 0.4+ does)."""
+        if line not in self.background:
+            self._append_context(line)
+
+    def _append_context(self, line: str) -> None:
+        """Append a background line as given (constructor lists and files keep their repeats)."""
         if not isinstance(line, str):
             raise InstructionTypeError(
                 f"{type(self).__name__} {self.name!r}: context lines must be strings, got {type(line).__name__}."
@@ -243,8 +252,9 @@ class Instruction(BaseInstruction):
             self._create(*bound.args, **bound.kwargs)
             return
         self._create(call.context, call.response, call.final, call.name)
+        self.reference_call = True
         for line in call.background:
-            self.add_context(line)
+            self._append_context(line)
 
     def _create(
         self,
@@ -326,8 +336,9 @@ class ExtendedInstruction(BaseInstruction):
             self._create(*bound.args, **bound.kwargs)
             return
         super().__init__(call.context, call.final, call.name)
+        self.reference_call = True
         for line in call.background:
-            self.add_context(line)
+            self._append_context(line)
 
     def _create(self, context: Sequence[TokenSet], final: FinalSpec, name: str | None = None) -> None:
         super().__init__(context, final, name)
@@ -426,7 +437,7 @@ class _ChoiceInstruction(BaseInstruction):
             raise InstructionTypeError(f"{owner} needs its input lines: context=[TokenSet, ...].")
         super().__init__(context, NON, name)
         for line in background:
-            self.add_context(line)
+            self._append_context(line)
 
     @property
     def input_sets(self) -> tuple[TokenSet, ...]:

@@ -25,8 +25,9 @@ Mapping (FORMAT.md 4.5, done right):
   guarded lines and extended prompt lines: for each such line without one, its
   first plain token that appears in no response line becomes a UserToken
   (keys, values and every rendered line stay the same; see README "formats");
-- guardrails are re-attached with ``set_guardrail`` to the TokenSet at their
-  ``index``; equal guardrails share one object;
+- guardrails are attached to their instruction's line at their ``index``
+  (``input_guardrails``, what ``add_guardrail`` sets), so a line another
+  instruction shares stays as the file has it; equal guardrails share one object;
 - names come from set ``name`` or, when absent, ``instruction_{i}``.
 """
 
@@ -52,7 +53,7 @@ from ..tokens import NON, SPECIAL_TOKENS, NumListToken, NumToken, Token, UserTok
 from ..tokenset import TokenSet
 from .jsonio import paused_gc
 from .limits import file_name_problem, read_limited, text_problem
-from .versions import GUARDRAIL_DIGITS_FROM, READABLE_BLOOM_VERSIONS, parse_schema_url, version_key
+from .versions import READABLE_BLOOM_VERSIONS, parse_schema_url, version_key
 
 if TYPE_CHECKING:
     from ..protocol import Protocol
@@ -582,8 +583,7 @@ class _Reader:
                 instruction: BaseInstruction = ExtendedInstruction(sets, list(finals.values()), name=name)
             else:
                 instruction = Instruction(sets[:-1], sets[-1], list(finals.values()), name=name)
-        for line in self._strings(raw, "context", where, required=False):
-            instruction.add_context(line)
+        instruction.background.extend(self._strings(raw, "context", where, required=False))
         for s, sample in enumerate(samples):
             if not self._fast_sample(instruction, spec, sample, finals):
                 self._sample(instruction, spec, sample, finals, pointer_join(where, "samples", s))
@@ -619,8 +619,7 @@ class _Reader:
             else:
                 state_map = _declared_map(answer_spec.desc) or self._seen_map(parsed)
                 instruction = MultiClassifierInstruction(sets, state_map, name=name)
-        for line in self._strings(raw, "context", where, required=False):
-            instruction.add_context(line)
+        instruction.background.extend(self._strings(raw, "context", where, required=False))
         for snippets, output, s_where in parsed:
             with self.at(pointer_join(s_where, "strings", len(spec.rows) - 1)):
                 instruction.add_sample(snippets, output)  # type: ignore[call-arg]
@@ -740,7 +739,6 @@ class _Reader:
 
     def _guardrails(self, spec: _SetSpec, raw: dict, instruction: BaseInstruction,
                     shared: dict[tuple, Guardrail], where: str) -> None:
-        allow_digits = version_key(self.version) >= version_key(GUARDRAIL_DIGITS_FROM)
         for g, guard in enumerate(raw.get("guardrails", [])):
             g_where = pointer_join(where, "guardrails", g)
             texts = [self.get(guard, k, str, g_where) for k in ("good_prompt", "bad_prompt", "bad_output")]
@@ -752,14 +750,16 @@ class _Reader:
                     guardrail = Guardrail(*texts)
                 for e, text in enumerate(examples):
                     with self.at(pointer_join(g_where, "bad_examples", e)):
-                        _add_bad_example(guardrail, text, allow_digits)
+                        guardrail.add_sample(text)
                 shared[key] = guardrail
-            ts = instruction.context[guard["index"]]
-            if ts.guardrail is not None and ts.guardrail is not guardrail:
-                self.fail(f"{ts!r} is guarded by two different guardrails; MTP allows one guardrail per TokenSet "
-                          "(equal TokenSets count as one)", pointer_join(g_where, "index"))
-            with self.at(pointer_join(g_where, "index")):
-                ts.set_guardrail(guardrail)
+            index = guard["index"]
+            held = instruction.input_guardrails.get(index)
+            if held is not None and held is not guardrail:
+                self.fail(f"input line {index} of this instruction is guarded by two different guardrails; a line "
+                          "takes one guardrail", pointer_join(g_where, "index"))
+            # This instruction's line only, as the file says: an equal line of another instruction that the
+            # file leaves unguarded stays unguarded (the reference's add_guardrail).
+            instruction.input_guardrails[index] = guardrail
 
 
 def _declared_states(desc: str | None) -> list[str] | None:
@@ -788,14 +788,6 @@ def _literal(pattern: "re.Pattern[str]", desc: str | None) -> Any:
         return ast.literal_eval(match.group(1))
     except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
         return None
-
-
-def _add_bad_example(guardrail: Guardrail, text: str, allow_digits: bool) -> None:
-    """Reference 0.4+ dropped the no-digits rule: keep such examples as written (validate(version="0.3.2") reports them)."""
-    if allow_digits and any(ch.isdigit() for ch in text) and text.strip():
-        guardrail.samples.append(text)
-    else:
-        guardrail.add_sample(text)
 
 
 def pointer_join(base: str, *parts: Any) -> str:

@@ -43,7 +43,6 @@ __all__ = [
     "format_version",
     "version_key",
     "rules_of",
-    "GUARDRAIL_DIGITS_FROM",
 ]
 
 SCHEMA_BASE = "https://mtp.schemas.databiomes.com"
@@ -125,8 +124,6 @@ def layouts_holding(model_type: str) -> list[str]:
     """The bloom versions that can hold a protocol of ``model_type``, oldest first."""
     return [v.bloom for v in WRITABLE_VERSIONS.values() if model_type in v.model_types]
 
-#: From this model file version on, guardrail bad-prompt examples may contain digits (reference 0.4).
-GUARDRAIL_DIGITS_FROM = "0.4.0"
 
 #: Model file versions the reader understands (all share the 0.3 set/sample layout).
 READABLE_BLOOM_VERSIONS = (

@@ -80,8 +80,8 @@ def test_tiny_tokens_keys_and_user_token():
     assert talk.key == "🗣"
     assert (mood.min_value, mood.max_value) == (0, 9)
     assert chat.response is cat_talk
-    assert alice_talk.guardrail is not None
-    assert alice_talk.guardrail.samples == ["explain physics", "tell a joke", "capital of Spain"]
+    assert alice_talk.guardrail is None and list(chat.input_guardrails) == [1]  # this instruction's line only
+    assert chat.input_guardrails[1].samples == ["explain physics", "tell a joke", "capital of Spain"]
     assert chat.background == ["Ctx one.", "Ctx two."]
     assert [s.inputs[1].numbers for s in chat.samples] == [(3,), (5,), (7,)]
     assert chat.name == "chat"  # bloom 0.3.2 stores no names: taken from tiny_template.json beside the file
@@ -122,7 +122,7 @@ def test_extended_instruction_survives():
     assert [s.output for s in ext.samples] == ["resp0", "resp1", "resp2"]
     assert [(s.inputs[1].numbers, s.inputs[2].numbers) for s in ext.samples] == [((1,), (2,))] * 3
     assert ext.prompt_set.has_user
-    assert ext.prompt_set.guardrail.bad_output == "Nope."
+    assert ext.input_guardrails[ext.prompt_index].bad_output == "Nope."
     assert ext.background == ["Ext ctx."]
     assert protocol.validate() == []
 
@@ -168,9 +168,9 @@ def test_guardrail_digits_from_newer_files_are_kept_and_checked_per_version():
     assert [p.rule for p in protocol.validate("0.3.2")] == ["guardrail.digits"]
     old = read("v0.3.2/tiny_model.json")
     old["instruction"]["sets"][0]["guardrails"][0]["bad_examples"][0] = "what is 2 plus 2"
-    with pytest.raises(mtp.MTPFileError) as info:
-        mtp.Protocol.from_json(old)
-    assert info.value.pointer == "/instruction/sets/0/guardrails/0/bad_examples/0"
+    loaded = mtp.Protocol.from_json(old)  # kept as written; the 0.3.2 rule is a validation problem
+    assert loaded.instructions[0].input_guardrails[1].samples[0] == "what is 2 plus 2"
+    assert [p.rule for p in loaded.validate("0.3.2")] == ["guardrail.digits"]
 
 
 def test_user_flag_of_our_own_files_is_respected():

@@ -251,7 +251,7 @@ _words = st.text(alphabet="abcdefghij ", min_size=1, max_size=12).filter(str.str
 
 @settings(max_examples=40, deadline=None)
 @given(samples=st.lists(st.tuples(_words, _words, st.integers(0, 9), _words), min_size=3, max_size=6),
-       background=st.lists(_words, max_size=3), guarded=st.booleans(), encrypt=st.booleans())
+       background=st.lists(_words, max_size=3, unique=True), guarded=st.booleans(), encrypt=st.booleans())
 def test_seed_and_reference_api_give_identical_files(samples, background, guarded, encrypt) -> None:
     def build(reference: bool) -> mtp.Protocol:
         cat, alice, talk = mtp.Token("Cat"), mtp.Token("Alice"), mtp.Token("Talk")

@@ -70,3 +70,40 @@ def test_protocol_v1_and_v2_default_to_their_layouts(tmp_path: Path, shared_dir:
     assert loaded.to_json()["$schema"].endswith("bloom_1_2_0.json")
     loaded = ProtocolV2.from_json(json.loads((shared_dir / "generated/v1.2.8/tiny_model.json").read_text("utf-8")))
     assert loaded.to_json()["$schema"].endswith("bloom_2_0_1.json")
+
+
+def _one_input(reference: bool, bad_example: str = "tell a joke") -> mtp.Protocol:
+    cat = mtp.TokenSet(mtp.Token("Cat"))
+    done = mtp.Token("Done")
+    if reference:
+        chat = mtp.Instruction("chat", mtp.InstructionInput([cat]), mtp.InstructionOutput(cat, done))
+    else:
+        chat = mtp.Instruction(context=[cat], response=cat, final=done, name="chat")
+    for i in range(3):
+        chat.add_sample([f"hello {i}"], f"hi {i}")
+    guardrail = mtp.Guardrail("on topic", "off topic", "What?")
+    for text in (bad_example, "sing", "dance"):
+        guardrail.add_sample(text)
+    chat.add_guardrail(guardrail, 0)
+    protocol = mtp.Protocol("one", inputs=1, encrypt=False)
+    for i in range(10):
+        protocol.add_context(f"Line {i}.")
+    protocol.add_instruction(chat)
+    return protocol
+
+
+def test_a_reference_script_that_0_3_2_cannot_hold_saves_as_the_newest_reference(tmp_path: Path) -> None:
+    """1.2.8 scripts write bloom 2.0.1 by default; one input or digits in guardrail examples are fine there."""
+    assert _schema(_one_input(True).save(path=tmp_path / "a")) == "bloom_2_0_1.json"
+    assert _schema(_one_input(True).template(path=tmp_path / "a")) == "template_2_1_0.json"
+    two = _tiny()  # fits 0.3.2: keeps the contract's layout
+    two.instructions[0].reference_call = True
+    assert _schema(two.save(path=tmp_path / "b")) == "bloom_0_3_2.json"
+
+
+def test_the_seed_api_keeps_the_contract_layout_and_says_why_it_cannot_save() -> None:
+    problems = _one_input(False).validate()
+    assert "protocol.inputs" in {p.rule for p in problems} or any("inputs" in p.message for p in problems)
+    with pytest.raises(mtp.MTPValidationError):
+        _one_input(False).to_json()
+    assert _one_input(False).to_json("2.0.1")["$schema"].endswith("bloom_2_0_1.json")
