@@ -164,7 +164,7 @@ def _typed(name: str, answer: Answer, threshold: float | None, started: float) -
                      final_key=answer.final_key, value=answer.value, refused=answer.guardrail,
                      confidence=answer.confidence, candidate=answer.candidate or answer.final,
                      refused_by=answer.refused_by, prompt_similarity=answer.prompt_similarity, threshold=threshold,
-                     final_probs=answer.final_probs, tokens=answer.tokens,
+                     final_probs=answer.final_probs, tokens=answer.tokens, state=answer.state, labels=answer.labels,
                      latency_ms=round((time.perf_counter() - started) * 1000, 3))
 
 
