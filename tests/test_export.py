@@ -268,3 +268,35 @@ def test_exported_files_are_byte_identical_to_the_stdlib_encoding(tmp_path: Path
     export_protocol(protocol, tmp_path, fmt, context=context)
     expected = "".join(_stdlib_line(record) + "\n" for _, record in export_records(protocol, fmt, context))
     assert (tmp_path / "train.jsonl").read_bytes() == expected.encode("utf-8")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_state_machines_and_multi_classifiers_export_their_canonical_lines(tmp_path: Path, fmt: str) -> None:
+    """Every format's completion is the state (the label line, labels sorted, Python quoting) then <NON>, or the
+    guardrail's refusal; the prompt ends with the response-set line and <RUN>."""
+    from model_train_protocol.examples.game_states import MESSAGES, TRANSITIONS, build_classifier, build_state_machine
+
+    machine = build_state_machine()
+    tagger = build_classifier()
+    quoted = tagger.instructions[0]
+    quoted.add_sample(["field", "It's late."], '{"intent": "statement", "emotion": "calm"}')
+    expected = {
+        "npc_states": ([f"{after}\n<NON>\n<EOS>" for _, _, after in TRANSITIONS] + ["Idle\n<UNK>\n<EOS>"] * 3,
+                       "State_\n<RUN>\n"),
+        "message_tags": ([f"{{'emotion': '{emotion}', 'intent': '{intent}'}}\n<NON>\n<EOS>"
+                          for _, _, emotion, intent in MESSAGES]
+                         + ["{'emotion': 'calm', 'intent': 'statement'}\n<NON>\n<EOS>"], "States_\n<RUN>\n"),
+    }
+    for protocol in (machine, tagger):
+        out = tmp_path / protocol.name
+        export_protocol(protocol, out, fmt)
+        records = read_jsonl(out / "train.jsonl")
+        completions, ending = expected[protocol.name]
+        if fmt == "text":
+            texts = [r["text"] for r in records]
+            assert sorted(t[t.index("<RUN>\n") + 6:] for t in texts) == sorted(completions)
+            assert all(ending in t for t in texts)
+            continue
+        pairs = [prompt_completion(r, fmt) for r in records]
+        assert sorted(c for _, c in pairs) == sorted(completions)
+        assert all(p.endswith(ending) for p, _ in pairs)
