@@ -291,10 +291,10 @@ def create_app(
         for index, text in enumerate(prompts):
             field = "prompt" if isinstance(request.prompt, str) else f"prompt[{index}]"
             try:
-                spec, _lines, _numbers = read_prompt(specs, text)
+                spec, lines, numbers = read_prompt(specs, text)
             except MTPValueError as exc:
                 raise Problem(422, str(exc), "invalid_request_error", field) from None
-            prompt = text if text.endswith("\n") else text + "\n"
+            prompt = build_prompt(spec, lines, numbers)  # the text itself, with what read_prompt puts back
             answer, tokens, applied = await served.answer(name, model, spec, prompt, request.threshold, field,
                                                           count=True)
             choices.append(CompletionChoice(text=answer.raw, index=index))

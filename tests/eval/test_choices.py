@@ -83,7 +83,7 @@ def _one_thread():
 def test_evaluate_reports_the_figures_counted_from_the_models_own_answers(name):
     from model_train_protocol.eval import evaluate
     from model_train_protocol.eval.report import choice_tables
-    from tests.infer.test_choices import PROTOCOLS, model_of
+    from infer.tiny import PROTOCOLS, choice_model as model_of
 
     from rich.console import Console
 

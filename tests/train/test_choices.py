@@ -47,7 +47,7 @@ def test_a_tiny_scratch_model_trains(build, tmp_path):
 @pytest.mark.parametrize("name", ["npc", "tags"])
 def test_the_end_of_training_check_counts_a_state_only_when_right(name):
     """Every sample's final is <NON>: the check's accuracy is the share of right states (label lines)."""
-    from tests.infer.test_choices import PROTOCOLS, model_of
+    from infer.tiny import PROTOCOLS, choice_model as model_of
 
     protocol = PROTOCOLS[name]()
     model = model_of(name)
