@@ -21,7 +21,7 @@ from model_train_protocol.labels import format_labels
 from model_train_protocol.serve.describe import answer_regex
 from model_train_protocol.serve.prompts import read_prompt, with_response_line
 
-from .tiny import PROTOCOLS, STATE_MAP, STATES, choice_model as model_of, odd_classifier, odd_machine, reference_style
+from .tiny import PROTOCOLS, STATES, choice_model as model_of, odd_classifier, odd_machine, reference_style
 
 REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "data" / "generated" / "v1.2.8"
 if not REFERENCE.is_dir():
@@ -40,8 +40,8 @@ def test_states_come_from_the_template_and_guardrail_is_never_a_state():
 
 def test_labels_are_sorted_as_the_answer_line_writes_them():
     protocol = odd_classifier()
-    for template, given in ((reference_style(protocol), None), (protocol.template_json(), protocol)):
-        spec = instruction_specs(template, given)["tagger"]
+    for template, at_hand in ((reference_style(protocol), None), (protocol.template_json(), protocol)):
+        spec = instruction_specs(template, at_hand)["tagger"]
         assert spec.labels == (("act", ("a", "ab")), ("b", ("x",)), ("tone", ("it's", "ok", "naïve")))
         assert spec.states is None and spec.guardrail is None
 
