@@ -33,7 +33,8 @@ def test_states_come_from_the_template_and_guardrail_is_never_a_state():
     spec = instruction_specs(reference_style(protocol))["StateMachineInstruction"]  # no protocol at hand
     assert spec.states == STATES and "GUARDRAIL" not in spec.states
     assert spec.kind == "state_machine" and spec.labels is None and spec.choice
-    with_protocol = instruction_specs(protocol.template_json(), protocol)["StateMachineInstruction"]
+    bare = {**protocol.template_json(), "states": []}
+    with_protocol = instruction_specs(bare, protocol)["StateMachineInstruction"]
     assert with_protocol.states == STATES  # the protocol stands in when the template lists none
     assert with_protocol.refusals == ("Idle",) and with_protocol.guardrail.key == "<UNK>"
 
@@ -47,9 +48,11 @@ def test_labels_are_sorted_as_the_answer_line_writes_them():
 
 
 def test_a_choice_instruction_without_states_is_a_clear_file_error():
-    protocol = odd_machine()
-    with pytest.raises(mtp.MTPFileError, match="lists no states"):
-        instruction_specs(protocol.template_json())
+    template = odd_machine().template_json()
+    for bare in ({**template, "states": []}, {k: v for k, v in template.items() if k != "states"},
+                 {**template, "states": ["GUARDRAIL"]}):
+        with pytest.raises(mtp.MTPFileError, match="lists no states"):
+            instruction_specs(bare)
 
 
 def test_the_reference_templates_give_their_states_and_refusal():
