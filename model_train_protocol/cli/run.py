@@ -92,8 +92,11 @@ def describe(answer: Any) -> str:
     final = f"{answer.final}" + (f" (key {answer.final_key})" if answer.final_key not in (answer.final, answer.final + "_") else "")
     note = ""
     if answer.guardrail:
+        reasons = {"similarity": "  [refused: unlike the training lines]",
+                   "confidence": "  [refused: not confident enough]"}
         unsure = answer.candidate not in ("", answer.final)
-        note = "  [refused: not confident enough]" if unsure else "  [refused by the guardrail]"
+        note = escape(reasons.get(answer.refused_by or "", reasons["confidence"]) if unsure
+                      else "  [refused by the guardrail]")
     shown = f"{escape(answer.text)}\n[dim]final:[/] [bold]{escape(final)}[/]{note}"
     if answer.state is not None:
         shown += f"  [dim]state:[/] [bold]{escape(answer.state)}[/]"
