@@ -122,7 +122,7 @@ def run(
     instruction: Optional[str] = typer.Option(None, "--instruction", "-i", help="Instruction name "
                                               "(optional when the model has only one)."),
     line: List[str] = typer.Option([], "--line", "-l", help="An input line, in template order; repeat for each."),
-    prompt: Optional[str] = typer.Option(None, "--prompt", "-p", help="The whole prompt instead of --line/--number: "
+    prompt: Optional[str] = typer.Option(None, "--prompt", help="The whole prompt instead of --line/--number: "
                                          "the template's input lines filled, ending in <RUN> (a state machine's "
                                          "may leave out its response-set line, as game engines send it); "
                                          "on one line, \\n stands for a line break."),

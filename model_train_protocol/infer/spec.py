@@ -197,8 +197,7 @@ def instruction_specs(template: Mapping[str, Any], protocol: "Protocol | None" =
     except (KeyError, TypeError):
         raise MTPFileError("not an MTP template: 'tokens.output' or 'instructions' is missing", pointer="/") from None
     by_key = {key: value for value, key in outputs.items()}
-    users = _user_lines(protocol, instructions)
-    choice_instructions = _protocol_instructions(protocol, instructions)
+    matched = _protocol_instructions(protocol, instructions)
     specs = {}
     for name, body in instructions.items():
         where = f"/instructions/{name}"
@@ -218,13 +217,13 @@ def instruction_specs(template: Mapping[str, Any], protocol: "Protocol | None" =
         if not finals:
             raise MTPFileError("instruction has no output lines", pointer=f"{where}/output")
         text_lines = sum(STRING in line for line in lines)
-        user = users.get(name, ())
+        user = [ts.has_user for ts in matched[name].context] if name in matched else []
         kind = str(body.get("type", "basic"))
-        states, labels = instruction_choices(template, name, kind, choice_instructions.get(name))
+        states, labels = instruction_choices(template, name, kind, matched.get(name))
         if states is not None or labels is not None:
-            guardrail = _choice_guardrail(finals, guardrail, name in choice_instructions)
+            guardrail = _choice_guardrail(finals, guardrail, name in matched)
             finals = [f for f in finals if not f.key.endswith(UNK.key + "_")]
-        refusals = _refusals(template, name, guardrail, choice_instructions.get(name), protocol)
+        refusals = _refusals(template, name, guardrail, matched.get(name), protocol)
         specs[name] = InstructionSpec(
             name=name,
             kind=kind,
@@ -320,21 +319,13 @@ def _label_combination(text: str, labels: tuple[tuple[str, tuple[str, ...]], ...
     return values
 
 
-def _user_lines(protocol: "Protocol | None", template: Mapping[str, Any]) -> dict[str, list[bool]]:
-    """For each template instruction: whether each context line's TokenSet holds a UserToken.
-
-    The protocol's instructions are matched to the template's by name, else by
-    input lines (model files of format 0.3.2 store no instruction names).
-    """
-    if protocol is None:
-        return {}
-    described = {name: body.get("input", ()) for name, body in template.items() if isinstance(body, Mapping)}
-    names = template_names(protocol.instructions, described, protocol.key_map())
-    return {names[i.name]: [ts.has_user for ts in i.context] for i in protocol.instructions if i.name in names}
-
-
 def _protocol_instructions(protocol: "Protocol | None", template: Mapping[str, Any]) -> dict[str, Any]:
-    """The protocol's instruction of each template instruction (matched as :func:`_user_lines` does)."""
+    """The protocol's instruction of each template instruction: what tells which lines the user writes, and a
+    state machine's states when the template lists none.
+
+    Matched by name, else by input lines (model files of format 0.3.2 store
+    no instruction names).
+    """
     if protocol is None:
         return {}
     described = {name: body.get("input", ()) for name, body in template.items() if isinstance(body, Mapping)}
