@@ -307,3 +307,16 @@ def test_the_similarity_refusal_answers_with_the_guardrails_line():
     assert off_topic.text == "Idle" and off_topic.raw == "Idle\n<UNK>\n<EOS>"
     in_scope = model.run(None, ["Idle", "a wolf appears"])  # a training line: similarity 1
     assert in_scope.prompt_similarity == pytest.approx(1.0, abs=1e-5) and in_scope.refused_by != "similarity"
+
+
+def test_without_the_protocol_the_template_names_states_and_refusal():
+    """A directory trained elsewhere comes with its template only: states, refusal line and threshold still work."""
+    from model_train_protocol.infer import Model
+
+    base = model_of("npc")
+    model = Model(base.model, base.tokenizer, base.template, None, threshold=1.0)
+    spec = model.spec()
+    assert spec.states == ("Idle", "Walking", "Running", "Hiding") and spec.refusals == ("Idle",)
+    answer = model.run(None, ["Idle", "a wolf appears"])
+    assert answer.guardrail and answer.refused_by == "confidence" and answer.raw == "Idle\n<UNK>\n<EOS>"
+    _valid(Model(base.model, base.tokenizer, base.template, None).run(None, ["Idle", "x"]), spec)
