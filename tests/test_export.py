@@ -300,3 +300,22 @@ def test_state_machines_and_multi_classifiers_export_their_canonical_lines(tmp_p
         pairs = [prompt_completion(r, fmt) for r in records]
         assert sorted(c for _, c in pairs) == sorted(completions)
         assert all(p.endswith(ending) for p, _ in pairs)
+
+
+def test_a_state_machine_is_split_by_state(tmp_path: Path) -> None:
+    """Every sample's final is <NON>, so the split's classes are the states: each keeps a training example, and
+    export, training and evaluation hold out the same examples."""
+    from model_train_protocol.dataset import stratified_split, stratum
+    from model_train_protocol.examples.game_states import TRANSITIONS, build_state_machine
+
+    protocol = build_state_machine()
+    result = export_protocol(protocol, tmp_path, "prompt-completion", val_split=0.5, seed=1)
+    states = Counter(after for _, _, after in TRANSITIONS)
+    assert strata_counts(protocol) == Counter({**{("npc_state", f"<NON> {s}"): n for s, n in states.items()},
+                                               ("npc_state", "<UNK>"): 3})
+    assert all(result.strata["train"][("npc_state", f"<NON> {s}")] >= 1 for s in states)
+    for s, n in states.items():  # half of each state, by largest remainder
+        assert result.strata["val"][("npc_state", f"<NON> {s}")] in (n // 2, (n + 1) // 2)
+    train, val = stratified_split(list(render_protocol(protocol)), 0.5, 1)
+    assert [r["completion"] for r in read_jsonl(tmp_path / "val.jsonl")] == [e.completion for e in val]
+    assert Counter(map(stratum, train)) == result.strata["train"]
