@@ -140,13 +140,14 @@ class _Choices:
             self.answers.append(segments)
         self.refusals = [[(r.encode(),)] for r in (spec.refusals if spec.guardrail is not None else ())]
         self.patterns = self.answers + self.refusals
+        self.token_bytes = _token_bytes(vocab)
         self.by_first_byte: dict[int, list[tuple[int, bytes]]] = defaultdict(list)
-        for i, data in _token_bytes(vocab).items():
+        for i, data in self.token_bytes.items():
             self.by_first_byte[data[0]].append((i, data))
 
     def allowed(self, text: bytes, newline: int) -> list[int]:
         """Token ids that keep ``text`` the beginning of an allowed line; the newline once it is one."""
-        viable, complete, nexts = _walk_all(self.patterns, text)
+        _, complete, nexts = _walk_all(self.patterns, text)
         ids = [i for b in sorted(nexts) for i, data in self.by_first_byte.get(b, ())
                if _walk_all(self.patterns, text + data)[0]]
         if complete:
@@ -434,9 +435,6 @@ class _State:
         self.number = ""
         self.text = b""  # the answer line so far, of a closed-set answer
         self.finals = grammar.finals
-        self.by_id: dict[int, bytes] = {}
-        if grammar.choices is not None:
-            self.by_id = {i: data for pairs in grammar.choices.by_first_byte.values() for i, data in pairs}
 
     def allowed(self) -> "torch.Tensor | Sequence[int]":
         """A mask of the blocked tokens (text line), or the few allowed ids (newline at the bound, finals)."""
@@ -483,7 +481,8 @@ class _State:
                     self.finals = g.finals_after(self.text)
             else:
                 self.text_tokens += 1
-                self.text += self.by_id.get(token, b"")
+                if g.choices is not None:
+                    self.text += g.choices.token_bytes[token]
             return None
         if self.phase == "number":
             if token == g.vocab.newline:
