@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..errors import MTPFileError, MTPValueError
-from ..render import NUM_PLACEHOLDER, STRING, template_names
 from ..labels import format_labels, read_labels
+from ..render import NUM_PLACEHOLDER, STRING, template_names
 from ..tokens import EOS, UNK
 
 if TYPE_CHECKING:
