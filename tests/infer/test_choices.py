@@ -318,5 +318,6 @@ def test_without_the_protocol_the_template_names_states_and_refusal():
     spec = model.spec()
     assert spec.states == ("Idle", "Walking", "Running", "Hiding") and spec.refusals == ("Idle",)
     answer = model.run(None, ["Idle", "a wolf appears"])
-    assert answer.guardrail and answer.refused_by == "confidence" and answer.raw == "Idle\n<UNK>\n<EOS>"
+    assert spec.guardrail.key in ("<UNK>", "<NON>_<UNK>_")  # as the template's layout writes the refusal line
+    assert answer.guardrail and answer.refused_by == "confidence" and answer.raw == f"Idle\n{spec.guardrail.key}\n<EOS>"
     _valid(Model(base.model, base.tokenizer, base.template, None).run(None, ["Idle", "x"]), spec)
