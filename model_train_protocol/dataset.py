@@ -1,7 +1,8 @@
 """The examples of a protocol and the one train/validation split that export, training and evaluation share.
 
 The split is stratified by (instruction, final key), refusals being their own
-class (final ``<UNK>``): each class goes to validation in proportion to its size
+class (final ``<UNK>``), a state machine's or multi-classifier's samples by
+their state (label line) too, since their final is always ``<NON>``: each class goes to validation in proportion to its size
 (largest remainder), every class keeps at least one example in training, and
 only the seed decides which examples are picked. It is planned from counts
 alone (:func:`split_assignment`), so an export of a million samples never holds
@@ -22,12 +23,15 @@ from .render import RenderedExample
 from .tokens import UNK
 
 if TYPE_CHECKING:
+    from .instructions import BaseInstruction, Sample
     from .protocol import Protocol
+    from .tokens import KeyMap
 
 __all__ = ["SplitError", "Stratum", "sample_counts", "split_assignment", "strata_counts", "stratified_split", "stratum"]
 
 Stratum = tuple[str, str]
-"""(instruction name, final key): the class an example belongs to for the split."""
+"""(instruction name, final key; ``<NON> STATE`` for a state machine's or multi-classifier's sample): the class an
+example belongs to for the split."""
 
 _Example = TypeVar("_Example", bound=RenderedExample)
 
@@ -37,8 +41,18 @@ class SplitError(MTPValueError):
 
 
 def stratum(example: RenderedExample) -> Stratum:
-    """The class of ``example`` for the split (a refusal's final key is ``<UNK>``)."""
-    return (example.instruction, example.final)
+    """The class of ``example`` for the split (a refusal's final key is ``<UNK>``; a state's is ``<NON> STATE``)."""
+    return (example.instruction, _final_class(example.final, example.choice))
+
+
+def _final_class(final_key: str, choice: str) -> str:
+    return f"{final_key} {choice}" if choice else final_key
+
+
+def _sample_class(instruction: "BaseInstruction", sample: "Sample", keys: "KeyMap") -> Stratum:
+    """The stratum of a sample, as :func:`stratum` gives it for the sample's rendered example."""
+    choice = sample.output if instruction.model_type != "generative" else ""
+    return (instruction.name, _final_class(keys(sample.final), choice))
 
 
 def strata_counts(protocol: "Protocol") -> Counter[Stratum]:
@@ -47,7 +61,7 @@ def strata_counts(protocol: "Protocol") -> Counter[Stratum]:
     gmap = protocol.guardrail_map()
     counts: Counter[Stratum] = Counter()
     for instruction in protocol.instructions:
-        counts.update((instruction.name, keys(s.final)) for s in instruction.samples)
+        counts.update(_sample_class(instruction, s, keys) for s in instruction.samples)
         if instruction.samples:
             refusals = sum(len(g.samples) for _, g in instruction_guardrails(instruction, gmap))
             if refusals:
@@ -58,7 +72,7 @@ def strata_counts(protocol: "Protocol") -> Counter[Stratum]:
 def sample_counts(protocol: "Protocol") -> Counter[Stratum]:
     """:func:`strata_counts` without the guardrail refusals."""
     keys = protocol.key_map()
-    return Counter((i.name, keys(s.final)) for i in protocol.instructions for s in i.samples)
+    return Counter(_sample_class(i, s, keys) for i in protocol.instructions for s in i.samples)
 
 
 def split_assignment(counts: Counter[Stratum], val_split: float, seed: int) -> dict[Stratum, frozenset[int]]:

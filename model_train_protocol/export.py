@@ -45,12 +45,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from .dataset import Stratum, sample_counts, split_assignment, strata_counts
+from .dataset import stratum as example_stratum
 from .errors import MTPValidationError, MTPValueError
 from .finetune import with_system, write_tool_files
 from .formats.jsonio import temp_file
 from .formats.versions import BLOOM_2_0_1
 from .render import RenderedExample, render_protocol
-from .tokens import UNK
 
 if TYPE_CHECKING:
     from .protocol import Protocol
@@ -160,7 +160,7 @@ def export_records(
     if fmt not in FORMATS:
         raise ExportError(f"Unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}.")
     for example, system in _examples(protocol, context, guardrails):
-        yield (example.instruction, example.final), example_record(example, fmt, system)
+        yield example_stratum(example), example_record(example, fmt, system)
 
 
 def _examples(protocol: "Protocol", context: bool, guardrails: bool) -> Iterator[tuple[RenderedExample, str | None]]:
@@ -220,14 +220,14 @@ def export_protocol(
         buffers: dict[str, list[str]] = {n: [] for n in names}
         pending = 0
         for example, system in _examples(protocol, context, guardrails):
-            stratum = (example.instruction, example.final)
+            stratum = example_stratum(example)
             ordinal = seen[stratum]
             seen[stratum] += 1
             split = "val" if ordinal in chosen.get(stratum, ()) else "train"
             buffers[split].append(example_line(example, fmt, system))
             result.counts[split] += 1
             result.strata[split][stratum] += 1
-            if stratum[1] == UNK.key:
+            if example.guardrail:
                 result.guardrail_examples += 1
             pending += 1
             if pending >= 4096:

@@ -334,6 +334,9 @@ def _prompts(specs: dict[str, "InstructionSpec"], refusals: dict[str, str], gguf
                 "finals": [{"key": f.key, "name": f.name, **({"min": f.int_range()[0], "max": f.int_range()[1]}
                                                              if f.numeric else {})} for f in spec.finals],
                 "refusal": ({"key": spec.guardrail.key, "text": refusals.get(name)} if spec.guardrail else None),
+                **({"states": list(spec.states)} if spec.states is not None else {}),
+                **({"labels": {label: list(values) for label, values in spec.labels}} if spec.labels is not None
+                   else {}),
             }
             for name, spec in specs.items()
         },

@@ -62,7 +62,9 @@ class RenderedExample:
     """One training example as text: ``prompt + completion`` is the whole sequence.
 
     ``final`` is the key of the final token (``<UNK>`` for a guardrail refusal),
-    ``value`` the sample's number when that token is a NumToken.
+    ``value`` the sample's number when that token is a NumToken, ``choice``
+    the state (label line) a state-machine (multi-classifier) sample answers,
+    whose final is always ``<NON>`` ("" for other examples).
     """
 
     instruction: str
@@ -72,6 +74,7 @@ class RenderedExample:
     guardrail: bool = False
     index: int = 0
     value: int | float | None = None
+    choice: str = ""
 
     @property
     def text(self) -> str:
@@ -229,6 +232,7 @@ def render_sample(instruction: "BaseInstruction", sample: "Sample", keys: KeyMap
         final=keys(sample.final),
         index=index,
         value=value,
+        choice=sample.output if instruction.model_type != "generative" else "",
     )
 
 

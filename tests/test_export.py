@@ -268,3 +268,54 @@ def test_exported_files_are_byte_identical_to_the_stdlib_encoding(tmp_path: Path
     export_protocol(protocol, tmp_path, fmt, context=context)
     expected = "".join(_stdlib_line(record) + "\n" for _, record in export_records(protocol, fmt, context))
     assert (tmp_path / "train.jsonl").read_bytes() == expected.encode("utf-8")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_state_machines_and_multi_classifiers_export_their_canonical_lines(tmp_path: Path, fmt: str) -> None:
+    """Every format's completion is the state (the label line, labels sorted, Python quoting) then <NON>, or the
+    guardrail's refusal; the prompt ends with the response-set line and <RUN>."""
+    from model_train_protocol.examples.game_states import MESSAGES, TRANSITIONS, build_classifier, build_state_machine
+
+    machine = build_state_machine()
+    tagger = build_classifier()
+    quoted = tagger.instructions[0]
+    quoted.add_sample(["field", "It's late."], '{"intent": "statement", "emotion": "calm"}')
+    expected = {
+        "npc_states": ([f"{after}\n<NON>\n<EOS>" for _, _, after in TRANSITIONS] + ["Idle\n<UNK>\n<EOS>"] * 3,
+                       "State_\n<RUN>\n"),
+        "message_tags": ([f"{{'emotion': '{emotion}', 'intent': '{intent}'}}\n<NON>\n<EOS>"
+                          for _, _, emotion, intent in MESSAGES]
+                         + ["{'emotion': 'calm', 'intent': 'statement'}\n<NON>\n<EOS>"], "States_\n<RUN>\n"),
+    }
+    for protocol in (machine, tagger):
+        out = tmp_path / protocol.name
+        export_protocol(protocol, out, fmt)
+        records = read_jsonl(out / "train.jsonl")
+        completions, ending = expected[protocol.name]
+        if fmt == "text":
+            texts = [r["text"] for r in records]
+            assert sorted(t[t.index("<RUN>\n") + 6:] for t in texts) == sorted(completions)
+            assert all(ending in t for t in texts)
+            continue
+        pairs = [prompt_completion(r, fmt) for r in records]
+        assert sorted(c for _, c in pairs) == sorted(completions)
+        assert all(p.endswith(ending) for p, _ in pairs)
+
+
+def test_a_state_machine_is_split_by_state(tmp_path: Path) -> None:
+    """Every sample's final is <NON>, so the split's classes are the states: each keeps a training example, and
+    export, training and evaluation hold out the same examples."""
+    from model_train_protocol.dataset import stratified_split, stratum
+    from model_train_protocol.examples.game_states import TRANSITIONS, build_state_machine
+
+    protocol = build_state_machine()
+    result = export_protocol(protocol, tmp_path, "prompt-completion", val_split=0.5, seed=1)
+    states = Counter(after for _, _, after in TRANSITIONS)
+    assert strata_counts(protocol) == Counter({**{("npc_state", f"<NON> {s}"): n for s, n in states.items()},
+                                               ("npc_state", "<UNK>"): 3})
+    assert all(result.strata["train"][("npc_state", f"<NON> {s}")] >= 1 for s in states)
+    for s, n in states.items():  # half of each state, by largest remainder
+        assert result.strata["val"][("npc_state", f"<NON> {s}")] in (n // 2, (n + 1) // 2)
+    train, val = stratified_split(list(render_protocol(protocol)), 0.5, 1)
+    assert [r["completion"] for r in read_jsonl(tmp_path / "val.jsonl")] == [e.completion for e in val]
+    assert Counter(map(stratum, train)) == result.strata["train"]

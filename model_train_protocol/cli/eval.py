@@ -34,9 +34,9 @@ def eval_command(
 ) -> None:
     """Final accuracy, macro-F1 and per-final precision/recall, guardrail recall against false refusals across
     refusal thresholds (AUROC, refusal_curve.png), whether the prompts are really held out, response similarity,
-    with a confusion matrix."""
+    with a confusion matrix; per state (state machines) or per label (multi-classifiers) accuracy and confusion."""
     from ..eval import evaluate, select_cases
-    from ..eval.report import per_final_table, summary_table, sweep_table
+    from ..eval.report import choice_tables, per_final_table, summary_table, sweep_table
 
     resolved = directory.resolve()
     target = out if out is not None else resolved.parent / f"{resolved.name}-eval"
@@ -61,6 +61,8 @@ def eval_command(
                                            held_out["note"])))
     console.print(table)
     console.print(per_final_table(summary))
+    for choice in choice_tables(summary):
+        console.print(choice)
     sweep = sweep_table(summary["refusal"])
     if sweep is not None:
         console.print(sweep)

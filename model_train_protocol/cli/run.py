@@ -92,9 +92,28 @@ def describe(answer: Any) -> str:
     final = f"{answer.final}" + (f" (key {answer.final_key})" if answer.final_key not in (answer.final, answer.final + "_") else "")
     note = ""
     if answer.guardrail:
+        reasons = {"similarity": "  [refused: unlike the training lines]",
+                   "confidence": "  [refused: not confident enough]"}
         unsure = answer.candidate not in ("", answer.final)
-        note = "  [refused: not confident enough]" if unsure else "  [refused by the guardrail]"
-    return f"{escape(answer.text)}\n[dim]final:[/] [bold]{escape(final)}[/]{note}"
+        note = escape(reasons.get(answer.refused_by or "", reasons["confidence"]) if unsure
+                      else "  [refused by the guardrail]")
+    shown = f"{escape(answer.text)}\n[dim]final:[/] [bold]{escape(final)}[/]{note}"
+    if answer.state is not None:
+        shown += f"  [dim]state:[/] [bold]{escape(answer.state)}[/]"
+    if answer.labels is not None:
+        shown += "  [dim]labels:[/] " + ", ".join(f"{escape(k)}=[bold]{escape(v)}[/]" for k, v in answer.labels.items())
+    return shown
+
+
+def _read_prompt(model: Any, prompt: str, instruction: Optional[str]) -> tuple[str, list[str], list[Any]]:
+    """The instruction, lines and numbers of a whole prompt (of ``instruction`` when one is named)."""
+    from ..serve.prompts import read_prompt
+
+    specs = [model.spec(instruction)] if instruction else list(model.specs.values())
+    if "\n" not in prompt:  # typed on one line: the two characters \n stand for line breaks
+        prompt = prompt.replace("\\n", "\n")
+    spec, lines, numbers = read_prompt(specs, prompt)
+    return spec.name, lines, numbers
 
 
 @app.command()
@@ -103,6 +122,10 @@ def run(
     instruction: Optional[str] = typer.Option(None, "--instruction", "-i", help="Instruction name "
                                               "(optional when the model has only one)."),
     line: List[str] = typer.Option([], "--line", "-l", help="An input line, in template order; repeat for each."),
+    prompt: Optional[str] = typer.Option(None, "--prompt", help="The whole prompt instead of --line/--number: "
+                                         "the template's input lines filled, ending in <RUN> (a state machine's "
+                                         "may leave out its response-set line, as game engines send it); "
+                                         "on one line, \\n stands for a line break."),
     number: List[str] = typer.Option([], "--number", "-n", help="A number placeholder's value, in order: "
                                      "an integer, or a JSON list for a number list. Repeat for each."),
     as_json: bool = typer.Option(False, "--json", help="Print the answer as JSON."),
@@ -116,8 +139,12 @@ def run(
 ) -> None:
     """Answer one prompt: the lines fill the instruction's template, the answer always has the template's shape."""
     lines, numbers = check_lines(line), parse_numbers(number)
+    if prompt is not None and (lines or numbers):
+        raise MTPValueError("give either --prompt or --line/--number, not both.")
     check_sampling(temperature, seed, flags=True)
     model = open_model(directory, max_tokens, template, threshold, min_similarity)
+    if prompt is not None:
+        instruction, lines, numbers = _read_prompt(model, check_text(prompt, "--prompt"), instruction)
     answer = model.run(instruction, lines, numbers, sample=sample, temperature=temperature, seed=seed)
     if as_json:
         typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False))

@@ -19,9 +19,10 @@ from ..tokens import UNK
 
 if TYPE_CHECKING:
     from ..infer.model import Model
+    from ..infer.spec import InstructionSpec
 
 __all__ = ["CaseResult", "score_case", "run_cases", "summarize", "confusion", "per_final_scores", "refusal_sweep",
-           "refusal_auroc", "refusal_curve", "FALSE_REFUSAL_BUDGET"]
+           "refusal_auroc", "refusal_curve", "choice_scores", "FALSE_REFUSAL_BUDGET"]
 
 #: The false-refusal rate the best threshold of an evaluation set may not exceed.
 FALSE_REFUSAL_BUDGET = 0.05
@@ -39,6 +40,11 @@ class CaseResult:
     and the final chosen before the refusal threshold, so that the threshold
     can be replayed (:meth:`refused_at`, :meth:`correct_at`). ``prompt_similarity`` and
     ``refused_by`` too (None when the similarity refusal is off; why a refusal was given).
+
+    For a state machine (``kind`` ``state_machine``) ``expected_state`` and
+    ``predicted_state`` are the states (None for a bad prompt or a refusal),
+    for a multi-classifier ``expected_labels`` and ``predicted_labels`` the
+    label dicts; a case is correct only with the expected state or labels.
     """
 
     instruction: str
@@ -57,11 +63,23 @@ class CaseResult:
     candidate: str = ""
     prompt_similarity: float | None = None
     refused_by: str | None = None
+    kind: str = ""
+    expected_state: str | None = None
+    predicted_state: str | None = None
+    expected_labels: dict[str, str] | None = None
+    predicted_labels: dict[str, str] | None = None
 
     @property
     def correct(self) -> bool:
-        """The expected final, and for a numeric final also its expected value."""
-        return self.expected_final == self.predicted_final and _value_right(self.expected_value, self.predicted_value)
+        """The expected final, and for a numeric final also its expected value (its state, its labels)."""
+        return (self.expected_final == self.predicted_final and _value_right(self.expected_value, self.predicted_value)
+                and self._choice_right(True))
+
+    def _choice_right(self, answered: bool) -> bool:
+        """The expected state or labels, when the case has one (``answered``: the model's own answer stands)."""
+        if self.expected_state is None and self.expected_labels is None:
+            return True
+        return answered and (self.predicted_state, self.predicted_labels) == (self.expected_state, self.expected_labels)
 
     @property
     def chosen(self) -> str:
@@ -82,9 +100,10 @@ class CaseResult:
         written, so a numeric final counts as wrong then."""
         if self.bad_prompt:
             return self.refused_at(threshold)
-        value = self.predicted_value if self.chosen == self.predicted_final else None
+        answered = self.chosen == self.predicted_final
+        value = self.predicted_value if answered else None
         return (not self.refused_at(threshold) and self.chosen == self.expected_final
-                and _value_right(self.expected_value, value))
+                and _value_right(self.expected_value, value) and self._choice_right(answered))
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "correct": self.correct}
@@ -99,9 +118,11 @@ def similarity(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
-def score_case(example: RenderedExample, expected_final: str, answer: "Answer", seconds: float = 0.0) -> CaseResult:
-    """Compare an answer with the example it was asked for."""
+def score_case(example: RenderedExample, expected_final: str, answer: "Answer", seconds: float = 0.0,
+               spec: "InstructionSpec | None" = None) -> CaseResult:
+    """Compare an answer with the example it was asked for (``spec``: its instruction, for a state or labels)."""
     expected_text = example.completion.split("\n", 1)[0]
+    expected = spec.answer_choice(expected_text) if spec is not None and spec.choice and not example.guardrail else None
     return CaseResult(
         instruction=example.instruction,
         expected_final=expected_final,
@@ -119,6 +140,11 @@ def score_case(example: RenderedExample, expected_final: str, answer: "Answer", 
         candidate=answer.candidate,
         prompt_similarity=answer.prompt_similarity,
         refused_by=answer.refused_by,
+        kind=spec.kind if spec is not None and spec.choice else "",
+        expected_state=expected if isinstance(expected, str) else None,
+        predicted_state=answer.state,
+        expected_labels=expected if isinstance(expected, dict) else None,
+        predicted_labels=answer.labels,
     )
 
 
@@ -133,7 +159,8 @@ def run_cases(model: "Model", examples: Sequence[RenderedExample],
         answer = model.complete(spec, example.prompt)
         seconds = time.perf_counter() - start
         expected = spec.final_for_key(example.final)
-        results.append(score_case(example, expected.name if expected else final_name(example.final), answer, seconds))
+        results.append(score_case(example, expected.name if expected else final_name(example.final), answer, seconds,
+                                  spec))
         advance(1)
     return results
 
@@ -173,7 +200,60 @@ def summarize(results: Iterable[CaseResult], threshold: float | None = None) -> 
         **per_final_scores(results),
         "refusal": refusal_sweep(results, threshold),
         "similarity_refusal": similarity_refusal(results),
+        "choices": choice_scores(results),
     }
+
+
+def _matrix(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """Labels (expected ones first, then predicted ones, by first appearance; ``<UNK>`` last) and
+    counts[expected][predicted]."""
+    labels = list(dict.fromkeys([a for a, _ in pairs] + [b for _, b in pairs]))
+    if UNK.key in labels:
+        labels.remove(UNK.key)
+        labels.append(UNK.key)
+    counts = Counter(pairs)
+    return {"labels": labels, "counts": [[counts[(a, b)] for b in labels] for a in labels]}
+
+
+def _state_scores(rs: Sequence[CaseResult]) -> dict[str, Any]:
+    """A state machine: accuracy (good prompts), per expected state (``<UNK>``: bad prompts refused), the
+    confusion matrix over states, a refusal being ``<UNK>``."""
+    pairs = [(UNK.key if r.bad_prompt else str(r.expected_state),
+              UNK.key if r.refused else str(r.predicted_state)) for r in rs]
+    per_state: dict[str, dict[str, Any]] = {}
+    for expected in dict.fromkeys(a for a, _ in pairs):
+        hits = [a == b for a, b in pairs if a == expected]
+        per_state[expected] = {"cases": len(hits), "correct": sum(hits), "accuracy": _rate(sum(hits), len(hits))}
+    good = [a == b for (a, b), r in zip(pairs, rs) if not r.bad_prompt]
+    return {"kind": "state_machine", "cases": len(rs), "accuracy": _rate(sum(good), len(good)),
+            "per_state": per_state, "confusion": _matrix(pairs)}
+
+
+def _label_scores(rs: Sequence[CaseResult]) -> dict[str, Any]:
+    """A multi-classifier: exact-match accuracy of the whole label dict, and per label its accuracy and
+    confusion matrix (a refusal predicts ``<UNK>`` for every label); good prompts only."""
+    good = [r for r in rs if not r.bad_prompt and r.expected_labels is not None]
+    names = list(dict.fromkeys(label for r in good for label in r.expected_labels or {}))
+    per_label = {}
+    for label in names:
+        pairs = [(r.expected_labels[label] if r.expected_labels else "",  # type: ignore[index]
+                  (r.predicted_labels or {}).get(label, UNK.key) if not r.refused else UNK.key) for r in good]
+        right = sum(a == b for a, b in pairs)
+        per_label[label] = {"cases": len(pairs), "correct": right, "accuracy": _rate(right, len(pairs)),
+                            "confusion": _matrix(pairs)}
+    exact = sum(not r.refused and r.predicted_labels == r.expected_labels for r in good)
+    return {"kind": "multi_classifier", "cases": len(good), "exact_match": _rate(exact, len(good)),
+            "per_label": per_label}
+
+
+def choice_scores(results: Iterable[CaseResult]) -> dict[str, dict[str, Any]]:
+    """Per state-machine instruction :func:`_state_scores`, per multi-classifier :func:`_label_scores`."""
+    groups: dict[str, list[CaseResult]] = defaultdict(list)
+    for r in results:
+        if r.kind:
+            groups[r.instruction].append(r)
+    return {name: _state_scores(rs) if rs[0].kind == "state_machine" else _label_scores(rs)
+            for name, rs in groups.items()}
 
 
 def _auroc(bad: Sequence[float], good: Sequence[float]) -> float | None:

@@ -12,7 +12,7 @@ from rich.table import Table
 from ..formats.jsonio import dumps, write_atomic
 
 __all__ = ["write_json", "write_confusion_png", "write_refusal_png", "summary_table", "per_final_table",
-           "sweep_table"]
+           "sweep_table", "choice_tables"]
 
 
 def write_json(path: Path, report: dict[str, Any]) -> Path:
@@ -167,3 +167,39 @@ def sweep_table(refusal: dict[str, Any]) -> Table | None:
         table.add_row(f"{row['threshold']:.4g}", _pct(row["off_topic_recall"]), _pct(row["false_refusals"]),
                       _pct(row["in_scope_accuracy"]), "; ".join(marks))
     return table
+
+
+def _matrix_table(title: str, matrix: dict[str, Any]) -> Table:
+    """A confusion matrix: expected down, predicted across."""
+    table = Table(title=_label(title, 80))
+    table.add_column("expected / predicted")
+    for name in matrix["labels"]:
+        table.add_column(escape(_label(name)), justify="right")
+    for name, row in zip(matrix["labels"], matrix["counts"]):
+        table.add_row(escape(_label(name)), *map(str, row))
+    return table
+
+
+def choice_tables(summary: dict[str, Any]) -> list[Table]:
+    """Per state machine: accuracy per state and the confusion matrix over states (``<UNK>``: refusals); per
+    multi-classifier: exact-match and per-label accuracy, and a confusion matrix per label."""
+    tables = []
+    for name, scores in summary.get("choices", {}).items():
+        if scores["kind"] == "state_machine":
+            table = Table(title=f"{escape(name)}: per state (accuracy {_pct(scores['accuracy'])} of good prompts)")
+            for column, justify in (("expected state", "left"), ("cases", "right"), ("correct", "right"),
+                                    ("accuracy", "right")):
+                table.add_column(column, justify=justify)  # type: ignore[arg-type]
+            for state, v in scores["per_state"].items():
+                table.add_row(escape(state), str(v["cases"]), str(v["correct"]), _pct(v["accuracy"]))
+            tables += [table, _matrix_table(f"{name}: states (<UNK>: refused)", scores["confusion"])]
+            continue
+        table = Table(title=f"{escape(name)}: per label (all labels right: {_pct(scores['exact_match'])} "
+                            f"of {scores['cases']})")
+        for column, justify in (("label", "left"), ("cases", "right"), ("correct", "right"), ("accuracy", "right")):
+            table.add_column(column, justify=justify)  # type: ignore[arg-type]
+        for label, v in scores["per_label"].items():
+            table.add_row(escape(label), str(v["cases"]), str(v["correct"]), _pct(v["accuracy"]))
+        tables.append(table)
+        tables += [_matrix_table(f"{name}: label {label!r}", v["confusion"]) for label, v in scores["per_label"].items()]
+    return tables

@@ -36,6 +36,10 @@ class Answer:
     to the training lines (None when the similarity refusal is off), and
     ``refused_by`` why a refusal was given: ``"model"`` (it wrote the
     guardrail's answer), ``"similarity"`` or ``"confidence"``; None otherwise.
+
+    ``state`` is a state machine's answer (one of its states; None for a
+    refusal and for other kinds), ``labels`` a multi-classifier's (label ->
+    value, in the answer line's sorted order; None for other kinds).
     """
 
     text: str
@@ -52,6 +56,8 @@ class Answer:
     candidate: str = ""
     prompt_similarity: float | None = None
     refused_by: str | None = None
+    state: str | None = None
+    labels: dict[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -81,6 +87,10 @@ def parse_completion(raw: str, spec: InstructionSpec) -> Answer:
     range (``Madness_5``). Raises :class:`MalformedOutput` when the completion
     has another shape, names a final the instruction does not allow, or lacks
     a numeric final's in-range integer.
+
+    For a state machine or multi-classifier the text must also be one of its
+    states (a canonical label line with allowed values) unless FINAL is the
+    guardrail's: a refusal is recognised by its final line, whatever its text.
     """
     parts = raw[: -len(EOS.key)].split("\n") if raw.endswith(EOS.key) else []
     final, value = _read_final(parts[1], spec) if len(parts) == 3 and parts[2] == "" else (None, None)
@@ -90,12 +100,19 @@ def parse_completion(raw: str, spec: InstructionSpec) -> Answer:
         raise MalformedOutput(
             f"instruction {spec.name!r}: output {raw!r} is not 'text\\nFINAL\\n<EOS>' with FINAL one of {allowed}."
         )
+    refused = final is spec.guardrail
+    choice = spec.answer_choice(parts[0]) if spec.choice and not refused else None
+    if spec.choice and not refused and choice is None:
+        what = "one of its states" if spec.states is not None else "its label line with one allowed value per label"
+        raise MalformedOutput(f"instruction {spec.name!r}: answer {parts[0]!r} is not {what}.")
     return Answer(
         text=parts[0],
         final=final.name,
         final_key=final.key,
         value=value,
-        guardrail=final is spec.guardrail,
+        guardrail=refused,
         raw=raw,
         instruction=spec.name,
+        state=choice if isinstance(choice, str) else None,
+        labels=choice if isinstance(choice, dict) else None,
     )

@@ -14,6 +14,18 @@ tokens the grammar allows: in the integer, tokens of digits (and a leading
 ``-``) that keep it extendable to an in-range integer, and the newline only
 once it is complete and in range. Once nothing is left to choose the rest is
 fixed, so it is appended without running the model.
+
+A state machine or a multi-classifier (:attr:`InstructionSpec.choice`)
+chooses its answer line from a closed set instead of writing free text::
+
+    answer := STATE "\n<NON>\n<EOS>"                    a declared state
+            | "{'label': 'value', ...}" "\n<NON>\n<EOS>"  one allowed value per label, labels sorted
+            | REFUSAL "\n" GUARD "\n<EOS>"                 a guarded instruction's refusal
+
+There the text tokens are masked byte by byte (:class:`_Choices`): a token is
+allowed when the line so far plus its bytes still begins some allowed line,
+the newline only once the line is complete, and the final only the one that
+line allows (a state that equals the refusal line may take either).
 """
 
 from __future__ import annotations
@@ -85,11 +97,126 @@ class Grammar:
         self.blocked_first = ~vocab.text_mask
         self.blocked_text = self.blocked_first.clone()
         self.blocked_text[vocab.newline] = False
+        self.choices = _Choices(spec, vocab) if spec.choice else None
 
     @property
     def longest_final(self) -> int:
         """Most tokens a final can take: its key, plus a numeric final's integer (at most one token a character)."""
         return max(len(seq) + (_number_width(f) if f.numeric else 0) for f, seq in self.finals.sequences.items())
+
+    def finals_after(self, text: bytes) -> "_Trie":
+        """The finals a closed-set answer line allows, each key followed by the newline (so that no key's tokens
+        are a prefix of another's): ``<NON>`` after a state or label line, the guardrail's final after its refusal."""
+        assert self.choices is not None
+        allowed = []
+        if self.choices.complete(text, self.choices.answers):
+            allowed += list(self.spec.finals)
+        if self.spec.guardrail is not None and (not self.choices.refusals
+                                                or self.choices.complete(text, self.choices.refusals)):
+            allowed.append(self.spec.guardrail)
+        return _Trie({f: self.finals.sequences[f] + [self.vocab.newline] for f in allowed})
+
+
+class _Choices:
+    """The closed set of answer lines of a state machine or multi-classifier, matched byte by byte.
+
+    An answer line is a sequence of segments, each one of a few byte strings:
+    a state machine's line is one segment (its states); a multi-classifier's
+    is ``{``, then per label (sorted) ``'label': `` and one of its values in
+    Python ``repr`` quoting, separated by ``, ``, then ``}``, so the lines are
+    never enumerated. The guardrail's refusal lines are separate patterns.
+    """
+
+    def __init__(self, spec: InstructionSpec, vocab: Vocab) -> None:
+        self.answers: list[list[tuple[bytes, ...]]] = []
+        if spec.states is not None:
+            self.answers.append([tuple(s.encode() for s in spec.states)])
+        if spec.labels is not None:
+            segments: list[tuple[bytes, ...]] = [(b"{",)]
+            for n, (label, values) in enumerate(spec.labels):
+                segments.append(((", " if n else "").encode() + f"{label!r}: ".encode(),))
+                segments.append(tuple(repr(v).encode() for v in values))
+            segments.append((b"}",))
+            self.answers.append(segments)
+        self.refusals = [[(r.encode(),)] for r in (spec.refusals if spec.guardrail is not None else ())]
+        self.patterns = self.answers + self.refusals
+        self.token_bytes = _token_bytes(vocab)
+        self.by_first_byte: dict[int, list[tuple[int, bytes]]] = defaultdict(list)
+        for i, data in self.token_bytes.items():
+            self.by_first_byte[data[0]].append((i, data))
+
+    def allowed(self, text: bytes, newline: int) -> list[int]:
+        """Token ids that keep ``text`` the beginning of an allowed line; the newline once it is one."""
+        _, complete, nexts = _walk_all(self.patterns, text)
+        ids = [i for b in sorted(nexts) for i, data in self.by_first_byte.get(b, ())
+               if _walk_all(self.patterns, text + data)[0]]
+        if complete:
+            ids.append(newline)
+        if not ids:
+            raise MTPValueError(f"the tokenizer cannot continue the answer line {text.decode(errors='replace')!r}: "
+                                "no token writes the next character of any allowed state or label line.")
+        return ids
+
+    def complete(self, text: bytes, patterns: list[list[tuple[bytes, ...]]]) -> bool:
+        return _walk_all(patterns, text)[1]
+
+
+def _walk_all(patterns: list[list[tuple[bytes, ...]]], text: bytes) -> tuple[bool, bool, set[int]]:
+    """(``text`` begins an allowed line, ``text`` is one, the bytes that may come next)."""
+    viable = complete = False
+    nexts: set[int] = set()
+    for segments in patterns:
+        v, c = _walk(segments, 0, text, 0, nexts)
+        viable, complete = viable or v, complete or c
+    return viable, complete, nexts
+
+
+def _walk(segments: list[tuple[bytes, ...]], k: int, text: bytes, pos: int, nexts: set[int]) -> tuple[bool, bool]:
+    if pos == len(text):
+        if k == len(segments):
+            return True, True
+        nexts.update(option[0] for option in segments[k])
+        return True, False
+    if k == len(segments):
+        return False, False
+    viable = complete = False
+    rest = text[pos:]
+    for option in segments[k]:
+        if rest.startswith(option):
+            v, c = _walk(segments, k + 1, text, pos + len(option), nexts)
+            viable, complete = viable or v, complete or c
+        elif option.startswith(rest):
+            nexts.add(option[len(rest)])
+            viable = True
+    return viable, complete
+
+
+def _token_bytes(vocab: Vocab) -> dict[int, bytes]:
+    """The bytes each text token writes; a byte-level token that is part of a character (its text is U+FFFD)
+    through the byte-level alphabet, and left out when that cannot be read."""
+    alphabet = {c: b for b, c in _byte_alphabet().items()}
+    found: dict[int, bytes] = {}
+    for i in torch.nonzero(vocab.text_mask).flatten().tolist():
+        piece = vocab.pieces[i]
+        if "\ufffd" not in piece:
+            found[i] = piece.encode()
+            continue
+        raw = vocab.tokenizer.convert_ids_to_tokens(i)
+        if isinstance(raw, str) and raw and all(c in alphabet for c in raw):
+            found[i] = bytes(alphabet[c] for c in raw)
+    return found
+
+
+def _byte_alphabet() -> dict[int, str]:
+    """The byte-level BPE alphabet (GPT-2's): the printable character that stands for each byte."""
+    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), 256))
+    shown = {b: chr(b) for b in printable}
+    extra = 0
+    for b in range(256):
+        if b not in shown:
+            shown[b] = chr(256 + extra)
+            extra += 1
+    return shown
 
 
 class Drafts:
@@ -306,10 +433,14 @@ class _State:
         self.final_prefix: list[int] = []
         self.numeric: Final | None = None
         self.number = ""
+        self.text = b""  # the answer line so far, of a closed-set answer
+        self.finals = grammar.finals
 
     def allowed(self) -> "torch.Tensor | Sequence[int]":
         """A mask of the blocked tokens (text line), or the few allowed ids (newline at the bound, finals)."""
         g = self.g
+        if self.phase == "text" and g.choices is not None:
+            return g.choices.allowed(self.text, g.vocab.newline)
         if self.phase == "text":
             if self.text_tokens == 0:
                 return g.blocked_first
@@ -318,7 +449,7 @@ class _State:
             return g.blocked_text
         if self.phase == "number":
             return self._number_ids()
-        return list(g.finals.next_ids(self.final_prefix))
+        return list(self.finals.next_ids(self.final_prefix))
 
     def _number_ids(self) -> list[int]:
         """Digit tokens that keep the integer extendable into range; the newline once it is complete."""
@@ -336,7 +467,7 @@ class _State:
 
     def final_probs(self, logits: torch.Tensor, allowed: Sequence[int]) -> dict[str, float]:
         """Probability of each final, from the first token of its key (exact when keys are atomic)."""
-        nexts = self.g.finals.next_ids([])
+        nexts = self.finals.next_ids([])
         p = torch.softmax(logits[torch.tensor(list(allowed))], dim=-1)
         return {f.name: round(float(p[i]), 6) for i, tok in enumerate(allowed) for f in nexts[tok]}
 
@@ -346,8 +477,12 @@ class _State:
         if self.phase == "text":
             if token == g.vocab.newline:
                 self.phase = "final"
+                if g.choices is not None:
+                    self.finals = g.finals_after(self.text)
             else:
                 self.text_tokens += 1
+                if g.choices is not None:
+                    self.text += g.choices.token_bytes[token]
             return None
         if self.phase == "number":
             if token == g.vocab.newline:
@@ -355,9 +490,11 @@ class _State:
             self.number += g.number_pieces[token]
             return None
         self.final_prefix.append(token)
-        done = next((f for f, seq in g.finals.sequences.items() if seq == self.final_prefix), None)
+        done = next((f for f, seq in self.finals.sequences.items() if seq == self.final_prefix), None)
         if done is None:
             return None
+        if g.choices is not None:
+            return list(g.eos)  # the key's sequence ends in the newline here
         if done.numeric:
             self.phase, self.numeric = "number", done
             return None

@@ -7,6 +7,10 @@ The grammar is the same answer shape the Python constrained decoder
                                                (``<UNK>`` among them for a guarded instruction)
              | refusal "\\n" "<UNK>" "\\n"       or, strict: ``<UNK>`` only after the refusal line
 
+A state machine's or multi-classifier's text is its closed set instead
+(``answer ::= "Idle" | "Running"``, or the label line with one allowed value
+per label), its refusal the guardrail's answer line(s) the decoder allows.
+
 A numeric final's key is followed by an integer in its range, written as the
 renderer writes it (no leading zeros, ``-`` for negatives). The grammar stops
 before ``<EOS>``: llama.cpp lets the end-of-generation token through only once
@@ -74,13 +78,41 @@ def _final(final: Final) -> str:
     return f"{gbnf_literal(final.key)} {integer_range(*final.int_range())}"
 
 
+def _choice_grammar(spec: InstructionSpec, refusal: str | None) -> str:
+    """A state machine's or multi-classifier's answers: the decoder's closed set, then its final; the refusal."""
+    if spec.states is not None:
+        answer = " | ".join(gbnf_literal(s) for s in spec.states)
+    else:
+        assert spec.labels is not None
+        parts = [gbnf_literal("{")]
+        for n, (label, values) in enumerate(spec.labels):
+            parts.append(gbnf_literal((", " if n else "") + f"{label!r}: "))
+            parts.append("(" + " | ".join(gbnf_literal(repr(v)) for v in values) + ")")
+        answer = " ".join(parts + [gbnf_literal("}")])
+    refusals = list(dict.fromkeys(([refusal] if refusal else []) + list(spec.refusals)))
+    kind = "state" if spec.states is not None else "label line"
+    lines = [f"# answers of instruction {spec.name!r}: one {kind}, its final, then the <EOS> token",
+             "root ::= answer \"\\n\" final \"\\n\"" + (' | refusal "\\n" unk "\\n"' if spec.guardrail else ""),
+             f"answer ::= {answer}",
+             "final ::= " + " | ".join(_final(f) for f in spec.finals)]
+    if spec.guardrail:
+        if any("\n" in r or not r for r in refusals):
+            raise MTPValueError(f"instruction {spec.name!r}: a guardrail answer must be one non-empty line.")
+        lines += ["refusal ::= " + (" | ".join(map(gbnf_literal, refusals)) if refusals else "answer"),
+                  f"unk ::= {gbnf_literal(spec.guardrail.key)}"]
+    return "\n".join(lines) + "\n"
+
+
 def instruction_grammar(spec: InstructionSpec, refusal: str | None = None) -> str:
     """The GBNF grammar of ``spec``'s answers (text, newline, final, newline; ``<EOS>`` then ends generation).
 
     ``refusal`` is the guardrail's answer line of a guarded instruction: the
     only text the ``<UNK>`` final may follow. Without it (no protocol at hand)
-    ``<UNK>`` may follow any text line, as in the Python decoder.
+    ``<UNK>`` may follow any text line, as in the Python decoder. A state
+    machine or multi-classifier allows exactly what the Python decoder allows.
     """
+    if spec.choice:
+        return _choice_grammar(spec, refusal)
     finals = [_final(f) for f in spec.finals]
     lines = [f"# answers of instruction {spec.name!r}: one text line, one final, then the <EOS> token",
              'root ::= text "\\n" final "\\n"' + (' | refusal "\\n" unk "\\n"' if spec.guardrail and refusal else ""),

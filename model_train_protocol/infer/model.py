@@ -184,9 +184,10 @@ class Model:
         return answer
 
     def _refusal_text(self, spec: InstructionSpec) -> str | None:
-        """The guardrail answer of the instruction's user line (the one a refusal is about), from the protocol."""
+        """The guardrail answer of the instruction's user line (the one a refusal is about), from the protocol (a
+        state machine's template alone names it too)."""
         if self.protocol is None:
-            return None
+            return spec.refusals[-1] if spec.choice and spec.refusals else None
         gmap = self.protocol.guardrail_map()
         for instruction in self.protocol.instructions:
             if instruction.name == spec.name or len(self.protocol.instructions) == 1:

@@ -6,6 +6,11 @@ say how to build the prompt, its output lines which finals may close an answer
 writes an integer in that range), and ``tokens.output`` maps each final key (hashed when encrypted) back to the
 token's value. The protocol (when at hand) adds what the template leaves out:
 which input lines the user writes.
+
+A state machine (type ``state_machine``) answers one of its states, a
+multi-classifier (``multi_classification_machine``) one value per label:
+:func:`instruction_choices` reads them from the template's ``states`` (the
+protocol's instruction when the template does not list them).
 """
 
 from __future__ import annotations
@@ -15,13 +20,21 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..errors import MTPFileError, MTPValueError
+from ..labels import format_labels, read_labels
 from ..render import NUM_PLACEHOLDER, STRING, template_names
 from ..tokens import EOS, UNK
 
 if TYPE_CHECKING:
     from ..protocol import Protocol
 
-__all__ = ["Final", "Placeholder", "InstructionSpec", "instruction_specs", "instruction_names", "final_name"]
+__all__ = ["Final", "Placeholder", "InstructionSpec", "instruction_specs", "instruction_names", "final_name",
+           "instruction_choices", "STATE_MACHINE", "MULTI_CLASSIFIER", "GUARDRAIL_STATE"]
+
+#: The template ``type`` of a state-machine instruction and of a multi-classifier instruction.
+STATE_MACHINE = "state_machine"
+MULTI_CLASSIFIER = "multi_classification_machine"
+#: What a guarded state machine's template lists among its states: a marker of the guardrail, never an answer.
+GUARDRAIL_STATE = "GUARDRAIL"
 
 
 @dataclass(frozen=True)
@@ -89,6 +102,25 @@ class InstructionSpec:
     #: per text line (in ``<string>`` order): True where the user writes it
     user_lines: tuple[bool, ...] = ()
     placeholders: tuple[Placeholder, ...] = field(default=())
+    #: a state machine's states (its only answers besides the refusal); None for other kinds
+    states: tuple[str, ...] | None = None
+    #: a multi-classifier's labels (sorted, the answer line's order) and each one's values; None for other kinds
+    labels: tuple[tuple[str, tuple[str, ...]], ...] | None = None
+    #: the guardrail answer lines the refusal final may follow (empty: unknown, any answer line)
+    refusals: tuple[str, ...] = ()
+
+    @property
+    def choice(self) -> bool:
+        """Whether the answer line is chosen from a closed set (a state, or a label line) rather than free text."""
+        return self.states is not None or self.labels is not None
+
+    def answer_choice(self, text: str) -> "str | dict[str, str] | None":
+        """The state, or the labels, that answer line ``text`` gives; None when it gives none (or is free text)."""
+        if self.states is not None:
+            return text if text in self.states else None
+        if self.labels is not None:
+            return _label_combination(text, self.labels)
+        return None
 
     @property
     def text_lines(self) -> int:
@@ -165,7 +197,7 @@ def instruction_specs(template: Mapping[str, Any], protocol: "Protocol | None" =
     except (KeyError, TypeError):
         raise MTPFileError("not an MTP template: 'tokens.output' or 'instructions' is missing", pointer="/") from None
     by_key = {key: value for value, key in outputs.items()}
-    users = _user_lines(protocol, instructions)
+    matched = _protocol_instructions(protocol, instructions)
     specs = {}
     for name, body in instructions.items():
         where = f"/instructions/{name}"
@@ -185,30 +217,120 @@ def instruction_specs(template: Mapping[str, Any], protocol: "Protocol | None" =
         if not finals:
             raise MTPFileError("instruction has no output lines", pointer=f"{where}/output")
         text_lines = sum(STRING in line for line in lines)
-        user = users.get(name, ())
+        user = [ts.has_user for ts in matched[name].context] if name in matched else []
+        kind = str(body.get("type", "basic"))
+        states, labels = instruction_choices(template, name, kind, matched.get(name))
+        if states is not None or labels is not None:
+            guardrail = _choice_guardrail(finals, guardrail, name in matched)
+            finals = [f for f in finals if not f.key.endswith(UNK.key + "_")]
+        refusals = _refusals(template, name, guardrail, matched.get(name), protocol)
         specs[name] = InstructionSpec(
             name=name,
-            kind=str(body.get("type", "basic")),
+            kind=kind,
             input_lines=lines,
             finals=tuple(finals),
             guardrail=guardrail,
             user_lines=tuple(user) if len(user) == text_lines else (),
             placeholders=_placeholders(lines, f"{where}/input"),
+            states=states,
+            labels=labels,
+            refusals=refusals,
         )
     return specs
 
 
-def _user_lines(protocol: "Protocol | None", template: Mapping[str, Any]) -> dict[str, list[bool]]:
-    """For each template instruction: whether each context line's TokenSet holds a UserToken.
+def instruction_choices(template: Mapping[str, Any], name: str, kind: str, instruction: Any = None,
+                        ) -> tuple[tuple[str, ...] | None, tuple[tuple[str, tuple[str, ...]], ...] | None]:
+    """(states, labels) of one template instruction: what a state machine or a multi-classifier may answer.
 
-    The protocol's instructions are matched to the template's by name, else by
-    input lines (model files of format 0.3.2 store no instruction names).
+    Read from the template's ``type`` and top-level ``states`` (a list of
+    states, ``GUARDRAIL`` being the guardrail's marker and never a state; or,
+    for multi-classifiers, an object label -> values merged over the
+    protocol's instructions). ``instruction`` (the protocol's, when at hand)
+    is used when the template lists none, and for a multi-classifier of a
+    protocol with several, whose merged map would mix their labels. Labels
+    come sorted, the order of the answer line (:func:`labels.format_labels`).
+    Both are None for other kinds.
+    """
+    listed = template.get("states")
+    where = "/states"
+    if kind == STATE_MACHINE:
+        states: Any = [s for s in listed if s != GUARDRAIL_STATE] if isinstance(listed, list) else None
+        if not states and instruction is not None:
+            states = list(getattr(instruction, "states", ()))
+        if not states or not all(isinstance(s, str) and s and "\n" not in s for s in states):
+            raise MTPFileError(f"state-machine instruction {name!r}: the template lists no states (a list of "
+                               "one-line strings); write the template again with this version.", pointer=where)
+        return tuple(dict.fromkeys(states)), None
+    if kind == MULTI_CLASSIFIER:
+        several = sum(1 for body in template.get("instructions", {}).values()
+                      if isinstance(body, Mapping) and body.get("type") == MULTI_CLASSIFIER) > 1
+        state_map: Any = listed if isinstance(listed, Mapping) and listed else None
+        if instruction is not None and (state_map is None or several):
+            state_map = getattr(instruction, "state_map", None)
+        if not isinstance(state_map, Mapping) or not state_map or not all(
+                isinstance(k, str) and isinstance(v, (list, tuple)) and v and all(isinstance(x, str) for x in v)
+                for k, v in state_map.items()):
+            raise MTPFileError(f"multi-classifier instruction {name!r}: the template's states are not an object "
+                               "label -> list of values; write the template again with this version.", pointer=where)
+        return None, tuple((label, tuple(dict.fromkeys(state_map[label]))) for label in sorted(state_map))
+    return None, None
+
+
+def _choice_guardrail(finals: list[Final], guardrail: Final | None, ours: bool) -> Final | None:
+    """The refusal final of a state machine: ``<UNK>``, or ``<NON>_<UNK>_`` as template 1.1+ writes it.
+
+    A refusal is recognised by this final line, never by its text. With the
+    protocol at hand (a model ``mtp train`` trained) it is ``<UNK>``, what the
+    renderer trained, whichever way the template writes it.
+    """
+    guard = guardrail or next((f for f in finals if f.key.endswith(UNK.key + "_")), None)
+    if guard is None:
+        return None
+    return Final(UNK.key, UNK.value) if ours else Final(guard.key, UNK.value)
+
+
+def _refusals(template: Mapping[str, Any], name: str, guardrail: Final | None, instruction: Any,
+              protocol: "Protocol | None") -> tuple[str, ...]:
+    """The guardrail answer lines of a guarded instruction: its guardrails' ``bad_output`` (protocol), else the
+    template's example refusal when it is this instruction's; empty when unknown."""
+    if guardrail is None:
+        return ()
+    if instruction is not None and protocol is not None:
+        from ..instructions import instruction_guardrails
+
+        guarded = instruction_guardrails(instruction, protocol.guardrail_map())
+        if guarded:
+            return tuple(dict.fromkeys(g.bad_output for _, g in guarded))
+    example = template.get("example_usage")
+    text = example.get("guardrail_model_output") if isinstance(example, Mapping) else None
+    if isinstance(text, str) and text.endswith(f"\n{guardrail.key}\n{EOS.key}") and text.count("\n") == 2:
+        return (text.split("\n", 1)[0],)
+    return ()
+
+
+def _label_combination(text: str, labels: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, str] | None:
+    """The labels of ``text`` when it is exactly the canonical line of one allowed value per label, else None."""
+    values = read_labels(text)
+    if values is None or list(values) != [label for label, _ in labels]:
+        return None
+    if any(values[label] not in allowed for label, allowed in labels) or format_labels(values) != text:
+        return None
+    return values
+
+
+def _protocol_instructions(protocol: "Protocol | None", template: Mapping[str, Any]) -> dict[str, Any]:
+    """The protocol's instruction of each template instruction: what tells which lines the user writes, and a
+    state machine's states when the template lists none.
+
+    Matched by name, else by input lines (model files of format 0.3.2 store
+    no instruction names).
     """
     if protocol is None:
         return {}
     described = {name: body.get("input", ()) for name, body in template.items() if isinstance(body, Mapping)}
     names = template_names(protocol.instructions, described, protocol.key_map())
-    return {names[i.name]: [ts.has_user for ts in i.context] for i in protocol.instructions if i.name in names}
+    return {names[i.name]: i for i in protocol.instructions if i.name in names}
 
 
 def _short(value: Any) -> str:

@@ -164,7 +164,7 @@ def _typed(name: str, answer: Answer, threshold: float | None, started: float) -
                      final_key=answer.final_key, value=answer.value, refused=answer.guardrail,
                      confidence=answer.confidence, candidate=answer.candidate or answer.final,
                      refused_by=answer.refused_by, prompt_similarity=answer.prompt_similarity, threshold=threshold,
-                     final_probs=answer.final_probs, tokens=answer.tokens,
+                     final_probs=answer.final_probs, tokens=answer.tokens, state=answer.state, labels=answer.labels,
                      latency_ms=round((time.perf_counter() - started) * 1000, 3))
 
 
@@ -291,10 +291,10 @@ def create_app(
         for index, text in enumerate(prompts):
             field = "prompt" if isinstance(request.prompt, str) else f"prompt[{index}]"
             try:
-                spec, _lines, _numbers = read_prompt(specs, text)
+                spec, lines, numbers = read_prompt(specs, text)
             except MTPValueError as exc:
                 raise Problem(422, str(exc), "invalid_request_error", field) from None
-            prompt = text if text.endswith("\n") else text + "\n"
+            prompt = build_prompt(spec, lines, numbers)  # the text itself, with what read_prompt puts back
             answer, tokens, applied = await served.answer(name, model, spec, prompt, request.threshold, field,
                                                           count=True)
             choices.append(CompletionChoice(text=answer.raw, index=index))

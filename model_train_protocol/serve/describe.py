@@ -39,8 +39,28 @@ def answer_regex(spec: InstructionSpec) -> str:
     served model to the template's answers, as ``mtp run`` does (it is meant
     to match a whole completion).
     """
+    if spec.choice:
+        return _choice_regex(spec)
     finals = "|".join(_final_pattern(f) for f in spec.outputs)
     return rf"[^\n]+\n(?:{finals})\n<EOS>"
+
+
+def _choice_regex(spec: InstructionSpec) -> str:
+    """A state machine's or multi-classifier's completions: one of its answer lines and its final, or the refusal
+    (the guardrail's answer lines when known, else any answer line, then the guardrail's final)."""
+    if spec.states is not None:
+        answer = "|".join(map(re.escape, spec.states))
+    else:
+        assert spec.labels is not None
+        answer = re.escape("{") + re.escape(", ").join(
+            re.escape(f"{label!r}: ") + "(?:" + "|".join(re.escape(repr(v)) for v in values) + ")"
+            for label, values in spec.labels) + re.escape("}")
+    finals = "|".join(_final_pattern(f) for f in spec.finals)
+    pattern = rf"(?:{answer})\n(?:{finals})\n<EOS>"
+    if spec.guardrail is not None:
+        refusal = "|".join(map(re.escape, spec.refusals)) if spec.refusals else answer
+        pattern = rf"(?:{pattern}|(?:{refusal})\n{re.escape(spec.guardrail.key)}\n<EOS>)"
+    return pattern
 
 
 def describe_instruction(spec: InstructionSpec, model_name: str | None = None) -> dict[str, Any]:
@@ -60,6 +80,8 @@ def describe_instruction(spec: InstructionSpec, model_name: str | None = None) -
         "finals": [{"name": f.name, "key": f.key,
                     "range": list(f.int_range()) if f.numeric else None} for f in spec.finals],
         "can_refuse": spec.guardrail is not None,
+        "states": list(spec.states) if spec.states is not None else None,
+        "labels": {label: list(values) for label, values in spec.labels} if spec.labels is not None else None,
         "answer_regex": answer_regex(spec),
         "example": example,
     }

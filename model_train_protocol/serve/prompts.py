@@ -6,6 +6,10 @@ text must be exactly what the template's input lines give once filled (what
 against each instruction's lines, its slots read back, and the prompt built
 again from them must be the same text, so numbers are range-checked and
 nothing the template would not produce reaches the model.
+
+A state machine's or multi-classifier's prompt may leave out the response-set
+line (``State_``) before ``<RUN>``, as the reference's game-engine runtime
+sends it: when exactly one such instruction matches without it, it is put back.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from ..errors import MTPValueError
 from ..infer import InstructionSpec, build_prompt
 from ..render import NUM_PLACEHOLDER, STRING
 
-__all__ = ["read_prompt"]
+__all__ = ["read_prompt", "with_response_line"]
 
 _NUMBER = r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?"
 _SLOT = re.compile(re.escape(STRING) + "|" + NUM_PLACEHOLDER.pattern)
@@ -49,16 +53,36 @@ def _number(text: str) -> int | float:
     return int(text) if re.fullmatch(r"-?[0-9]+", text) else float(text)
 
 
+def with_response_line(specs: Iterable[InstructionSpec], prompt: str) -> str:
+    """``prompt``, with the response-set line put back before ``<RUN>`` when it lacks it and is otherwise the
+    filled input lines of exactly one state machine or multi-classifier (unchanged in every other case)."""
+    candidates = list(specs)
+    if not prompt.endswith("\n"):
+        prompt += "\n"
+    if any(_pattern(spec)[0].fullmatch(prompt) for spec in candidates):
+        return prompt
+    found = []
+    for spec in candidates:
+        if not spec.choice or len(spec.input_lines) < 2 or STRING in spec.input_lines[-2]:
+            continue
+        run = spec.input_lines[-1]
+        if prompt.endswith(run + "\n"):
+            completed = prompt[: -len(run) - 1] + spec.input_lines[-2] + run + "\n"
+            if _pattern(spec)[0].fullmatch(completed):
+                found.append(completed)
+    return found[0] if len(found) == 1 else prompt
+
+
 def read_prompt(specs: Iterable[InstructionSpec], prompt: str) -> tuple[InstructionSpec, list[str], list[Any]]:
     """The first instruction whose filled input lines are ``prompt``, with the lines and numbers that fill them.
 
-    A prompt without the final newline after ``<RUN>`` gets it. Raises
-    :class:`MTPValueError` when no instruction's lines match, or when the
-    slots of the one that matches hold values the template would not write.
+    A prompt without the final newline after ``<RUN>`` gets it, one without a
+    state machine's response-set line gets it too (:func:`with_response_line`).
+    Raises :class:`MTPValueError` when no instruction's lines match, or when
+    the slots of the one that matches hold values the template would not write.
     """
-    if not prompt.endswith("\n"):
-        prompt += "\n"
     candidates = list(specs)
+    prompt = with_response_line(candidates, prompt)
     for spec in candidates:
         pattern, kinds = _pattern(spec)
         match = pattern.fullmatch(prompt)

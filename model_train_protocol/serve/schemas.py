@@ -115,8 +115,10 @@ class RunAnswer(BaseModel):
     final_probs: dict[str, float] = Field(description="Probability of each allowed final where the model chose it.")
     tokens: int = Field(description="Tokens the model generated.")
     latency_ms: float = Field(description="Time in the server: waiting for the model and running it.")
-    state: None = Field(None, description="Reserved for model state (not produced yet).")
-    labels: None = Field(None, description="Reserved for labels (not produced yet).")
+    state: Optional[str] = Field(None, description="A state machine's answer: one of its states (null for a refusal "
+                                 "and for other kinds of instruction).")
+    labels: Optional[dict[str, str]] = Field(None, description="A multi-classifier's answer: label -> value, one "
+                                             "allowed value per label (null for other kinds of instruction).")
 
 
 class ErrorBody(BaseModel):

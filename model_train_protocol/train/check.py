@@ -26,7 +26,8 @@ def spread(examples: Sequence[RenderedExample], limit: int) -> list[RenderedExam
 
 
 def check_answers(model: "Model", examples: Sequence[RenderedExample]) -> dict[str, Any]:
-    """Final accuracy (a numeric final only with its value), refusal rate, exact answers, misses, confidences.
+    """Final accuracy (a numeric final only with its value; a state machine's or multi-classifier's final only
+    with its state or labels), refusal rate, exact answers, misses, confidences.
 
     ``confidences`` holds the confidence of each sample (not guardrail) prompt,
     in order, before any threshold: what :func:`choose_threshold` needs.
@@ -39,6 +40,8 @@ def check_answers(model: "Model", examples: Sequence[RenderedExample]) -> dict[s
         answer = model.complete(spec, ex.prompt)
         expected = spec.final_for_key(ex.final)
         right = expected is not None and answer.candidate == expected.name and answer.value == ex.value
+        if spec.choice and not ex.guardrail:
+            right = right and answer.text == ex.completion.split("\n", 1)[0]
         exact += answer.raw == ex.completion
         if ex.guardrail:
             guards += 1

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
 
+import model_train_protocol as mtp
 from model_train_protocol.examples.cheshire_cat import build_protocol
+from model_train_protocol.examples.game_states import build_classifier, build_state_machine
 
 
 def cheshire(encrypt: bool):
@@ -80,3 +83,69 @@ def mtp_in_process(*args: object, stdin: str = "") -> tuple[int, str, str]:
         sys.stderr.flush()
         out, err = streams[0].getvalue(), streams[1].getvalue()
     return code, out.decode("utf-8"), err.decode("utf-8")
+
+
+# --- state machines and multi-classifiers ---------------------------------------------------------------------
+STATES = ("Run", "Running", "Café ☕", 'say "hi"', "Idle")
+STATE_MAP = {"tone": ["it's", "ok", "naïve"], "act": ["a", "ab"], "b": ["x"]}
+
+
+def reference_style(protocol: mtp.Protocol) -> dict:
+    """The protocol's template with ``states`` as the reference 1.2.8 writes it.
+
+    TEMPORARY SHIM (remove once ``Protocol.template_json`` writes ``states``
+    itself for these protocols): a state machine lists its declared states
+    plus ``GUARDRAIL`` when guarded, a multi-classifier its state map.
+    """
+    template = protocol.template_json()
+    instruction = protocol.instructions[0]
+    if isinstance(instruction, mtp.StateMachineInstruction):
+        guarded = bool(protocol.guardrail_map())
+        template["states"] = list(instruction.states) + (["GUARDRAIL"] if guarded else [])
+    else:
+        template["states"] = {label: list(values) for label, values in instruction.state_map.items()}
+    return template
+
+
+def odd_machine(encrypt: bool = False) -> mtp.Protocol:
+    """States that are prefixes of each other, non-ASCII, quotes; a guardrail whose answer is also a state."""
+    protocol = mtp.Protocol(name="odd", inputs=2, encrypt=encrypt)
+    for i in range(10):
+        protocol.add_context(f"Context line {i}.")
+    before, event = mtp.TokenSet(mtp.Token("Before")), mtp.TokenSet(mtp.UserToken("Happening"))
+    guardrail = mtp.Guardrail(good_prompt="game events", bad_prompt="anything else", bad_output="Idle")
+    for text in ("tell me a joke", "what is the weather", "solve this equation"):
+        guardrail.add_sample(text)
+    event.set_guardrail(guardrail)
+    machine = mtp.StateMachineInstruction(context=[before, event], states=list(STATES))
+    for i in range(12):
+        machine.add_sample([STATES[i % 5], f"event number {i}"], STATES[(i + 1) % 5])
+    protocol.add_instruction(machine)
+    return protocol
+
+
+def odd_classifier() -> mtp.Protocol:
+    protocol = mtp.Protocol(name="oddmc", inputs=2, encrypt=False)
+    for i in range(10):
+        protocol.add_context(f"Context line {i}.")
+    where, text = mtp.TokenSet(mtp.Token("Where")), mtp.TokenSet(mtp.UserToken("Said"))
+    tagger = mtp.MultiClassifierInstruction(context=[where, text], state_map=STATE_MAP, name="tagger")
+    for i in range(6):
+        tagger.add_sample(["here", f"message {i}"], {"tone": STATE_MAP["tone"][i % 3], "act": "ab", "b": "x"})
+    protocol.add_instruction(tagger)
+    return protocol
+
+
+PROTOCOLS = {"npc": build_state_machine, "odd": odd_machine, "odd-encrypted": lambda: odd_machine(True),
+             "tags": build_classifier, "oddmc": odd_classifier}
+
+
+@lru_cache(maxsize=None)
+def choice_model(name: str, seed: int = 0):
+    """A tiny randomly initialised model of one of :data:`PROTOCOLS`, with a reference-style template (built once
+    per test session: a few seconds each)."""
+    from model_train_protocol.infer import Model
+
+    protocol = PROTOCOLS[name]()
+    model, tokenizer = tiny_parts(protocol, seed)
+    return Model(model, tokenizer, reference_style(protocol), protocol)
