@@ -21,7 +21,7 @@ from model_train_protocol.labels import format_labels
 from model_train_protocol.serve.describe import answer_regex
 from model_train_protocol.serve.prompts import read_prompt, with_response_line
 
-from .tiny import PROTOCOLS, STATES, choice_model as model_of, odd_classifier, odd_machine, reference_style
+from .tiny import PROTOCOLS, STATES, choice_model as model_of, odd_classifier, odd_machine
 
 REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "data" / "generated" / "v1.2.8"
 if not REFERENCE.is_dir():
@@ -30,7 +30,7 @@ if not REFERENCE.is_dir():
 # --- what the runtime reads from the template ---------------------------------------------------------------------
 def test_states_come_from_the_template_and_guardrail_is_never_a_state():
     protocol = odd_machine()
-    spec = instruction_specs(reference_style(protocol))["StateMachineInstruction"]  # no protocol at hand
+    spec = instruction_specs(protocol.template_json())["StateMachineInstruction"]  # no protocol at hand
     assert spec.states == STATES and "GUARDRAIL" not in spec.states
     assert spec.kind == "state_machine" and spec.labels is None and spec.choice
     bare = {**protocol.template_json(), "states": []}
@@ -41,7 +41,7 @@ def test_states_come_from_the_template_and_guardrail_is_never_a_state():
 
 def test_labels_are_sorted_as_the_answer_line_writes_them():
     protocol = odd_classifier()
-    for template, at_hand in ((reference_style(protocol), None), (protocol.template_json(), protocol)):
+    for template, at_hand in ((protocol.template_json(), None), (protocol.template_json(), protocol)):
         spec = instruction_specs(template, at_hand)["tagger"]
         assert spec.labels == (("act", ("a", "ab")), ("b", ("x",)), ("tone", ("it's", "ok", "naïve")))
         assert spec.states is None and spec.guardrail is None
@@ -255,7 +255,7 @@ def _items(alternative: str) -> list[str]:
 @pytest.mark.parametrize("name", ["odd", "oddmc", "tags"])
 def test_the_gbnf_grammar_and_the_regex_allow_exactly_the_answers(name):
     protocol = PROTOCOLS[name]()
-    spec = instruction_specs(reference_style(protocol), protocol)[protocol.instructions[0].name]
+    spec = instruction_specs(protocol.template_json(), protocol)[protocol.instructions[0].name]
     if spec.states is not None:
         lines = {f"{s}\n<NON>\n" for s in spec.states} | {f"{r}\n<UNK>\n" for r in spec.refusals}
     else:

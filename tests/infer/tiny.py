@@ -90,23 +90,6 @@ STATES = ("Run", "Running", "Café ☕", 'say "hi"', "Idle")
 STATE_MAP = {"tone": ["it's", "ok", "naïve"], "act": ["a", "ab"], "b": ["x"]}
 
 
-def reference_style(protocol: mtp.Protocol) -> dict:
-    """The protocol's template with ``states`` as the reference 1.2.8 writes it.
-
-    TEMPORARY SHIM (remove once ``Protocol.template_json`` writes ``states``
-    itself for these protocols): a state machine lists its declared states
-    plus ``GUARDRAIL`` when guarded, a multi-classifier its state map.
-    """
-    template = protocol.template_json()
-    instruction = protocol.instructions[0]
-    if isinstance(instruction, mtp.StateMachineInstruction):
-        guarded = bool(protocol.guardrail_map())
-        template["states"] = list(instruction.states) + (["GUARDRAIL"] if guarded else [])
-    else:
-        template["states"] = {label: list(values) for label, values in instruction.state_map.items()}
-    return template
-
-
 def odd_machine(encrypt: bool = False) -> mtp.Protocol:
     """States that are prefixes of each other, non-ASCII, quotes; a guardrail whose answer is also a state."""
     protocol = mtp.Protocol(name="odd", inputs=2, encrypt=encrypt)
@@ -148,4 +131,4 @@ def choice_model(name: str, seed: int = 0):
 
     protocol = PROTOCOLS[name]()
     model, tokenizer = tiny_parts(protocol, seed)
-    return Model(model, tokenizer, reference_style(protocol), protocol)
+    return Model(model, tokenizer, protocol.template_json(), protocol)
