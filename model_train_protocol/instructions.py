@@ -450,6 +450,13 @@ class _ChoiceInstruction(BaseInstruction):
     def _make_response(self, desc: str) -> None:
         object.__setattr__(self, "response", TokenSet((Token(self._response_value, desc=desc),)))
 
+    def __setattr__(self, attribute: str, value: Any) -> None:
+        """What may be answered is fixed: the response line's description lists it."""
+        if attribute in ("states", "state_map"):
+            raise InstructionError(f"{type(self).__name__} {self.name!r}: {attribute} cannot change once the "
+                                   "instruction is created (its response line lists it); create a new instruction.")
+        super().__setattr__(attribute, value)
+
 
 class StateMachineInstruction(_ChoiceInstruction):
     """The model reads its input lines and answers with one of ``states`` (a game state, a route, an intent).
@@ -486,12 +493,6 @@ class StateMachineInstruction(_ChoiceInstruction):
         sample = Sample(snippets, state, NON, None)
         self.samples.append(sample)
         return sample
-
-    def __setattr__(self, attribute: str, value: Any) -> None:
-        if attribute == "states":
-            raise InstructionError(f"StateMachineInstruction {self.name!r}: states cannot change once the "
-                                   "instruction is created (its response line lists them); create a new instruction.")
-        super().__setattr__(attribute, value)
 
 
 class MultiClassifierInstruction(_ChoiceInstruction):
@@ -541,12 +542,6 @@ class MultiClassifierInstruction(_ChoiceInstruction):
         sample = Sample(snippets, format_labels(labels), NON, None)
         self.samples.append(sample)
         return sample
-
-    def __setattr__(self, attribute: str, value: Any) -> None:
-        if attribute == "state_map":
-            raise InstructionError(f"MultiClassifierInstruction {self.name!r}: state_map cannot change once the "
-                                   "instruction is created (its response line lists it); create a new instruction.")
-        super().__setattr__(attribute, value)
 
 
 def sample_labels(sample: Sample) -> dict[str, str]:

@@ -542,8 +542,13 @@ def _validate_guardrails(add: _Add, protocol: "Protocol", version: FormatVersion
                 f"Add {MIN_GUARDRAIL_SAMPLES - n} more with guardrail.add_sample(...).")
         for text in (guardrail.good_prompt, guardrail.bad_prompt, guardrail.bad_output, *guardrail.samples):
             _check_chars(add, ("guardrails", guardrail.bad_output), text)
+        for text in guardrail.samples:
+            if isinstance(text, str) and not text.strip():
+                add("guardrail.empty-sample", ("guardrails", guardrail.bad_output),
+                    f"bad-prompt sample {text!r} is empty (added to guardrail.samples directly).",
+                    "Remove it, or add a real off-topic prompt with guardrail.add_sample(...).")
         for text in (guardrail.bad_output, *guardrail.samples):
-            if _NEWLINE(text):
+            if isinstance(text, str) and _NEWLINE(text):
                 add("string.newline", ("guardrails", guardrail.bad_output),
                     f"{_preview(text)} contains a line break; bad prompts and the bad output are single lines.",
                     "Replace the line break with a space.")

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import model_train_protocol as mtp
-from core_helpers import mc_protocol, sm_protocol, small_protocol
+from core_helpers import mc_protocol, sm_protocol, small_protocol, tiny_protocol
 from model_train_protocol.validation import MAX_STRING_LENGTH, Problem, substring_pairs
 
 
@@ -535,3 +535,12 @@ def test_substring_pairs_finds_what_the_pairwise_rule_finds(names):
     found = set(substring_pairs(names))
     assert found <= expected
     assert bool(found) == bool(expected)
+
+
+@pytest.mark.parametrize("text", ["", "   "])
+def test_an_empty_guardrail_sample_put_in_by_hand_is_a_problem_not_a_file_that_fails_to_load(text):
+    protocol = tiny_protocol(encrypt=False)
+    guardrail = protocol.instructions[0].context[1].guardrail
+    guardrail.samples.append(text)
+    assert [p.rule for p in protocol.validate()] == ["guardrail.empty-sample"]
+    assert "guardrail.empty-sample" in {p.rule for p in protocol.validate("2.0.1")}
