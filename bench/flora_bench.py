@@ -24,14 +24,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gguf_parity import percentile, python_runs  # bench/ is on sys.path when run as a script
+
 
 class NLMOutput(ctypes.Structure):
     _fields_ = [("TokenSpeed", ctypes.c_float), ("Size", ctypes.c_int), ("Buffer", ctypes.POINTER(ctypes.c_ubyte))]
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def _library(path: Path) -> ctypes.CDLL:
@@ -64,14 +61,8 @@ def main() -> None:
     model = Model.load(args.model_dir)
     names = instruction_names(model.protocol, model.specs)
     items = list({e.prompt: names[e.instruction] for e in render_protocol(model.protocol)}.items())
-    python = []
-    for prompt, name in items:
-        start = time.perf_counter()
-        answer = model.complete(model.spec(name), prompt)
-        python.append((answer, time.perf_counter() - start))
-    report: dict[str, Any] = {"prompts": len(items), "threads": args.threads, "python": {
-        "p50_ms": 1000 * _pct([s for _, s in python], 0.5), "p95_ms": 1000 * _pct([s for _, s in python], 0.95),
-        "tokens_per_s": sum(a.tokens for a, _ in python) / sum(s for _, s in python)}}
+    python, timing = python_runs(model, items)
+    report: dict[str, Any] = {"prompts": len(items), "threads": args.threads, "python": timing}
     lib = _library(args.library)
     for quant in args.quant:
         with tempfile.TemporaryDirectory() as tmp:
@@ -97,7 +88,7 @@ def main() -> None:
                 same_final += (theirs.final, theirs.value) == (ours.candidate or ours.final, ours.value)
             lib.Delete(nlm)
             report[quant] = {"parsed": parsed, "same_final": same_final, "agreement": same_final / len(items),
-                             "p50_ms": 1000 * _pct(latency, 0.5), "p95_ms": 1000 * _pct(latency, 0.95),
+                             "p50_ms": 1000 * percentile(latency, 0.5), "p95_ms": 1000 * percentile(latency, 0.95),
                              "tokens_per_s": tokens / sum(latency),
                              "reported_token_speed_p50": statistics.median(speeds)}
         print(json.dumps({quant: report[quant]}), file=sys.stderr)

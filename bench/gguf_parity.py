@@ -27,9 +27,22 @@ import time
 from pathlib import Path
 from typing import Any
 
-def _pct(values: list[float], q: float) -> float:
+
+def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def python_runs(model: Any, items: list[tuple[str, str]]) -> tuple[list[tuple[Any, float]], dict[str, float]]:
+    """Each (prompt, instruction) through the Python runtime: (answer, seconds) per prompt, and p50/p95/tokens/s."""
+    runs = []
+    for prompt, name in items:
+        start = time.perf_counter()
+        answer = model.complete(model.spec(name), prompt)
+        runs.append((answer, time.perf_counter() - start))
+    seconds = [s for _, s in runs]
+    return runs, {"p50_ms": 1000 * percentile(seconds, 0.5), "p95_ms": 1000 * percentile(seconds, 0.95),
+                  "tokens_per_s": sum(a.tokens for a, _ in runs) / sum(seconds)}
 
 
 def _llama(binary: Path, gguf: Path, jobs: list[tuple[str, str]], threads: int) -> list[dict[str, Any]]:
@@ -81,14 +94,8 @@ def main() -> None:
             prompts.setdefault(example.prompt, names[example.instruction])
     items = list(prompts.items())[: args.limit or None]
 
-    python = []
-    for prompt, name in items:
-        start = time.perf_counter()
-        answer = model.complete(model.spec(name), prompt)
-        python.append((answer, time.perf_counter() - start))
-    report: dict[str, Any] = {"prompts": len(items), "threads": args.threads, "python": {
-        "p50_ms": 1000 * _pct([s for _, s in python], 0.5), "p95_ms": 1000 * _pct([s for _, s in python], 0.95),
-        "tokens_per_s": sum(a.tokens for a, _ in python) / sum(s for _, s in python)}}
+    python, timing = python_runs(model, items)
+    report: dict[str, Any] = {"prompts": len(items), "threads": args.threads, "python": timing}
     for quant in args.quant:
         with tempfile.TemporaryDirectory() as tmp:
             bundle = export_gguf(args.model_dir, Path(tmp) / "bundle", quant=quant)
@@ -112,7 +119,7 @@ def main() -> None:
             report[quant] = {
                 "gguf_bytes": bundle["gguf"].stat().st_size, "parsed": parsed, "same_final": same_final,
                 "same_text": same_text, "agreement": same_final / len(items),
-                "p50_ms": _pct(latency, 0.5), "p95_ms": _pct(latency, 0.95),
+                "p50_ms": percentile(latency, 0.5), "p95_ms": percentile(latency, 0.95),
                 "tokens_per_s": 1000 * sum(r["gen_tokens"] for r in runs) / sum(latency),
                 "mismatches": mismatches[:5],
             }

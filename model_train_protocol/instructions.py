@@ -239,7 +239,21 @@ class BaseInstruction:
         return f"{type(self).__name__}(name={self.name!r}, samples={len(self.samples)})"
 
 
-class Instruction(BaseInstruction):
+class _ResponseLineInstruction(BaseInstruction):
+    """An instruction whose context lines are all inputs and whose answer follows its ``response`` line."""
+
+    response: TokenSet
+
+    @property
+    def input_sets(self) -> tuple[TokenSet, ...]:
+        return self.context
+
+    @property
+    def rows(self) -> tuple[TokenSet, ...]:
+        return self.context + (self.response,)
+
+
+class Instruction(_ResponseLineInstruction):
     """The model reads the context lines and answers with a line of ``response``, then a final."""
 
     kind = "basic"
@@ -279,14 +293,6 @@ class Instruction(BaseInstruction):
                 "number use an mtp.NumToken as the final instead."
             )
         self.response = response
-
-    @property
-    def input_sets(self) -> tuple[TokenSet, ...]:
-        return self.context
-
-    @property
-    def rows(self) -> tuple[TokenSet, ...]:
-        return self.context + (self.response,)
 
     def add_sample(
         self,
@@ -408,7 +414,7 @@ def _one_value(seed: Any, reference: Any, reference_name: str, owner: str, seed_
     return reference
 
 
-class _ChoiceInstruction(BaseInstruction):
+class _ChoiceInstruction(_ResponseLineInstruction):
     """An instruction whose answer is chosen from a closed set (a state, or one value per label).
 
     Its response line is one generated token (``State`` or ``States``) whose
@@ -438,14 +444,6 @@ class _ChoiceInstruction(BaseInstruction):
         super().__init__(context, NON, name)
         for line in background:
             self._append_context(line)
-
-    @property
-    def input_sets(self) -> tuple[TokenSet, ...]:
-        return self.context
-
-    @property
-    def rows(self) -> tuple[TokenSet, ...]:
-        return self.context + (self.response,)
 
     def _make_response(self, desc: str) -> None:
         object.__setattr__(self, "response", TokenSet((Token(self._response_value, desc=desc),)))

@@ -28,17 +28,29 @@ if TYPE_CHECKING:
 __all__ = ["validate", "model_json", "template_json", "write_model", "write_template", "load", "from_json"]
 
 
-def _layout(protocol: "Protocol", version: "str | FormatVersion | None", template: bool = False) -> FormatVersion:
-    """The layout ``version`` names; None: the default for what the protocol trains (``versions.default_version``).
+def _checked(protocol: "Protocol", version: "str | FormatVersion | None",
+             template: bool = False) -> tuple[FormatVersion, list[Problem]]:
+    """The layout ``version`` names and the protocol's problems in it; None: the default for what the protocol
+    trains (``versions.default_version``).
 
     A generative protocol built with the reference's API (``Instruction(name, input=..., output=...)``) that
     bloom 0.3.2 cannot hold (one input, long strings, digits in guardrail examples...) gets bloom 2.0.1, the
     newest reference's own default, so a script written for it saves as it did there.
     """
     fmt = format_version(version, template=template, model_type=_model_type(protocol))
-    if (version is None and fmt.major == 0 and any(getattr(i, "reference_call", False) for i in protocol.instructions)
-            and validate_protocol(protocol, fmt)):
-        return BLOOM_2_0_1
+    problems = validate_protocol(protocol, fmt)
+    if (problems and version is None and fmt.major == 0
+            and any(getattr(i, "reference_call", False) for i in protocol.instructions)):
+        fmt = BLOOM_2_0_1
+        problems = validate_protocol(protocol, fmt)
+    return fmt, problems
+
+
+def _valid_layout(protocol: "Protocol", version: "str | FormatVersion | None", template: bool = False) -> FormatVersion:
+    """The layout to write in (see :func:`_checked`), after validating the protocol there once."""
+    fmt, problems = _checked(protocol, version, template)
+    if problems:
+        raise MTPValidationError(problems)
     return fmt
 
 
@@ -52,33 +64,24 @@ def _model_type(protocol: "Protocol") -> str:
 def validate(protocol: "Protocol", version: "str | FormatVersion | None") -> list[Problem]:
     """Every problem that would stop a save in ``version`` (default: 0.3.2, or 2.0.1 for state machines and
     multi-classifiers)."""
-    return validate_protocol(protocol, _layout(protocol, version))
-
-
-def _require_valid(protocol: "Protocol", version: FormatVersion) -> None:
-    problems = validate_protocol(protocol, version)
-    if problems:
-        raise MTPValidationError(problems)
+    return _checked(protocol, version)[1]
 
 
 def model_json(protocol: "Protocol", version: "str | FormatVersion | None") -> dict[str, Any]:
     """The model file content (validated first)."""
-    fmt = _layout(protocol, version)
-    _require_valid(protocol, fmt)
+    fmt = _valid_layout(protocol, version)
     return model_document(protocol, fmt)
 
 
 def template_json(protocol: "Protocol", version: "str | FormatVersion | None") -> dict[str, Any]:
     """The template file content (validated first); template versions name their layouts too."""
-    fmt = _layout(protocol, version, template=True)
-    _require_valid(protocol, fmt)
+    fmt = _valid_layout(protocol, version, template=True)
     return template_document(protocol, fmt)
 
 
 def write_model(protocol: "Protocol", target: Path, version: "str | FormatVersion | None") -> None:
     """Validate, then write the model file atomically, streamed (bounded memory)."""
-    fmt = _layout(protocol, version)
-    _require_valid(protocol, fmt)
+    fmt = _valid_layout(protocol, version)
     write_json_atomic(target, model_document(protocol, fmt, lazy=True))
 
 
