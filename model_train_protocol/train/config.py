@@ -19,12 +19,12 @@ class TrainConfigError(MTPValueError):
 #: docs/quality.md): the first ``layers`` blocks, fully fine-tuned for ``epochs`` at ``lr``, no early stopping
 #: (small protocols have too few validation prompts for a validation loss worth following).
 PRETRAINED_RECIPE = {"layers": 20, "epochs": 4, "min_steps": 40, "lr": 6e-4, "lora_lr": 2e-3, "patience": 0,
-                     "val_split": 0.0, "context": False, "similarity": True}
+                     "val_split": 0.0, "context": False, "similarity": True, "intent": True}
 #: A small protocol (a few samples per final) still gets ``min_steps`` steps: four passes over a dozen
 #: examples are three steps, far too few to learn anything.
 #: The scratch base's recipe: a small new model needs many passes, and stops early on its validation loss.
 SCRATCH_RECIPE = {"epochs": 60, "min_steps": 0, "lr": 3e-3, "patience": 5, "context": True, "val_split": 0.1,
-                  "similarity": False}
+                  "similarity": False, "intent": False}
 
 
 @dataclass
@@ -86,6 +86,10 @@ class TrainConfig:
     # refuse a guarded line unlike every training line (sentence-encoder similarity, threshold from the protocol);
     # None: the recipe's (on for pretrained bases, off for the scratch base, which is for tests and toy demos)
     similarity_refusal: Optional[bool] = None
+    # decide each answer's final with the intent head: the sentence encoder fine-tuned contrastively on the
+    # protocol's lines (infer/intent.py); None: the recipe's (on for pretrained bases, off for the scratch base)
+    intent_head: Optional[bool] = None
+    intent_steps: int = 60  # contrastive fine-tuning steps of the intent head's encoder (0: the encoder as shipped)
 
     def __post_init__(self) -> None:
         self.check()
@@ -118,7 +122,7 @@ class TrainConfig:
             raise TrainConfigError(f"threads must be at least 1 (or None for the default), got {self.threads}.")
         if self.lr is not None and not self.lr > 0:
             raise TrainConfigError(f"lr must be positive, got {self.lr}.")
-        for name in ("eval_every", "checkpoint_every", "patience", "warmup_steps", "check_examples"):
+        for name in ("eval_every", "checkpoint_every", "patience", "warmup_steps", "check_examples", "intent_steps"):
             if (getattr(self, name) or 0) < 0:
                 raise TrainConfigError(f"{name} must be >= 0, got {getattr(self, name)}.")
         if not 0.0 <= self.max_false_refusals < 1.0:
@@ -212,6 +216,13 @@ class TrainConfig:
         if self.similarity_refusal is not None:
             return self.similarity_refusal
         return self.recipe["similarity"]
+
+    @property
+    def decides_by_intent(self) -> bool:
+        """Whether training fits the intent head: ``intent_head`` or the recipe's."""
+        if self.intent_head is not None:
+            return self.intent_head
+        return self.recipe["intent"]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
