@@ -11,8 +11,10 @@ How :class:`~.model.Model` uses the decision: the language model still writes
 the answer; when it closed it with another final than the head's, the answer
 becomes the head's final with the answer text of the training sample whose
 line is nearest to the prompt's among that final's samples (so text and final
-always agree). A guardrail's samples are a class of the head (``<refuse>``):
-when it wins, the prompt is refused (``refused_by="intent"``).
+always agree). A guarded line's head refuses (``refused_by="intent"``) when
+the class of the guardrail's samples (``<refuse>``) wins, or when the line is
+less similar than the head's ``min_similarity`` to every training line in the
+fine-tuned space (the rule is in :mod:`..train.intent`).
 """
 
 from __future__ import annotations
@@ -139,10 +141,14 @@ class Decision:
     probs: dict[str, float]
     #: index (in the instruction's samples) of the sample of ``final`` whose line is nearest the prompt's; -1 if none
     nearest: int
+    #: cosine similarity of the line to its nearest training line, and the head's refusal threshold (None: none)
+    similarity: float = 1.0
+    min_similarity: float | None = None
 
     @property
     def refuses(self) -> bool:
-        return self.final == REFUSE_CLASS
+        """The refusal class won, or the line is unlike every training line (a guarded line's head only)."""
+        return self.final == REFUSE_CLASS or (self.min_similarity is not None and self.similarity < self.min_similarity)
 
 
 @dataclass(frozen=True)
@@ -154,6 +160,7 @@ class _Head:
     lines: "torch.Tensor"
     labels: tuple[str, ...]
     replies: tuple[str, ...]
+    min_similarity: float | None
 
 
 class IntentHeads:
@@ -216,9 +223,14 @@ class IntentHeads:
                     or tuple(lines.shape) != (len(source.texts), dim) or entry.get("line") != source.line):
                 raise MTPFileError(f"the intent head {index} has the wrong shape; train the model again.",
                                    path=where or None)
+            threshold = entry.get("min_similarity")
+            if threshold is not None and not (isinstance(threshold, (int, float)) and -1.0 <= threshold <= 1.0):
+                raise MTPFileError(f"the intent head {index} has a bad min_similarity; train the model again.",
+                                   path=where or None)
             name = (names or {}).get(source.instruction, source.instruction)
             heads[name] = _Head(source.line, classes, weight.to(torch.float32), bias.to(torch.float32),
-                                lines.to(torch.float32), source.labels, source.replies)
+                                lines.to(torch.float32), source.labels, source.replies,
+                                None if threshold is None or REFUSE_CLASS not in classes else float(threshold))
         return cls(encoder, heads)
 
     def decide(self, instruction: str, lines: Sequence[str]) -> Decision | None:
@@ -234,10 +246,12 @@ class IntentHeads:
         probs = (vector @ head.weight + head.bias).softmax(-1)
         best = int(probs.argmax())
         final = head.classes[best]
+        sims = head.lines @ vector
         same = [i for i, label in enumerate(head.labels) if label == final]
-        nearest = max(same, key=lambda i: float(head.lines[i] @ vector)) if same else -1
+        nearest = max(same, key=lambda i: float(sims[i])) if same else -1
         return Decision(final, round(float(probs[best]), 6),
-                        {c: round(float(p), 6) for c, p in zip(head.classes, probs)}, nearest)
+                        {c: round(float(p), 6) for c, p in zip(head.classes, probs)}, nearest,
+                        round(float(sims.max()), 6) if len(sims) else 0.0, head.min_similarity)
 
     def reply(self, instruction: str, decision: Decision) -> str | None:
         """The answer text of the sample nearest the prompt among the decided final's (None: no such sample)."""

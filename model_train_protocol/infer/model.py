@@ -178,6 +178,8 @@ class Model:
         if self.similarity is not None and spec.guardrail is not None and lines is not None:
             near = self.similarity.score(spec.name, lines)
         decision = self.intent.decide(spec.name, lines) if self.intent is not None and lines is not None else None
+        if near is None and decision is not None and decision.min_similarity is not None:
+            near = (decision.similarity, decision.min_similarity)
         answer = replace(answer, final_probs=gen.final_probs, tokens=gen.new_tokens, confidence=score,
                          candidate=answer.final, prompt_similarity=near[0] if near else None,
                          refused_by="model" if answer.guardrail else None, model_final=_chosen(answer),
@@ -190,8 +192,8 @@ class Model:
         refusal = self._refusal_text(spec)
         reason = None
         if refusal is not None and spec.guardrail is not None and not answer.guardrail:
-            reason = ("similarity" if near is not None and near[0] < near[1]
-                      else "intent" if decision is not None and decision.refuses
+            reason = ("intent" if decision is not None and decision.refuses
+                      else "similarity" if near is not None and near[0] < near[1]
                       else "confidence" if score is not None and self.threshold and score < self.threshold else None)
         if reason:
             return self._rewrite(answer, spec, f"{refusal}\n{spec.guardrail.key}", refused_by=reason)

@@ -19,12 +19,15 @@ class TrainConfigError(MTPValueError):
 #: docs/quality.md): the first ``layers`` blocks, fully fine-tuned for ``epochs`` at ``lr``, no early stopping
 #: (small protocols have too few validation prompts for a validation loss worth following).
 PRETRAINED_RECIPE = {"layers": 20, "epochs": 4, "min_steps": 40, "lr": 6e-4, "lora_lr": 2e-3, "patience": 0,
-                     "val_split": 0.0, "context": False, "similarity": True, "intent": True}
+                     "val_split": 0.0, "context": False, "similarity": True, "intent": True,
+                     "decided_epochs": 1, "decided_min_steps": 20}
+#: Where the intent head decides every instruction's final (infer/intent.py), the language model only learns to
+#: write the answer lines: ``decided_epochs`` (at least ``decided_min_steps`` steps) instead of ``epochs``.
 #: A small protocol (a few samples per final) still gets ``min_steps`` steps: four passes over a dozen
 #: examples are three steps, far too few to learn anything.
 #: The scratch base's recipe: a small new model needs many passes, and stops early on its validation loss.
 SCRATCH_RECIPE = {"epochs": 60, "min_steps": 0, "lr": 3e-3, "patience": 5, "context": True, "val_split": 0.1,
-                  "similarity": False, "intent": False}
+                  "similarity": False, "intent": False, "decided_epochs": 60, "decided_min_steps": 0}
 
 
 @dataclass
@@ -150,21 +153,21 @@ class TrainConfig:
             return self.lr
         return self.recipe["lora_lr"] if self.pretrained and self.lora else self.recipe["lr"]
 
-    @property
-    def train_epochs(self) -> int:
-        """Passes over the training examples: ``epochs`` or the base's recipe."""
+    def train_epochs(self, decided: bool = False) -> int:
+        """Passes over the training examples: ``epochs`` or the base's recipe (``decided``: the intent head decides
+        every final, so the language model only learns to write the answers)."""
         if self.epochs is not None:
             return self.epochs
-        return self.recipe["epochs"]
+        return self.recipe["decided_epochs" if decided else "epochs"]
 
-    def total_steps(self, steps_per_epoch: int) -> int:
+    def total_steps(self, steps_per_epoch: int, decided: bool = False) -> int:
         """Optimizer steps of the run: ``max_steps``, else the epochs' steps but at least the recipe's minimum
         (when ``epochs`` is left to the recipe)."""
         if self.max_steps is not None:
             return self.max_steps
-        steps = self.train_epochs * steps_per_epoch
+        steps = self.train_epochs(decided) * steps_per_epoch
         if self.epochs is None:
-            steps = max(steps, self.recipe["min_steps"])
+            steps = max(steps, self.recipe["decided_min_steps" if decided else "min_steps"])
         return steps
 
     @property

@@ -51,6 +51,12 @@ class IntentRecipe:
     #: strength of the head's L2 penalty and the scale of its cosine logits
     head_l2: float = 1e-3
     head_scale: float = 10.0
+    #: the similarity refusal in the fine-tuned space: training lines at least this similar to a line count as
+    #: its copies (a pattern filled with another item), and the threshold weighs how near a line's nearest
+    #: non-copy is (``near_quantile`` of them) against how near the guardrail's samples are (their median)
+    copy_similarity: float = 0.7
+    near_quantile: float = 0.05
+    near_weight: float = 0.3
 
 
 def _batches(rng: random.Random, by_class: dict[str, list[str]], batch: int) -> tuple[list[str], list[int]]:
@@ -154,6 +160,32 @@ class FittedIntent:
         return IntentHeads.build(self.encoder, self.section, self.tensors, protocol)
 
 
+def _min_similarity(lines: "torch.Tensor", guard: "torch.Tensor", recipe: IntentRecipe) -> float | None:
+    """The similarity below which a guarded line is refused, from the protocol alone.
+
+    What a new in-scope wording looks like: each training line's nearest other
+    line that is not one of its copies (leave-one-pattern-out: protocols built
+    from sentence patterns hold each pattern filled with several items, whose
+    copies say nothing about new wording); what off-topic looks like: the
+    guardrail's samples. Chosen on tuning data (docs/quality.md).
+    """
+    import torch
+
+    if not len(guard) or len(lines) < 2:
+        return None
+    sims = lines @ lines.T
+    sims.fill_diagonal_(-1.0)
+    sims[sims >= recipe.copy_similarity] = -1.0
+    nearest = sims.max(dim=1).values
+    nearest = nearest[nearest > -1.0]
+    if not len(nearest):
+        return None
+    off_topic = (guard @ lines.T).max(dim=1).values
+    value = (recipe.near_weight * torch.quantile(nearest, recipe.near_quantile)
+             + (1 - recipe.near_weight) * torch.quantile(off_topic, 0.5))
+    return round(float(value), 6)
+
+
 def fit_intent(protocol: "Protocol", encoder: "SentenceEncoder", recipe: IntentRecipe | None = None,
                seed: int = 0) -> FittedIntent | None:
     """Fine-tune ``encoder`` (in place) on the protocol and fit one head per instruction.
@@ -178,10 +210,15 @@ def fit_intent(protocol: "Protocol", encoder: "SentenceEncoder", recipe: IntentR
             weight, bias = _fit_head(vectors, torch.tensor(labels), len(classes), recipe)
             tensors[f"{index}.weight"] = weight.contiguous()
             tensors[f"{index}.bias"] = bias.contiguous()
-            tensors[f"{index}.lines"] = pooled(encoder, list(source.texts)).contiguous()
-            heads.append({"instruction": source.instruction, "position": source.position, "line": source.line, "classes": classes,
-                          "samples": len(source.texts)})
+            lines = pooled(encoder, list(source.texts)).contiguous()
+            tensors[f"{index}.lines"] = lines
+            heads.append({"instruction": source.instruction, "position": source.position, "line": source.line,
+                          "classes": classes, "samples": len(source.texts),
+                          "min_similarity": _min_similarity(lines, pooled(encoder, list(source.guard)), recipe)})
     section = {"encoder": ENCODER_NAME, "heads": heads,
                "recipe": {"steps": recipe.steps, "lr": recipe.lr, "temperature": recipe.temperature,
-                          "batch": recipe.batch, "seed": seed}}
+                          "batch": recipe.batch, "seed": seed, "copy_similarity": recipe.copy_similarity,
+                          "near_quantile": recipe.near_quantile, "near_weight": recipe.near_weight},
+               "refusal": "the refusal class wins, or the line's similarity to the nearest training line is below "
+                          "min_similarity"}
     return FittedIntent(section, encoder, tensors)

@@ -137,10 +137,15 @@ def _clear_previous(out: Path) -> None:
         listed = [e["path"] for e in json.loads(manifest.read_text(encoding="utf-8")).get("files", [])]
     except (ValueError, KeyError, TypeError, AttributeError):
         listed = []
+    from ..infer.intent import INTENT_DIR
+
+    heads = (out / INTENT_DIR).resolve()
     for rel in listed:
         target = (out / rel).resolve()
-        if target.parent == out.resolve() and target.is_file():
+        if target.parent in (out.resolve(), heads) and target.is_file():
             target.unlink()
+    if heads.is_dir() and not heads.is_symlink() and not any(heads.iterdir()):
+        heads.rmdir()
     manifest.unlink()
 
 
@@ -230,7 +235,7 @@ class _Run:
         n = len(self.train_items)
         batch_size = min(cfg.batch_size, max(1, -(-n // world)))
         per_epoch = steps_per_epoch(n, batch_size, world)
-        total = cfg.total_steps(per_epoch)
+        total = cfg.total_steps(per_epoch, decided=self._decided())
         eval_every = cfg.eval_every or per_epoch
         ckpt_every = cfg.checkpoint_every or eval_every
         base_lr = cfg.learning_rate
@@ -422,9 +427,20 @@ class _Run:
         """The similarity thresholds of the guarded lines (:func:`calibrate_similarity`), None when off."""
         if self.encoder is None or not (self.config.refuses_by_similarity and self.protocol.guardrail_map()):
             return None
+        if self._decided():  # the head refuses in its own, fine-tuned space (infer/intent.py)
+            return None
         from ..infer.similarity import calibrate_similarity
 
         return calibrate_similarity(self.protocol, self.encoder)
+
+    def _decided(self) -> bool:
+        """Whether the intent head will decide every instruction's final: the language model then only learns to
+        write the answers, which takes the recipe's shorter schedule."""
+        if not self.config.decides_by_intent:
+            return False
+        from ..infer.intent import head_sources
+
+        return len(head_sources(self.protocol)) == len(self.protocol.instructions)
 
     def _intent(self, metrics: dict[str, Any]) -> Any:
         """The intent head fitted on a fresh copy of the sentence encoder (None when off or no instruction has one)."""

@@ -98,8 +98,12 @@ def shop_dir(tmp_path_factory):
 def test_the_directory_holds_the_head_and_the_manifest_says_what_it_decides(shop_dir):
     manifest = json.loads((shop_dir / MANIFEST).read_text())
     section = manifest["mtp"]["intent"]
-    assert section["heads"] == [{"instruction": "trade", "position": 0, "line": 1,
-                                 "classes": ["Buy", "Greet", "Sell", REFUSE_CLASS], "samples": 18}]
+    head, = section["heads"]
+    threshold = head.pop("min_similarity")
+    assert head == {"instruction": "trade", "position": 0, "line": 1,
+                    "classes": ["Buy", "Greet", "Sell", REFUSE_CLASS], "samples": 18}
+    assert 0 < threshold < 1
+    assert "similarity" not in manifest["mtp"]["refusal"]  # the head refuses in its own space
     listed = {f["path"] for f in manifest["files"]}
     assert {f"{INTENT_DIR}/encoder.safetensors", f"{INTENT_DIR}/{HEADS_FILE}"} <= listed
     assert manifest["mtp"]["metrics"]["intent"]["classes"] == {"trade": ["Buy", "Greet", "Sell", REFUSE_CLASS]}
@@ -123,6 +127,18 @@ def test_the_heads_refusal_class_refuses_with_the_guardrails_answer(shop_dir):
     answer = model.run("trade", [SCENE, "explain quantum mechanics"])
     assert answer.intent == REFUSE_CLASS
     assert answer.guardrail and answer.refused_by == "intent" and answer.text == "I only trade here."
+
+
+def test_a_line_unlike_every_training_line_is_refused_by_similarity(shop_dir):
+    model = Model.load(shop_dir)
+    head = model.intent._heads["trade"]
+    decision = model.intent.decide("trade", [SCENE, "I want to buy a sword"])
+    assert not decision.refuses and decision.similarity > head.min_similarity
+    far = model.intent.decide("trade", [SCENE, "zxq vlorp"])
+    object.__setattr__(head, "min_similarity", far.similarity + 0.01)  # a line just below the threshold
+    answer = model.run("trade", [SCENE, "zxq vlorp"])
+    assert answer.guardrail and answer.refused_by == "intent"
+    assert answer.prompt_similarity == far.similarity
 
 
 def test_without_the_head_the_language_model_decides(shop_dir):
