@@ -173,3 +173,30 @@ def test_training_is_deterministic(shop_dir, tmp_path):
     train(shop(), again, tiny(intent_head=True, intent_steps=4))
     for name in ("encoder.safetensors", HEADS_FILE):
         assert (again / INTENT_DIR / name).read_bytes() == (shop_dir / INTENT_DIR / name).read_bytes()
+
+
+def test_a_state_machine_gets_a_head_whose_classes_are_its_states(tmp_path):
+    protocol = mtp.Protocol(name="door", inputs=1, encrypt=False)
+    for i in range(10):
+        protocol.add_context(f"A door that opens and closes, brief line {i + 1}.")
+    line = mtp.TokenSet(tokens=(mtp.UserToken("Player"),))
+    guardrail = mtp.Guardrail(good_prompt="Door talk", bad_prompt="Anything else", bad_output="out_of_scope")
+    for text in OFF_TOPIC:
+        guardrail.add_sample(text)
+    line.set_guardrail(guardrail)
+    machine = mtp.StateMachineInstruction(context=[line], states=["Open", "Closed"], name="door")
+    wants = {"Open": ["open the door", "let me in", "unlock it please", "swing the door open", "open up",
+                      "I want to go through"],
+             "Closed": ["close the door", "shut it", "lock the door behind me", "slam it shut", "close up",
+                        "keep it closed"]}
+    for state, lines in wants.items():
+        for text in lines:
+            machine.add_sample([text], state)
+    protocol.add_instruction(machine)
+    source, = head_sources(protocol)
+    assert (source.line, source.classes) == (0, ["Closed", "Open"])
+    train(protocol, tmp_path / "m", tiny(intent_head=True, intent_steps=4))
+    model = Model.load(tmp_path / "m")
+    for state, lines in wants.items():
+        answer = model.run("door", [lines[0]])
+        assert answer.intent == state and answer.state == state and answer.text == state
