@@ -4,3 +4,7 @@ from ...instructions import BaseInstruction, ExtendedInstruction, Instruction
 from ...reference_api.io import ExtendedResponse, InstructionOutput
 
 __all__ = ["BaseInstruction", "Instruction", "ExtendedInstruction", "InstructionOutput", "ExtendedResponse"]
+
+from ...compat.modules import keep_class_attributes
+
+keep_class_attributes(__name__)
