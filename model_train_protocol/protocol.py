@@ -17,9 +17,8 @@ from typing import Any
 from .errors import InstructionError, Problem, ProtocolError, ProtocolTypeError, StateMachineError
 from .guardrail import Guardrail
 from .instructions import BaseInstruction, guardrail_map
-from .reference_api.protocol import layout_of
 from .text import file_name_problem
-from .tokens import KeyMap
+from .tokens import KeyMap, SpecialToken, Token
 
 #: A file layout: ``"0.3.2"``, ``"1.2.1"``, ``"2.0.1"`` (or a ``formats.versions.FormatVersion``, a layer above).
 Version = Any
@@ -33,18 +32,14 @@ class Protocol:
     ``inputs`` is the number of input lines of every sample; ``encrypt`` (the
     default) replaces token names by 6-hex hashes in what the model sees.
     ``version`` is the file layout written when a method is given none (default
-    bloom 0.3.2); ``state_machine`` is the reference 0.5-0.8 argument (see
-    :mod:`.reference_api.protocol`).
+    bloom 0.3.2 for generative protocols, see :meth:`save`).
     """
 
-    def __init__(self, name: str, inputs: int, encrypt: bool = True, state_machine: bool = False,
-                 version: Version = None) -> None:
+    def __init__(self, name: str, inputs: int, encrypt: bool = True, version: Version = None) -> None:
         self.name = name
         self.inputs = inputs
         self.encrypt = encrypt
-        self.version = layout_of(version, state_machine)
-        #: Reference 0.5-0.8's ``state_machine=True``: only a StateMachineInstruction may be added.
-        self._state_machine = state_machine is True
+        self.version = version
         self.context: list[str] = []
         self.instructions: list[BaseInstruction] = []
 
@@ -86,15 +81,11 @@ class Protocol:
             )
         if any(i is instruction for i in self.instructions):
             raise InstructionError(f"Instruction {instruction.name!r} is already in this protocol.")
+        _check_model_type(self, instruction)  # first: a second state machine is a StateMachineError, whatever its name
         if any(i.name == instruction.name for i in self.instructions):
             raise InstructionError(
-                f"An instruction named {instruction.name!r} already exists in protocol {self.name!r}; names must be unique."
+                f"An instruction with name {instruction.name!r} already exists in protocol {self.name!r}; names must be unique."
             )
-        _check_model_type(self, instruction)
-        if self._state_machine and instruction.model_type != "state_machine":
-            raise StateMachineError(
-                f"Protocol {self.name!r} was created with state_machine=True, so it takes one StateMachineInstruction, "
-                f"not {type(instruction).__name__} {instruction.name!r}; drop state_machine=True for other instructions.")
         have = len(instruction.input_sets)
         if have != self.inputs:
             extra = " plus the user's prompt TokenSet last" if instruction.prompt_index is not None else ""
@@ -109,6 +100,23 @@ class Protocol:
     def model_type(self) -> str:
         """``"generative"``, ``"state_machine"`` or ``"multi_classifier"``: what its instructions train (FORMAT.md 5.2)."""
         return self.instructions[0].model_type if self.instructions else "generative"
+
+    @property
+    def input_count(self) -> int:
+        """The reference's name for :attr:`inputs`."""
+        return self.inputs
+
+    @property
+    def state_machine(self) -> bool:
+        """True for a state-machine protocol (the ``state_machine`` field of bloom 1.x files)."""
+        return self.model_type == "state_machine"
+
+    @property
+    def tokens(self) -> set[Token]:
+        """The tokens of the user's instructions (their lines and finals); the special tokens are not among them."""
+        return {t for instruction in self.instructions for ts in instruction.rows for t in ts.tokens
+                if not isinstance(t, SpecialToken)} | {t for instruction in self.instructions for t in instruction.finals
+                                                       if not isinstance(t, SpecialToken)}
 
     def key_map(self) -> KeyMap:
         """The keys this protocol gives its tokens."""

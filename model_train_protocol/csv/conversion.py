@@ -42,6 +42,9 @@ class CSVConversion:
     header as row 1); the reference drops them without a word.
     """
 
+    #: The columns of a state-machine CSV.
+    REQUIRED_COLUMNS = ["Input", "Output", "Reference"]
+
     def __init__(self, csv_data: Any, protocol_name: str = "CSV Protocol") -> None:
         self.csv_data = csv_data
         self.protocol_name = protocol_name
@@ -50,6 +53,17 @@ class CSVConversion:
     @property
     def skipped(self) -> list[RowIssue]:
         return self._result.skipped
+
+    @property
+    def protocol(self) -> Protocol:
+        """The protocol built (the same object :meth:`to_mtp` returns)."""
+        return self._result.protocol
+
+    @property
+    def unique_states(self) -> list[str]:
+        """The states of a state-machine CSV in first-seen order, without ``GUARDRAIL``."""
+        instruction = self.protocol.instructions[0] if self.protocol.instructions else None
+        return [s for s in getattr(instruction, "states", ()) if s != "GUARDRAIL"]
 
     def to_mtp(self) -> Protocol:
         """The protocol: a state machine (Input, Output, Reference) or a multi-classifier (label columns)."""

@@ -112,7 +112,7 @@ def _sample_maker(instruction: "BaseInstruction") -> Callable[[Any], dict[str, A
     """:func:`_sample_dict` for ``instruction``, with a shortcut for basic instructions without number tokens."""
     if instruction.prompt_index is not None or any(t.is_number for ts in instruction.rows for t in ts.tokens):
         return partial(_sample_dict, instruction)
-    lines = range(len(instruction.context) + 1)
+    lines = range(len(instruction.tokensets) + 1)
 
     def plain(sample: Any) -> dict[str, Any]:
         strings = []

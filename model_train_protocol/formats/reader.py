@@ -697,7 +697,7 @@ class _Reader:
         if final is None:
             return False
         try:
-            snippets = [ts.create_snippet(text) for ts, text in zip(instruction.context, texts)]
+            snippets = [ts.create_snippet(text) for ts, text in zip(instruction.tokensets, texts)]
             instruction.add_sample(snippets, strings[-1], value=value, final=final)  # type: ignore[call-arg]
         except MTPError:
             return False
@@ -714,7 +714,7 @@ class _Reader:
                       pointer_join(where, "strings"))
         numbers = self._per_row(sample, "numbers", rows, where)
         lists = self._per_row(sample, "number_lists", rows, where)
-        inputs = instruction.context
+        inputs = instruction.tokensets
         texts = strings[:-1] + ([sample["prompt"]] if spec.extended else [])
         snippets = []
         for i, (ts, text) in enumerate(zip(inputs, texts)):

@@ -17,9 +17,8 @@ the reference's memory-address names (FORMAT.md 6, defect 4).
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from ..errors import InstructionInputError, InstructionTypeError, OutputError, OutputTypeError
 from ..tokens import NON, NumListToken, NumToken, Token
@@ -36,7 +35,6 @@ __all__ = [
     "SeedCall",
     "instruction_call",
     "extended_call",
-    "bind_seed",
 ]
 
 #: What a reference ``Instruction``/``ExtendedInstruction`` call may name.
@@ -274,11 +272,3 @@ def default_name(sets: Sequence[TokenSet], output: _Output) -> str:
     """The name of an unnamed reference ``Instruction``: its lines and finals by value, the same in every run."""
     answer = output.tokenset.value_key if output.tokenset is not None else ""
     return f"{','.join(ts.value_key for ts in sets)}->{answer}:{'|'.join(t.value for t in output.final)}"
-
-
-def bind_seed(function: Callable[..., Any], args: tuple, kwargs: dict, owner: str, forms: str) -> inspect.BoundArguments:
-    """Bind a seed-API call to ``function``'s signature; a wrong call is our InstructionTypeError, naming the forms."""
-    try:
-        return inspect.signature(function).bind(*args, **kwargs)
-    except TypeError as exc:
-        raise InstructionTypeError(f"{owner}: {exc}; write {forms}.") from None

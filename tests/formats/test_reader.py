@@ -220,7 +220,7 @@ def broken(mutate) -> mtp.MTPFileError:
         (lambda d: d["tokens"]["Mood_"].update({"min_value": "0"}), "/tokens/Mood_/min_value", "must be"),
         (lambda d: d["tokens"]["Mood_"].update({"min_value": 10}), "/tokens/Mood_", "min_value"),
         (lambda d: d["tokens"]["Cat_"].update({"type": "Cat"}), "/tokens/Cat_/type", "unknown token type"),
-        (lambda d: d["tokens"]["Cat_"].update({"key": "a b"}), "/tokens/Cat_", "invalid character"),
+        (lambda d: d["tokens"]["Cat_"].update({"key": "a b"}), "/tokens/Cat_", "Invalid character"),
         (lambda d: d["tokens"].update({"Bad": d["tokens"]["Cat_"]}), "/tokens/Bad", "followed by '_'"),
         (lambda d: d["instruction"].update({"sets": {}}), "/instruction/sets", "must be an array"),
         (lambda d: d["instruction"]["sets"][0]["samples"][1].update({"strings": ["a"]}),
