@@ -270,6 +270,12 @@ class BaseInstruction:
         return {"name": self.name, "tokens": [[t.to_dict() for t in ts.tokens] for ts in self.rows],
                 "result": self.finals[0].to_dict(), "samples": list(self.samples)}
 
+    def get_guardrails(self) -> list[Guardrail]:
+        """The guardrails of this instruction's input lines, in line order (one per guarded line)."""
+        return [self.input_guardrails[i] if i in self.input_guardrails else ts.guardrail
+                for i, ts in enumerate(self.guarded_sets)
+                if i in self.input_guardrails or ts.guardrail is not None]
+
     @property
     def has_guardrails(self) -> bool:
         """True when a guardrail guards one of this instruction's input lines."""

@@ -40,6 +40,10 @@ class ProtocolV1(Protocol):
         """The special tokens of its files, in file order."""
         return list(SPECIAL_TOKENS.values())
 
+    def get_protocol_file(self, valid: bool = True) -> "ProtocolFileV1":
+        """The model file of this protocol, as the reference's ``ProtocolFileV1`` (``.to_json()`` gives it)."""
+        return ProtocolFileV1(self.name, self.context, self.inputs, self.encrypt, self.instructions, valid=valid)
+
     def _prep_protocol(self) -> None:
         """The reference's step before writing (special tokens, keys), which its own tests call by this private
         name. Nothing to do here: keys and special tokens are computed when a file is written."""
