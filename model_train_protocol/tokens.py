@@ -199,6 +199,16 @@ class UserToken(Token):
 
     __slots__ = ()
     user = True
+    #: Written as ``"user": true`` in model files (see :class:`ImpliedUserToken`).
+    marked = True
+
+
+class ImpliedUserToken(UserToken):
+    """A UserToken only because a loaded file guards its line: reference files have no UserTokens, and our
+    object model needs one on every guarded line. Model files do not mark it, so the file saves as it was."""
+
+    __slots__ = ()
+    marked = False
 
 
 class NumToken(Token):

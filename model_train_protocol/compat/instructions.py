@@ -79,14 +79,16 @@ class _InputView(InstructionInput):
 class _ReferenceViews:
     """``context`` / ``input`` / ``output`` as the reference 0.8+ gives them, for instructions it made."""
 
-    #: True when made by a reference call: ``context`` is then the background lines, and the protocol
-    #: saves in the newest reference's layout when bloom 0.3.2 cannot hold it (compat.protocol).
-    reference_call = False
+    #: The reference release whose API made this instruction: "0.3.2" (its ``Instruction(input, output,
+    #: context, name)`` form), "1.2.8" (the later API, whose newest release it follows), or None (the seed
+    #: API). It picks the layout a protocol saves in when given none (compat.protocol), and for a reference
+    #: call ``context`` is the background lines.
+    reference_release: str | None = None
 
     @property
     def context(self) -> Any:
-        """Background lines for an instruction made by a reference call (0.8+), else the input TokenSets."""
-        return list(self.background) if self.reference_call else self.tokensets
+        """Background lines for an instruction made by a reference call, else the input TokenSets."""
+        return list(self.background) if self.reference_release else self.tokensets
 
     @property
     def input(self) -> InstructionInput:
@@ -107,7 +109,7 @@ class Instruction(_ReferenceViews, _CoreInstruction, metaclass=_FacadeType):
             _CoreInstruction.__init__(*bound.args, **bound.kwargs)
             return
         _CoreInstruction.__init__(self, call.context, call.response, call.final, call.name)
-        self.reference_call = True
+        self.reference_release = "0.3.2" if call.old_form else "1.2.8"
         for line in call.background:
             self._append_context(line)
 
@@ -139,7 +141,7 @@ class ExtendedInstruction(_ReferenceViews, _CoreExtended, metaclass=_FacadeType)
             _CoreExtended.__init__(*bound.args, **bound.kwargs)
             return
         BaseInstruction.__init__(self, call.context, call.final, call.name)  # no UserToken rule here
-        self.reference_call = True
+        self.reference_release = "1.2.8"  # the same call in every release: the newest one's layout
         for line in call.background:
             self._append_context(line)
 
@@ -189,7 +191,7 @@ class StateMachineInstruction(_ReferenceViews, _CoreStateMachine, metaclass=_Fac
                  name: str = "StateMachineInstruction", *, input: Any = None) -> None:
         sets, background, reference = _choice_lines(context, input, "StateMachineInstruction")
         _CoreStateMachine.__init__(self, sets, states, name)  # type: ignore[arg-type]
-        self.reference_call = reference
+        self.reference_release = "1.2.8" if reference else None
         for line in background:
             self._append_context(line)
 
@@ -207,6 +209,6 @@ class MultiClassifierInstruction(_ReferenceViews, _CoreMultiClassifier, metaclas
             input, context, name = context, name, "MultiClassifierInstruction"
         sets, background, reference = _choice_lines(context, input, "MultiClassifierInstruction")
         _CoreMultiClassifier.__init__(self, sets, state_map, name)  # type: ignore[arg-type]
-        self.reference_call = reference
+        self.reference_release = "1.2.8" if reference else None
         for line in background:
             self._append_context(line)

@@ -3,9 +3,12 @@
 ``Protocol(name, inputs, encrypt, state_machine=False, version=None)`` is reference 0.5-0.8's call
 (``state_machine=True``: the protocol takes only a StateMachineInstruction, and saves as bloom 1.2.0 as
 0.6-0.8 do); ``Protocol(name, inputs, encrypt, "2.0.1")`` is 1.2.8's, whose fourth argument is the version.
-A generative protocol made by reference calls that bloom 0.3.2 cannot hold (one input, long strings,
-digits in guardrail examples...) saves as bloom 2.0.1, the newest reference's default, when no version is
-named, so that a script written for it saves as it did there.
+
+When no version is named, a generative protocol saves as the reference whose API made its instructions
+would: bloom 2.0.1 / template 2.1.0 (1.2.8's default) for the later API (``Instruction(name, input=...,
+output=...)``, ``ExtendedInstruction(input=..., output=...)``), bloom 0.3.2 for 0.3.2's
+``Instruction(input, output, context, name)`` unless 0.3.2 cannot hold it (then 2.0.1 too). Seed-API
+protocols keep 0.3.2, the contract's layout.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ class Protocol(_CoreProtocol, metaclass=_FacadeType):
                 f"Protocol {self.name!r} was created with state_machine=True, so it takes one StateMachineInstruction, "
                 f"not {type(instruction).__name__} {getattr(instruction, 'name', '?')!r}; drop state_machine=True for "
                 "other instructions.")
-        if getattr(instruction, "reference_call", False) and instruction.model_type == "generative":
+        if getattr(instruction, "reference_release", None) and instruction.model_type == "generative":
             # The reference (0.6+) checks the sample minimum here, so its scripts add samples first.
             have = len(instruction.samples)
             if have < MIN_SAMPLES:
@@ -67,9 +70,12 @@ class Protocol(_CoreProtocol, metaclass=_FacadeType):
         super().add_instruction(instruction)
 
     def _layout(self, version: Version) -> Version:
+        """The layout a method given no version writes: the protocol's own, else that of the reference release
+        whose API made its instructions (see the module's docstring)."""
         chosen = super()._layout(version)
-        if (chosen is None and self.model_type == "generative"
-                and any(getattr(i, "reference_call", False) for i in self.instructions)
-                and _CoreProtocol.validate(self, CONTRACT_LAYOUT)):
+        if chosen is not None or self.model_type != "generative":
+            return chosen
+        releases = {getattr(i, "reference_release", None) for i in self.instructions} - {None}
+        if "1.2.8" in releases or (releases and _CoreProtocol.validate(self, CONTRACT_LAYOUT)):
             return NEWEST_REFERENCE_LAYOUT
         return chosen

@@ -169,6 +169,9 @@ class SeedCall:
     final: tuple[Token, ...]
     name: str
     background: tuple[str, ...]
+    #: True for the 0.3.2 form (``Instruction(input, output, context, name)`` positionally, or without a
+    #: name, which 0.8+ requires); False for the later API's (``name`` first, or given by keyword).
+    old_form: bool = False
 
 
 def _is_reference(args: tuple, kwargs: dict, outputs: tuple[type, ...]) -> bool:
@@ -244,9 +247,10 @@ def instruction_call(args: tuple, kwargs: dict) -> SeedCall | None:
                                    f"{type(output).__name__}.")
     background = _background(bound.get("context"), owner)
     name = bound.get("name")
+    old_form = name is None or order[0] == "input" and bool(args)
     if name is None:
         name = default_name(sets, output)
-    return SeedCall(sets, output.tokenset, tuple(output.final), name, background)
+    return SeedCall(sets, output.tokenset, tuple(output.final), name, background, old_form)
 
 
 def extended_call(args: tuple, kwargs: dict) -> SeedCall | None:

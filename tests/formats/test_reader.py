@@ -73,7 +73,8 @@ def test_tiny_tokens_keys_and_user_token():
     protocol = load("v0.3.2/tiny_model.json")
     chat = protocol.instructions[0]
     cat_talk, alice_talk = chat.context
-    assert [type(t).__name__ for t in alice_talk.tokens] == ["UserToken", "Token", "NumToken"]
+    assert [type(t).__name__ for t in alice_talk.tokens] == ["ImpliedUserToken", "Token", "NumToken"]
+    assert isinstance(alice_talk.tokens[0], mtp.UserToken)  # a UserToken the file does not mark
     assert [type(t).__name__ for t in cat_talk.tokens] == ["Token", "Token"]
     alice, talk, mood = alice_talk.tokens
     assert alice.desc == "A curious girl" and alice.key is None

@@ -7,6 +7,7 @@ tests/test_conformance.py and bench/conformance.py.
 from __future__ import annotations
 
 import importlib
+import json
 import inspect
 import subprocess
 import sys
@@ -142,3 +143,13 @@ def test_the_core_classes_have_one_typed_signature() -> None:
     assert parameters == ["self", "context", "response", "final", "name"]
     with pytest.raises(TypeError):
         CoreInstruction(name="x", input=None, output=None)  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize("name", ["v0.8.8/tiny_model.json", "v0.8.8/sm_model.json", "v1.2.8/tiny_model.json",
+                                  "v1.2.8/tiny_encrypted_model.json", "v1.2.8/extended_only_model.json",
+                                  "v1.2.8/sm_model.json", "v1.2.8/mc_model.json", "v1.2.8/numeric_model.json"])
+def test_a_reference_file_loads_and_saves_in_its_layout_adding_nothing(name: str, shared_dir) -> None:
+    """A guarded line's token becomes a UserToken on loading (our model needs one), but is not written as one."""
+    document = json.loads((shared_dir / "generated" / name).read_text(encoding="utf-8"))
+    layout = document["$schema"].rsplit("bloom_", 1)[1].removesuffix(".json").replace("_", ".")
+    assert mtp.Protocol.from_json(document).to_json(layout) == document
