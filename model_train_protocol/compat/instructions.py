@@ -8,7 +8,7 @@ output=InstructionOutput(tokenset, final), context=[background lines])`` (0.8-1.
 seed call and those, then build the core object. For an instruction made by a reference call ``context``
 is its background lines (as in 0.8+) and ``input``/``output`` give the reference's views of its lines.
 
-Objects the core builds (a loaded file, a CSV import) are core classes; :class:`_FacadeType` makes them
+Objects the core builds (a loaded file, a CSV import) are core classes; :class:`FacadeType` makes them
 instances of these classes too, so ``isinstance(loaded, mtp.Instruction)`` holds.
 """
 
@@ -32,23 +32,9 @@ from ..reference_api.io import (
 )
 from ..tokens import Token
 from ..tokenset import Snippet, TokenSet
+from .facade import FacadeType
 
 __all__ = ["Instruction", "ExtendedInstruction", "StateMachineInstruction", "MultiClassifierInstruction"]
-
-
-class _FacadeType(type):
-    """The type of a facade class: an object of its core class counts as an instance of it.
-
-    Only the facade class itself answers so; a user's subclass of it keeps Python's ordinary rule.
-    """
-
-    def __instancecheck__(cls, instance: Any) -> bool:
-        core_class = cls.__dict__.get("_core_class")
-        return isinstance(instance, core_class) if core_class is not None else super().__instancecheck__(instance)
-
-    def __subclasscheck__(cls, subclass: type) -> bool:
-        core_class = cls.__dict__.get("_core_class")
-        return issubclass(subclass, core_class) if core_class is not None else super().__subclasscheck__(subclass)
 
 
 def _bind(function: Callable[..., Any], args: tuple, kwargs: dict, owner: str, forms: str) -> inspect.BoundArguments:
@@ -95,7 +81,7 @@ class _ReferenceViews:
         return _InputView(self)
 
 
-class Instruction(_ReferenceViews, _CoreInstruction, metaclass=_FacadeType):
+class Instruction(_ReferenceViews, _CoreInstruction, metaclass=FacadeType):
     """:class:`model_train_protocol.instructions.Instruction`, also built by the reference's calls."""
 
     _core_class = _CoreInstruction
@@ -125,7 +111,7 @@ class Instruction(_ReferenceViews, _CoreInstruction, metaclass=_FacadeType):
         return super().add_sample(input_snippets, output_snippet, value, final)
 
 
-class ExtendedInstruction(_ReferenceViews, _CoreExtended, metaclass=_FacadeType):
+class ExtendedInstruction(_ReferenceViews, _CoreExtended, metaclass=FacadeType):
     """:class:`model_train_protocol.instructions.ExtendedInstruction`, also built by the reference's calls
     (whose prompt line needs no UserToken)."""
 
@@ -181,7 +167,7 @@ def _choice_lines(context: Any, input: Any, owner: str) -> tuple[Any, list[str],
     return input.tokensets, background, True
 
 
-class StateMachineInstruction(_ReferenceViews, _CoreStateMachine, metaclass=_FacadeType):
+class StateMachineInstruction(_ReferenceViews, _CoreStateMachine, metaclass=FacadeType):
     """:class:`model_train_protocol.instructions.StateMachineInstruction`, also built as the reference does:
     ``StateMachineInstruction(input=StateMachineInput([...]), states=[...], context=[background lines])``."""
 
@@ -196,7 +182,7 @@ class StateMachineInstruction(_ReferenceViews, _CoreStateMachine, metaclass=_Fac
             self._append_context(line)
 
 
-class MultiClassifierInstruction(_ReferenceViews, _CoreMultiClassifier, metaclass=_FacadeType):
+class MultiClassifierInstruction(_ReferenceViews, _CoreMultiClassifier, metaclass=FacadeType):
     """:class:`model_train_protocol.instructions.MultiClassifierInstruction`, also built as reference 1.2.8
     does: ``MultiClassifierInstruction(input, state_map, context=[background lines])``."""
 

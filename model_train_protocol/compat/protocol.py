@@ -21,7 +21,7 @@ from ..errors import InstructionError, StateMachineError
 from ..instructions import BaseInstruction
 from ..reference_api.protocol import layout_of
 from ..validation import MIN_SAMPLES
-from .instructions import _FacadeType
+from .facade import FacadeType
 
 __all__ = ["Protocol"]
 
@@ -31,7 +31,7 @@ NEWEST_REFERENCE_LAYOUT = "2.0.1"
 CONTRACT_LAYOUT = "0.3.2"
 
 
-class Protocol(_CoreProtocol, metaclass=_FacadeType):
+class Protocol(_CoreProtocol, metaclass=FacadeType):
     """:class:`model_train_protocol.protocol.Protocol`, also built with the reference's arguments."""
 
     _core_class = _CoreProtocol
