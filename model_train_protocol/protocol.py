@@ -65,7 +65,7 @@ class Protocol:
     def add_context(self, line: str) -> None:
         """Add a background line about the model's world (ten lines are needed in total)."""
         if not isinstance(line, str):
-            raise ProtocolTypeError(f"Context lines must be strings, got {type(line).__name__} {line!r}.")
+            raise ProtocolTypeError(f"Context must be a string, got {type(line).__name__} {line!r}.")
         self.context.append(line)
 
     def add_instruction(self, instruction: BaseInstruction) -> None:
@@ -80,7 +80,7 @@ class Protocol:
                 f"MultiClassifierInstruction, got {type(instruction).__name__}."
             )
         if any(i is instruction for i in self.instructions):
-            raise InstructionError(f"Instruction {instruction.name!r} is already in this protocol.")
+            raise InstructionError(f"Instruction {instruction.name!r} was already added to this protocol.")
         _check_model_type(self, instruction)  # first: a second state machine is a StateMachineError, whatever its name
         if any(i.name == instruction.name for i in self.instructions):
             raise InstructionError(
@@ -209,8 +209,9 @@ def _check_model_type(protocol: Protocol, instruction: BaseInstruction) -> None:
     if "state_machine" in (first.model_type, instruction.model_type):
         if first.model_type == instruction.model_type:
             raise StateMachineError(
-                f"A state-machine protocol has exactly one instruction: {protocol.name!r} already has "
-                f"{first.name!r}; put every transition into that instruction's samples.")
+                f"A state machine protocol can only have one instruction. {protocol.name!r} already has "
+                f"{first.name!r}, and a state-machine protocol has exactly one instruction: put every transition "
+                "into its samples.")
         raise StateMachineError(
             f"A protocol trains one kind of model: {protocol.name!r} trains a {first.model_type!r} model because of "
             f"instruction {first.name!r}, but {instruction.name!r} ({kind}) trains a {instruction.model_type!r} model; "

@@ -82,7 +82,8 @@ def validate_protocol(protocol: "Protocol", version: FormatVersion = DEFAULT_VER
     total = len(protocol.context) + sum(len(i.background) for i in protocol.instructions)
     if total < MIN_CONTEXT_LINES:
         add("protocol.context-lines", ("context",),
-            f"{total} context line(s) in total; at least {MIN_CONTEXT_LINES} are required.",
+            f"{total} context line{'' if total == 1 else 's'} in total, less than the minimum required of "
+            f"{MIN_CONTEXT_LINES}.",
             f"Add {MIN_CONTEXT_LINES - total} more with protocol.add_context(...) or instruction.add_context(...).")
     for i, line in enumerate(protocol.context):
         _check_length(add, "context.too-long", ("context", i), line, "context line", limit)
@@ -247,7 +248,7 @@ def _validate_instruction(add: _Add, where: ProblemPath, instruction: BaseInstru
     if count < minimum:
         needed = f"a state machine needs at least {minimum}" if minimum != MIN_SAMPLES else \
             f"at least {minimum} are required"
-        add("instruction.too-few-samples", where, f"{count} sample(s); {needed}.",
+        add("instruction.too-few-samples", where, f"has only {count} sample{'' if count == 1 else 's'}; {needed}.",
             f"Add {minimum - count} more with add_sample(...).")
     per_final = Counter(map(_FINAL_VALUE, instruction.samples))
     declared = {t.value for t in instruction.finals} | {NON.value}

@@ -49,9 +49,9 @@ class Protocol(_CoreProtocol, metaclass=FacadeType):
     def add_instruction(self, instruction: BaseInstruction) -> None:
         if self.__dict__.get("_state_machine") and getattr(instruction, "model_type", None) != "state_machine":
             raise StateMachineError(
-                f"Protocol {self.name!r} was created with state_machine=True, so it takes one StateMachineInstruction, "
-                f"not {type(instruction).__name__} {getattr(instruction, 'name', '?')!r}; drop state_machine=True for "
-                "other instructions.")
+                f"Protocol {self.name!r} was created with state_machine=True, so its instruction must be of type "
+                f"StateMachineInstruction, not {type(instruction).__name__} {getattr(instruction, 'name', '?')!r}; "
+                "drop state_machine=True for other instructions.")
         if getattr(instruction, "reference_release", None) and instruction.model_type == "generative":
             # The reference (0.6+) checks the sample minimum here, so its scripts add samples first.
             have = len(instruction.samples)
