@@ -141,9 +141,12 @@ class ExtendedInstruction(_ReferenceViews, _CoreExtended, metaclass=FacadeType):
         """The core's ``add_sample``; ``inputs`` is the reference's name for ``input_snippets``."""
         owner = f"ExtendedInstruction {self.name!r}"
         input_snippets = _one_value(input_snippets, inputs, "inputs", owner, "input_snippets")
-        if input_snippets is None or response_string is None:
-            raise InstructionTypeError(f"{owner}: add_sample needs input_snippets=[...] (one per context TokenSet, "
-                                       "the prompt last) and response_string=...")
+        if input_snippets is None:
+            raise InstructionTypeError(f"{owner}: add_sample() missing 1 required positional argument: "
+                                       "'input_snippets'; pass one snippet per context TokenSet, the prompt last.")
+        if response_string is None:
+            raise InstructionTypeError(f"{owner}: add_sample() missing 1 required positional argument: "
+                                       "'response_string'; pass the answer text as response_string=...")
         return super().add_sample(input_snippets, response_string, value, final)
 
 

@@ -174,6 +174,10 @@ class InstructionInputError(MTPValueError):
     """An instruction's input lines are wrong (reference API: ``InstructionInput``, ``add_guardrail``)."""
 
 
+class InstructionInputTypeError(InstructionInputError, MTPTypeError):
+    """An instruction's input lines are not TokenSets."""
+
+
 class GuardrailIndexError(InstructionInputError, GuardrailError):
     """``add_guardrail`` names an input line the instruction does not have."""
 

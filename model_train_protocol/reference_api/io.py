@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from ..errors import InstructionInputError, InstructionTypeError, OutputError, OutputTypeError
+from ..errors import InstructionInputError, InstructionInputTypeError, InstructionTypeError, OutputError, OutputTypeError
 from ..tokens import NON, NumListToken, NumToken, Token
 from ..tokenset import TokenSet
 from .tokens import FinalToken
@@ -60,8 +60,9 @@ class InstructionInput:
             raise InstructionInputError(f"{owner} needs at least one TokenSet.")
         for i, ts in enumerate(sets):
             if not isinstance(ts, TokenSet):
-                raise InstructionInputError(f"{owner} item {i} is {type(ts).__name__}, not a TokenSet; create it "
-                                            "with mtp.TokenSet(tokens=(...)).")
+                raise InstructionInputTypeError(
+                    f"{owner} item {i} is {type(ts).__name__}, not a TokenSet: All items in context must be "
+                    "instances of TokenSet; create it with mtp.TokenSet(tokens=(...)).")
             finals = [t for t in ts.tokens if isinstance(t, FinalToken)]
             if finals:
                 raise InstructionInputError(
@@ -213,7 +214,7 @@ def _background(context: Any, owner: str) -> tuple[str, ...]:
 def _input(value: Any, owner: str) -> tuple[TokenSet, ...]:
     if not isinstance(value, InstructionInput):
         raise InstructionTypeError(f"{owner} needs input=InstructionInput(tokensets=[...]), got "
-                                   f"{type(value).__name__}.")
+                                   f"{type(value).__name__}: Context must be a sequence of TokenSet instances.")
     return tuple(value.tokensets)
 
 
@@ -244,7 +245,7 @@ def instruction_call(args: tuple, kwargs: dict) -> SeedCall | None:
                                    "mtp.ExtendedInstruction(input=..., output=ExtendedResponse(...), name=...).")
     if not isinstance(output, InstructionOutput):
         raise InstructionTypeError(f"Instruction needs output=InstructionOutput(tokenset, final), got "
-                                   f"{type(output).__name__}.")
+                                   f"{type(output).__name__}: Output must be an instance of Output.")
     background = _background(bound.get("context"), owner)
     name = bound.get("name")
     old_form = name is None or order[0] == "input" and bool(args)

@@ -167,7 +167,7 @@ def test_extended_reference_form_needs_no_user_token_and_takes_inputs(lines) -> 
     assert sample.prompt.string == "prompt"
     with pytest.raises(mtp.InstructionTypeError, match="pass one"):
         ext.add_sample(["hi", "x"], "reply", inputs=["hi", "x"])
-    with pytest.raises(mtp.InstructionTypeError, match="needs input_snippets"):
+    with pytest.raises(mtp.InstructionTypeError, match="missing 1 required positional argument: .response_string."):
         ext.add_sample(inputs=["hi", "x"])
 
 
