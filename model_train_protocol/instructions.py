@@ -227,8 +227,8 @@ class BaseInstruction:
         if isinstance(chosen, NumToken):
             if value is None:
                 raise InstructionError(
-                    f"{owner}: final {chosen.name!r} is a NumToken and requires a numeric value: the sample needs value=<number between "
-                    f"{chosen.min_value} and {chosen.max_value}>."
+                    f"{owner}: final {chosen.name!r} is a NumToken and requires a numeric value: the sample needs "
+                    f"value=<number between {chosen.min_value} and {chosen.max_value}>."
                 )
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise InstructionTypeError(f"{owner}: Value must be an int or float, got {type(value).__name__} {value!r}.")

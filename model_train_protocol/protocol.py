@@ -114,9 +114,12 @@ class Protocol:
     @property
     def tokens(self) -> set[Token]:
         """The tokens of the user's instructions (their lines and finals); the special tokens are not among them."""
-        return {t for instruction in self.instructions for ts in instruction.rows for t in ts.tokens
-                if not isinstance(t, SpecialToken)} | {t for instruction in self.instructions for t in instruction.finals
-                                                       if not isinstance(t, SpecialToken)}
+        found: set[Token] = set()
+        for instruction in self.instructions:
+            for ts in instruction.rows:
+                found.update(ts.tokens)
+            found.update(instruction.finals)
+        return {t for t in found if not isinstance(t, SpecialToken)}
 
     def key_map(self) -> KeyMap:
         """The keys this protocol gives its tokens."""
