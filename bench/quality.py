@@ -1,21 +1,26 @@
-"""Model quality on wording the model never saw: CLINC150 few-shot intents and the support_intents example.
+"""Model quality on wording the model never saw: CLINC150 few-shot intents, the NPC benchmark, support_intents.
 
-For each CLINC150 domain (``../shared/data/clinc150``): a protocol with 10
-training queries per intent (15 finals, one instruction, a greeting line and
+For each CLINC150 domain (``../shared/data/clinc150``, all eight): a protocol with
+10 training queries per intent (15 finals, one instruction, a greeting line and
 the customer's line) and a guardrail of 10 ``oos_train`` queries; the trained
-model is then asked every ``test`` query of that domain and every ``oos_val``
-query, none of which it has seen. The support_intents example is trained on its
-own training protocol and asked its held-out paraphrases. Reported per domain
-and base: final accuracy, macro-F1, off-topic recall, false refusals, AUROC,
-training time, p50 answer latency, peak memory. Runs one at a time (training
-runs compete for the cores)::
+model is then asked the domain's ``test`` queries and every ``oos_val`` query,
+none of which it has seen. The NPC benchmark (``bench/npc``: a shop, a quest
+giver and a companion, each built from six sentence patterns per final filled
+with items, and a guardrail of ten lines) is asked its held-out prompts, written
+apart by someone who never saw the training patterns. The support_intents
+example is trained on its own training protocol and asked its held-out
+paraphrases. Reported per protocol: final accuracy (and that of the language
+model alone), off-topic recall, false refusals, AUROC, training time, p50 answer
+latency, peak memory. Runs one at a time (training runs compete for the cores)::
 
-    python bench/quality.py --out bench/results/quality            # the default base
-    python bench/quality.py --base scratch --out bench/results/q-scratch
-    python bench/quality.py --markdown bench/results/quality/summary.json ...   # the docs table
+    python bench/quality.py --out bench/results/quality --per-intent 10 --threads 1   # the default recipe
+    python bench/quality.py --no-intent --domains --no-support --out bench/results/q-lm  # NPCs, language model alone
+    python bench/quality.py --split tune --out bench/results/q-tune                   # the tuning prompts
+    python bench/quality.py --markdown bench/results/quality/summary.json ...          # the docs table
 
-Nothing is tuned on the test queries: the recipe was chosen on CLINC150's
-``val`` queries and on ``oos_train`` queries past the first 40.
+Nothing is tuned on the test prompts: recipes are chosen on ``--split tune``
+(CLINC150's ``val`` queries and ``oos_train`` queries past the first 40; the NPC
+tuning sets) and with ``bench/intent_recipe.py``.
 """
 
 from __future__ import annotations
@@ -186,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("bench/results/quality"))
     parser.add_argument("--base", default="smollm2", help="smollm2 (default recipe) or scratch")
-    parser.add_argument("--domains", nargs="+", default=list(DOMAINS))
+    parser.add_argument("--domains", nargs="*", default=list(DOMAINS), help="CLINC150 domains (none: --domains alone)")
     parser.add_argument("--per-intent", type=int, default=None, help="test queries per intent (default: all 30)")
     parser.add_argument("--no-support", action="store_true", help="skip the support_intents example")
     parser.add_argument("--npc", nargs="*", default=None, help="NPC protocols to run (default: all three; none: "
