@@ -47,7 +47,7 @@ import struct
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
 from .errors import MTPError, MTPFileError
 from .formats.jsonio import dumps, process_alive, usual_file_mode, write_atomic
@@ -58,6 +58,8 @@ if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
     from .protocol import Protocol
+
+T = TypeVar("T")
 
 __all__ = [
     "MANIFEST",
@@ -70,6 +72,9 @@ __all__ = [
     "STAGING_PREFIX",
     "TrainedModel",
     "sha256_file",
+    "encode_text",
+    "tokenizer_call",
+    "native_panic",
     "protocol_sha256",
     "write_protocol_files",
     "write_manifest",
@@ -131,10 +136,29 @@ class TrainedModel:
     path: Path
 
 
+def native_panic(exc: BaseException) -> bool:
+    """Whether ``exc`` is a Rust panic raised through pyo3 (tokenizers, safetensors): a ``BaseException``, so
+    ``except Exception`` misses it. A tampered ``tokenizer.json`` (a backtracking ``Split`` regex) raises one."""
+    return type(exc).__name__ == "PanicException"
+
+
+def tokenizer_call(what: str, call: Callable[[], T]) -> T:
+    """``call()`` on a tokenizer, its Rust panic turned into an :class:`MTPFileError` saying ``what`` failed."""
+    try:
+        return call()
+    except BaseException as exc:
+        if not native_panic(exc):
+            raise
+        detail = (str(exc).splitlines() or [""])[0][:200]
+        raise MTPFileError(f"the tokenizer failed while {what} (tokenizers panicked: {detail}); tokenizer.json is "
+                           "broken or was tampered with: train the model again or restore the file.") from None
+
+
 def encode_text(tokenizer: "PreTrainedTokenizerBase", text: str) -> list[int]:
     """Token ids of rendered ``text`` exactly as written, no special token added (the text already holds
     ``<BOS>``): the one encoding that training learns from and inference prompts and drafts with."""
-    return list(tokenizer(text, add_special_tokens=False)["input_ids"])
+    return tokenizer_call(f"encoding a text of {len(text)} characters",
+                          lambda: list(tokenizer(text, add_special_tokens=False)["input_ids"]))
 
 
 # --- identity ------------------------------------------------------------------
@@ -491,7 +515,9 @@ def _guarded(path: Path, what: str, load: Callable[[], Any]) -> Any:
         return load()
     except MTPError:
         raise
-    except Exception as exc:  # tampered files reach the libraries' own errors of every kind (RecursionError too)
+    except BaseException as exc:  # tampered files reach the libraries' own errors of every kind (RecursionError too)
+        if not isinstance(exc, Exception) and not native_panic(exc):
+            raise
         detail = str(exc).splitlines()[0][:200] if str(exc) else ""
         raise MTPFileError(f"cannot load {what} ({type(exc).__name__}{': ' + detail if detail else ''}).",
                            path=str(path)) from None

@@ -23,7 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import MTPError, MTPValueError
+from ..errors import MTPError, MTPFileError, MTPValueError
 from ..infer import Answer, InstructionSpec, build_prompt
 from .describe import describe_model
 from .loading import check_models, load_models
@@ -145,6 +145,9 @@ class _Served:
             answer, prompt_tokens = await self.workers[name].run(_complete, model, spec, prompt, count)
         except QueueFull as exc:
             raise Problem(503, str(exc), "overloaded_error", None, {"Retry-After": str(RETRY_AFTER_S)}) from None
+        except MTPFileError as exc:  # the model's own files failed (a tampered tokenizer): not the client's fault
+            log.error("model %r failed on instruction %r: %s", name, spec.name, exc)
+            raise Problem(500, f"the model failed on this prompt: {str(exc).splitlines()[0]}", "internal_error") from None
         except MTPError as exc:  # e.g. a prompt that leaves no room for an answer
             raise Problem(422, str(exc).splitlines()[0], "invalid_request_error", field) from None
         except Exception as exc:  # a bug or a broken model: one line to the client, the traceback to the log
