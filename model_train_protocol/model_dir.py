@@ -42,6 +42,7 @@ import datetime as _dt
 import hashlib
 import json
 import os
+import re
 import stat
 import struct
 import uuid
@@ -540,6 +541,7 @@ def load_pretrained(folder: Path, *, gguf_file: str | None = None) -> tuple["Pre
     if gguf_file is not None:
         model = _guarded(folder, "the model (GGUF)", lambda: AutoModelForCausalLM.from_pretrained(folder, **options))
         return model, tokenizer
+    _guarded(folder, "the model (config.json, *.safetensors)", lambda: _check_shapes(folder))
     model, info = _guarded(folder, "the model (config.json, *.safetensors)",
                            lambda: AutoModelForCausalLM.from_pretrained(folder, use_safetensors=True,
                                                                         output_loading_info=True, **options))
@@ -550,6 +552,47 @@ def load_pretrained(folder: Path, *, gguf_file: str | None = None) -> tuple["Pre
             raise MTPFileError(f"the weights do not match config.json ({kind.replace('_', ' ')}: "
                                f"{', '.join(keys[:3])}{', ...' if len(keys) > 3 else ''}).", path=str(folder))
     return model, tokenizer
+
+
+_LAYER_INDEX = re.compile(r"\.(?:layers|layer|h|blocks)\.(\d+)\.")
+
+
+def _header_shapes(folder: Path) -> dict[str, list[int]]:
+    """Tensor name -> shape, from the headers of the folder's safetensors files (already checked sound)."""
+    shapes: dict[str, list[int]] = {}
+    for path in sorted(folder.glob("*.safetensors")):
+        with open(path, "rb") as handle:
+            (length,) = struct.unpack("<Q", handle.read(8))
+            header = parse_json(handle.read(length), str(path))
+        shapes.update({name: entry["shape"] for name, entry in header.items() if name != "__metadata__"})
+    return shapes
+
+
+def _check_shapes(folder: Path) -> None:
+    """config.json against the weights' headers before transformers allocates anything.
+
+    A config claiming 2,000 layers (or a hidden size of 10⁶) would otherwise be
+    built in full, gigabytes, and refused only afterwards. The layer count is
+    compared with the headers first; then the model is built on PyTorch's
+    ``meta`` device (shapes, no memory) and every tensor's shape compared.
+    """
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    shapes = _header_shapes(folder)
+    config = AutoConfig.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
+    layers = {int(m.group(1)) for name in shapes for m in [_LAYER_INDEX.search(name)] if m}
+    claimed = getattr(config, "num_hidden_layers", None)
+    if layers and isinstance(claimed, int) and claimed != max(layers) + 1:
+        raise MTPFileError(f"config.json and the weights do not match: the config claims {claimed} layers, the "
+                           f"weights hold {max(layers) + 1}.", path=str(folder / "config.json"),
+                           pointer="/num_hidden_layers")
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(config, trust_remote_code=False)
+    for name, tensor in model.state_dict().items():
+        if name in shapes and list(tensor.shape) != shapes[name]:
+            raise MTPFileError(f"config.json and the weights do not match: the config gives {name[:80]} the shape "
+                               f"{list(tensor.shape)}, the weights {shapes[name]}.", path=str(folder / "config.json"))
 
 
 def check_base_dir(folder: Path) -> None:

@@ -77,3 +77,29 @@ def test_serve_answers_json_on_a_tokenizer_panic(panicking):
         assert response.json()["error"]["type"] == "internal_error"
         assert "tokenizer" in response.json()["error"]["message"]
         assert client.post("/run", json={"instruction": INSTRUCTION, "lines": ["hi", "there"]}).status_code == 200
+
+
+def _claim(model: Path, **changes) -> None:
+    path = model / "config.json"
+    config = json.loads(path.read_text(encoding="utf-8"))
+    config.update(changes)
+    path.write_text(json.dumps(config), encoding="utf-8")
+    relist(model)
+
+
+@pytest.mark.parametrize("changes,names", [({"num_hidden_layers": 2000}, "claims 2000 layers"),
+                                           ({"hidden_size": 4096, "intermediate_size": 16384}, "gives .* the shape")])
+def test_a_config_that_claims_more_than_the_weights_is_refused_before_building(model, monkeypatch, changes, names):
+    """Finding 4: a config.json claiming 2,000 layers was built in full (2.4 GB) before it was refused."""
+    import transformers
+
+    from model_train_protocol.model_dir import load_trained
+
+    _claim(model, **changes)
+
+    def never(*_args, **_kwargs):
+        raise AssertionError("the model was built before the config was checked against the weights")
+
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", never)
+    with pytest.raises(MTPFileError, match=names):
+        load_trained(model, device="cpu")
