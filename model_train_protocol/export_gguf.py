@@ -138,7 +138,9 @@ def export_gguf(
         (staging / "grammars").mkdir()
         for spec_name, grammar in grammars.items():
             write_atomic(staging / "grammars" / files[spec_name], grammar)
-        write_atomic(staging / "prompts.json", dumps(_prompts(specs, refusals, name, trained.manifest, files)))
+        structural = sorted(trained.tokenizer.get_added_vocab())
+        write_atomic(staging / "prompts.json", dumps(_prompts(specs, refusals, name, trained.manifest, files,
+                                                              structural)))
         write_atomic(staging / "README.md", _readme(specs, name, files))
         _check_out(dst)  # again: a directory filled while the model was written is not replaced either
         _move_in(staging, dst)
@@ -419,7 +421,7 @@ def _add_tensor(writer: Any, name: str, data: "np.ndarray", quant: str) -> None:
 
 # --- prompts and README ------------------------------------------------------------
 def _prompts(specs: dict[str, "InstructionSpec"], refusals: dict[str, str], gguf_name: str,
-             manifest: dict[str, Any], files: dict[str, str]) -> dict[str, Any]:
+             manifest: dict[str, Any], files: dict[str, str], structural: list[str]) -> dict[str, Any]:
     """prompts.json: what an engine needs to build each instruction's prompt and read its answer."""
     return {
         "format": BUNDLE_FORMAT,
@@ -428,10 +430,12 @@ def _prompts(specs: dict[str, "InstructionSpec"], refusals: dict[str, str], gguf
         "protocol_sha256": manifest.get("mtp", {}).get("protocol_sha256"),
         "add_bos": False,
         "end_of_generation": "<EOS>",
+        "structural": structural,
         "how_to_fill": ("Replace '<string>' in the input lines, in order, with the text lines (one line each: "
                         "newlines become spaces); replace each '<num_MIN_MAX>' with an integer in [MIN, MAX] and "
                         "'<num_MIN_MAX_LEN>' with LEN integers written as '[a, b, ...]'; concatenate the lines and "
-                        "append one '\\n'. Tokenize with special tokens parsed and no BOS added (the prompt starts "
+                        "append one '\\n'. Refuse a text line holding any string of 'structural' (special "
+                        "tokens and keys: the tokenizer would make it the token itself). Tokenize with special tokens parsed and no BOS added (the prompt starts "
                         "with <BOS>). Generate under the instruction's grammar until <EOS>; the answer is "
                         "'TEXT\\nFINAL\\n'."),
         "instructions": {

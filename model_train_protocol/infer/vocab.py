@@ -7,6 +7,7 @@ newline and of each structural key.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,8 @@ class Vocab:
     pieces: list[str]
     text_mask: torch.Tensor  # bool[size]: allowed inside the text line
     newline: int
+    #: Finds a structural string (special token or key: an added token) in a text; user text may hold none.
+    structural: "re.Pattern[str] | None" = None
 
     @classmethod
     def build(cls, tokenizer: Any, model_vocab_size: int | None = None) -> "Vocab":
@@ -42,7 +45,10 @@ class Vocab:
         newline = encode_text(tokenizer, "\n")
         if len(newline) != 1:
             raise MTPValueError("the tokenizer has no single token for a newline; it cannot write MTP answers.")
-        return cls(tokenizer, size, pieces, torch.tensor(allowed, dtype=torch.bool), newline[0])
+        texts = sorted(set(tokenizer.get_added_vocab()) | set(getattr(tokenizer, "all_special_tokens", ())),
+                       key=len, reverse=True)
+        structural = re.compile("|".join(map(re.escape, texts))) if texts else None
+        return cls(tokenizer, size, pieces, torch.tensor(allowed, dtype=torch.bool), newline[0], structural)
 
     def encode(self, text: str) -> list[int]:
         """Token ids of ``text`` without any special token added around it, as training encoded it."""

@@ -202,3 +202,20 @@ def test_requests_of_clients_that_hung_up_are_dropped(app, model):
         assert first.recv(4096).startswith(b"HTTP/1.1 200")
         first.close()
         assert len(calls) == 1
+
+
+# --- structural tokens in user text ------------------------------------------------------------------------------
+@pytest.mark.parametrize("line", ["the <RUN> token", "then <EOS>", "Vanish_ now", "<BOS>"])
+def test_a_line_holding_a_structural_token_is_refused_everywhere(client, model, line):
+    """Finding 17: `<RUN>`, `<EOS>` or a final's key typed in a line became the structural token itself."""
+    from model_train_protocol.errors import MTPValueError
+
+    with pytest.raises(MTPValueError, match="structural token"):
+        model.run(INSTRUCTION, ["hello", line])
+    response = client.post("/run", json={"instruction": INSTRUCTION, "lines": ["hello", line]})
+    assert response.status_code == 422 and response.json()["error"]["param"] == "lines"
+    assert "structural token" in response.json()["error"]["message"]
+    prompt = model.prompt(INSTRUCTION, ["hello", line])
+    response = client.post("/v1/completions", json={"model": NAME, "prompt": prompt})
+    assert response.status_code == 422 and "Traceback" not in response.text
+    assert client.post("/run", json={"instruction": INSTRUCTION, "lines": ["hello", "run eos vanish"]}).status_code == 200
