@@ -583,7 +583,7 @@ def _check_shapes(folder: Path) -> None:
     config = AutoConfig.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
     layers = {int(m.group(1)) for name in shapes for m in [_LAYER_INDEX.search(name)] if m}
     claimed = getattr(config, "num_hidden_layers", None)
-    if layers and isinstance(claimed, int) and claimed != max(layers) + 1:
+    if layers and isinstance(claimed, int) and claimed > max(layers) + 1:  # fewer: transformers' own check says so
         raise MTPFileError(f"config.json and the weights do not match: the config claims {claimed} layers, the "
                            f"weights hold {max(layers) + 1}.", path=str(folder / "config.json"),
                            pointer="/num_hidden_layers")
