@@ -20,14 +20,17 @@ grammar that ends before it lets it close the answer.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import secrets
+import shutil
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import MTPFileError, MTPValueError
-from .formats.jsonio import dumps, write_atomic
+from .formats.jsonio import dumps, process_alive, write_atomic
 
 if TYPE_CHECKING:
     import numpy as np
@@ -35,7 +38,7 @@ if TYPE_CHECKING:
     from .infer.spec import InstructionSpec
     from .protocol import Protocol
 
-__all__ = ["QUANTS", "export_gguf", "permute_qk", "gguf_pre_tokenizer", "GGUFExport"]
+__all__ = ["QUANTS", "export_gguf", "permute_qk", "gguf_pre_tokenizer", "GGUFExport", "grammar_files"]
 
 #: Weight types offered: f16 (lossless enough to match the Python runtime), q8_0 (half the size, near-lossless).
 QUANTS = ("f16", "q8_0")
@@ -109,6 +112,7 @@ def export_gguf(
     if src.resolve() in (dst.resolve(), *dst.resolve().parents):
         raise MTPValueError("the GGUF bundle cannot be written into the model directory (its manifest lists every "
                             "file); pass another --out.")
+    _check_out(dst)
     trained = load_trained(src, device="cpu")
     from .infer.spec import instruction_specs
     from .protocol import Protocol
@@ -120,27 +124,138 @@ def export_gguf(
         model = model.merge_and_unload()
     tokenizer_json = _read_tokenizer_json(src)
     pre = gguf_pre_tokenizer(tokenizer_json)
-    dst.mkdir(parents=True, exist_ok=True)
-    name = f"model-{quant}.gguf"
-    _write_gguf(dst / name, model, trained.tokenizer, tokenizer_json, pre, quant, protocol,
-                trained.manifest.get("name") or src.name)
     refusals = _refusals(protocol, specs)
-    written = GGUFExport(gguf=dst / name, grammars={}, prompts=dst / "prompts.json", readme=dst / "README.md")
     from .infer.gbnf import instruction_grammar
 
-    (dst / "grammars").mkdir(exist_ok=True)
-    for spec in specs.values():
-        path = dst / "grammars" / f"{_file_name(spec.name)}.gbnf"
-        write_atomic(path, instruction_grammar(spec, refusals.get(spec.name) if strict_refusal else None))
-        written["grammars"][spec.name] = path
-    write_atomic(written["prompts"], dumps(_prompts(specs, refusals, name, trained.manifest)))
-    write_atomic(written["readme"], _readme(specs, name))
-    return written
+    grammars = {name: instruction_grammar(spec, refusals.get(name) if strict_refusal else None)
+                for name, spec in specs.items()}  # before any file: a protocol no grammar fits writes nothing
+    files = grammar_files(specs)
+    name = f"model-{quant}.gguf"
+    staging = _staging(dst)
+    try:
+        _write_gguf(staging / name, model, trained.tokenizer, tokenizer_json, pre, quant, protocol,
+                    trained.manifest.get("name") or src.name)
+        (staging / "grammars").mkdir()
+        for spec_name, grammar in grammars.items():
+            write_atomic(staging / "grammars" / files[spec_name], grammar)
+        structural = sorted(trained.tokenizer.get_added_vocab())
+        write_atomic(staging / "prompts.json", dumps(_prompts(specs, refusals, name, trained.manifest, files,
+                                                              structural)))
+        write_atomic(staging / "README.md", _readme(specs, name, files))
+        _check_out(dst)  # again: a directory filled while the model was written is not replaced either
+        _move_in(staging, dst)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return GGUFExport(gguf=dst / name, grammars={n: dst / "grammars" / f for n, f in files.items()},
+                      prompts=dst / "prompts.json", readme=dst / "README.md")
 
 
-def _file_name(instruction: str) -> str:
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in instruction).strip(".")
-    return safe or "instruction"
+#: Longest instruction name kept in a grammar file name (ASCII, so the name stays far below any file system's limit).
+_NAME_CHARS = 48
+_STAGING = ".mtp-staging"
+
+
+def grammar_files(specs: "dict[str, InstructionSpec]") -> dict[str, str]:
+    """One grammar file name per instruction: unique (also on case-insensitive file systems), short, portable.
+
+    A name of ASCII letters, digits, ``-`` and ``_`` of at most 48 characters
+    is kept as it is; any other (or one that differs from an earlier one only
+    in case) gets its characters replaced, is cut, and ends in 8 hex digits of
+    its SHA-256, so ``cat talk`` and ``cat_talk`` differ.
+    """
+    files: dict[str, str] = {}
+    taken: set[str] = set()
+    for name in specs:
+        safe = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in name)[:_NAME_CHARS]
+        hashed = f"{safe or 'instruction'}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+        candidate, number = (safe if safe == name and safe.casefold() not in taken else hashed), 1
+        while candidate.casefold() in taken:  # only names built to collide get here
+            number += 1
+            candidate = f"{hashed}-{number}"
+        taken.add(candidate.casefold())
+        files[name] = f"{candidate}.gbnf"
+    return files
+
+
+#: What a bundle's directory holds: an earlier bundle is the only thing an export replaces.
+_BUNDLE_ENTRIES = {*(f"model-{q}.gguf" for q in QUANTS), "grammars", "prompts.json", "README.md"}
+
+
+def _check_out(dst: Path) -> None:
+    """Refuse an output that holds anything but an earlier bundle: an export never replaces a user's files."""
+    if not dst.exists() and not dst.is_symlink():
+        return
+    if dst.is_symlink() or not dst.is_dir():
+        raise MTPFileError("the output exists and is not a directory; pass a new or empty directory to --out.",
+                           path=str(dst))
+    entries = sorted(os.listdir(dst))
+    if not entries:
+        return
+    foreign = [e for e in entries if e not in _BUNDLE_ENTRIES]
+    grammars = dst / "grammars"
+    if not foreign and grammars.is_dir() and not grammars.is_symlink():
+        foreign = [f"grammars/{e}" for e in sorted(os.listdir(grammars)) if not e.endswith(".gbnf")]
+    if not foreign and not _is_bundle(dst / "prompts.json"):
+        foreign = entries
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise MTPFileError(f"the output directory holds files an earlier GGUF export did not write ({shown}); "
+                           "an export replaces only its own bundle. Pass a new or empty directory to --out.",
+                           path=str(dst))
+
+
+def _is_bundle(prompts: Path) -> bool:
+    """Whether ``prompts`` is the prompts.json of a bundle this export wrote (its format tag)."""
+    try:
+        if prompts.is_symlink() or prompts.stat().st_size > 64 * 1024 * 1024:
+            return False
+        return json.loads(prompts.read_text(encoding="utf-8")).get("format") == BUNDLE_FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _staging(dst: Path) -> Path:
+    """A new hidden folder beside ``dst`` that the bundle is written into (stale ones of dead exports removed)."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    prefix = f".{dst.name}."
+    for entry in os.scandir(dst.parent):
+        pid = entry.name[len(prefix):].split(".", 1)[0]
+        if (entry.name.startswith(prefix) and entry.name.endswith(_STAGING) and pid.isdigit()
+                and not process_alive(int(pid)) and entry.is_dir(follow_symlinks=False)
+                and entry.stat(follow_symlinks=False).st_uid == os.getuid()):
+            shutil.rmtree(entry.path, ignore_errors=True)
+    while True:
+        staging = dst.parent / f"{prefix}{os.getpid()}.{secrets.token_hex(6)}{_STAGING}"
+        try:
+            staging.mkdir(0o777)  # the umask applies, as to a plain mkdir
+            return staging
+        except FileExistsError:
+            continue
+
+
+def _move_in(staging: Path, dst: Path) -> None:
+    """Put the finished bundle at ``dst`` with renames; an earlier bundle there goes only once the new one is in.
+
+    The earlier bundle's GGUF of the other weight type stays (f16 and q8_0 may share a folder).
+    """
+    if not dst.exists():
+        os.rename(staging, dst)
+        return
+    for other in (f"model-{q}.gguf" for q in QUANTS):
+        if (dst / other).is_file() and not (dst / other).is_symlink() and not (staging / other).exists():
+            try:
+                os.link(dst / other, staging / other)
+            except OSError:  # a file system without hard links
+                shutil.copy2(dst / other, staging / other)
+    old = staging.with_name(staging.name.removesuffix(_STAGING) + ".old" + _STAGING)
+    os.rename(dst, old)
+    try:
+        os.rename(staging, dst)
+    except BaseException:
+        os.rename(old, dst)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _read_tokenizer_json(src: Path) -> dict[str, Any]:
@@ -306,7 +421,7 @@ def _add_tensor(writer: Any, name: str, data: "np.ndarray", quant: str) -> None:
 
 # --- prompts and README ------------------------------------------------------------
 def _prompts(specs: dict[str, "InstructionSpec"], refusals: dict[str, str], gguf_name: str,
-             manifest: dict[str, Any]) -> dict[str, Any]:
+             manifest: dict[str, Any], files: dict[str, str], structural: list[str]) -> dict[str, Any]:
     """prompts.json: what an engine needs to build each instruction's prompt and read its answer."""
     return {
         "format": BUNDLE_FORMAT,
@@ -315,10 +430,12 @@ def _prompts(specs: dict[str, "InstructionSpec"], refusals: dict[str, str], gguf
         "protocol_sha256": manifest.get("mtp", {}).get("protocol_sha256"),
         "add_bos": False,
         "end_of_generation": "<EOS>",
+        "structural": structural,
         "how_to_fill": ("Replace '<string>' in the input lines, in order, with the text lines (one line each: "
                         "newlines become spaces); replace each '<num_MIN_MAX>' with an integer in [MIN, MAX] and "
                         "'<num_MIN_MAX_LEN>' with LEN integers written as '[a, b, ...]'; concatenate the lines and "
-                        "append one '\\n'. Tokenize with special tokens parsed and no BOS added (the prompt starts "
+                        "append one '\\n'. Refuse a text line holding any string of 'structural' (special "
+                        "tokens and keys: the tokenizer would make it the token itself). Tokenize with special tokens parsed and no BOS added (the prompt starts "
                         "with <BOS>). Generate under the instruction's grammar until <EOS>; the answer is "
                         "'TEXT\\nFINAL\\n'."),
         "instructions": {
@@ -330,7 +447,7 @@ def _prompts(specs: dict[str, "InstructionSpec"], refusals: dict[str, str], gguf
                 "prompt_line": spec.prompt_line,
                 "numbers": [{"line": p.line, "min": p.min_value, "max": p.max_value, "length": p.length}
                             for p in spec.placeholders],
-                "grammar": f"grammars/{_file_name(name)}.gbnf",
+                "grammar": f"grammars/{files[name]}",
                 "finals": [{"key": f.key, "name": f.name, **({"min": f.int_range()[0], "max": f.int_range()[1]}
                                                              if f.numeric else {})} for f in spec.finals],
                 "refusal": ({"key": spec.guardrail.key, "text": refusals.get(name)} if spec.guardrail else None),
@@ -343,7 +460,7 @@ def _prompts(specs: dict[str, "InstructionSpec"], refusals: dict[str, str], gguf
     }
 
 
-def _readme(specs: dict[str, "InstructionSpec"], gguf_name: str) -> str:
+def _readme(specs: dict[str, "InstructionSpec"], gguf_name: str, files: dict[str, str]) -> str:
     first = next(iter(specs.values()))
     lines = [
         "# MTP model for llama.cpp",
@@ -365,7 +482,7 @@ def _readme(specs: dict[str, "InstructionSpec"], gguf_name: str) -> str:
         "With llama.cpp's command-line tool:",
         "",
         "```sh",
-        f"llama-completion -m {gguf_name} --grammar-file grammars/{_file_name(first.name)}.gbnf \\",
+        f"llama-completion -m {gguf_name} --grammar-file grammars/{files[first.name]} \\",
         "    --temp 0 -no-cnv --no-warmup --no-display-prompt --special -p \"$PROMPT\"",
         "```",
         "",

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from .formats.jsonio import write_atomic
-from .render import tokenset_keys
-from .tokens import BOS, EOS, NON, PAD, RUN, UNK
+from .render import SPECIALS, structural_strings  # noqa: F401 (re-exported: their old home)
+from .tokens import BOS, EOS, PAD, UNK
 
 if TYPE_CHECKING:
     from .protocol import Protocol
@@ -49,9 +49,6 @@ __all__ = [
     "axolotl_config",
     "write_tool_files",
 ]
-
-#: The six special tokens, in a fixed order (their ids in a scratch tokenizer are 0..5).
-SPECIALS: tuple[str, ...] = (BOS.key, EOS.key, RUN.key, PAD.key, UNK.key, NON.key)
 
 #: The raw MTP chat template: message texts as rendered, the assistant's inside generation markers and
 #: ending in ``<EOS>`` (added when a message lacks it, so a model always learns to stop). It reads
@@ -90,23 +87,6 @@ def chat_template() -> str:
 def with_system(system: str | None, prompt: str) -> str:
     """``prompt`` preceded by a system text and a newline: what the chat template renders for a system turn."""
     return prompt if system is None else system + "\n" + prompt
-
-
-def structural_strings(protocol: "Protocol") -> list[str]:
-    """Every key the model reads or writes as a unit: token keys, TokenSet key sequences, final keys.
-
-    The special tokens come first; order is stable (first use), duplicates dropped.
-    """
-    keys = protocol.key_map()
-    found: dict[str, None] = dict.fromkeys(SPECIALS)
-    for instruction in protocol.instructions:
-        for ts in instruction.rows:
-            found.setdefault(tokenset_keys(ts, keys))
-            for token in ts.tokens:
-                found.setdefault(keys(token))
-        for final in instruction.finals:
-            found.setdefault(keys(final))
-    return list(found)
 
 
 def added_tokens(protocol: "Protocol") -> dict[str, Any]:

@@ -42,12 +42,13 @@ import datetime as _dt
 import hashlib
 import json
 import os
+import re
 import stat
 import struct
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
 from .errors import MTPError, MTPFileError
 from .formats.jsonio import dumps, process_alive, usual_file_mode, write_atomic
@@ -58,6 +59,8 @@ if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
     from .protocol import Protocol
+
+T = TypeVar("T")
 
 __all__ = [
     "MANIFEST",
@@ -70,6 +73,9 @@ __all__ = [
     "STAGING_PREFIX",
     "TrainedModel",
     "sha256_file",
+    "encode_text",
+    "tokenizer_call",
+    "native_panic",
     "protocol_sha256",
     "write_protocol_files",
     "write_manifest",
@@ -131,10 +137,29 @@ class TrainedModel:
     path: Path
 
 
+def native_panic(exc: BaseException) -> bool:
+    """Whether ``exc`` is a Rust panic raised through pyo3 (tokenizers, safetensors): a ``BaseException``, so
+    ``except Exception`` misses it. A tampered ``tokenizer.json`` (a backtracking ``Split`` regex) raises one."""
+    return type(exc).__name__ == "PanicException"
+
+
+def tokenizer_call(what: str, call: Callable[[], T]) -> T:
+    """``call()`` on a tokenizer, its Rust panic turned into an :class:`MTPFileError` saying ``what`` failed."""
+    try:
+        return call()
+    except BaseException as exc:
+        if not native_panic(exc):
+            raise
+        detail = (str(exc).splitlines() or [""])[0][:200]
+        raise MTPFileError(f"the tokenizer failed while {what} (tokenizers panicked: {detail}); tokenizer.json is "
+                           "broken or was tampered with: train the model again or restore the file.") from None
+
+
 def encode_text(tokenizer: "PreTrainedTokenizerBase", text: str) -> list[int]:
     """Token ids of rendered ``text`` exactly as written, no special token added (the text already holds
     ``<BOS>``): the one encoding that training learns from and inference prompts and drafts with."""
-    return list(tokenizer(text, add_special_tokens=False)["input_ids"])
+    return tokenizer_call(f"encoding a text of {len(text)} characters",
+                          lambda: list(tokenizer(text, add_special_tokens=False)["input_ids"]))
 
 
 # --- identity ------------------------------------------------------------------
@@ -491,7 +516,9 @@ def _guarded(path: Path, what: str, load: Callable[[], Any]) -> Any:
         return load()
     except MTPError:
         raise
-    except Exception as exc:  # tampered files reach the libraries' own errors of every kind (RecursionError too)
+    except BaseException as exc:  # tampered files reach the libraries' own errors of every kind (RecursionError too)
+        if not isinstance(exc, Exception) and not native_panic(exc):
+            raise
         detail = str(exc).splitlines()[0][:200] if str(exc) else ""
         raise MTPFileError(f"cannot load {what} ({type(exc).__name__}{': ' + detail if detail else ''}).",
                            path=str(path)) from None
@@ -514,6 +541,7 @@ def load_pretrained(folder: Path, *, gguf_file: str | None = None) -> tuple["Pre
     if gguf_file is not None:
         model = _guarded(folder, "the model (GGUF)", lambda: AutoModelForCausalLM.from_pretrained(folder, **options))
         return model, tokenizer
+    _guarded(folder, "the model (config.json, *.safetensors)", lambda: _check_shapes(folder))
     model, info = _guarded(folder, "the model (config.json, *.safetensors)",
                            lambda: AutoModelForCausalLM.from_pretrained(folder, use_safetensors=True,
                                                                         output_loading_info=True, **options))
@@ -524,6 +552,47 @@ def load_pretrained(folder: Path, *, gguf_file: str | None = None) -> tuple["Pre
             raise MTPFileError(f"the weights do not match config.json ({kind.replace('_', ' ')}: "
                                f"{', '.join(keys[:3])}{', ...' if len(keys) > 3 else ''}).", path=str(folder))
     return model, tokenizer
+
+
+_LAYER_INDEX = re.compile(r"\.(?:layers|layer|h|blocks)\.(\d+)\.")
+
+
+def _header_shapes(folder: Path) -> dict[str, list[int]]:
+    """Tensor name -> shape, from the headers of the folder's safetensors files (already checked sound)."""
+    shapes: dict[str, list[int]] = {}
+    for path in sorted(folder.glob("*.safetensors")):
+        with open(path, "rb") as handle:
+            (length,) = struct.unpack("<Q", handle.read(8))
+            header = parse_json(handle.read(length), str(path))
+        shapes.update({name: entry["shape"] for name, entry in header.items() if name != "__metadata__"})
+    return shapes
+
+
+def _check_shapes(folder: Path) -> None:
+    """config.json against the weights' headers before transformers allocates anything.
+
+    A config claiming 2,000 layers (or a hidden size of 10⁶) would otherwise be
+    built in full, gigabytes, and refused only afterwards. The layer count is
+    compared with the headers first; then the model is built on PyTorch's
+    ``meta`` device (shapes, no memory) and every tensor's shape compared.
+    """
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    shapes = _header_shapes(folder)
+    config = AutoConfig.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
+    layers = {int(m.group(1)) for name in shapes for m in [_LAYER_INDEX.search(name)] if m}
+    claimed = getattr(config, "num_hidden_layers", None)
+    if layers and isinstance(claimed, int) and claimed > max(layers) + 1:  # fewer: transformers' own check says so
+        raise MTPFileError(f"config.json and the weights do not match: the config claims {claimed} layers, the "
+                           f"weights hold {max(layers) + 1}.", path=str(folder / "config.json"),
+                           pointer="/num_hidden_layers")
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(config, trust_remote_code=False)
+    for name, tensor in model.state_dict().items():
+        if name in shapes and list(tensor.shape) != shapes[name]:
+            raise MTPFileError(f"config.json and the weights do not match: the config gives {name[:80]} the shape "
+                               f"{list(tensor.shape)}, the weights {shapes[name]}.", path=str(folder / "config.json"))
 
 
 def check_base_dir(folder: Path) -> None:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Sequence
 
 from .guardrail import Guardrail
 from .instructions import instruction_guardrails
-from .tokens import BOS, EOS, RUN, UNK, KeyMap, NumListToken, NumToken, Token  # KeyMap re-exported
+from .tokens import BOS, EOS, NON, PAD, RUN, UNK, KeyMap, NumListToken, NumToken, Token  # KeyMap re-exported
 from .tokenset import Snippet, TokenSet
 
 if TYPE_CHECKING:
@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KeyMap",
+    "SPECIALS",
+    "structural_strings",
     "RenderedExample",
     "STRING",
     "tokenset_keys",
@@ -89,6 +91,27 @@ class RenderedExample:
 def tokenset_keys(ts: TokenSet, keys: KeyMap) -> str:
     """The TokenSet's key sequence (``Cat_🗣``), a structural token of the model."""
     return "".join(map(keys, ts.tokens))
+
+
+#: The six special tokens, in a fixed order (their ids in a scratch tokenizer are 0..5).
+SPECIALS: tuple[str, ...] = (BOS.key, EOS.key, RUN.key, PAD.key, UNK.key, NON.key)
+
+
+def structural_strings(protocol: "Protocol") -> list[str]:
+    """Every key the model reads or writes as a unit: token keys, TokenSet key sequences, final keys.
+
+    The special tokens come first; order is stable (first use), duplicates dropped.
+    """
+    keys = protocol.key_map()
+    found: dict[str, None] = dict.fromkeys(SPECIALS)
+    for instruction in protocol.instructions:
+        for ts in instruction.rows:
+            found.setdefault(tokenset_keys(ts, keys))
+            for token in ts.tokens:
+                found.setdefault(keys(token))
+        for final in instruction.finals:
+            found.setdefault(keys(final))
+    return list(found)
 
 
 def tokenset_pattern(ts: TokenSet, keys: KeyMap) -> str:

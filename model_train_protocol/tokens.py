@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import sys
 from typing import Any
 
 import emoji
@@ -62,6 +63,9 @@ def _check_number(name: str, value: Any, owner: str) -> int | float:
         raise TokenTypeError(f"{owner}: {name} must be an int or float, got {type(value).__name__} {value!r}.")
     if isinstance(value, float) and not math.isfinite(value):
         raise TokenError(f"{owner}: {name} must be a finite number, got {value!r}.")
+    if abs(value) > sys.float_info.max:  # an int past any float: unbounded digits in grammars, keys and messages
+        raise TokenError(f"{owner}: {name} must lie within ±{sys.float_info.max:.4g} (what a float holds), got an "
+                         f"integer of about {int(abs(value).bit_length() * math.log10(2)) + 1} digits.")
     return value
 
 

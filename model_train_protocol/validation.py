@@ -20,6 +20,7 @@ from .formats.versions import DEFAULT_VERSION, MAIN_VERSIONS, FormatVersion, lay
 from .guardrail import MIN_GUARDRAIL_SAMPLES
 from .instructions import guardrail_conflicts, guardrail_map, instruction_guardrails
 from .labels import labels_problem, read_labels
+from .render import structural_strings
 from .text import file_name_problem, text_problem
 from .instructions import BaseInstruction, MultiClassifierInstruction, Sample, StateMachineInstruction
 from .tokens import NON, NumListToken, NumToken, SpecialToken, Token
@@ -95,6 +96,7 @@ def validate_protocol(protocol: "Protocol", version: FormatVersion = DEFAULT_VER
     _validate_model_type(add, protocol, version)
     _validate_tokens(add, protocol, version)
     _validate_guardrails(add, protocol, version)
+    _validate_structural_text(add, protocol)
     return problems
 
 
@@ -528,6 +530,40 @@ def _validate_tokens(add: _Add, protocol: "Protocol", version: FormatVersion) ->
             add("token.final-in-set", ("tokens", t.value),
                 "is used both as a final and inside a TokenSet; a final token only closes answers.",
                 f"Create a separate final token, e.g. mtp.Token({(t.name + 'Final')!r}).")
+
+
+def _validate_structural_text(add: _Add, protocol: "Protocol") -> None:
+    """No text may hold a structural string (a special token, a key): the tokenizer would make it that token.
+
+    Training and every runtime treat user text the same way: a prompt line
+    holding one is refused too (:meth:`Model.generate <.infer.model.Model.generate>`).
+    """
+    try:
+        structural = structural_strings(protocol)
+    except Exception:  # a protocol too broken to key: its other problems are reported
+        return
+    search = re.compile("|".join(map(re.escape, sorted(structural, key=len, reverse=True)))).search
+
+    def check(where: ProblemPath, text: object) -> None:
+        found = search(text) if isinstance(text, str) else None
+        if found:
+            add("string.structural", where, f"the text {_preview(text)} holds {found.group(0)!r}, a structural "
+                "token of this protocol (a special token or a key): the model would read it as that token.",
+                "Reword the text: user text may not contain structural tokens (docs/security.md).")
+
+    for i, line in enumerate(protocol.context):
+        check(("context", i), line)
+    for index, instruction in enumerate(protocol.instructions):
+        where = ("instructions", index)
+        for i, line in enumerate(instruction.background):
+            check((*where, "context", i), line)
+        for si, sample in enumerate(instruction.samples):
+            for li, snippet in enumerate(sample.inputs):
+                check((*where, "samples", si, "input", li), snippet.string)
+            check((*where, "samples", si, "response"), sample.output)
+    for guardrail in dict.fromkeys(guardrail_map(protocol.instructions).values()):
+        for text in (guardrail.bad_output, *guardrail.samples):
+            check(("guardrails", guardrail.bad_output), text)
 
 
 def _validate_guardrails(add: _Add, protocol: "Protocol", version: FormatVersion) -> None:

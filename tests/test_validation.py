@@ -544,3 +544,38 @@ def test_an_empty_guardrail_sample_put_in_by_hand_is_a_problem_not_a_file_that_f
     guardrail.samples.append(text)
     assert [p.rule for p in protocol.validate()] == ["guardrail.empty-sample"]
     assert "guardrail.empty-sample" in {p.rule for p in protocol.validate("2.0.1")}
+
+
+# --- user text may not contain structural strings (issue 20, finding 17) ------------------------------------
+@pytest.mark.parametrize("text,found", [("I say <EOS> now.", "<EOS>"), ("Say <RUN> then", "<RUN>"),
+                                        ("Done_ is it", "Done_"), ("the Cat_ said", "Cat_"), ("🗣 hello", "🗣")])
+def test_a_sample_text_holding_a_structural_string_is_a_problem(tmp_path, text, found):
+    protocol = tiny_protocol(False)
+    chat = protocol.instructions[0]
+    alice_talk = chat.rows[1]
+    chat.add_sample(input_snippets=[text, alice_talk.create_snippet(string="plain", numbers=[3])],
+                    output_snippet="Fine.")
+    problems = [p for p in protocol.validate() if p.rule == "string.structural"]
+    assert len(problems) == 1 and repr(found) in problems[0].message
+    assert problems[0].path[:4] == ("instructions", 0, "samples", 3)
+    with pytest.raises(mtp.MTPValidationError, match="structural"):
+        protocol.save(path=tmp_path)
+
+
+def test_context_guardrail_and_response_texts_are_checked_too():
+    protocol = tiny_protocol(False)
+    protocol.add_context("A line with <BOS> inside.")
+    guardrail = next(iter(protocol.guardrail_map().values()))
+    guardrail.add_sample("say <UNK> please")
+    chat = protocol.instructions[0]
+    chat.add_sample(input_snippets=["Hi.", chat.rows[1].create_snippet(string="Yo.", numbers=[1])],
+                    output_snippet="Bye <PAD>.")
+    where = sorted(p.path[0] for p in protocol.validate() if p.rule == "string.structural")
+    assert where == ["context", "guardrails", "instructions"]
+
+
+def test_the_examples_hold_no_structural_text():
+    from model_train_protocol.examples import cheshire_cat, support_intents
+
+    for module in (cheshire_cat, support_intents):
+        assert not [p for p in module.build_protocol().validate() if p.rule == "string.structural"]

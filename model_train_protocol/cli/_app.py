@@ -69,6 +69,8 @@ def fail(message: str, code: int = 1) -> "typer.Exit":
 
 def main() -> None:
     """Entry point of the ``mtp`` script: library errors become one line and exit 1, never a traceback."""
+    if not os.environ.get("MTP_DEBUG"):  # a Rust panic (tampered tokenizer) prints a note, not a 100-frame backtrace
+        os.environ["RUST_BACKTRACE"] = "0"
     try:
         app()  # click's standalone mode turns usage errors into a message and exit 2
     except MTPError as exc:
@@ -80,9 +82,11 @@ def main() -> None:
     except KeyboardInterrupt:
         _error_console.print("[bold red]error:[/] interrupted")
         sys.exit(130)
-    except Exception as exc:  # a bug, not bad input: still one line; MTP_DEBUG=1 shows the traceback
-        if os.environ.get("MTP_DEBUG"):
+    except BaseException as exc:  # a bug, not bad input: still one line; MTP_DEBUG=1 shows the traceback
+        from ..model_dir import native_panic
+
+        if os.environ.get("MTP_DEBUG") or not (isinstance(exc, Exception) or native_panic(exc)):
             raise
-        _error_console.print(f"[bold red]error:[/] internal error ({type(exc).__name__}: {escape(str(exc))}); rerun with "
+        _error_console.print(f"[bold red]error:[/] internal error ({type(exc).__name__}: {escape(str(exc)[:300])}); rerun with "
                           "`mtp --verbose ...` and report the traceback", highlight=False, soft_wrap=True)
         sys.exit(1)

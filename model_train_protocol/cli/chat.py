@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
+from rich.markup import escape
 
+from ..errors import MTPValueError
 from ._app import app, console, err_console
 from ..formats.limits import text_problem
 from .run import (check_lines, describe, model_dir_argument, open_model, parse_numbers, similarity_option,
@@ -60,7 +62,11 @@ def chat(
         if problem is not None:  # a line that is not valid UTF-8 (or holds NUL): say so and go on
             err_console.print(f"[bold red]error:[/] this message {problem}; type it again.", highlight=False)
             continue
-        answer = session.send(message)
+        try:
+            answer = session.send(message)
+        except MTPValueError as exc:  # e.g. a structural token typed in the message: say so and go on
+            err_console.print(f"[bold red]error:[/] {escape(str(exc).splitlines()[0])}", highlight=False, soft_wrap=True)
+            continue
         if as_json:
             typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
         else:

@@ -17,7 +17,7 @@ from ._app import app, console, err_console
 from ._common import existing
 from .run import similarity_option, threshold_option
 
-__all__ = ["is_loopback", "listen"]
+__all__ = ["is_loopback", "listen", "allowed_hosts"]
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -31,6 +31,17 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:  # a host name: it may resolve to any interface
         return False
+
+
+def allowed_hosts(host: str, given: "list[str] | None") -> "list[str] | None":
+    """The Host names to answer: those given ('*': any), else loopback names on a loopback address, else any."""
+    if given:
+        return None if "*" in given else list(given)
+    if is_loopback(host):
+        from ..serve.limits import loopback_hosts
+
+        return list(loopback_hosts())
+    return None
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -67,6 +78,14 @@ def serve(
                                     "waiting; the next is answered 503 with Retry-After."),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, show_default=False,
                                           help="PyTorch CPU threads per model call [default: PyTorch's]."),
+    allow_host: Optional[List[str]] = typer.Option(None, "--allow-host", show_default=False,
+                                                   help="A Host header name to answer (repeat for more; '*': any) "
+                                                   "[default: 127.0.0.1, localhost and ::1 on a loopback --host, "
+                                                   "any otherwise]. Other names get 421: no DNS rebinding."),
+    request_timeout: float = typer.Option(30.0, "--request-timeout", min=0.1, max=3600,
+                                          help="Seconds a request's headers and body may take to arrive."),
+    max_connections: int = typer.Option(256, "--max-connections", min=1, max=100_000,
+                                         help="Connections open at once; one more is closed at once."),
 ) -> None:
     """Serve trained models over HTTP: POST /run, GET /models, GET /health, POST /v1/completions, docs at /docs."""
     from ..serve import require_serve_extra
@@ -78,6 +97,7 @@ def serve(
     import uvicorn
 
     from ..serve import create_app
+    from ..serve.limits import ServeLimits, guarded_protocol
 
     if threads is not None:
         torch.set_num_threads(threads)
@@ -85,7 +105,8 @@ def serve(
     try:
         with err_console.status("Loading the models…", spinner="dots"):
             application = create_app(list(directories), queue_limit=queue_limit, threshold=threshold,
-                                     max_text_tokens=max_text_tokens, min_similarity=min_similarity)
+                                     max_text_tokens=max_text_tokens, min_similarity=min_similarity,
+                                     allowed_hosts=allowed_hosts(host, allow_host))
         bound_host, bound_port = sock.getsockname()[:2]
         shown = f"[{bound_host}]" if ":" in bound_host else bound_host
         url = f"http://{shown}:{bound_port}"
@@ -97,8 +118,10 @@ def serve(
         console.print(f"serving {escape(names)} at {url} (API docs: {url}/docs); Ctrl+C stops", highlight=False,
                       soft_wrap=True)
         verbose = bool(os.environ.get("MTP_DEBUG"))
+        limits = ServeLimits(request_timeout_s=request_timeout, max_connections=max_connections)
         config = uvicorn.Config(application, log_level="info" if verbose else "warning", access_log=verbose,
-                                timeout_graceful_shutdown=5)
+                                timeout_graceful_shutdown=5, http=guarded_protocol(limits),
+                                timeout_keep_alive=limits.idle_timeout_s)
         _run_until_stopped(uvicorn.Server(config), sock)
     finally:
         sock.close()

@@ -10,8 +10,27 @@ built-in exception that fits (``ValueError`` or ``TypeError``) so existing
 
 from __future__ import annotations
 
+import reprlib
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxtuple, _SHORT.maxdict, _SHORT.maxset = 3, 4, 4, 4, 4
+_SHORT.maxstring, _SHORT.maxother = 60, 60
+
+
+def short_repr(value: object, limit: int = 80) -> str:
+    """``repr(value)`` cut to about ``limit`` characters, in time bounded whatever the value.
+
+    Error messages show values through this: a YAML alias bomb is a list of
+    10⁹ shared elements, a 10⁵-digit integer takes seconds to print, and a
+    plain ``{value!r}`` of either hangs the error it was meant to explain.
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 3 * limit:
+        return f"<an integer of about {int(value.bit_length() * 0.30103) + 1} digits>"
+    text = _SHORT.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
 
 #: Where a :class:`Problem` is, in the protocol's own terms: ``("instructions", 2, "samples", 4, "input", 1)``,
 #: ``("context", 3)``, ``("tokens", "Cat_")``, ``("guardrails", bad_output)`` ... (see :attr:`Problem.pointer`).

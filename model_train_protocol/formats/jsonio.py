@@ -484,11 +484,22 @@ def process_alive(pid: int) -> bool:
     return True
 
 
+def _keep_mode(fd: int, path: Path) -> None:
+    """Give the new file the permissions of the regular file it replaces (a ``chmod 600`` model stays private)."""
+    try:
+        info = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    if stat.S_ISREG(info.st_mode) and hasattr(os, "fchmod"):
+        os.fchmod(fd, stat.S_IMODE(info.st_mode))
+
+
 def _write_temp_then_rename(path: Path, fill: Callable[[Callable[[str], Any]], None]) -> None:
     """Create ``path`` through a temporary file: ``fill`` gets a function that writes text as UTF-8."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = temp_file(path)
     try:
+        _keep_mode(fd, path)
         with os.fdopen(fd, "wb") as handle:
             fill(lambda text: handle.write(text.encode("utf-8")))
             handle.flush()

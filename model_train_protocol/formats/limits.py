@@ -33,6 +33,8 @@ __all__ = [
     "max_file_bytes",
     "max_config_bytes",
     "read_limited",
+    "available_memory",
+    "check_parse_memory",
     "check_text",
     "text_problem",
     "file_name_problem",
@@ -64,6 +66,50 @@ def max_file_bytes() -> int:
 def max_config_bytes() -> int:
     """The largest JSON file of a model directory read (``MTP_MAX_CONFIG_BYTES``, default 256 MiB)."""
     return _cap("MTP_MAX_CONFIG_BYTES", DEFAULT_MAX_CONFIG_BYTES)
+
+
+#: Memory a JSON file costs while it is read and parsed, per byte of the file (measured: a 1 GB line peaks at 6.9 GB).
+PARSE_MEMORY_FACTOR = 7
+
+
+def available_memory() -> int | None:
+    """Bytes this process can still allocate, as far as the system says: the least of the free memory
+    (``MemAvailable``), the room under its cgroup's limit and under ``RLIMIT_AS``; None when none is known."""
+    room: list[int] = []
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            room += [int(line.split()[1]) * 1024 for line in handle if line.startswith("MemAvailable:")]
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        with open("/sys/fs/cgroup/memory.max", encoding="ascii") as limit, \
+                open("/sys/fs/cgroup/memory.current", encoding="ascii") as used:
+            text = limit.read().strip()
+            if text != "max":
+                room.append(int(text) - int(used.read().strip()))
+    except (OSError, ValueError):
+        pass
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY:
+            with open("/proc/self/statm", encoding="ascii") as handle:
+                room.append(soft - int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE"))
+    except (ImportError, OSError, ValueError, IndexError):
+        pass
+    return max(0, min(room)) if room else None
+
+
+def check_parse_memory(size: int, source: str) -> None:
+    """Refuse, with one clear error, a file that parsing would need more memory for than the process can get
+    (it would otherwise die in an allocation abort, with no message)."""
+    need = PARSE_MEMORY_FACTOR * size
+    free = available_memory()
+    if free is not None and need > free:
+        raise MTPFileError(f"reading this {size / 1024**2:,.0f} MiB file needs about {need / 1024**2:,.0f} MiB of "
+                           f"memory and only {free / 1024**2:,.0f} MiB are free; free memory or split the file.",
+                           path=source)
 
 
 _KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),

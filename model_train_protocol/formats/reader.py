@@ -52,7 +52,7 @@ from ..render import template_names
 from ..tokens import NON, SPECIAL_TOKENS, ImpliedUserToken, NumListToken, NumToken, Token, UserToken, token_key
 from ..tokenset import TokenSet
 from .jsonio import paused_gc
-from .limits import file_name_problem, read_limited, text_problem
+from .limits import check_parse_memory, file_name_problem, read_limited, text_problem
 from .versions import READABLE_BLOOM_VERSIONS, parse_schema_url, version_key
 
 if TYPE_CHECKING:
@@ -87,6 +87,7 @@ def read_json_file(path: "str | os.PathLike[str]") -> Any:
     """
     source = str(path)
     data = read_limited(path)
+    check_parse_memory(len(data), source)
     text = _decode(data, source)
     del data  # not alive during parsing: 800 MB less at a million samples (docs/benchmarks.md)
     return _parse_text(text, source)

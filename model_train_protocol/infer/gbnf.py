@@ -35,18 +35,53 @@ def gbnf_literal(text: str) -> str:
     return '"' + "".join(_ESCAPES.get(c, c if c >= " " else f"\\x{ord(c):02X}") for c in text) + '"'
 
 
+def _class(low: int, high: int) -> str:
+    """The digits ``low`` to ``high`` (low <= high)."""
+    return gbnf_literal(str(low)) if low == high else f"[{low}-{high}]"
+
+
+def _digits(width: int) -> str:
+    """Any ``width`` digits (leading zeros allowed: the caller has fixed the digits before them)."""
+    return "[0-9]" if width == 1 else f"[0-9]{{{width}}}"
+
+
+def _bounded(digits: str, above: bool) -> str:
+    """Digit strings as long as ``digits`` and at least (``above``) or at most it, leading zeros allowed.
+
+    Built from the last digit back, one alternative per digit: the text grows
+    linearly with the digits (a 300-digit bound is a few kilobytes).
+    """
+    expression = ""
+    for index in range(len(digits) - 1, -1, -1):
+        digit, rest = int(digits[index]), len(digits) - 1 - index
+        if digits[index:] == ("0" if above else "9") * (rest + 1):
+            expression = _digits(rest + 1)
+            continue
+        same = f"{gbnf_literal(digits[index])} {expression}".rstrip()
+        if digit == (9 if above else 0):
+            expression = same
+            continue
+        other = _class(digit + 1, 9) if above else _class(0, digit - 1)
+        tail = f" {_digits(rest)}" if rest else ""
+        expression = f"({same} | {other}{tail})"
+    return expression
+
+
 def _same_length(lo: str, hi: str) -> str:
-    """Digits strings of equal length from ``lo`` to ``hi`` (lo <= hi)."""
-    if len(lo) == 1:
-        return f"[{lo}-{hi}]" if lo != hi else gbnf_literal(lo)
-    if lo[0] == hi[0]:
-        return f"{gbnf_literal(lo[0])} {_same_length(lo[1:], hi[1:])}"
-    rest = len(lo) - 1
-    parts = [f"{gbnf_literal(lo[0])} {_same_length(lo[1:], '9' * rest)}"]
-    if int(hi[0]) - int(lo[0]) > 1:
-        parts.append(f"[{int(lo[0]) + 1}-{int(hi[0]) - 1}] [0-9]{{{rest}}}")
-    parts.append(f"{gbnf_literal(hi[0])} {_same_length('0' * rest, hi[1:])}")
-    return "(" + " | ".join(parts) + ")"
+    """Digits strings of equal length from ``lo`` to ``hi`` (lo <= hi): a shared prefix, then three branches."""
+    common = next((i for i, (a, b) in enumerate(zip(lo, hi)) if a != b), len(lo))
+    prefix = [gbnf_literal(lo[:common])] if common else []
+    if common == len(lo):
+        return prefix[0]
+    rest = len(lo) - common - 1
+    low, high = int(lo[common]), int(hi[common])
+    if rest == 0 or (lo[common + 1:] == "0" * rest and hi[common + 1:] == "9" * rest):
+        return " ".join(prefix + [_class(low, high)] + ([_digits(rest)] if rest else []))
+    parts = [f"{gbnf_literal(lo[common])} {_bounded(lo[common + 1:], above=True)}"]
+    if high - low > 1:
+        parts.append(f"{_class(low + 1, high - 1)} {_digits(rest)}")
+    parts.append(f"{gbnf_literal(hi[common])} {_bounded(hi[common + 1:], above=False)}")
+    return " ".join(prefix + ["(" + " | ".join(parts) + ")"])
 
 
 def _non_negative(lo: int, hi: int) -> list[str]:

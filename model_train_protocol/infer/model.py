@@ -14,7 +14,7 @@ from .answer import Answer, parse_completion
 from .confidence import check_threshold, confidence, stored_threshold
 from .decode import Drafts, Generation, Grammar, generate
 from .intent import IntentHeads
-from .prompt import build_prompt, check_sampling, read_lines
+from .prompt import build_prompt, check_sampling, check_user_text, read_lines
 from .similarity import PromptSimilarity
 from .spec import InstructionSpec, instruction_names, instruction_specs
 from .vocab import Vocab
@@ -237,6 +237,7 @@ class Model:
                  temperature: float = 1.0, seed: int | None = None) -> Generation:
         """The raw decoding of one prompt; unconstrained output may not parse."""
         check_sampling(temperature, seed)
+        check_user_text(spec, prompt, self.vocab.structural)
         ids = self.vocab.encode(prompt)
         grammar = self.grammar(spec)
         longest_final = grammar.longest_final

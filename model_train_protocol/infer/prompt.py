@@ -10,7 +10,7 @@ from ..errors import MTPValueError
 from ..render import NUM_PLACEHOLDER, STRING, fill_input_lines
 from .spec import InstructionSpec
 
-__all__ = ["build_prompt", "read_lines", "clean_line", "check_sampling"]
+__all__ = ["build_prompt", "read_lines", "clean_line", "check_sampling", "check_user_text"]
 
 
 def clean_line(text: str) -> str:
@@ -55,6 +55,18 @@ def read_lines(spec: InstructionSpec, prompt: str) -> list[str] | None:
         pattern += re.escape(line[end:])
     found = re.fullmatch(pattern + "\n", prompt)  # build_prompt ends the prompt with a newline
     return list(found.groups()) if found else None
+
+
+def check_user_text(spec: InstructionSpec, prompt: str, structural: "re.Pattern[str] | None") -> None:
+    """Refuse a prompt whose text lines hold a structural string: the tokenizer would make it the token itself
+    (``<RUN>`` typed by a user would end the input), and training refuses such text too (``string.structural``)."""
+    if structural is None:
+        return
+    for number, line in enumerate(read_lines(spec, prompt) or (), 1):
+        found = structural.search(line)
+        if found:
+            raise MTPValueError(f"text line {number} holds {found.group(0)!r}, a structural token of this model; "
+                                "user text may not contain structural tokens (special tokens and keys): reword it.")
 
 
 def check_sampling(temperature: float, seed: int | None, flags: bool = False) -> None:

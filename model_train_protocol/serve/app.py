@@ -16,16 +16,17 @@ import os
 import time
 import uuid
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, AsyncIterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, AsyncIterator, Iterable, Mapping, Sequence
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import MTPError, MTPValueError
+from ..errors import MTPError, MTPFileError, MTPValueError
 from ..infer import Answer, InstructionSpec, build_prompt
 from .describe import describe_model
+from .limits import BoundedJSONRoute, CancelOnDisconnect, HostAllowList
 from .loading import check_models, load_models
 from .prompts import read_prompt
 from .schemas import (CompletionChoice, CompletionRequest, CompletionResponse, ErrorResponse, RunAnswer, RunRequest,
@@ -78,8 +79,8 @@ class _BodyLimit:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b"")) if message["type"] == "http.request" else 0
-            if seen > self.limit:
-                raise Problem(413, self._message(), "invalid_request_error", "body")
+            if seen > self.limit:  # an HTTPException: FastAPI passes it on while it reads the body (it makes others 400)
+                raise StarletteHTTPException(413, self._message())
             return message
 
         await self.app(scope, limited, send)
@@ -145,6 +146,9 @@ class _Served:
             answer, prompt_tokens = await self.workers[name].run(_complete, model, spec, prompt, count)
         except QueueFull as exc:
             raise Problem(503, str(exc), "overloaded_error", None, {"Retry-After": str(RETRY_AFTER_S)}) from None
+        except MTPFileError as exc:  # the model's own files failed (a tampered tokenizer): not the client's fault
+            log.error("model %r failed on instruction %r: %s", name, spec.name, exc)
+            raise Problem(500, f"the model failed on this prompt: {str(exc).splitlines()[0]}", "internal_error") from None
         except MTPError as exc:  # e.g. a prompt that leaves no room for an answer
             raise Problem(422, str(exc).splitlines()[0], "invalid_request_error", field) from None
         except Exception as exc:  # a bug or a broken model: one line to the client, the traceback to the log
@@ -205,13 +209,15 @@ def create_app(
     threshold: float | None = None,
     max_text_tokens: int | None = None,
     min_similarity: float | None = None,
+    allowed_hosts: "Iterable[str] | None" = None,
 ) -> FastAPI:
     """The server for ``models``: ``{name: Model}``, or trained directories (loaded with ``Model.load``).
 
     Directories are named by their protocol; ``threshold``,
     ``max_text_tokens`` and ``min_similarity`` apply to them as on
     ``mtp run``. ``queue_limit`` bounds the requests each model holds,
-    running and waiting.
+    running and waiting. ``allowed_hosts``: the ``Host`` names answered (others
+    get 421; None: any, as behind a proxy that checks them).
     """
     if isinstance(models, Mapping):
         if threshold is not None or max_text_tokens is not None or min_similarity is not None:
@@ -235,7 +241,11 @@ def create_app(
                   description="Trained MTP models over HTTP: `POST /run` for typed answers, `GET /models` for "
                   "what each instruction takes, `POST /v1/completions` for OpenAI-compatible clients.")
     app.state.mtp = served
+    app.router.route_class = BoundedJSONRoute
     app.add_middleware(_BodyLimit)
+    app.add_middleware(CancelOnDisconnect)
+    if allowed_hosts is not None:
+        app.add_middleware(HostAllowList, hosts=allowed_hosts)
 
     @app.exception_handler(Problem)
     async def _problem(_request: Request, exc: Problem) -> JSONResponse:
@@ -253,7 +263,8 @@ def create_app(
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         kind = {404: "not_found_error", 405: "method_not_allowed"}.get(exc.status_code, "invalid_request_error")
-        return Problem(exc.status_code, f"{str(exc.detail).rstrip('.')}.", kind, headers=exc.headers).response()
+        return Problem(exc.status_code, f"{str(exc.detail).rstrip('.')}.", kind, "body" if exc.status_code == 413
+                       else None, headers=exc.headers).response()
 
     @app.post("/run", response_model=RunAnswer, responses=_ERRORS, summary="Answer one prompt")
     async def run(request: RunRequest) -> RunAnswer:

@@ -49,7 +49,15 @@ def _pattern(spec: InstructionSpec) -> tuple[re.Pattern[str], list[str]]:
     return re.compile("".join(parts) + "\n", re.S), kinds
 
 
+#: Digits a number in a prompt may have: more than any placeholder's range (a float's, 309 digits) allows, far
+#: fewer than Python's integer-to-text limit (4,300), past which ``int()`` raises.
+_MAX_DIGITS = 400
+
+
 def _number(text: str) -> int | float:
+    if len(text) > _MAX_DIGITS:
+        raise MTPValueError(f"a number in the prompt is {len(text)} characters long; a number slot takes at most "
+                            f"{_MAX_DIGITS} (no placeholder's range reaches further).")
     return int(text) if re.fullmatch(r"-?[0-9]+", text) else float(text)
 
 
@@ -89,7 +97,7 @@ def read_prompt(specs: Iterable[InstructionSpec], prompt: str) -> tuple[Instruct
         if match is None:
             continue
         lines = [g for g, kind in zip(match.groups(), kinds) if kind == "text"]
-        numbers = [json.loads(g) if kind == "list" else _number(g)
+        numbers = [json.loads(g, parse_int=_number) if kind == "list" else _number(g)
                    for g, kind in zip(match.groups(), kinds) if kind != "text"]
         try:
             rebuilt = build_prompt(spec, lines, numbers)

@@ -10,14 +10,16 @@ loads them from the base again.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import MTPError, MTPFileError
 from ..formats.jsonio import dumps, write_atomic
+from ..formats.limits import max_config_bytes, read_limited
+from ..formats.reader import parse_json
 
 if TYPE_CHECKING:
     import torch
@@ -111,13 +113,54 @@ def save_checkpoint(
 def load_checkpoint(
     folder: Path, model: "torch.nn.Module", optimizer: "torch.optim.Optimizer", device: str
 ) -> tuple[dict[str, Any], dict[str, "torch.Tensor"] | None]:
-    """Restore model and optimizer in place; return the saved state and the best weights (if any)."""
+    """Restore model and optimizer in place; return the saved state and the best weights (if any).
+
+    A damaged checkpoint (edited ``state.json``, a truncated tensor file) is one
+    :class:`MTPFileError` saying how to go on, never an internal error.
+    """
+    try:
+        return _load_checkpoint(folder, model, optimizer, device)
+    except MTPError:
+        raise
+    except Exception as exc:  # safetensors, torch and JSON errors of every kind
+        detail = (str(exc).splitlines() or [""])[0][:160]
+        raise MTPFileError(f"the checkpoint is damaged ({type(exc).__name__}: {detail}); remove it to train from "
+                           "the start, or run without --resume.", path=str(folder)) from None
+
+
+def _load_checkpoint(
+    folder: Path, model: "torch.nn.Module", optimizer: "torch.optim.Optimizer", device: str
+) -> tuple[dict[str, Any], dict[str, "torch.Tensor"] | None]:
     from safetensors.torch import load_file
 
+    state = _checked_state(parse_json(read_limited(folder / STATE, max_config_bytes()), str(folder / STATE)))
     load_trainable(model, load_file(str(folder / "model.safetensors"), device=device))
-    state = json.loads((folder / STATE).read_text(encoding="utf-8"))
     restore_optimizer(optimizer, load_file(str(folder / "optimizer.safetensors"), device=device), state.pop("optimizer"))
     best_file = folder / "best.safetensors"
     best = load_file(str(best_file)) if best_file.is_file() else None
     return state, best
 
+
+def _checked_state(state: Any) -> dict[str, Any]:
+    """``state.json`` with every field resume reads of the type it must have (ValueError naming the first wrong)."""
+    def number(value: Any) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    def count(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+    checks = {
+        "step": count, "bad_evals": count,
+        "best_val": lambda v: v is None or number(v),
+        "history": lambda v: isinstance(v, list) and all(isinstance(h, dict) for h in v),
+        "train_losses": lambda v: isinstance(v, list) and all(
+            isinstance(x, list) and len(x) == 2 and count(x[0]) and number(x[1]) for x in v),
+        "optimizer": lambda v: isinstance(v, dict) and isinstance(v.get("param_groups"), list)
+        and isinstance(v.get("scalars"), dict),
+    }
+    if not isinstance(state, dict):
+        raise ValueError("state.json is not a JSON object")
+    for key, check in checks.items():
+        if key not in state or not check(state[key]):
+            raise ValueError(f"state.json: {key!r} is missing or of the wrong type")
+    return state

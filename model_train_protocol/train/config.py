@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from ..errors import MTPValueError
+from ..errors import MTPValueError, short_repr
 
 __all__ = ["TrainConfig", "TrainConfigError"]
 
@@ -28,6 +29,12 @@ PRETRAINED_RECIPE = {"layers": 20, "epochs": 4, "min_steps": 40, "lr": 6e-4, "lo
 #: The scratch base's recipe: a small new model needs many passes, and stops early on its validation loss.
 SCRATCH_RECIPE = {"epochs": 60, "min_steps": 0, "lr": 3e-3, "patience": 5, "context": True, "val_split": 0.1,
                   "similarity": False, "intent": False, "decided_epochs": 60, "decided_min_steps": 0}
+
+
+#: Float settings and their allowed ranges (closed): a NaN, an infinity or a rate like 1e308 passes ``> 0`` and
+#: turns the weights into NaN, found only when the run ends.
+_FLOAT_RANGES = (("lr", 0.0, 1.0), ("weight_decay", 0.0, 10.0), ("grad_clip", 0.0, sys.float_info.max),
+                 ("lora_dropout", 0.0, 0.99), ("min_delta", 0.0, sys.float_info.max))
 
 
 @dataclass
@@ -100,14 +107,14 @@ class TrainConfig:
     def check(self) -> None:
         """Refuse settings that cannot train, naming the field and its allowed range."""
         if self.arch not in ("llama", "gpt2"):
-            raise TrainConfigError(f"arch must be 'llama' or 'gpt2', got {self.arch!r}.")
+            raise TrainConfigError(f"arch must be 'llama' or 'gpt2', got {short_repr(self.arch)}.")
         if self.device not in ("auto", "cpu", "cuda"):
-            raise TrainConfigError(f"device must be 'auto', 'cpu' or 'cuda', got {self.device!r}.")
+            raise TrainConfigError(f"device must be 'auto', 'cpu' or 'cuda', got {short_repr(self.device)}.")
         if not isinstance(self.base, str) or not (
             self.base in ("scratch", "smollm2") or (Path(self.base) / "config.json").is_file()
         ):
             raise TrainConfigError(
-                f"base {self.base!r} is neither 'scratch', 'smollm2' nor a Hugging Face model directory "
+                f"base {short_repr(self.base)} is neither 'scratch', 'smollm2' nor a Hugging Face model directory "
                 "(a folder with config.json)."
             )
         if self.val_split is not None and not 0.0 <= self.val_split < 1.0:
@@ -123,8 +130,13 @@ class TrainConfig:
             raise TrainConfigError(f"max_steps must be at least 1 (or None for whole epochs), got {self.max_steps}.")
         if self.threads is not None and self.threads < 1:
             raise TrainConfigError(f"threads must be at least 1 (or None for the default), got {self.threads}.")
-        if self.lr is not None and not self.lr > 0:
-            raise TrainConfigError(f"lr must be positive, got {self.lr}.")
+        for name, low, high in _FLOAT_RANGES:
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, (int, float)) and low <= value <= high
+                                          and (name != "lr" or value > 0)):
+                allowed = f"in (0, {high:g}]" if name == "lr" else (f"in [{low:g}, {high:g}]" if high < 1e300
+                                                                     else f"and at least {low:g}")
+                raise TrainConfigError(f"{name} must be a finite number {allowed}, got {short_repr(value)}.")
         for name in ("eval_every", "checkpoint_every", "patience", "warmup_steps", "check_examples", "intent_steps"):
             if (getattr(self, name) or 0) < 0:
                 raise TrainConfigError(f"{name} must be >= 0, got {getattr(self, name)}.")

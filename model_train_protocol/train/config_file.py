@@ -16,6 +16,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..errors import short_repr
 from .config import TrainConfig, TrainConfigError
 
 __all__ = ["CONFIG_FILE", "CLI_NAMES", "read_config_file", "config_values", "dump_config"]
@@ -73,7 +74,7 @@ def _check_type(name: str, value: Any, hint: Any) -> Any:
         if kind is str and isinstance(value, str):
             return value
     wanted = " or ".join("null" if k is type(None) else k.__name__ for k in allowed)
-    raise TrainConfigError(f"config key {name!r} must be {wanted}, got {value!r}.")
+    raise TrainConfigError(f"config key {name!r} must be {wanted}, got {short_repr(value)}.")
 
 
 def config_values(data: Any, source: str = "config") -> dict[str, Any]:
@@ -86,17 +87,17 @@ def config_values(data: Any, source: str = "config") -> dict[str, Any]:
     names = [f.name for f in fields(TrainConfig)]
     values: dict[str, Any] = {}
     for raw_key, value in data.items():
-        key = str(raw_key).replace("-", "_")
+        key = (raw_key if isinstance(raw_key, str) else short_repr(raw_key)).replace("-", "_")
         key = CLI_NAMES.get(key, key)
         if key in EXTRA_KEYS:
             if not isinstance(value, str):
-                raise TrainConfigError(f"{source}: key {raw_key!r} must be a path (a string), got {value!r}.")
+                raise TrainConfigError(f"{source}: key {raw_key!r} must be a path (a string), got {short_repr(value)}.")
             values[key] = value
             continue
         if key not in hints or key not in names:
-            raise TrainConfigError(f"{source}: unknown key {raw_key!r}; the keys are: {', '.join(names + list(EXTRA_KEYS))}.")
+            raise TrainConfigError(f"{source}: unknown key {short_repr(raw_key)}; the keys are: {', '.join(names + list(EXTRA_KEYS))}.")
         if key in values:
-            raise TrainConfigError(f"{source}: {raw_key!r} is set twice.")
+            raise TrainConfigError(f"{source}: {short_repr(raw_key)} is set twice.")
         values[key] = _check_type(key, value, hints[key])
     return values
 

@@ -290,6 +290,9 @@ class _Run:
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
                 train_losses.append((step + 1, self._mean_across_ranks(loss.detach().float())))
+                if not math.isfinite(train_losses[-1][1]):  # stop now, not after the whole run
+                    raise TrainConfigError(f"the training loss became {train_losses[-1][1]} at step {step + 1}: the "
+                                           f"learning rate ({base_lr:g}) is too high for this model; lower --lr.")
                 progress.advance(train_losses[-1][1])
 
                 last = step + 1 == total

@@ -44,3 +44,12 @@ def test_starting_lines_may_leave_out_the_prompt_line(model_dir):
                                     "-l", "Then it doesnt matter which way you go.", "--json", stdin="Which way?\n")
     assert code == 0, err
     assert len(out.splitlines()) == 1 and json.loads(out)["final"]
+
+
+def test_a_message_holding_a_structural_token_is_refused_and_the_chat_goes_on(model_dir):
+    """Issue 20, finding 17: user text may not contain structural tokens; chat says so and takes the next line."""
+    code, out, err = mtp_in_process("chat", "--max-tokens", "4", model_dir, "-i", "alice_asks_the_cat", "--json",
+                                    stdin="go <RUN> now\nWhich way?\n")
+    assert code == 0, err
+    assert "structural token" in err and "Traceback" not in err
+    assert len(out.splitlines()) == 1
