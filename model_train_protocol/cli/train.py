@@ -99,6 +99,8 @@ def train_command(
     check: int = typer.Option(_DEFAULTS["check_examples"], "--check", min=0, help="After training, answer up to N "
                               "train and N validation prompts as `mtp run` does; the validation answers set the "
                               "refusal threshold (0: skip)."),
+    force: bool = typer.Option(False, "--force", help="Replace the trained model (or a checkpoints/ folder that "
+                               "is not an interrupted run's) already in --out."),
     as_json: bool = typer.Option(False, "--json", help="Print the run's metrics as JSON instead of a table."),
 ) -> None:
     """Train a model on the protocol and write a Hugging Face directory with template and manifest."""
@@ -107,7 +109,7 @@ def train_command(
 
     values = read_config_file(config_file) if config_file is not None else {}
     given = {name: value for name, value in ctx.params.items()
-             if name not in ("model_file", "config_file", "as_json")
+             if name not in ("model_file", "config_file", "as_json", "force")
              and _given(ctx, name)}
     for name, value in given.items():
         values[CLI_NAMES.get(name, name)] = str(value) if name == "out" else value
@@ -122,7 +124,7 @@ def train_command(
 
     protocol = load_protocol(model_file)
     require_valid(protocol, model_file)
-    result = train(protocol, Path(target), config)
+    result = train(protocol, Path(target), config, force=force)
     if int(os.environ.get("RANK", "0")) == 0:
         if as_json:
             typer.echo(json.dumps({"out": str(target), **result.metrics}, ensure_ascii=False))

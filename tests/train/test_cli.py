@@ -82,6 +82,18 @@ def test_foreign_output_directory_is_refused(model_file, tmp_path):
     assert run.returncode == 1 and "did not write" in run.stderr
 
 
+def test_a_trained_model_is_replaced_only_with_force(model_file, tmp_path):
+    pytest.importorskip("torch")
+    assert _mtp("train", model_file, "--out", tmp_path / "out", *TINY).returncode == 0
+    manifest = (tmp_path / "out" / "mtp_manifest.json").read_bytes()
+    run = _mtp("train", model_file, "--out", tmp_path / "out", *TINY, "--seed", "5")
+    lines = run.stderr.strip().splitlines()
+    assert run.returncode == 1 and len(lines) == 1 and "--force" in lines[0] and "Traceback" not in run.stderr
+    assert (tmp_path / "out" / "mtp_manifest.json").read_bytes() == manifest
+    assert _mtp("train", model_file, "--out", tmp_path / "out", *TINY, "--seed", "5", "--force").returncode == 0
+    assert (tmp_path / "out" / "mtp_manifest.json").read_bytes() != manifest
+
+
 def test_core_and_cli_do_not_import_torch():
     code = ("import sys, model_train_protocol as mtp, model_train_protocol.cli; "
             "assert mtp.TrainConfig().base == 'smollm2'; "

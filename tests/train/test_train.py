@@ -50,7 +50,7 @@ def test_resume_continues_exactly_where_the_checkpoint_was(protocol, tmp_path, t
     train(protocol, interrupted, tiny(checkpoint_every=3, keep_checkpoints=True, **settings))
     state = json.loads((interrupted / "checkpoints" / "last" / "state.json").read_text())
     assert state["step"] == 3  # the last checkpoint before the end
-    result = train(protocol, interrupted, tiny(resume=True, **settings))
+    result = train(protocol, interrupted, tiny(resume=True, **settings), force=True)  # it holds the finished model
     assert result.metrics["steps"] == 6
     assert not (interrupted / "checkpoints").exists()
     assert _same(_weights(tmp_path / "straight"), _weights(interrupted))
@@ -71,11 +71,35 @@ def test_gpt2_layout(protocol, tmp_path):
     assert config["model_type"] == "gpt2"
 
 
-def test_rerun_into_the_same_directory_replaces_the_model(protocol, tmp_path):
+def test_a_trained_model_is_replaced_only_with_force(protocol, tmp_path):
     train(protocol, tmp_path / "m", tiny(seed=1))
     first = _weights(tmp_path / "m")
-    train(protocol, tmp_path / "m", tiny(seed=2))
+    with pytest.raises(MTPFileError, match="holds a trained model; pass --force"):
+        train(protocol, tmp_path / "m", tiny(seed=2))
+    assert _same(first, _weights(tmp_path / "m"))
+    train(protocol, tmp_path / "m", tiny(seed=2), force=True)
     assert not _same(first, _weights(tmp_path / "m"))
+
+
+def test_a_users_checkpoints_folder_is_kept_without_force(protocol, tmp_path):
+    """Regression (issue 20, finding 5): a folder holding only checkpoints/ was taken for an earlier run's and
+    removed at the end."""
+    mine = tmp_path / "m" / "checkpoints" / "epoch-3.pt"
+    mine.parent.mkdir(parents=True)
+    mine.write_text("mine")
+    with pytest.raises(MTPFileError, match="not an interrupted run's; pass --force"):
+        train(protocol, tmp_path / "m", tiny())
+    assert mine.read_text() == "mine" and not (tmp_path / "m" / "mtp_manifest.json").exists()
+
+
+def test_an_interrupted_runs_checkpoints_need_no_force(protocol, tmp_path):
+    train(protocol, tmp_path / "m", tiny(max_steps=4, checkpoint_every=2, keep_checkpoints=True))
+    (tmp_path / "m" / "mtp_manifest.json").unlink()  # as a run stopped before the end leaves it
+    for path in list((tmp_path / "m").iterdir()):
+        if path.is_file():
+            path.unlink()
+    result = train(protocol, tmp_path / "m", tiny(max_steps=4, resume=True))
+    assert result.metrics["steps"] == 4 and not (tmp_path / "m" / "checkpoints").exists()
 
 
 def test_foreign_directory_is_refused(protocol, tmp_path):
