@@ -44,7 +44,7 @@ def test_same_seed_same_weights_other_seed_other_weights(protocol, tmp_path):
 @pytest.mark.parametrize("lora", [False, True])
 def test_resume_continues_exactly_where_the_checkpoint_was(protocol, tmp_path, trained_dir, lora):
     # LoRA checkpoints hold only the trainable weights: resume reloads the frozen base
-    settings = dict(max_steps=6, val_split=0.0, lora_dropout=0.0, **(dict(base=str(trained_dir), lora=True) if lora else {}))
+    settings = dict(max_steps=6, val_split=0.0, lora_dropout=0.0, **(dict(base=str(trained_dir), lora=True, similarity_refusal=False) if lora else {}))
     train(protocol, tmp_path / "straight", tiny(**settings))
     interrupted = tmp_path / "resumed"
     train(protocol, interrupted, tiny(checkpoint_every=3, keep_checkpoints=True, **settings))
