@@ -68,6 +68,13 @@ def choice_option(default: Any, *names: str, choices: Sequence[str], help: str) 
     return typer.Option(default, *names, callback=check, metavar="[" + "|".join(choices) + "]", help=help)
 
 
+def threads_option() -> Any:
+    """``--threads N``, the same on every command that runs a model (the policy: ``extras.default_threads``)."""
+    return typer.Option(None, "--threads", min=1, show_default=False, help="PyTorch CPU threads [default: the cores "
+                        "the load average leaves free, at least 1; PyTorch's own default, every core, is many times "
+                        "slower on a busy machine].")
+
+
 def load_protocol(path: Path) -> Protocol:
     """Read a model file of any supported version; a spinner shows while a big file loads."""
     if not _show(path.stat().st_size // BYTES_PER_SAMPLE):

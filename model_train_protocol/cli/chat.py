@@ -10,6 +10,7 @@ from typing import List, Optional
 import typer
 
 from ._app import app, console, err_console
+from ._common import threads_option
 from ..formats.limits import text_problem
 from .run import (check_lines, describe, model_dir_argument, open_model, parse_numbers, similarity_option,
                   template_option, threshold_option)
@@ -31,10 +32,11 @@ def chat(
     threshold: Optional[float] = threshold_option(),
     min_similarity: Optional[float] = similarity_option(),
     template: Optional[Path] = template_option(),
+    threads: Optional[int] = threads_option(),
 ) -> None:
     """Chat with one instruction: each message goes in the user's prompt line, earlier turns in the lines before."""
     lines, numbers = check_lines(line), parse_numbers(number)
-    model = open_model(directory, max_tokens, template, threshold, min_similarity)
+    model = open_model(directory, max_tokens, template, threshold, min_similarity, threads)
     session = model.chat(instruction, lines or None, numbers)
     reconfigure = getattr(sys.stdin, "reconfigure", None)
     if reconfigure is not None:  # a line that is not UTF-8 reaches the check below instead of ending the chat

@@ -92,10 +92,11 @@ def train_command(
                                     help="Train guardrail refusals."),
     device: str = typer.Option(_DEFAULTS["device"], "--device", help="auto (CUDA with bf16 when present), cpu or cuda."),
     threads: Optional[int] = typer.Option(_DEFAULTS["threads"], "--threads", min=1, show_default=False,
-                                          help="CPU threads (default: 1 for the scratch model, PyTorch's default for "
-                                          "pretrained bases)."),
+                                          help="CPU threads (default: 1 for the scratch model, the cores the load "
+                                          "average leaves free for pretrained bases, at least 1)."),
     progress: bool = typer.Option(_DEFAULTS["progress"], "--progress/--no-progress",
-                                  help="Show a progress bar with the loss."),
+                                  help="Show the loss as training goes: a bar on a terminal, else (a log, a "
+                                  "pipe) a line at every tenth of the run or 30 s."),
     check: int = typer.Option(_DEFAULTS["check_examples"], "--check", min=0, help="After training, answer up to N "
                               "train and N validation prompts as `mtp run` does; the validation answers set the "
                               "refusal threshold (0: skip)."),
@@ -126,10 +127,15 @@ def train_command(
     require_valid(protocol, model_file)
     result = train(protocol, Path(target), config, force=force)
     if int(os.environ.get("RANK", "0")) == 0:
+        from ..train.train import MIN_CALIBRATION_PROMPTS
+
+        metrics = result.metrics
+        ignored = config.ignored_settings(metrics["val_examples"], (metrics.get("check_val") or {}).get("examples", 0),
+                                          bool(protocol.guardrail_map()), MIN_CALIBRATION_PROMPTS)
         if as_json:
-            typer.echo(json.dumps({"out": str(target), **result.metrics}, ensure_ascii=False))
+            typer.echo(json.dumps({"out": str(target), **metrics, "ignored": ignored}, ensure_ascii=False))
         else:
-            _summary(result.metrics, Path(target))
+            _summary(metrics, Path(target), ignored)
 
 
 def _given(ctx: typer.Context, name: str) -> bool:
@@ -141,7 +147,7 @@ def _given(ctx: typer.Context, name: str) -> bool:
     return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
 
 
-def _summary(metrics: dict, out: Path) -> None:
+def _summary(metrics: dict, out: Path, ignored: list[str]) -> None:
     def pct(value: Optional[float]) -> str:
         return "-" if value is None else f"{100 * value:.0f}%"
 
@@ -167,7 +173,10 @@ def _summary(metrics: dict, out: Path) -> None:
         + " (a guarded line less similar to every training line refuses)")
     table.add_row("time", f"{metrics['seconds']:.1f} s on {metrics['world_size']} process(es)")
     console.print(table)
-    console.print("note: validation prompts are the protocol's own samples and share its phrasings; they measure "
-                  "memory. Measure quality with `mtp eval` on prompts written apart (new wording, new off-topic "
-                  "prompts).", highlight=False, soft_wrap=True)
+    for note in ignored:
+        console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
+    if (metrics.get("check_val") or {}).get("examples"):
+        console.print("note: validation prompts are the protocol's own samples and share its phrasings; they "
+                      "measure memory. Measure quality with `mtp eval` on prompts written apart (new wording, new "
+                      "off-topic prompts).", highlight=False, soft_wrap=True)
     console.print(f"wrote {escape(str(out))}", highlight=False, soft_wrap=True)

@@ -161,6 +161,10 @@ def _clear_previous(out: Path) -> None:
     manifest.unlink()
 
 
+#: Off a terminal, a progress line at least this often (seconds), whatever the steps.
+PROGRESS_SECONDS = 30.0
+
+
 def _lr_at(step: int, total: int, base: float, warmup: int) -> float:
     """Linear warmup, then cosine decay to a tenth of the base rate."""
     if step < warmup:
@@ -474,12 +478,19 @@ class _Run:
 
 
 class _Progress:
-    """A rich progress bar with the running loss (a no-op when disabled, e.g. on ranks other than 0)."""
+    """The running loss on stderr: a rich progress bar on a terminal; elsewhere (a CI log, ``nohup``, a pipe) a
+    plain line at the first step, every tenth of the run or :data:`PROGRESS_SECONDS`, and the last step. A no-op
+    when disabled, e.g. on ranks other than 0."""
 
     def __init__(self, total: int, start: int, enabled: bool) -> None:
+        import sys
+
         self.enabled = enabled
-        self.last_val: float | None = None
-        if enabled:
+        self.total, self.step, self.loss, self.val_loss = total, start, "-", "-"
+        self.began = self.last_line = time.perf_counter()
+        self.every = max(1, total // 10)
+        self.bar: Any = None
+        if enabled and sys.stderr.isatty():
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -491,18 +502,32 @@ class _Progress:
             self.task = self.bar.add_task("train", total=total, completed=start, loss="-", val="-")
 
     def __enter__(self) -> "_Progress":
-        if self.enabled:
+        if self.bar is not None:
             self.bar.__enter__()
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        if self.enabled:
+        if self.bar is not None:
             self.bar.__exit__(*exc)
 
     def advance(self, loss: float) -> None:
-        if self.enabled:
-            self.bar.update(self.task, advance=1, loss=f"{loss:.4f}")
+        self.step, self.loss = self.step + 1, f"{loss:.4f}"
+        if self.bar is not None:
+            self.bar.update(self.task, advance=1, loss=self.loss)
+        elif self.enabled:
+            now = time.perf_counter()
+            if self.step == 1 or self.step % self.every == 0 or self.step == self.total \
+                    or now - self.last_line >= PROGRESS_SECONDS:
+                self._line(now)
 
     def val(self, loss: float) -> None:
-        if self.enabled:
-            self.bar.update(self.task, val=f"{loss:.4f}")
+        self.val_loss = f"{loss:.4f}"
+        if self.bar is not None:
+            self.bar.update(self.task, val=self.val_loss)
+
+    def _line(self, now: float) -> None:
+        import sys
+
+        self.last_line = now
+        print(f"training step {self.step}/{self.total}  loss {self.loss}  val {self.val_loss}  "
+              f"elapsed {now - self.began:.0f} s", file=sys.stderr, flush=True)

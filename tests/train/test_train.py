@@ -249,3 +249,13 @@ def test_training_and_loading_leave_the_process_alone(protocol, tmp_path, monkey
     load_base(str(out))  # a local directory as the base of another run
     Model.load(out)
     assert "HF_HUB_OFFLINE" not in os.environ and "TRANSFORMERS_NO_ADVISORY_WARNINGS" not in os.environ
+
+
+def test_progress_off_a_terminal_is_plain_lines(protocol, tmp_path, capsys):
+    """Regression: off a terminal (CI logs, nohup, a pipe) training printed nothing until the bar at the end."""
+    import re
+
+    train(protocol, tmp_path / "m", tiny(max_steps=20, progress=True))
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert [int(re.match(r"training step (\d+)/20  loss \d+\.\d{4}  val \S+  elapsed \d+ s$", line).group(1))
+            for line in lines] == [1, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20]
