@@ -67,7 +67,8 @@ def serve(
                                     "waiting; the next is answered 503 with Retry-After."),
     threads: Optional[int] = threads_option(),
 ) -> None:
-    """Serve trained models over HTTP: POST /run, GET /models, GET /health, POST /v1/completions, docs at /docs."""
+    """Serve trained models over HTTP: POST /run, GET /models, GET /health, POST /v1/completions,
+    POST /v1/chat/completions, docs at /docs."""
     from ..serve import require_serve_extra
     from ..train.extra import require_train_extra
 
