@@ -28,7 +28,8 @@ def chat(
                                    "until the conversation fills them (default: empty)."),
     number: List[str] = typer.Option([], "--number", "-n", help="Number placeholder values, as for `mtp run`."),
     as_json: bool = typer.Option(False, "--json", help="Print each answer as one JSON line."),
-    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, help="Longest answer text, in tokens."),
+    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, help="Longest answer text, in tokens "
+                                             "[default: twice the protocol's longest answer]."),
     threshold: Optional[float] = threshold_option(),
     min_similarity: Optional[float] = similarity_option(),
     template: Optional[Path] = template_option(),

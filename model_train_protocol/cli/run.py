@@ -133,7 +133,8 @@ def run(
     sample: bool = typer.Option(False, "--sample", help="Sample instead of greedy decoding."),
     temperature: float = typer.Option(1.0, "--temperature", help="Sampling temperature (with --sample): a finite number above 0."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed for --sample."),
-    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, help="Longest answer text, in tokens."),
+    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, help="Longest answer text, in tokens "
+                                             "[default: twice the protocol's longest answer]."),
     threshold: Optional[float] = threshold_option(),
     min_similarity: Optional[float] = similarity_option(),
     template: Optional[Path] = template_option(),
