@@ -36,7 +36,8 @@ from model_train_protocol.render import RenderedExample
 from model_train_protocol.train import TrainConfig, train
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "clinc150" / "clinc150_dev.json"
-DOMAINS = ("banking", "credit_cards", "kitchen_and_dining")
+DOMAINS = ("banking", "credit_cards", "kitchen_and_dining", "home", "auto_and_commute", "work", "small_talk", "meta")
+NPC_DIR = Path(__file__).resolve().parent / "npc"
 GREETING = "Hello, how can I help you with {topic} today?"
 
 
@@ -81,23 +82,40 @@ def build_protocol(data: dict, domain: str, per_intent: int = 10, guardrail_quer
     return protocol
 
 
-def clinc_cases(model: Model, data: dict, domain: str, per_intent: int | None) -> EvalSet:
-    """The domain's test queries and every oos_val query, as prompts of the trained instruction."""
+def clinc_cases(model: Model, data: dict, domain: str, per_intent: int | None, split: str = "test") -> EvalSet:
+    """The domain's test queries and every oos_val query, as prompts of the trained instruction (``split``
+    ``tune``: its val queries and oos_train queries 40-99, the data recipes are chosen on)."""
     spec = model.spec("intent")
     keys = {f.name: f.key for f in spec.finals}
     greeting = GREETING.format(topic=_topic(domain))
     examples, seen = [], {}
-    for query, intent in data["test"]:
+    for query, intent in data["test" if split == "test" else "val"]:
         if intent in data["domains"][domain] and seen.get(intent, 0) < (per_intent or 10**9):
             seen[intent] = seen.get(intent, 0) + 1
             key = keys[_final_name(intent)]
             examples.append(RenderedExample("intent", model.prompt("intent", [greeting, query]),
                                             f"{reply(intent)}\n{key}\n<EOS>", key, False, len(examples)))
     refusal = f"Sorry, I can only help with {_topic(domain)}."
-    for query, _ in data["oos_val"]:
+    for query, _ in (data["oos_val"] if split == "test" else data["oos_train"][40:]):
         examples.append(RenderedExample("intent", model.prompt("intent", [greeting, query]),
                                         f"{refusal}\n<UNK>\n<EOS>", "<UNK>", True, len(examples)))
-    return EvalSet(examples, "CLINC150 test + oos_val (never seen in training)")
+    what = "test + oos_val" if split == "test" else "val + oos_train[40:] (tuning)"
+    return EvalSet(examples, f"CLINC150 {what} (never seen in training)")
+
+
+def npc_protocols(split: str) -> list[tuple[str, mtp.Protocol, mtp.Protocol]]:
+    """The NPC benchmark: each NPC's training protocol and its held-out protocol (``split``: test or tune), whose
+    prompts were written apart from the training patterns (bench/npc/heldout/, by someone who never saw them)."""
+    sys.path.insert(0, str(NPC_DIR.parent.parent))
+    from bench.npc import protocols as npc
+
+    found = []
+    for name in npc.NPCS:
+        held = json.loads((NPC_DIR / "heldout" / f"{name}_{split}.json").read_text(encoding="utf-8"))
+        heldout = npc.build(name, [tuple(pair) for pair in held["in_scope"]], held["off_topic"])
+        heldout.version = "2.0.1"  # held-out off-topic prompts may hold digits ("whats 2+2"); bloom 0.3.2 forbids them
+        found.append((f"npc_{name}", npc.build(name), heldout))
+    return found
 
 
 def _row(name: str, base: str, report: dict, train_seconds: float, peak_mb: float, model: Model) -> dict:
@@ -110,6 +128,7 @@ def _row(name: str, base: str, report: dict, train_seconds: float, peak_mb: floa
         "auroc": s["refusal"]["auroc"], "threshold": model.threshold,
         "similarity_auroc": near.get("auroc"), "refused_by": near.get("refused_by"),
         "similarity_thresholds": [v for lines in thresholds.values() for v in lines.values()],
+        "language_model_accuracy": s.get("language_model_accuracy"), "intent_head_accuracy": s.get("intent_head_accuracy"),
         "train_seconds": round(train_seconds, 1),
         "latency_p50_s": s["latency_p50_s"], "peak_rss_mb": round(peak_mb), "cases": s["cases"],
         "duplicates_of_training": report["held_out"].get("duplicate_rate"),
@@ -149,12 +168,13 @@ def markdown(rows: list[dict]) -> str:
     def num(v: float | None) -> str:
         return "-" if v is None else f"{v:.3f}"
 
-    lines = ["| protocol | base | final accuracy | macro-F1 | off-topic recall | false refusals | "
+    lines = ["| protocol | base | final accuracy | language model alone | off-topic recall | false refusals | "
              "AUROC (confidence / similarity) | similarity threshold | training | p50 answer | peak memory |",
              "|" + "---|" * 11]
     for r in rows:
         near = ", ".join(f"{v:.3f}" for v in r.get("similarity_thresholds") or []) or "-"
-        cells = [r["protocol"], r["base"], pct(r["final_accuracy"]), pct(r["macro_f1"]), pct(r["off_topic_recall"]),
+        cells = [r["protocol"], r["base"], pct(r["final_accuracy"]), pct(r.get("language_model_accuracy")),
+                 pct(r["off_topic_recall"]),
                  pct(r["false_refusals"]), f"{num(r['auroc'])} / {num(r.get('similarity_auroc'))}", near,
                  f"{r['train_seconds']:.0f} s",
                  f"{1000 * r['latency_p50_s']:.0f} ms", f"{r['peak_rss_mb']} MB"]
@@ -169,6 +189,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--domains", nargs="+", default=list(DOMAINS))
     parser.add_argument("--per-intent", type=int, default=None, help="test queries per intent (default: all 30)")
     parser.add_argument("--no-support", action="store_true", help="skip the support_intents example")
+    parser.add_argument("--npc", nargs="*", default=None, help="NPC protocols to run (default: all three; none: "
+                        "--npc with no name)")
+    parser.add_argument("--split", choices=("test", "tune"), default="test",
+                        help="held-out prompts: test (the figures) or tune (what recipes are chosen on)")
+    parser.add_argument("--no-intent", action="store_true", help="train without the intent head (the previous "
+                        "recipe: the language model alone decides)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: PyTorch's)")
     parser.add_argument("--val-split", type=float, default=None, help="validation share (default: the recipe's)")
     parser.add_argument("--no-similarity", action="store_true", help="train without the similarity refusal")
@@ -181,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     data = json.loads(DATA.read_text(encoding="utf-8"))
     config = TrainConfig(base=args.base, progress=False, threads=args.threads,
                          **({"similarity_refusal": False} if args.no_similarity else {}),
+                         **({"intent_head": False} if args.no_intent else {}),
                          **({} if args.val_split is None else {"val_split": args.val_split}))
     if args.threads:  # answering too (training sets its own threads and restores them)
         import torch
@@ -189,14 +216,23 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for domain in args.domains:
         rows.append(run_one(domain, build_protocol(data, domain),
-                            lambda model, d=domain: clinc_cases(model, data, d, args.per_intent), args.out, config))
+                            lambda model, d=domain: clinc_cases(model, data, d, args.per_intent, args.split),
+                            args.out, config))
+    from model_train_protocol.eval import select_cases
+
+    for name, protocol, heldout in npc_protocols(args.split):
+        if args.npc is None or name.removeprefix("npc_") in args.npc:
+            rows.append(run_one(name, protocol,
+                                lambda model, h=heldout: select_cases(h, model.manifest, model.specs, "all"),
+                                args.out, config))
     if not args.no_support:
         rows.append(support_intents(args.out, config))
-    clinc = [r for r in rows if r["protocol"] in args.domains]
+    clinc = [r for r in rows if r["protocol"] in args.domains] or rows
     mean = {k: round(sum(r[k] for r in clinc) / len(clinc), 4) for k in
             ("final_accuracy", "macro_f1", "off_topic_recall", "false_refusals", "train_seconds", "latency_p50_s")}
-    summary = {"base": args.base, "rows": rows, "clinc_mean": mean, "threads": args.threads,
-               "settings": {k: v for k, v in config.to_dict().items() if k in ("val_split", "similarity_refusal")},
+    summary = {"base": args.base, "split": args.split, "rows": rows, "clinc_mean": mean, "threads": args.threads,
+               "settings": {k: v for k, v in config.to_dict().items()
+                            if k in ("val_split", "similarity_refusal", "intent_head", "intent_steps")},
                "test_queries_per_intent": args.per_intent or "all"}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

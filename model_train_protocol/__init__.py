@@ -16,6 +16,7 @@ from .errors import (
     GuardrailTypeError,
     InstructionError,
     InstructionInputError,
+    InstructionInputTypeError,
     InstructionTypeError,
     MTPError,
     MTPFileError,
@@ -39,8 +40,7 @@ from .errors import (
     TokenTypeError,
 )
 from .guardrail import Guardrail
-from .instructions import ExtendedInstruction, Instruction, MultiClassifierInstruction, Sample, StateMachineInstruction
-from .protocol import Protocol
+from .instructions import Sample
 from .render import RenderedExample, render_protocol
 from .tokens import BOS, EOS, NON, PAD, RUN, UNK, NumListToken, NumToken, SpecialToken, Token, UserToken
 from .tokenset import Snippet, TokenSet
@@ -54,6 +54,9 @@ from .reference_api.io import (
     StateMachineOutput,
 )
 from .reference_api.tokens import FinalNumToken, FinalToken
+# The compatibility layer's classes: the core's, also built by the reference's calls (model_train_protocol.compat).
+from .compat.instructions import ExtendedInstruction, Instruction, MultiClassifierInstruction, StateMachineInstruction
+from .compat.protocol import Protocol
 from .csv_import import CSVImportError, import_csv
 from .export import ExportError, export_protocol
 from .export_gguf import export_gguf
@@ -99,6 +102,7 @@ __all__ = [
     "InstructionError",
     "InstructionInput",
     "InstructionInputError",
+    "InstructionInputTypeError",
     "InstructionOutput",
     "InstructionTypeError",
     "MTPError",

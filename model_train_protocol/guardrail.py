@@ -39,10 +39,18 @@ class Guardrail:
     def add_sample(self, prompt: str) -> None:
         """Add one example of a prompt that must be refused."""
         if not isinstance(prompt, str):
-            raise GuardrailTypeError(f"Guardrail sample must be a string, got {type(prompt).__name__} {prompt!r}.")
+            raise GuardrailTypeError(f"Sample prompt must be a non-empty string, got {type(prompt).__name__} {prompt!r}.")
         if not prompt.strip():
-            raise GuardrailError("Guardrail sample cannot be empty; give an example of an off-topic prompt.")
+            raise GuardrailError("Sample prompt must be a non-empty string; give an example of an off-topic prompt.")
         self.samples.append(prompt)
+
+    def format_samples(self) -> list:
+        """``[bad_output, "<bad_prompt>", "<good_prompt>", [samples...]]``, the reference's view of a guardrail
+        (its prompts in angle brackets, as bloom 0.1/0.2 wrote them)."""
+        if len(self.samples) < MIN_GUARDRAIL_SAMPLES:
+            raise GuardrailError(f"Guardrail has {len(self.samples)} sample prompt(s). At least "
+                                 f"{MIN_GUARDRAIL_SAMPLES} sample prompts are required; add them with add_sample().")
+        return [self.bad_output, f"<{self.bad_prompt}>", f"<{self.good_prompt}>", list(self.samples)]
 
     def __repr__(self) -> str:
         return f"Guardrail(bad_output={self.bad_output!r}, samples={len(self.samples)})"

@@ -14,7 +14,6 @@ from .errors import InstructionError, InstructionTypeError
 from .errors import DuplicateGuardrailError, GuardrailError, GuardrailIndexError, GuardrailTypeError
 from .guardrail import MIN_GUARDRAIL_SAMPLES, Guardrail
 from .labels import format_labels, parse_labels, read_labels
-from .reference_api.io import bind_seed, extended_call, instruction_call
 from .tokens import NON, NumListToken, NumToken, SpecialToken, Token
 from .tokenset import Snippet, TokenSet
 
@@ -36,8 +35,35 @@ class Sample:
 
     @property
     def prompt(self) -> Snippet | None:
-        """Unused for basic instructions; see ExtendedInstruction."""
+        """The user's prompt line (ExtendedInstruction samples only)."""
         return None
+
+    # --- the reference's views of a sample, as the model file writes it (FORMAT.md 2.5) ---
+    @property
+    def result(self) -> Token:
+        """The final that closes this sample's answer."""
+        return self.final
+
+    @property
+    def strings(self) -> list[str]:
+        """One string per input line, then the answer."""
+        return [sn.string for sn in self.inputs] + [self.output]
+
+    @property
+    def numbers(self) -> list[list[int]]:
+        """One list of NumToken numbers per row of the instruction's set (the answer row has none)."""
+        return [list(sn.numbers) for sn in self.inputs] + [[]]
+
+    @property
+    def number_lists(self) -> list[list[list[int]]]:
+        """Like :attr:`numbers`, one list per NumListToken."""
+        return [[list(v) for v in sn.number_lists] for sn in self.inputs] + [[]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The sample as the model file writes it (``result`` is the final's value)."""
+        prompt = self.prompt
+        return {"strings": self.strings, "prompt": None if prompt is None else prompt.string, "numbers": self.numbers,
+                "number_lists": self.number_lists, "result": self.final.value, "value": self.value}
 
 
 class BaseInstruction:
@@ -46,9 +72,6 @@ class BaseInstruction:
     kind = ""
     #: The kind of model a protocol of this instruction trains (FORMAT.md 5.2); instructions of one protocol agree.
     model_type = "generative"
-    #: True when made by a call in the reference's API (``input=``/``output=``): the protocol then takes the
-    #: oldest layout that holds it, as a script written for the newest reference expects (formats.versions).
-    reference_call = False
 
     def __init__(self, context: Sequence[TokenSet], final: FinalSpec, name: str | None) -> None:
         owner = type(self).__name__
@@ -71,7 +94,7 @@ class BaseInstruction:
                 raise InstructionTypeError(
                     f"{owner} {name!r}: context item {i} is {type(ts).__name__}, not a TokenSet."
                 )
-        self.context: tuple[TokenSet, ...] = sets
+        self.tokensets: tuple[TokenSet, ...] = sets
         self.finals: tuple[Token, ...] = _finals(final, owner, name)
         self.background: list[str] = []
         self.samples: list[Sample] = []
@@ -79,6 +102,11 @@ class BaseInstruction:
         self.input_guardrails: dict[int, Guardrail] = {}
 
     # --- shape -----------------------------------------------------------
+    @property
+    def context(self) -> tuple[TokenSet, ...]:
+        """The seed API's name for :attr:`tokensets`: the TokenSets of the input lines, in order."""
+        return self.tokensets
+
     @property
     def input_sets(self) -> tuple[TokenSet, ...]:
         """The TokenSets that count toward the protocol's ``inputs``."""
@@ -101,7 +129,7 @@ class BaseInstruction:
     @property
     def guarded_sets(self) -> tuple[TokenSet, ...]:
         """The TokenSets a user prompt can reach (where guardrails apply), by input index."""
-        return self.context
+        return self.tokensets
 
     # --- building ----------------------------------------------------------
     def add_context(self, line: str) -> None:
@@ -133,8 +161,8 @@ class BaseInstruction:
                                  "use a StateMachineInstruction or an Instruction to refuse off-topic prompts.")
         if len(guardrail.samples) < MIN_GUARDRAIL_SAMPLES:
             raise GuardrailError(
-                f"{owner}: the guardrail has {len(guardrail.samples)} bad-prompt sample(s); add at least "
-                f"{MIN_GUARDRAIL_SAMPLES} with guardrail.add_sample(...) before add_guardrail."
+                f"{owner}: Guardrail must have at least {MIN_GUARDRAIL_SAMPLES} samples, it has "
+                f"{len(guardrail.samples)}; add them with guardrail.add_sample(...) before add_guardrail."
             )
         lines = self.guarded_sets
         if isinstance(tokenset_index, bool) or not isinstance(tokenset_index, int):
@@ -147,16 +175,16 @@ class BaseInstruction:
         held = self.input_guardrails.get(tokenset_index) or lines[tokenset_index].guardrail
         if held is not None:
             raise DuplicateGuardrailError(
-                f"{owner}: input line {tokenset_index} {lines[tokenset_index]!r} already has a guardrail "
-                f"({held!r}); a line takes one guardrail."
+                f"{owner}: A guardrail is already defined for tokenset_index {tokenset_index} "
+                f"({lines[tokenset_index]!r}: {held!r}); a line takes one guardrail."
             )
         self.input_guardrails[tokenset_index] = guardrail
 
     def _snippets(self, input_snippets: Sequence[Snippet | str]) -> tuple[Snippet, ...]:
         kind = type(input_snippets)
-        if (kind is list or kind is tuple) and len(input_snippets) == len(self.context):
+        if (kind is list or kind is tuple) and len(input_snippets) == len(self.tokensets):
             # Fast path: Snippets made on these very TokenSets need no further check.
-            for snippet, ts in zip(input_snippets, self.context):
+            for snippet, ts in zip(input_snippets, self.tokensets):
                 if type(snippet) is not Snippet or snippet.tokenset is not ts or not snippet.checked:
                     break
             else:
@@ -165,12 +193,12 @@ class BaseInstruction:
         if isinstance(input_snippets, (str, Snippet)) or not isinstance(input_snippets, Iterable):
             raise InstructionTypeError(f"{owner}: input_snippets must be a list with one Snippet per context TokenSet.")
         items = list(input_snippets)
-        if len(items) != len(self.context):
+        if len(items) != len(self.tokensets):
             raise InstructionError(
-                f"{owner}: got {len(items)} input snippet(s) but the instruction has {len(self.context)} context "
-                "TokenSet(s); pass one snippet per context TokenSet, in order."
+                f"{owner}: Number of context snippets ({len(items)}) must match number of context token sets "
+                f"({len(self.tokensets)}); pass one snippet per context TokenSet, in order."
             )
-        return tuple(_snippet_for(s, ts, f"{owner}: input {i}") for i, (s, ts) in enumerate(zip(items, self.context)))
+        return tuple(_snippet_for(s, ts, f"{owner}: input {i}") for i, (s, ts) in enumerate(zip(items, self.tokensets)))
 
     def _choose_final(self, final: Token | None, value: int | float | None) -> tuple[Token, int | float | None]:
         finals = self.finals
@@ -199,11 +227,11 @@ class BaseInstruction:
         if isinstance(chosen, NumToken):
             if value is None:
                 raise InstructionError(
-                    f"{owner}: final {chosen.name!r} is a NumToken, so the sample needs value=<number between "
-                    f"{chosen.min_value} and {chosen.max_value}>."
+                    f"{owner}: final {chosen.name!r} is a NumToken and requires a numeric value: the sample needs "
+                    f"value=<number between {chosen.min_value} and {chosen.max_value}>."
                 )
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise InstructionTypeError(f"{owner}: value must be an int or float, got {type(value).__name__} {value!r}.")
+                raise InstructionTypeError(f"{owner}: Value must be an int or float, got {type(value).__name__} {value!r}.")
             if not chosen.min_value <= value <= chosen.max_value:
                 raise InstructionError(
                     f"{owner}: value {value} is out of range for final {chosen.name!r}: must be between "
@@ -230,10 +258,28 @@ class BaseInstruction:
                 raise InstructionError(f"{owner} name cannot be empty.")
         elif attribute == "finals" and "finals" in self.__dict__:
             value = _finals(value, owner, self.name)  # more finals may be declared; samples are checked by validate
-        elif attribute in ("context", "response") and attribute in self.__dict__:
+        elif attribute == "context" or (attribute in ("tokensets", "response") and attribute in self.__dict__):
             raise InstructionError(f"{owner} {self.name!r}: {attribute} cannot change once the instruction is "
                                    "created (its samples are made on it); create a new instruction.")
         object.__setattr__(self, attribute, value)
+
+    # --- the reference's public views (0.8+) -------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The instruction as the reference's ``to_dict()`` gives it: its name, its rows' tokens, its first
+        final and its samples (the Sample objects themselves, each with its own ``to_dict()``)."""
+        return {"name": self.name, "tokens": [[t.to_dict() for t in ts.tokens] for ts in self.rows],
+                "result": self.finals[0].to_dict(), "samples": list(self.samples)}
+
+    def get_guardrails(self) -> list[Guardrail]:
+        """The guardrails of this instruction's input lines, in line order (one per guarded line)."""
+        return [self.input_guardrails[i] if i in self.input_guardrails else ts.guardrail
+                for i, ts in enumerate(self.guarded_sets)
+                if i in self.input_guardrails or ts.guardrail is not None]
+
+    @property
+    def has_guardrails(self) -> bool:
+        """True when a guardrail guards one of this instruction's input lines."""
+        return bool(self.input_guardrails) or any(ts.guardrail is not None for ts in self.guarded_sets)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, samples={len(self.samples)})"
@@ -246,11 +292,11 @@ class _ResponseLineInstruction(BaseInstruction):
 
     @property
     def input_sets(self) -> tuple[TokenSet, ...]:
-        return self.context
+        return self.tokensets
 
     @property
     def rows(self) -> tuple[TokenSet, ...]:
-        return self.context + (self.response,)
+        return self.tokensets + (self.response,)
 
 
 class Instruction(_ResponseLineInstruction):
@@ -258,19 +304,7 @@ class Instruction(_ResponseLineInstruction):
 
     kind = "basic"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """``Instruction(context, response, final, name)``, or a reference call (see reference_api.io)."""
-        call = instruction_call(args, kwargs)
-        if call is None:
-            bound = bind_seed(self._create, args, kwargs, "Instruction", _SEED_INSTRUCTION)
-            self._create(*bound.args, **bound.kwargs)
-            return
-        self._create(call.context, call.response, call.final, call.name)
-        self.reference_call = True
-        for line in call.background:
-            self._append_context(line)
-
-    def _create(
+    def __init__(
         self,
         context: Sequence[TokenSet],
         response: TokenSet,
@@ -300,14 +334,8 @@ class Instruction(_ResponseLineInstruction):
         output_snippet: Snippet | str,
         value: int | float | None = None,
         final: Token | None = None,
-        *,
-        output_value: int | float | None = None,
     ) -> Sample:
-        """Add one example: a snippet per context TokenSet and the response snippet.
-
-        ``output_value`` is the reference API's name for ``value``.
-        """
-        value = _one_value(value, output_value, "output_value", f"Instruction {self.name!r}")
+        """Add one example: a snippet per context TokenSet and the response snippet."""
         snippets = self._snippets(input_snippets)
         if type(output_snippet) is str:  # the response TokenSet never holds number tokens
             output = output_snippet
@@ -327,67 +355,58 @@ class ExtendedSample(Sample):
     def prompt(self) -> Snippet | None:
         return self.inputs[-1]
 
+    @property
+    def strings(self) -> list[str]:
+        """The input strings except the prompt, then the response."""
+        return [sn.string for sn in self.inputs[:-1]] + [self.output]
+
+    @property
+    def numbers(self) -> list[list[int]]:
+        """One list per input row, the prompt's included (the response row has none)."""
+        return [list(sn.numbers) for sn in self.inputs]
+
+    @property
+    def number_lists(self) -> list[list[list[int]]]:
+        return [[list(v) for v in sn.number_lists] for sn in self.inputs]
+
 
 class ExtendedInstruction(BaseInstruction):
     """The model answers the user's prompt (the last context line) in free text, then a final."""
 
     kind = "extended"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """``ExtendedInstruction(context, final, name)``, or a reference call (see reference_api.io), whose
-        prompt line needs no UserToken."""
-        call = extended_call(args, kwargs)
-        if call is None:
-            bound = bind_seed(self._create, args, kwargs, "ExtendedInstruction", _SEED_EXTENDED)
-            self._create(*bound.args, **bound.kwargs)
-            return
-        super().__init__(call.context, call.final, call.name)
-        self.reference_call = True
-        for line in call.background:
-            self._append_context(line)
-
-    def _create(self, context: Sequence[TokenSet], final: FinalSpec, name: str | None = None) -> None:
+    def __init__(self, context: Sequence[TokenSet], final: FinalSpec, name: str | None = None) -> None:
         super().__init__(context, final, name)
-        if not self.context[-1].has_user:
+        if not self.tokensets[-1].has_user:
             raise InstructionError(
-                f"ExtendedInstruction {self.name!r}: the last context TokenSet {self.context[-1]!r} is the user's "
+                f"ExtendedInstruction {self.name!r}: the last context TokenSet {self.tokensets[-1]!r} is the user's "
                 "prompt and must include an mtp.UserToken."
             )
 
     @property
     def input_sets(self) -> tuple[TokenSet, ...]:
-        return self.context[:-1]
+        return self.tokensets[:-1]
 
     @property
     def prompt_set(self) -> TokenSet:
-        return self.context[-1]
+        return self.tokensets[-1]
 
     @property
     def rows(self) -> tuple[TokenSet, ...]:
-        return self.context
+        return self.tokensets
 
     @property
     def prompt_index(self) -> int:
-        return len(self.context) - 1
+        return len(self.tokensets) - 1
 
     def add_sample(
         self,
-        input_snippets: Sequence[Snippet | str] | None = None,
-        response_string: str | None = None,
+        input_snippets: Sequence[Snippet | str],
+        response_string: str,
         value: int | float | None = None,
         final: Token | None = None,
-        *,
-        inputs: Sequence[Snippet | str] | None = None,
     ) -> Sample:
-        """Add one example: a snippet per context TokenSet (the last is the prompt) and the response.
-
-        ``inputs`` is the reference API's name for ``input_snippets``.
-        """
-        input_snippets = _one_value(input_snippets, inputs, "inputs", f"ExtendedInstruction {self.name!r}",
-                                    "input_snippets")
-        if input_snippets is None or response_string is None:
-            raise InstructionTypeError(f"ExtendedInstruction {self.name!r}: add_sample needs input_snippets=[...] "
-                                       "(one per context TokenSet, the prompt last) and response_string=...")
+        """Add one example: a snippet per context TokenSet (the last is the prompt) and the response."""
         snippets = self._snippets(input_snippets)
         if not isinstance(response_string, str):
             raise InstructionTypeError(
@@ -399,51 +418,17 @@ class ExtendedInstruction(BaseInstruction):
         return sample
 
 
-_SEED_INSTRUCTION = ("Instruction(context=[TokenSet, ...], response=TokenSet, final=Token, name=...) or "
-                     "Instruction(name, input=InstructionInput([...]), output=InstructionOutput(tokenset, final))")
-_SEED_EXTENDED = ("ExtendedInstruction(context=[TokenSet, ..., prompt_set], final=Token, name=...) or "
-                  "ExtendedInstruction(input=InstructionInput([...]), output=ExtendedResponse(final), name=...)")
-
-
-def _one_value(seed: Any, reference: Any, reference_name: str, owner: str, seed_name: str = "value") -> Any:
-    """The argument given under its seed name or its reference name, refusing both at once."""
-    if reference is None:
-        return seed
-    if seed is not None:
-        raise InstructionTypeError(f"{owner}: {seed_name}= and {reference_name}= name the same argument; pass one.")
-    return reference
-
-
 class _ChoiceInstruction(_ResponseLineInstruction):
     """An instruction whose answer is chosen from a closed set (a state, or one value per label).
 
     Its response line is one generated token (``State`` or ``States``) whose
-    description lists what may be answered, its final is always ``<NON>``, and
-    it takes the seed's ``context=[TokenSet...]`` or the reference's
-    ``input=`` (any object with ``.tokensets``, e.g. ``InstructionInput``), in
-    which case ``context`` holds background lines as in the reference.
+    description lists what may be answered, and its final is always ``<NON>``.
     """
 
     _response_value = ""
 
-    def __init__(self, context: Any, name: str, input: Any, owner: str) -> None:
-        background: Sequence[str] = ()
-        if input is None and hasattr(context, "tokensets"):
-            input, context = context, None
-        if input is not None:
-            if not hasattr(input, "tokensets"):
-                raise InstructionTypeError(f"{owner}: input must be an InstructionInput (or StateMachineInput), "
-                                           f"got {type(input).__name__}.")
-            if context is not None:
-                if isinstance(context, str) or not isinstance(context, Iterable):
-                    raise InstructionTypeError(f"{owner}: with input=, context is a list of background lines.")
-                background = list(context)
-            context = input.tokensets
-        elif context is None:
-            raise InstructionTypeError(f"{owner} needs its input lines: context=[TokenSet, ...].")
+    def __init__(self, context: Sequence[TokenSet], name: str) -> None:
         super().__init__(context, NON, name)
-        for line in background:
-            self._append_context(line)
 
     def _make_response(self, desc: str) -> None:
         object.__setattr__(self, "response", TokenSet((Token(self._response_value, desc=desc),)))
@@ -468,17 +453,15 @@ class StateMachineInstruction(_ChoiceInstruction):
     model_type = "state_machine"
     _response_value = "State"
 
-    def __init__(
-        self,
-        context: Sequence[TokenSet] | None = None,
-        states: Sequence[str] | None = None,
-        name: str = "StateMachineInstruction",
-        *,
-        input: Any = None,
-    ) -> None:
-        super().__init__(context, name, input, "StateMachineInstruction")
+    def __init__(self, context: Sequence[TokenSet], states: Sequence[str],
+                 name: str = "StateMachineInstruction") -> None:
+        super().__init__(context, name)
         object.__setattr__(self, "states", _states(states, self.name))
         self._make_response(f"The responses that are acceptable: {list(self.states)!r}.")
+
+    def get_states(self) -> list[str]:
+        """The states the model may answer, in the order declared."""
+        return list(self.states)
 
     def add_sample(self, input_snippets: Sequence[Snippet | str], state: str) -> Sample:
         """Add one example: a snippet per input TokenSet and the state it leads to."""
@@ -504,18 +487,9 @@ class MultiClassifierInstruction(_ChoiceInstruction):
     model_type = "multi_classifier"
     _response_value = "States"
 
-    def __init__(
-        self,
-        context: Sequence[TokenSet] | None = None,
-        state_map: Mapping[str, Sequence[str]] | None = None,
-        name: str = "MultiClassifierInstruction",
-        *,
-        input: Any = None,
-    ) -> None:
-        if input is None and hasattr(context, "tokensets") and not isinstance(name, str):
-            # The reference's positional order: (input, state_map, context=background lines).
-            input, context, name = context, name, "MultiClassifierInstruction"
-        super().__init__(context, name, input, "MultiClassifierInstruction")
+    def __init__(self, context: Sequence[TokenSet], state_map: Mapping[str, Sequence[str]],
+                 name: str = "MultiClassifierInstruction") -> None:
+        super().__init__(context, name)
         object.__setattr__(self, "state_map", _state_map(state_map, self.name))
         shown = {label: list(values) for label, values in self.state_map.items()}
         self._make_response("Acceptable responses must contain exactly 1 key and 1 value for every key in this "
@@ -630,7 +604,7 @@ def _snippet_for(item: Snippet | str, ts: TokenSet, where: str) -> Snippet:
         raise InstructionTypeError(f"{where}: expected a Snippet or a string, got {type(item).__name__}.")
     if item.tokenset is not ts and item.token_set_key != ts.value_key:
         raise InstructionError(
-            f"{where}: the snippet {item.string!r} was made on {item.tokenset!r} but this line is {ts!r}; "
+            f"{where}: the snippet {item.string!r} was made on {item.tokenset!r}, which does not match expected token set {ts!r}; "
             f"create it with that TokenSet's create_snippet()."
         )
     if not item.checked:  # made by hand: check its string and numbers as create_snippet would

@@ -17,9 +17,8 @@ from typing import Any
 from .errors import InstructionError, Problem, ProtocolError, ProtocolTypeError, StateMachineError
 from .guardrail import Guardrail
 from .instructions import BaseInstruction, guardrail_map
-from .reference_api.protocol import layout_of
 from .text import file_name_problem
-from .tokens import KeyMap
+from .tokens import KeyMap, SpecialToken, Token
 
 #: A file layout: ``"0.3.2"``, ``"1.2.1"``, ``"2.0.1"`` (or a ``formats.versions.FormatVersion``, a layer above).
 Version = Any
@@ -33,18 +32,14 @@ class Protocol:
     ``inputs`` is the number of input lines of every sample; ``encrypt`` (the
     default) replaces token names by 6-hex hashes in what the model sees.
     ``version`` is the file layout written when a method is given none (default
-    bloom 0.3.2); ``state_machine`` is the reference 0.5-0.8 argument (see
-    :mod:`.reference_api.protocol`).
+    bloom 0.3.2 for generative protocols, see :meth:`save`).
     """
 
-    def __init__(self, name: str, inputs: int, encrypt: bool = True, state_machine: bool = False,
-                 version: Version = None) -> None:
+    def __init__(self, name: str, inputs: int, encrypt: bool = True, version: Version = None) -> None:
         self.name = name
         self.inputs = inputs
         self.encrypt = encrypt
-        self.version = layout_of(version, state_machine)
-        #: Reference 0.5-0.8's ``state_machine=True``: only a StateMachineInstruction may be added.
-        self._state_machine = state_machine is True
+        self.version = version
         self.context: list[str] = []
         self.instructions: list[BaseInstruction] = []
 
@@ -70,7 +65,7 @@ class Protocol:
     def add_context(self, line: str) -> None:
         """Add a background line about the model's world (ten lines are needed in total)."""
         if not isinstance(line, str):
-            raise ProtocolTypeError(f"Context lines must be strings, got {type(line).__name__} {line!r}.")
+            raise ProtocolTypeError(f"Context must be a string, got {type(line).__name__} {line!r}.")
         self.context.append(line)
 
     def add_instruction(self, instruction: BaseInstruction) -> None:
@@ -85,16 +80,12 @@ class Protocol:
                 f"MultiClassifierInstruction, got {type(instruction).__name__}."
             )
         if any(i is instruction for i in self.instructions):
-            raise InstructionError(f"Instruction {instruction.name!r} is already in this protocol.")
+            raise InstructionError(f"Instruction {instruction.name!r} was already added to this protocol.")
+        _check_model_type(self, instruction)  # first: a second state machine is a StateMachineError, whatever its name
         if any(i.name == instruction.name for i in self.instructions):
             raise InstructionError(
-                f"An instruction named {instruction.name!r} already exists in protocol {self.name!r}; names must be unique."
+                f"An instruction with name {instruction.name!r} already exists in protocol {self.name!r}; names must be unique."
             )
-        _check_model_type(self, instruction)
-        if self._state_machine and instruction.model_type != "state_machine":
-            raise StateMachineError(
-                f"Protocol {self.name!r} was created with state_machine=True, so it takes one StateMachineInstruction, "
-                f"not {type(instruction).__name__} {instruction.name!r}; drop state_machine=True for other instructions.")
         have = len(instruction.input_sets)
         if have != self.inputs:
             extra = " plus the user's prompt TokenSet last" if instruction.prompt_index is not None else ""
@@ -109,6 +100,26 @@ class Protocol:
     def model_type(self) -> str:
         """``"generative"``, ``"state_machine"`` or ``"multi_classifier"``: what its instructions train (FORMAT.md 5.2)."""
         return self.instructions[0].model_type if self.instructions else "generative"
+
+    @property
+    def input_count(self) -> int:
+        """The reference's name for :attr:`inputs`."""
+        return self.inputs
+
+    @property
+    def state_machine(self) -> bool:
+        """True for a state-machine protocol (the ``state_machine`` field of bloom 1.x files)."""
+        return self.model_type == "state_machine"
+
+    @property
+    def tokens(self) -> set[Token]:
+        """The tokens of the user's instructions (their lines and finals); the special tokens are not among them."""
+        found: set[Token] = set()
+        for instruction in self.instructions:
+            for ts in instruction.rows:
+                found.update(ts.tokens)
+            found.update(instruction.finals)
+        return {t for t in found if not isinstance(t, SpecialToken)}
 
     def key_map(self) -> KeyMap:
         """The keys this protocol gives its tokens."""
@@ -201,8 +212,9 @@ def _check_model_type(protocol: Protocol, instruction: BaseInstruction) -> None:
     if "state_machine" in (first.model_type, instruction.model_type):
         if first.model_type == instruction.model_type:
             raise StateMachineError(
-                f"A state-machine protocol has exactly one instruction: {protocol.name!r} already has "
-                f"{first.name!r}; put every transition into that instruction's samples.")
+                f"A state machine protocol can only have one instruction. {protocol.name!r} already has "
+                f"{first.name!r}, and a state-machine protocol has exactly one instruction: put every transition "
+                "into its samples.")
         raise StateMachineError(
             f"A protocol trains one kind of model: {protocol.name!r} trains a {first.model_type!r} model because of "
             f"instruction {first.name!r}, but {instruction.name!r} ({kind}) trains a {instruction.model_type!r} model; "

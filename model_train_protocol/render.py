@@ -123,11 +123,11 @@ def input_lines(instruction: "BaseInstruction", keys: KeyMap) -> list[str]:
     """The template's input lines of an instruction, ``<string>`` marking free text."""
     lines = [BOS.key + "\n"]
     if instruction.prompt_index is not None:
-        *inputs, prompt = instruction.context
+        *inputs, prompt = instruction.tokensets
         lines += [tokenset_pattern(ts, keys) + "\n" + STRING + "\n" for ts in inputs]
         lines.append(tokenset_pattern(prompt, keys) + STRING + "\n\n")
     else:
-        lines += [tokenset_pattern(ts, keys) + "\n" + STRING + "\n" for ts in instruction.context]
+        lines += [tokenset_pattern(ts, keys) + "\n" + STRING + "\n" for ts in instruction.tokensets]
         lines.append(tokenset_pattern(instruction.response, keys) + "\n")  # type: ignore[attr-defined]
     lines.append(RUN.key)
     return lines
@@ -175,12 +175,12 @@ def render_prompt(instruction: "BaseInstruction", snippets: Sequence[Snippet], k
     """The model input for one example: one snippet per context TokenSet (extended: the last is the prompt)."""
     parts = [BOS.key, "\n"]
     if instruction.prompt_index is not None:
-        for ts, sn in zip(instruction.context[:-1], snippets):
+        for ts, sn in zip(instruction.tokensets[:-1], snippets):
             parts += [tokenset_filled(ts, keys, sn), "\n", sn.string, "\n"]
-        prompt = snippets[len(instruction.context) - 1]
-        parts += [tokenset_filled(instruction.context[-1], keys, prompt), prompt.string, "\n\n"]
+        prompt = snippets[len(instruction.tokensets) - 1]
+        parts += [tokenset_filled(instruction.tokensets[-1], keys, prompt), prompt.string, "\n\n"]
     else:
-        for ts, sn in zip(instruction.context, snippets):
+        for ts, sn in zip(instruction.tokensets, snippets):
             parts += [tokenset_filled(ts, keys, sn), "\n", sn.string, "\n"]
         parts += [tokenset_keys(instruction.response, keys), "\n"]  # type: ignore[attr-defined]
     parts += [RUN.key, "\n"]

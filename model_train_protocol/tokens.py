@@ -48,11 +48,11 @@ def _check_key(value: str, key: Any) -> None:
     if not isinstance(key, str):
         raise TokenTypeError(f"Token {value!r}: key must be a string or None, got {type(key).__name__}.")
     if key == "":
-        raise TokenError(f"Token {value!r}: key cannot be an empty string; leave key=None for an automatic key.")
+        raise TokenError(f"Key cannot be an empty string (token {value!r}); leave key=None for an automatic key.")
     bad = _bad_character(key)
     if bad is not None:
         raise TokenError(
-            f"Token {value!r}: invalid character {bad!r} in key {key!r}: only letters, digits, "
+            f"Invalid character {bad!r} in key {key!r} of token {value!r}: only letters, digits, "
             f"underscores and single-character emoji are allowed."
         )
 
@@ -116,6 +116,42 @@ class Token:
         """Everything that defines the token; two tokens with equal signatures are interchangeable."""
         return (type(self).__name__, self.value, self.key, self.desc, self.min_value, self.max_value, self.length)
 
+    def __eq__(self, other: object) -> bool:
+        """Tokens are equal when everything that defines them is (the reference compares them so too)."""
+        if self is other:
+            return True
+        if not isinstance(other, Token):
+            return NotImplemented
+        return self.signature() == other.signature()
+
+    def __hash__(self) -> int:
+        # Only what cannot change once created: equal tokens share it, and a token's hash never moves.
+        return hash((type(self).__name__, self.value))
+
+    # --- the reference's public views of a token (0.8+) -----------------
+    @property
+    def num(self) -> int:
+        """1 for a token that carries one number (NumToken), else 0."""
+        return 0
+
+    @property
+    def num_list(self) -> int:
+        """The length of a NumListToken's list of numbers, else 0."""
+        return 0
+
+    special: str | None = None
+
+    @property
+    def template_representation(self) -> str:
+        """What the template writes after the token's key (see :meth:`placeholder`)."""
+        return self.placeholder()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The token as a plain dict, the reference's ``Token.to_dict()`` fields."""
+        return {"value": self.value, "key": self.key, "num": self.num, "num_list": self.num_list,
+                "desc": self.desc, "special": self.special, "type": self.type_name,
+                "min_value": self.min_value, "max_value": self.max_value, "length": self.length}
+
     def __setattr__(self, attribute: str, value: Any) -> None:
         """Check every change as the constructor checks it: a token in a protocol cannot become unsavable.
 
@@ -144,6 +180,11 @@ class Token:
             raise TokenError(f"{owner} has no {attribute!r} to set; only NumToken and NumListToken carry "
                              "numbers.") from None
 
+    def __str__(self) -> str:
+        """The reference's display form: ``Token(Value: 'Cat_', Key: None, Num: False, Desc: ..., Special: None)``."""
+        return (f"Token(Value: {self.value!r}, Key: {self.key!r}, Num: {bool(self.num)}, Desc: {self.desc}, "
+                f"Special: {self.special})")
+
     def __repr__(self) -> str:
         extra = "".join(f", {k}={getattr(self, k)!r}" for k in ("key", "desc") if getattr(self, k) is not None)
         return f"{type(self).__name__}({self.name!r}{extra})"
@@ -158,6 +199,16 @@ class UserToken(Token):
 
     __slots__ = ()
     user = True
+    #: Written as ``"user": true`` in model files (see :class:`ImpliedUserToken`).
+    marked = True
+
+
+class ImpliedUserToken(UserToken):
+    """A UserToken only because a loaded file guards its line: reference files have no UserTokens, and our
+    object model needs one on every guarded line. Model files do not mark it, so the file saves as it was."""
+
+    __slots__ = ()
+    marked = False
 
 
 class NumToken(Token):
@@ -188,6 +239,10 @@ class NumToken(Token):
     @property
     def is_number(self) -> bool:
         return True
+
+    @property
+    def num(self) -> int:
+        return 1
 
     def placeholder(self) -> str:
         return f"<num_{self.min_value}_{self.max_value}>"
@@ -224,6 +279,10 @@ class NumListToken(Token):
     def is_number(self) -> bool:
         return True
 
+    @property
+    def num_list(self) -> int:
+        return self.length
+
     def placeholder(self) -> str:
         return f"<num_{self.min_value}_{self.max_value}_{self.length}>"
 
@@ -231,6 +290,7 @@ class NumListToken(Token):
 class SpecialToken(Token):
     """One of the six structural tokens; value and key are the same literal, e.g. ``<BOS>``."""
 
+    type_name = "SpecialToken"
     __slots__ = ("special", "file_type")
 
     def __init__(self, literal: str, special: str, file_type: str) -> None:

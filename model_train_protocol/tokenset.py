@@ -179,6 +179,22 @@ class TokenSet:
         self.guardrail = guardrail
         _remember_guarded_set(self)
 
+    @property
+    def key(self) -> str:
+        """The reference's name for :attr:`value_key`: its tokens' values in order (what a snippet records)."""
+        return self.value_key
+
+    def __eq__(self, other: object) -> bool:
+        """Equal tokens in the same order are the same line to the model (as in the reference)."""
+        if self is other:
+            return True
+        if not isinstance(other, TokenSet):
+            return NotImplemented
+        return self.tokens == other.tokens
+
+    def __hash__(self) -> int:
+        return hash(self.value_key)
+
     def __repr__(self) -> str:
         return f"TokenSet([{', '.join(t.name for t in self.tokens)}])"
 

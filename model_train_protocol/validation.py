@@ -77,12 +77,13 @@ def validate_protocol(protocol: "Protocol", version: FormatVersion = DEFAULT_VER
             f"inputs is {protocol.inputs}; the bloom {version.bloom} format needs at least {version.min_inputs}.",
             f"Create the protocol with inputs={version.min_inputs} or more, or save as version={newer}.")
     if not protocol.instructions:
-        add("protocol.no-instructions", ("instructions",), "no instructions have been added.",
+        add("protocol.no-instructions", ("instructions",), "No instructions have been added.",
             "Call protocol.add_instruction(...) for each Instruction or ExtendedInstruction.")
     total = len(protocol.context) + sum(len(i.background) for i in protocol.instructions)
     if total < MIN_CONTEXT_LINES:
         add("protocol.context-lines", ("context",),
-            f"{total} context line(s) in total; at least {MIN_CONTEXT_LINES} are required.",
+            f"{total} context line{'' if total == 1 else 's'} in total, less than the minimum required of "
+            f"{MIN_CONTEXT_LINES}.",
             f"Add {MIN_CONTEXT_LINES - total} more with protocol.add_context(...) or instruction.add_context(...).")
     for i, line in enumerate(protocol.context):
         _check_length(add, "context.too-long", ("context", i), line, "context line", limit)
@@ -198,7 +199,7 @@ def _validate_structure(add: _Add, protocol: "Protocol") -> bool:
 def _validate_numbers(add: _Add, instruction: BaseInstruction, where: ProblemPath) -> None:
     """Numbers of the samples against their tokens' bounds as they are now (tokens may change after add)."""
     sets = [(li, ts, [t for t in ts.tokens if isinstance(t, NumToken)],
-             [t for t in ts.tokens if isinstance(t, NumListToken)]) for li, ts in enumerate(instruction.context)]
+             [t for t in ts.tokens if isinstance(t, NumListToken)]) for li, ts in enumerate(instruction.tokensets)]
     sets = [entry for entry in sets if entry[2] or entry[3]]
     finals = [t for t in instruction.finals if isinstance(t, NumToken)]
     if not sets and not finals:
@@ -247,7 +248,7 @@ def _validate_instruction(add: _Add, where: ProblemPath, instruction: BaseInstru
     if count < minimum:
         needed = f"a state machine needs at least {minimum}" if minimum != MIN_SAMPLES else \
             f"at least {minimum} are required"
-        add("instruction.too-few-samples", where, f"{count} sample(s); {needed}.",
+        add("instruction.too-few-samples", where, f"has only {count} sample{'' if count == 1 else 's'}; {needed}.",
             f"Add {minimum - count} more with add_sample(...).")
     per_final = Counter(map(_FINAL_VALUE, instruction.samples))
     declared = {t.value for t in instruction.finals} | {NON.value}
@@ -403,7 +404,7 @@ def _validate_model_type(add: _Add, protocol: "Protocol", version: FormatVersion
     for index, instruction in classifiers:
         for line, _guardrail in instruction_guardrails(instruction, gmap):
             add("multi-classifier.guardrail", ("instructions", index),
-                f"input line {line} ({instruction.context[line]!r}) carries a guardrail, but a multi-classifier has "
+                f"input line {line} ({instruction.tokensets[line]!r}) carries a guardrail, but a multi-classifier has "
                 "no guardrail: it always answers with one value per label.",
                 "Remove the guardrail (use a TokenSet without one), or make this a StateMachineInstruction, "
                 "which can refuse.")

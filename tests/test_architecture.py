@@ -17,21 +17,27 @@ ROOT = "model_train_protocol"
 
 #: Bottom to top; a module belongs to the longest name that is it or its package ("" is the package facade).
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "text", "reference_api"),
-    ("tokens", "reference_api.tokens"),
+    ("errors", "text"),
+    ("tokens",),
     ("labels",),
-    ("tokenset", "guardrail", "reference_api.io"),
+    ("tokenset", "guardrail"),
     ("instructions",),
-    ("protocol", "reference_api.protocol", "v1", "v2"),
+    ("protocol",),
     ("formats.versions",),
     ("validation", "render"),
     ("formats",),
     ("dataset",),
-    ("export", "info", "filecheck", "csv_import", "csv", "finetune"),
+    ("export", "info", "filecheck", "csv_import", "finetune"),
     ("model_dir", "extras"),
-    ("train", "infer", "eval", "serve", "export_gguf", "examples", "", "common"),
+    # The compatibility layer: the reference's import paths and call styles, on top of the core.
+    ("compat", "reference_api", "common", "v1", "v2", "csv", "utils", "errors.protocol", "errors.conversion",
+     "errors.instruction", "errors.token", "errors.guardrail"),
+    ("train", "infer", "eval", "serve", "export_gguf", "examples", ""),
     ("cli",),
 ]
+
+#: The compatibility layer (``LAYERS`` above): only the package facade may import it.
+COMPAT = LAYERS[12]
 
 #: The one upward import: Protocol's file methods reach the formats lazily (protocol._files).
 ALLOWED_UPWARD = {(f"{ROOT}.protocol", f"{ROOT}.formats"), (f"{ROOT}.protocol", f"{ROOT}.formats.protocol_files")}
@@ -149,6 +155,31 @@ def test_imports_point_down_the_layers(graph):
     upward = sorted((m, t) for m, targets in graph.items() for t in targets
                     if layer(t) > layer(m) and (m, t) not in ALLOWED_UPWARD)
     assert upward == []
+
+
+def is_compat(module: str) -> bool:
+    rel = module[len(ROOT):].lstrip(".")
+    return any(rel == prefix or rel.startswith(prefix + ".") for prefix in COMPAT)
+
+
+def core_imports_of_compat(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
+    """(core module, compat module) edges: everything but the compat layer and the facade is core."""
+    return sorted((m, t) for m, targets in graph.items() for t in targets
+                  if is_compat(t) and not is_compat(m) and m != ROOT)
+
+
+def test_the_core_never_imports_the_compatibility_layer(graph):
+    assert core_imports_of_compat(graph) == []
+
+
+def test_a_core_import_of_the_compatibility_layer_would_be_found(graph):
+    """The check above is not hollow: one such edge added to the real graph is reported."""
+    edited = {m: set(t) for m, t in graph.items()}
+    edited[f"{ROOT}.instructions"].add(f"{ROOT}.reference_api.io")
+    edited[f"{ROOT}.tokens"].add(f"{ROOT}.common.constants")
+    assert core_imports_of_compat(edited) == [(f"{ROOT}.instructions", f"{ROOT}.reference_api.io"),
+                                              (f"{ROOT}.tokens", f"{ROOT}.common.constants")]
+    assert is_compat(f"{ROOT}.errors.protocol") and not is_compat(f"{ROOT}.errors")
 
 
 def test_inference_and_evaluation_do_not_import_training(graph):

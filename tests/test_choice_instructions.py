@@ -29,7 +29,8 @@ def test_the_reference_input_form_builds_the_same_instruction():
     prev, event = _sets()
     seed = mtp.StateMachineInstruction(context=[prev, event], states=["Idle"])
     ref = mtp.StateMachineInstruction(input=_Input([prev, event]), states=["Idle"])
-    assert ref.context == seed.context and ref.states == seed.states
+    assert ref.tokensets == seed.tokensets == seed.context and ref.states == seed.states
+    assert ref.context == []  # a reference call: context is its background lines (none here)
 
 
 @pytest.mark.parametrize("states, error", [
@@ -62,7 +63,7 @@ def test_the_reference_positional_form_takes_background_lines_third():
     utterance = mtp.TokenSet(mtp.Token("Utterance"))
     mc = mtp.MultiClassifierInstruction(_Input([utterance]), {"emotion": ["happy"]}, ["Classify it."])
     assert mc.name == "MultiClassifierInstruction" and mc.background == ["Classify it."]
-    assert mc.context == (utterance,)
+    assert mc.tokensets == (utterance,) and mc.context == ["Classify it."]
 
 
 @pytest.mark.parametrize("labels, match", [

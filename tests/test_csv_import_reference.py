@@ -128,7 +128,7 @@ def test_a_multi_classifier_has_no_guardrail_and_needs_bloom_2() -> None:
 def test_target_0_3_2_and_layout_classifier_give_the_classifier(data_dir: Path) -> None:
     for options in ({"version": "0.3.2"}, {"layout": "classifier"}):
         result = import_csv(data_dir / "csv" / "data.csv", name="csvdemo", context=EXTRA, **options)
-        assert result.kind == "classifier" and type(result.protocol.instructions[0]) is mtp.Instruction
+        assert result.kind == "classifier" and isinstance(result.protocol.instructions[0], mtp.Instruction)
         assert result.protocol.to_json()["$schema"].endswith("bloom_0_3_2.json")
     with pytest.raises(CSVImportError, match="layout 'table'"):
         import_csv(data_dir / "csv" / "data.csv", layout="table")

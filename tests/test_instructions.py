@@ -91,7 +91,7 @@ def test_sample_errors(parts):
     mood = parts["alice_mood"].create_snippet("m", numbers=[1])
     with pytest.raises(mtp.InstructionError, match="several finals"):
         instruction.add_sample(["a", mood], "b")
-    with pytest.raises(mtp.InstructionError, match="got 1 input snippet"):
+    with pytest.raises(mtp.InstructionError, match=r"Number of context snippets \(1\)"):
         instruction.add_sample(["a"], "b", final=parts["yes"])
     with pytest.raises(mtp.InstructionTypeError):
         instruction.add_sample("a", "b", final=parts["yes"])

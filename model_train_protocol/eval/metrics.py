@@ -68,6 +68,9 @@ class CaseResult:
     predicted_state: str | None = None
     expected_labels: dict[str, str] | None = None
     predicted_labels: dict[str, str] | None = None
+    #: the language model's own choice and the intent head's (see :class:`~model_train_protocol.infer.Answer`)
+    model_final: str = ""
+    intent: str | None = None
 
     @property
     def correct(self) -> bool:
@@ -145,6 +148,8 @@ def score_case(example: RenderedExample, expected_final: str, answer: "Answer", 
         predicted_state=answer.state,
         expected_labels=expected if isinstance(expected, dict) else None,
         predicted_labels=answer.labels,
+        model_final=answer.model_final,
+        intent=answer.intent,
     )
 
 
@@ -163,6 +168,14 @@ def run_cases(model: "Model", examples: Sequence[RenderedExample],
                                   spec))
         advance(1)
     return results
+
+
+def _alone(good: Sequence[CaseResult], chosen: Callable[[CaseResult], str | None]) -> float | None:
+    """Final accuracy of one decider alone (the language model, or the intent head) on the good prompts it saw;
+    a state machine's choice is its state. None when no answer says what that decider chose."""
+    seen = [r for r in good if chosen(r)]
+    right = sum(chosen(r) == (r.expected_state if r.expected_state is not None else r.expected_final) for r in seen)
+    return _rate(right, len(seen))
 
 
 def _rate(hits: int, total: int) -> float | None:
@@ -194,6 +207,8 @@ def summarize(results: Iterable[CaseResult], threshold: float | None = None) -> 
         "overall_accuracy": _rate(sum(r.correct for r in results), len(results)),
         "response_similarity": round(statistics.fmean(r.similarity for r in good), 4) if good else None,
         "exact_responses": _rate(sum(r.predicted_text == r.expected_text for r in good), len(good)),
+        "language_model_accuracy": _alone(good, lambda r: r.model_final),
+        "intent_head_accuracy": _alone(good, lambda r: r.intent),
         "latency_p50_s": round(statistics.median(seconds), 4) if seconds else None,
         "tokens_per_s": round(tokens / sum(seconds), 1) if seconds else None,
         "per_instruction": per_instruction,

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ..instructions import guardrail_map, instruction_guardrails
 from ..render import KeyMap, tokenset_keys
-from ..tokens import SPECIAL_TOKENS, UNK, NumListToken, NumToken, SpecialToken, Token
+from ..tokens import SPECIAL_TOKENS, UNK, NumListToken, NumToken, SpecialToken, Token, UserToken
 from ..validation import collect_tokens
 from .jsonio import LazyList
 from .versions import BLOOM_0_3_2 as _V0, DEFAULT_VERSION, FormatVersion, schema_url
@@ -56,7 +56,7 @@ def token_info(token: Token, key: str, is_final: bool) -> dict[str, Any]:
         "special": token.special if isinstance(token, SpecialToken) else None,
         "type": token_type(token, is_final),
     }
-    if token.user:
+    if isinstance(token, UserToken) and token.marked:
         info["user"] = True
     return info
 
@@ -112,7 +112,7 @@ def _sample_maker(instruction: "BaseInstruction") -> Callable[[Any], dict[str, A
     """:func:`_sample_dict` for ``instruction``, with a shortcut for basic instructions without number tokens."""
     if instruction.prompt_index is not None or any(t.is_number for ts in instruction.rows for t in ts.tokens):
         return partial(_sample_dict, instruction)
-    lines = range(len(instruction.context) + 1)
+    lines = range(len(instruction.tokensets) + 1)
 
     def plain(sample: Any) -> dict[str, Any]:
         strings = []

@@ -20,7 +20,7 @@ from .jsonio import write_json_atomic
 from .model_file import model_document
 from .reader import load_protocol, protocol_from_json
 from .template_file import template_document
-from .versions import BLOOM_2_0_1, FormatVersion, format_version
+from .versions import FormatVersion, format_version
 
 if TYPE_CHECKING:
     from ..protocol import Protocol
@@ -31,19 +31,9 @@ __all__ = ["validate", "model_json", "template_json", "write_model", "write_temp
 def _checked(protocol: "Protocol", version: "str | FormatVersion | None",
              template: bool = False) -> tuple[FormatVersion, list[Problem]]:
     """The layout ``version`` names and the protocol's problems in it; None: the default for what the protocol
-    trains (``versions.default_version``).
-
-    A generative protocol built with the reference's API (``Instruction(name, input=..., output=...)``) that
-    bloom 0.3.2 cannot hold (one input, long strings, digits in guardrail examples...) gets bloom 2.0.1, the
-    newest reference's own default, so a script written for it saves as it did there.
-    """
+    trains (``versions.default_version``)."""
     fmt = format_version(version, template=template, model_type=_model_type(protocol))
-    problems = validate_protocol(protocol, fmt)
-    if (problems and version is None and fmt.major == 0
-            and any(getattr(i, "reference_call", False) for i in protocol.instructions)):
-        fmt = BLOOM_2_0_1
-        problems = validate_protocol(protocol, fmt)
-    return fmt, problems
+    return fmt, validate_protocol(protocol, fmt)
 
 
 def _valid_layout(protocol: "Protocol", version: "str | FormatVersion | None", template: bool = False) -> FormatVersion:

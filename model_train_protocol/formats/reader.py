@@ -49,7 +49,7 @@ from ..instructions import (
 )
 from ..labels import read_labels
 from ..render import template_names
-from ..tokens import NON, SPECIAL_TOKENS, NumListToken, NumToken, Token, UserToken, token_key
+from ..tokens import NON, SPECIAL_TOKENS, ImpliedUserToken, NumListToken, NumToken, Token, UserToken, token_key
 from ..tokenset import TokenSet
 from .jsonio import paused_gc
 from .limits import file_name_problem, read_limited, text_problem
@@ -454,7 +454,7 @@ class _Reader:
                 return NumToken(name, spec.min_value, spec.max_value, key=key, desc=spec.desc)
             if spec.type == "NumListToken":
                 return NumListToken(name, spec.min_value, spec.max_value, spec.length, key=key, desc=spec.desc)
-            cls = UserToken if (user or spec.user) else Token
+            cls = UserToken if spec.user else ImpliedUserToken if user else Token
             return cls(name, key=key, desc=spec.desc)
 
     def _set_spec(self, index: int, raw: Any, specs: dict[str, _TokenSpec]) -> _SetSpec:
@@ -697,7 +697,7 @@ class _Reader:
         if final is None:
             return False
         try:
-            snippets = [ts.create_snippet(text) for ts, text in zip(instruction.context, texts)]
+            snippets = [ts.create_snippet(text) for ts, text in zip(instruction.tokensets, texts)]
             instruction.add_sample(snippets, strings[-1], value=value, final=final)  # type: ignore[call-arg]
         except MTPError:
             return False
@@ -714,7 +714,7 @@ class _Reader:
                       pointer_join(where, "strings"))
         numbers = self._per_row(sample, "numbers", rows, where)
         lists = self._per_row(sample, "number_lists", rows, where)
-        inputs = instruction.context
+        inputs = instruction.tokensets
         texts = strings[:-1] + ([sample["prompt"]] if spec.extended else [])
         snippets = []
         for i, (ts, text) in enumerate(zip(inputs, texts)):

@@ -35,7 +35,11 @@ class Answer:
     as ``final``). ``prompt_similarity`` is the similarity of the guarded line
     to the training lines (None when the similarity refusal is off), and
     ``refused_by`` why a refusal was given: ``"model"`` (it wrote the
-    guardrail's answer), ``"similarity"`` or ``"confidence"``; None otherwise.
+    guardrail's answer), ``"similarity"``, ``"intent"`` (the intent head's refusal class won) or
+    ``"confidence"``; None otherwise. ``intent`` is the intent head's decision (see
+    :mod:`~model_train_protocol.infer.intent`): where it differs from what the model wrote, the answer
+    is the head's final with the answer text of the nearest training sample, and ``model_final`` keeps
+    the model's own choice.
 
     ``state`` is a state machine's answer (one of its states; None for a
     refusal and for other kinds), ``labels`` a multi-classifier's (label ->
@@ -58,6 +62,11 @@ class Answer:
     refused_by: str | None = None
     state: str | None = None
     labels: dict[str, str] | None = None
+    #: what the language model itself chose (its final's name, or a state machine's state), before the head
+    model_final: str = ""
+    #: the intent head's class for the prompt (a final's name, a state, or ``<refuse>``); None without a head
+    intent: str | None = None
+    intent_probability: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

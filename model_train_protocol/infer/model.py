@@ -13,6 +13,7 @@ from ..tokens import EOS
 from .answer import Answer, parse_completion
 from .confidence import check_threshold, confidence, stored_threshold
 from .decode import Drafts, Generation, Grammar, generate
+from .intent import IntentHeads
 from .prompt import build_prompt, check_sampling, read_lines
 from .similarity import PromptSimilarity
 from .spec import InstructionSpec, instruction_names, instruction_specs
@@ -46,6 +47,7 @@ class Model:
         max_text_tokens: int | None = None,
         threshold: float | None = None,
         similarity: PromptSimilarity | None = None,
+        intent: IntentHeads | None = None,
     ) -> None:
         self.model = model.eval()
         self.tokenizer = tokenizer
@@ -61,11 +63,13 @@ class Model:
         self.threshold = stored_threshold(self.manifest) if threshold is None else check_threshold(threshold)
         #: refuse (answer with the guardrail) when a guarded line is unlike every training line; None: off
         self.similarity = similarity or None
+        #: the fine-tuned sentence encoder's heads, which decide the final of the instructions they cover; None: off
+        self.intent = intent or None
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str], max_text_tokens: int | None = None,
              threshold: float | None = None, template: str | os.PathLike[str] | None = None,
-             min_similarity: float | None = None, threads: int | None = None) -> "Model":
+             min_similarity: float | None = None, intent: bool = True, threads: int | None = None) -> "Model":
         """Open a directory written by ``mtp train`` (offline; nothing is downloaded; no code from it runs).
 
         ``threads`` sets PyTorch's CPU threads for this process (None: the cores the load leaves free, at least
@@ -73,7 +77,8 @@ class Model:
 
         ``threshold`` overrides the confidence threshold chosen at training time (0 turns it off);
         ``min_similarity`` the similarity thresholds of the guarded lines (0 turns them off; see
-        :mod:`~model_train_protocol.infer.similarity`).
+        :mod:`~model_train_protocol.infer.similarity`). ``intent=False`` leaves the intent head out: the
+        language model alone then chooses every final (see :mod:`~model_train_protocol.infer.intent`).
 
         ``template`` is the template file of a directory trained elsewhere
         (one without ``mtp_manifest.json``); see :mod:`model_train_protocol.model_dir`.
@@ -86,8 +91,9 @@ class Model:
         protocol = _protocol(trained.model_file, Path(directory))
         try:
             similarity = _similarity(protocol, trained.template, trained.manifest, min_similarity)
+            heads = _intent(Path(directory), protocol, trained.template, trained.manifest) if intent else None
             return cls(trained.model, trained.tokenizer, trained.template, protocol, trained.manifest,
-                       max_text_tokens, threshold, similarity)
+                       max_text_tokens, threshold, similarity, heads)
         except MTPError:
             raise
         except Exception as exc:  # a template or tokenizer that passed its checks but not this
@@ -160,33 +166,64 @@ class Model:
     def complete(self, spec: InstructionSpec, prompt: str, **options: Any) -> Answer:
         """Answer an already built prompt (what evaluation uses with the renderer's prompts).
 
-        A guarded instruction refuses, with its guardrail's answer, when the
-        model's confidence is below :attr:`threshold` (constrained decoding only)
-        or a guarded line is less similar to the training lines than its
-        threshold (:attr:`similarity`). The model still answers first, so
-        ``candidate`` says what it would have chosen.
+        With constrained decoding, the intent head (:attr:`intent`) decides the
+        final of the instructions it covers (``model_final`` keeps the model's own
+        choice). A guarded instruction refuses, with its guardrail's answer, when
+        a guarded line is less similar to the training lines than its threshold
+        (:attr:`similarity`), the head's refusal class wins, or the model's
+        confidence is below :attr:`threshold`. The answer is decided first, so
+        ``candidate`` says what would have been answered.
         """
         gen = self.generate(spec, prompt, **options)
         answer = parse_completion(gen.completion, spec)
-        score = confidence(gen.token_probs) if options.get("constrained", True) else None
+        constrained = options.get("constrained", True)
+        score = confidence(gen.token_probs) if constrained else None
+        lines = read_lines(spec, prompt) if self.similarity is not None or self.intent is not None else None
         near = None
-        if self.similarity is not None and spec.guardrail is not None:
-            lines = read_lines(spec, prompt)
-            near = self.similarity.score(spec.name, lines) if lines is not None else None
+        if self.similarity is not None and spec.guardrail is not None and lines is not None:
+            near = self.similarity.score(spec.name, lines)
+        decision = self.intent.decide(spec.name, lines) if self.intent is not None and lines is not None else None
+        if near is None and decision is not None and decision.min_similarity is not None:
+            near = (decision.similarity, decision.min_similarity)
         answer = replace(answer, final_probs=gen.final_probs, tokens=gen.new_tokens, confidence=score,
                          candidate=answer.final, prompt_similarity=near[0] if near else None,
-                         refused_by="model" if answer.guardrail else None)
-        refusal = self._refusal_text(spec)
-        if answer.guardrail or refusal is None or spec.guardrail is None or not options.get("constrained", True):
+                         refused_by="model" if answer.guardrail else None, model_final=_chosen(answer),
+                         intent=decision.final if decision else None,
+                         intent_probability=decision.probability if decision else None)
+        if not constrained:
             return answer
-        reason = ("similarity" if near is not None and near[0] < near[1]
-                  else "confidence" if score is not None and self.threshold and score < self.threshold else None)
+        if decision is not None and not decision.refuses and _chosen(answer) != decision.final:
+            answer = self._decided(answer, spec, decision)
+        refusal = self._refusal_text(spec)
+        reason = None
+        if refusal is not None and spec.guardrail is not None and not answer.guardrail:
+            reason = ("intent" if decision is not None and decision.refuses
+                      else "similarity" if near is not None and near[0] < near[1]
+                      else "confidence" if score is not None and self.threshold and score < self.threshold else None)
         if reason:
-            raw = f"{refusal}\n{spec.guardrail.key}\n{EOS.key}"
-            answer = replace(parse_completion(raw, spec), final_probs=answer.final_probs, tokens=answer.tokens,
-                             confidence=score, candidate=answer.final, prompt_similarity=answer.prompt_similarity,
-                             refused_by=reason)
+            return self._rewrite(answer, spec, f"{refusal}\n{spec.guardrail.key}", refused_by=reason)
         return answer
+
+    def _decided(self, answer: Answer, spec: InstructionSpec, decision: Any) -> Answer:
+        """The answer the intent head decided: its final (state) with the nearest training sample's answer text."""
+        if spec.states is not None:
+            rewritten = self._rewrite(answer, spec, f"{decision.final}\n{spec.finals[0].key}", refused_by=None)
+            return replace(rewritten, candidate=rewritten.final)
+        final = next((f for f in spec.finals if f.name == decision.final and not f.numeric), None)
+        text = self.intent.reply(spec.name, decision) if self.intent is not None else None
+        if final is None or text is None or "\n" in text:
+            return answer
+        rewritten = self._rewrite(answer, spec, f"{text}\n{final.key}", refused_by=None)
+        return replace(rewritten, candidate=rewritten.final)
+
+    @staticmethod
+    def _rewrite(answer: Answer, spec: InstructionSpec, lines: str, refused_by: str | None) -> Answer:
+        """``answer`` with another answer line and final (what the model wrote stays in ``candidate``)."""
+        rewritten = parse_completion(f"{lines}\n{EOS.key}", spec)
+        return replace(rewritten, final_probs=answer.final_probs, tokens=answer.tokens, confidence=answer.confidence,
+                       candidate=answer.candidate, prompt_similarity=answer.prompt_similarity, refused_by=refused_by,
+                       model_final=answer.model_final, intent=answer.intent,
+                       intent_probability=answer.intent_probability)
 
     def _refusal_text(self, spec: InstructionSpec) -> str | None:
         """The guardrail answer of the instruction's user line (the one a refusal is about), from the protocol (a
@@ -259,6 +296,21 @@ def _similarity(protocol: "Protocol | None", template: Mapping[str, Any], manife
         return None
     names = instruction_names(protocol, instruction_specs(template, protocol))
     return PromptSimilarity(SentenceEncoder.load(), protocol, thresholds, override, names) or None
+
+
+def _chosen(answer: Answer) -> str:
+    """What an answer chose, in the intent head's terms: a state machine's state, else the final's name."""
+    return answer.state if answer.state is not None else answer.final
+
+
+def _intent(directory: Path, protocol: "Protocol | None", template: Mapping[str, Any],
+            manifest: Mapping[str, Any]) -> IntentHeads | None:
+    """The intent heads a model directory holds (``mtp.intent`` in its manifest), None when it has none."""
+    section = manifest.get("mtp", {}).get("intent") if isinstance(manifest.get("mtp"), Mapping) else None
+    if protocol is None or not isinstance(section, Mapping):
+        return None
+    names = instruction_names(protocol, instruction_specs(template, protocol))
+    return IntentHeads.load(directory, section, protocol, names) or None
 
 
 def _max_positions(config: Any) -> int:

@@ -217,7 +217,7 @@ def instruction_specs(template: Mapping[str, Any], protocol: "Protocol | None" =
         if not finals:
             raise MTPFileError("instruction has no output lines", pointer=f"{where}/output")
         text_lines = sum(STRING in line for line in lines)
-        user = [ts.has_user for ts in matched[name].context] if name in matched else []
+        user = [ts.has_user for ts in matched[name].tokensets] if name in matched else []
         kind = str(body.get("type", "basic"))
         states, labels = instruction_choices(template, name, kind, matched.get(name))
         if states is not None or labels is not None:

@@ -1,9 +1,8 @@
-"""The reference implementation's code API (model-train-protocol 0.3.2 and 0.4-1.2.8), next to the seed API.
+"""The reference implementation's code API (model-train-protocol 0.3.2 and 0.4-1.2.8): part of the
+compatibility layer, which the core never imports (tests/test_architecture.py).
 
-Scripts written for the reference run unchanged: ``FinalToken``/``FinalNumToken``
-(:mod:`.tokens`), ``InstructionInput``/``InstructionOutput``/``ExtendedResponse`` and
-the reading of the reference's ``Instruction``/``ExtendedInstruction`` calls
-(:mod:`.io`), ``Protocol(version=, state_machine=)`` (:mod:`.protocol`). Each
-module sits in the layer of what it builds (tests/test_architecture.py); this
-package itself imports nothing.
+``FinalToken``/``FinalNumToken`` (:mod:`.tokens`), ``InstructionInput``/``InstructionOutput``/
+``ExtendedResponse`` and the reading of the reference's ``Instruction``/``ExtendedInstruction`` calls
+(:mod:`.io`), ``Protocol(version=, state_machine=)`` (:mod:`.protocol`). The classes that read those calls
+are in :mod:`model_train_protocol.compat`; this package itself imports nothing.
 """

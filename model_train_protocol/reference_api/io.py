@@ -17,11 +17,10 @@ the reference's memory-address names (FORMAT.md 6, defect 4).
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
-from ..errors import InstructionInputError, InstructionTypeError, OutputError, OutputTypeError
+from ..errors import InstructionInputError, InstructionInputTypeError, InstructionTypeError, OutputError, OutputTypeError
 from ..tokens import NON, NumListToken, NumToken, Token
 from ..tokenset import TokenSet
 from .tokens import FinalToken
@@ -36,7 +35,6 @@ __all__ = [
     "SeedCall",
     "instruction_call",
     "extended_call",
-    "bind_seed",
 ]
 
 #: What a reference ``Instruction``/``ExtendedInstruction`` call may name.
@@ -62,8 +60,9 @@ class InstructionInput:
             raise InstructionInputError(f"{owner} needs at least one TokenSet.")
         for i, ts in enumerate(sets):
             if not isinstance(ts, TokenSet):
-                raise InstructionInputError(f"{owner} item {i} is {type(ts).__name__}, not a TokenSet; create it "
-                                            "with mtp.TokenSet(tokens=(...)).")
+                raise InstructionInputTypeError(
+                    f"{owner} item {i} is {type(ts).__name__}, not a TokenSet: All items in context must be "
+                    "instances of TokenSet; create it with mtp.TokenSet(tokens=(...)).")
             finals = [t for t in ts.tokens if isinstance(t, FinalToken)]
             if finals:
                 raise InstructionInputError(
@@ -171,6 +170,9 @@ class SeedCall:
     final: tuple[Token, ...]
     name: str
     background: tuple[str, ...]
+    #: True for the 0.3.2 form (``Instruction(input, output, context, name)`` positionally, or without a
+    #: name, which 0.8+ requires); False for the later API's (``name`` first, or given by keyword).
+    old_form: bool = False
 
 
 def _is_reference(args: tuple, kwargs: dict, outputs: tuple[type, ...]) -> bool:
@@ -212,7 +214,7 @@ def _background(context: Any, owner: str) -> tuple[str, ...]:
 def _input(value: Any, owner: str) -> tuple[TokenSet, ...]:
     if not isinstance(value, InstructionInput):
         raise InstructionTypeError(f"{owner} needs input=InstructionInput(tokensets=[...]), got "
-                                   f"{type(value).__name__}.")
+                                   f"{type(value).__name__}: Context must be a sequence of TokenSet instances.")
     return tuple(value.tokensets)
 
 
@@ -243,12 +245,13 @@ def instruction_call(args: tuple, kwargs: dict) -> SeedCall | None:
                                    "mtp.ExtendedInstruction(input=..., output=ExtendedResponse(...), name=...).")
     if not isinstance(output, InstructionOutput):
         raise InstructionTypeError(f"Instruction needs output=InstructionOutput(tokenset, final), got "
-                                   f"{type(output).__name__}.")
+                                   f"{type(output).__name__}: Output must be an instance of Output.")
     background = _background(bound.get("context"), owner)
     name = bound.get("name")
+    old_form = name is None or order[0] == "input" and bool(args)
     if name is None:
         name = default_name(sets, output)
-    return SeedCall(sets, output.tokenset, tuple(output.final), name, background)
+    return SeedCall(sets, output.tokenset, tuple(output.final), name, background, old_form)
 
 
 def extended_call(args: tuple, kwargs: dict) -> SeedCall | None:
@@ -274,11 +277,3 @@ def default_name(sets: Sequence[TokenSet], output: _Output) -> str:
     """The name of an unnamed reference ``Instruction``: its lines and finals by value, the same in every run."""
     answer = output.tokenset.value_key if output.tokenset is not None else ""
     return f"{','.join(ts.value_key for ts in sets)}->{answer}:{'|'.join(t.value for t in output.final)}"
-
-
-def bind_seed(function: Callable[..., Any], args: tuple, kwargs: dict, owner: str, forms: str) -> inspect.BoundArguments:
-    """Bind a seed-API call to ``function``'s signature; a wrong call is our InstructionTypeError, naming the forms."""
-    try:
-        return inspect.signature(function).bind(*args, **kwargs)
-    except TypeError as exc:
-        raise InstructionTypeError(f"{owner}: {exc}; write {forms}.") from None

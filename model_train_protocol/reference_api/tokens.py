@@ -16,10 +16,12 @@ __all__ = ["FinalToken", "FinalNumToken"]
 class FinalToken(Token):
     """A token that closes the model's answer (``InstructionOutput(tokenset, final=...)``)."""
 
+    type_name = "FinalToken"
     __slots__ = ()
 
 
 class FinalNumToken(NumToken, FinalToken):
     """A final that carries a number in ``[min_value, max_value]``: each sample gives it a value."""
 
+    type_name = "FinalNumToken"
     __slots__ = ()

@@ -19,12 +19,15 @@ class TrainConfigError(MTPValueError):
 #: docs/quality.md): the first ``layers`` blocks, fully fine-tuned for ``epochs`` at ``lr``, no early stopping
 #: (small protocols have too few validation prompts for a validation loss worth following).
 PRETRAINED_RECIPE = {"layers": 20, "epochs": 4, "min_steps": 40, "lr": 6e-4, "lora_lr": 2e-3, "patience": 0,
-                     "val_split": 0.0, "context": False, "similarity": True}
+                     "val_split": 0.0, "context": False, "similarity": True, "intent": True,
+                     "decided_epochs": 1, "decided_min_steps": 20}
+#: Where the intent head decides every instruction's final (infer/intent.py), the language model only learns to
+#: write the answer lines: ``decided_epochs`` (at least ``decided_min_steps`` steps) instead of ``epochs``.
 #: A small protocol (a few samples per final) still gets ``min_steps`` steps: four passes over a dozen
 #: examples are three steps, far too few to learn anything.
 #: The scratch base's recipe: a small new model needs many passes, and stops early on its validation loss.
 SCRATCH_RECIPE = {"epochs": 60, "min_steps": 0, "lr": 3e-3, "patience": 5, "context": True, "val_split": 0.1,
-                  "similarity": False}
+                  "similarity": False, "intent": False, "decided_epochs": 60, "decided_min_steps": 0}
 
 
 @dataclass
@@ -86,6 +89,10 @@ class TrainConfig:
     # refuse a guarded line unlike every training line (sentence-encoder similarity, threshold from the protocol);
     # None: the recipe's (on for pretrained bases, off for the scratch base, which is for tests and toy demos)
     similarity_refusal: Optional[bool] = None
+    # decide each answer's final with the intent head: the sentence encoder fine-tuned contrastively on the
+    # protocol's lines (infer/intent.py); None: the recipe's (on for pretrained bases, off for the scratch base)
+    intent_head: Optional[bool] = None
+    intent_steps: int = 60  # contrastive fine-tuning steps of the intent head's encoder (0: the encoder as shipped)
 
     def __post_init__(self) -> None:
         self.check()
@@ -118,7 +125,7 @@ class TrainConfig:
             raise TrainConfigError(f"threads must be at least 1 (or None for the default), got {self.threads}.")
         if self.lr is not None and not self.lr > 0:
             raise TrainConfigError(f"lr must be positive, got {self.lr}.")
-        for name in ("eval_every", "checkpoint_every", "patience", "warmup_steps", "check_examples"):
+        for name in ("eval_every", "checkpoint_every", "patience", "warmup_steps", "check_examples", "intent_steps"):
             if (getattr(self, name) or 0) < 0:
                 raise TrainConfigError(f"{name} must be >= 0, got {getattr(self, name)}.")
         if not 0.0 <= self.max_false_refusals < 1.0:
@@ -146,21 +153,21 @@ class TrainConfig:
             return self.lr
         return self.recipe["lora_lr"] if self.pretrained and self.lora else self.recipe["lr"]
 
-    @property
-    def train_epochs(self) -> int:
-        """Passes over the training examples: ``epochs`` or the base's recipe."""
+    def train_epochs(self, decided: bool = False) -> int:
+        """Passes over the training examples: ``epochs`` or the base's recipe (``decided``: the intent head decides
+        every final, so the language model only learns to write the answers)."""
         if self.epochs is not None:
             return self.epochs
-        return self.recipe["epochs"]
+        return self.recipe["decided_epochs" if decided else "epochs"]
 
-    def total_steps(self, steps_per_epoch: int) -> int:
+    def total_steps(self, steps_per_epoch: int, decided: bool = False) -> int:
         """Optimizer steps of the run: ``max_steps``, else the epochs' steps but at least the recipe's minimum
         (when ``epochs`` is left to the recipe)."""
         if self.max_steps is not None:
             return self.max_steps
-        steps = self.train_epochs * steps_per_epoch
+        steps = self.train_epochs(decided) * steps_per_epoch
         if self.epochs is None:
-            steps = max(steps, self.recipe["min_steps"])
+            steps = max(steps, self.recipe["decided_min_steps" if decided else "min_steps"])
         return steps
 
     @property
@@ -214,6 +221,13 @@ class TrainConfig:
         if self.similarity_refusal is not None:
             return self.similarity_refusal
         return self.recipe["similarity"]
+
+    @property
+    def decides_by_intent(self) -> bool:
+        """Whether training fits the intent head: ``intent_head`` or the recipe's."""
+        if self.intent_head is not None:
+            return self.intent_head
+        return self.recipe["intent"]
 
     def ignored_settings(self, val_examples: int, checked_val: int, guarded: bool,
                          min_calibration: int) -> list[str]:

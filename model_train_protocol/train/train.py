@@ -83,7 +83,7 @@ def train(
     if problems:
         raise MTPValidationError(problems)
     encoder = None
-    if config.refuses_by_similarity and proto.guardrail_map():
+    if config.refuses_by_similarity and proto.guardrail_map() or config.decides_by_intent:
         from ..infer.similarity import SentenceEncoder
 
         encoder = SentenceEncoder.load()  # a missing encoder is one clear line before any work
@@ -154,10 +154,15 @@ def _clear_previous(out: Path) -> None:
         listed = [e["path"] for e in json.loads(manifest.read_text(encoding="utf-8")).get("files", [])]
     except (ValueError, KeyError, TypeError, AttributeError):
         listed = []
+    from ..infer.intent import INTENT_DIR
+
+    heads = (out / INTENT_DIR).resolve()
     for rel in listed:
         target = (out / rel).resolve()
-        if target.parent == out.resolve() and target.is_file():
+        if target.parent in (out.resolve(), heads) and target.is_file():
             target.unlink()
+    if heads.is_dir() and not heads.is_symlink() and not any(heads.iterdir()):
+        heads.rmdir()
     manifest.unlink()
 
 
@@ -251,7 +256,7 @@ class _Run:
         n = len(self.train_items)
         batch_size = min(cfg.batch_size, max(1, -(-n // world)))
         per_epoch = steps_per_epoch(n, batch_size, world)
-        total = cfg.total_steps(per_epoch)
+        total = cfg.total_steps(per_epoch, decided=self._decided())
         eval_every = cfg.eval_every or per_epoch
         ckpt_every = cfg.checkpoint_every or eval_every
         base_lr = cfg.learning_rate
@@ -399,8 +404,9 @@ class _Run:
         if self.dist.main:
             model.eval()
             similarity = self._similarity()
+            intent = self._intent(metrics)
             if cfg.check_examples:
-                answering = self._answering(model, similarity)
+                answering = self._answering(model, similarity, intent)
                 metrics["check_train"] = check_answers(answering, spread(self.data.train, cfg.check_examples))
                 metrics["check_val"] = check_answers(answering, spread(self.data.val, cfg.check_examples))
                 refusal = self._refusal_threshold(metrics["check_val"]["confidences"])
@@ -420,10 +426,14 @@ class _Run:
                 self.tokenizer.save_pretrained(folder)
                 write_protocol_files(folder, self.protocol)
                 write_atomic(folder / CONFIG_FILE, dump_config(cfg))
+                if intent is not None:
+                    intent.write(folder)
                 val_points = [(h["step"], h["val_loss"]) for h in history]
                 save_loss_curve(folder / LOSS_CURVE, train_losses, val_points, f"{self.protocol.name} ({cfg.base})")
-                return write_manifest(folder, self.protocol, settings, metrics,
-                                      {"history": history, "structural_tokens": self.structural, "refusal": refusal})
+                extra = {"history": history, "structural_tokens": self.structural, "refusal": refusal}
+                if intent is not None:
+                    extra["intent"] = intent.section
+                return write_manifest(folder, self.protocol, settings, metrics, extra)
 
             # Written whole or not at all: a full disk leaves the directory as it was.
             manifest = write_staged(self.out, fill, lambda: _clear_previous(self.out))
@@ -436,13 +446,39 @@ class _Run:
 
     def _similarity(self) -> dict[str, Any] | None:
         """The similarity thresholds of the guarded lines (:func:`calibrate_similarity`), None when off."""
-        if self.encoder is None:
+        if self.encoder is None or not (self.config.refuses_by_similarity and self.protocol.guardrail_map()):
+            return None
+        if self._decided():  # the head refuses in its own, fine-tuned space (infer/intent.py)
             return None
         from ..infer.similarity import calibrate_similarity
 
         return calibrate_similarity(self.protocol, self.encoder)
 
-    def _answering(self, model: "torch.nn.Module", similarity: dict[str, Any] | None) -> Any:
+    def _decided(self) -> bool:
+        """Whether the intent head will decide every instruction's final: the language model then only learns to
+        write the answers, which takes the recipe's shorter schedule."""
+        if not self.config.decides_by_intent:
+            return False
+        from ..infer.intent import head_sources
+
+        return len(head_sources(self.protocol)) == len(self.protocol.instructions)
+
+    def _intent(self, metrics: dict[str, Any]) -> Any:
+        """The intent head fitted on a fresh copy of the sentence encoder (None when off or no instruction has one)."""
+        if not self.config.decides_by_intent:
+            return None
+        from ..infer.similarity import SentenceEncoder
+        from .intent import IntentRecipe, fit_intent
+
+        started = time.perf_counter()
+        fitted = fit_intent(self.protocol, SentenceEncoder.load(), IntentRecipe(steps=self.config.intent_steps),
+                            seed=self.config.seed)
+        if fitted is not None:
+            metrics["intent"] = {"seconds": round(time.perf_counter() - started, 3),
+                                 "classes": {h["instruction"]: h["classes"] for h in fitted.section["heads"]}}
+        return fitted
+
+    def _answering(self, model: "torch.nn.Module", similarity: dict[str, Any] | None, intent: Any = None) -> Any:
         """The trained weights behind the inference engine, in memory: the check answers as ``mtp run`` does."""
         from ..infer.model import Model
         from ..infer.similarity import PromptSimilarity, similarity_thresholds
@@ -451,7 +487,9 @@ class _Run:
         if similarity is not None and self.encoder is not None:
             thresholds = similarity_thresholds(similarity)
             near = PromptSimilarity(self.encoder, self.protocol, thresholds)
-        return Model(model, self.tokenizer, self.protocol.template_json(), self.protocol, similarity=near)
+        heads = intent.heads(self.protocol) if intent is not None else None
+        return Model(model, self.tokenizer, self.protocol.template_json(), self.protocol, similarity=near,
+                     intent=heads)
 
     def _refusal_threshold(self, confidences: list[float]) -> dict[str, Any]:
         """The confidence threshold below which a guarded instruction refuses, chosen on the validation answers.

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..protocol import Protocol, Version
+from ..compat.protocol import Protocol
+from ..protocol import Version
 
 __all__ = ["ProtocolV2"]
 

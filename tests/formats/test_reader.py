@@ -73,7 +73,8 @@ def test_tiny_tokens_keys_and_user_token():
     protocol = load("v0.3.2/tiny_model.json")
     chat = protocol.instructions[0]
     cat_talk, alice_talk = chat.context
-    assert [type(t).__name__ for t in alice_talk.tokens] == ["UserToken", "Token", "NumToken"]
+    assert [type(t).__name__ for t in alice_talk.tokens] == ["ImpliedUserToken", "Token", "NumToken"]
+    assert isinstance(alice_talk.tokens[0], mtp.UserToken)  # a UserToken the file does not mark
     assert [type(t).__name__ for t in cat_talk.tokens] == ["Token", "Token"]
     alice, talk, mood = alice_talk.tokens
     assert alice.desc == "A curious girl" and alice.key is None
@@ -220,7 +221,7 @@ def broken(mutate) -> mtp.MTPFileError:
         (lambda d: d["tokens"]["Mood_"].update({"min_value": "0"}), "/tokens/Mood_/min_value", "must be"),
         (lambda d: d["tokens"]["Mood_"].update({"min_value": 10}), "/tokens/Mood_", "min_value"),
         (lambda d: d["tokens"]["Cat_"].update({"type": "Cat"}), "/tokens/Cat_/type", "unknown token type"),
-        (lambda d: d["tokens"]["Cat_"].update({"key": "a b"}), "/tokens/Cat_", "invalid character"),
+        (lambda d: d["tokens"]["Cat_"].update({"key": "a b"}), "/tokens/Cat_", "Invalid character"),
         (lambda d: d["tokens"].update({"Bad": d["tokens"]["Cat_"]}), "/tokens/Bad", "followed by '_'"),
         (lambda d: d["instruction"].update({"sets": {}}), "/instruction/sets", "must be an array"),
         (lambda d: d["instruction"]["sets"][0]["samples"][1].update({"strings": ["a"]}),

@@ -94,7 +94,10 @@ def test_name_first_form_positional_and_keyword(lines) -> None:
     b = mtp.Instruction(name="chat", input=args["input"], output=args["output"], context=["One.", "Two."])
     for instruction in (a, b):
         assert instruction.name == "chat"
-        assert instruction.context == (lines["cat_talk"], lines["alice_mood"])
+        assert instruction.tokensets == (lines["cat_talk"], lines["alice_mood"])
+        assert instruction.context == ["One.", "Two."]  # 0.8+: context is the background lines
+        assert instruction.input.tokensets == [lines["cat_talk"], lines["alice_mood"]]
+        assert instruction.output.tokenset is lines["cat_talk"] and instruction.output.final == [lines["done"]]
         assert instruction.response is lines["cat_talk"]
         assert instruction.finals == (lines["done"],)
         assert instruction.background == ["One.", "Two."]
@@ -164,7 +167,7 @@ def test_extended_reference_form_needs_no_user_token_and_takes_inputs(lines) -> 
     assert sample.prompt.string == "prompt"
     with pytest.raises(mtp.InstructionTypeError, match="pass one"):
         ext.add_sample(["hi", "x"], "reply", inputs=["hi", "x"])
-    with pytest.raises(mtp.InstructionTypeError, match="needs input_snippets"):
+    with pytest.raises(mtp.InstructionTypeError, match="missing 1 required positional argument: .response_string."):
         ext.add_sample(inputs=["hi", "x"])
 
 
@@ -188,7 +191,7 @@ def test_add_guardrail_follows_the_reference_rules(lines) -> None:
     shared = guardrail()
     instruction.add_guardrail(shared, 0)
     instruction.add_guardrail(shared, 1)  # one guardrail may guard several lines
-    with pytest.raises(mtp.DuplicateGuardrailError, match="already has a guardrail"):
+    with pytest.raises(mtp.DuplicateGuardrailError, match="already defined"):
         instruction.add_guardrail(guardrail(), 1)
     assert instruction.input_guardrails == {0: shared, 1: shared}
 

@@ -96,9 +96,12 @@ def test_a_reference_script_that_0_3_2_cannot_hold_saves_as_the_newest_reference
     """1.2.8 scripts write bloom 2.0.1 by default; one input or digits in guardrail examples are fine there."""
     assert _schema(_one_input(True).save(path=tmp_path / "a")) == "bloom_2_0_1.json"
     assert _schema(_one_input(True).template(path=tmp_path / "a")) == "template_2_1_0.json"
-    two = _tiny()  # fits 0.3.2: keeps the contract's layout
-    two.instructions[0].reference_call = True
+    two = _tiny()  # made in 0.3.2's form and fits 0.3.2: keeps the contract's layout
+    two.instructions[0].reference_release = "0.3.2"
     assert _schema(two.save(path=tmp_path / "b")) == "bloom_0_3_2.json"
+    two.instructions[0].reference_release = "1.2.8"  # the later API: 1.2.8's layout, whatever fits
+    assert _schema(two.save(path=tmp_path / "c")) == "bloom_2_0_1.json"
+    assert _schema(two.template(path=tmp_path / "c")) == "template_2_1_0.json"
 
 
 def test_the_seed_api_keeps_the_contract_layout_and_says_why_it_cannot_save() -> None:

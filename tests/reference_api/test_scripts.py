@@ -3,7 +3,8 @@
 Each script in tests/data/reference_scripts/ builds one protocol of
 shared/reference/data/README.md section 2 as a user of reference 0.8-1.2.8
 (or 0.3.2, ``tiny_v032.py``) writes it, and saves it without naming a
-layout (bloom 0.3.2, our default). The saved file must hold what the reference
+layout: bloom 2.0.1 / template 2.1.0 as 1.2.8 does for the later API, bloom 0.3.2 for the 0.3.2 form
+(compat.protocol). The saved file must hold what the reference
 wrote in generated/ (tokens with values, keys, types, descriptions and bounds;
 special_tokens; context; every set's lines, samples, finals, values, prompts,
 guardrails and context) and validate against the reference's schema; the
@@ -76,7 +77,9 @@ def test_script_runs_unchanged_and_saves_what_the_reference_wrote(
     saved, old_layout, new_layout = CASES[script]
     run_script(script, tmp_path, monkeypatch)
     document = json.loads((tmp_path / saved).read_text(encoding="utf-8"))
-    assert document["$schema"].endswith("/v0/bloom_0_3_2.json")  # no version= given: our default layout
+    # No version= given: the layout of the reference release whose API the script is written in.
+    expected = "/v0/bloom_0_3_2.json" if script == "tiny_v032" else "/v2/bloom_2_0_1.json"
+    assert document["$schema"].endswith(expected)
     assert_schema_valid(document)
     assert_schema_valid(json.loads((tmp_path / f"{document['name']}_template.json").read_text(encoding="utf-8")))
     for reference in (old_layout, new_layout):
@@ -88,7 +91,8 @@ def test_script_runs_unchanged_and_saves_what_the_reference_wrote(
 def test_saved_file_equals_the_reference_0_3_2_file_up_to_set_order(
         script: str, tmp_path: Path, shared_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     saved, old_layout, _ = CASES[script]
-    run_script(script, tmp_path, monkeypatch)
+    protocol = run_script(script, tmp_path, monkeypatch, main=False)["protocol"]
+    protocol.save(name=saved.removesuffix("_model.json"), path=tmp_path, version="0.3.2")
     ours = json.loads((tmp_path / saved).read_text(encoding="utf-8"))
     theirs = json.loads((shared_dir / old_layout).read_text(encoding="utf-8"))
     assert {k: v for k, v in ours.items() if k != "instruction"} == \
@@ -108,6 +112,50 @@ def test_same_protocol_in_bloom_2_0_1_equals_the_1_2_8_file(
     assert {k: v for k, v in ours.items() if k != "instruction"} == {k: v for k, v in theirs.items() if k != "instruction"}
     assert ours["instruction"]["memory"] == theirs["instruction"]["memory"]
     assert _sets(ours, True) == _sets(theirs, True)
+
+
+@pytest.mark.parametrize("script", sorted(name for name, case in CASES.items() if case[2] is not None))
+def test_a_later_api_script_saves_the_1_2_8_file(
+        script: str, tmp_path: Path, shared_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file a 1.2.8 script saves by default is 1.2.8's; byte for byte where the reference's set order is
+    not random (one set)."""
+    saved, _, new_layout = CASES[script]
+    run_script(script, tmp_path, monkeypatch)
+    ours = json.loads((tmp_path / saved).read_text(encoding="utf-8"))
+    theirs = json.loads((shared_dir / new_layout).read_text(encoding="utf-8"))
+    assert {k: v for k, v in ours.items() if k != "instruction"} == {k: v for k, v in theirs.items() if k != "instruction"}
+    assert _sets(ours, True) == _sets(theirs, True)
+    if len(theirs["instruction"]["sets"]) == 1:
+        assert (tmp_path / saved).read_bytes() == (shared_dir / new_layout).read_bytes()
+
+
+#: script -> the template 1.2.8 wrote for it.
+TEMPLATES = {"tiny": "tiny", "tiny_encrypted": "tiny_encrypted", "numeric": "numeric", "ext": "extended_only",
+             "ext_basic": "extended_plus_basic"}
+
+
+def _without_documented_differences(template: dict[str, Any]) -> dict[str, Any]:
+    """The template less what README.md says differs: example_usage, refusal keys in tokens.output, and the
+    number placeholder after a NumToken final's key in output lines."""
+    import re
+
+    doc = {k: v for k, v in template.items() if k != "example_usage"}
+    doc["tokens"] = {"input": template["tokens"]["input"],
+                     "output": {k: v for k, v in template["tokens"]["output"].items() if not k.endswith("<UNK>_")}}
+    doc["instructions"] = {name: {**body, "output": [re.sub(r"<num_[^>]*>\n<EOS>$", "\n<EOS>", line)
+                                                     for line in body["output"]]}
+                           for name, body in template["instructions"].items()}
+    return doc
+
+
+@pytest.mark.parametrize("script", sorted(TEMPLATES))
+def test_a_later_api_script_saves_the_1_2_8_template_but_for_the_documented_differences(
+        script: str, tmp_path: Path, shared_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    protocol = run_script(script, tmp_path, monkeypatch)["protocol"]
+    ours = json.loads((tmp_path / f"{protocol.name}_template.json").read_text(encoding="utf-8"))
+    theirs = json.loads((shared_dir / f"generated/v1.2.8/{TEMPLATES[script]}_template.json").read_text("utf-8"))
+    assert ours["$schema"] == theirs["$schema"]
+    assert _without_documented_differences(ours) == _without_documented_differences(theirs)
 
 
 def test_guardrail_added_to_one_instruction_guards_no_other(

@@ -30,10 +30,12 @@ def protocol():
 
 
 def tiny(**overrides):
-    """Settings that train in a second or two on a CPU."""
+    """Settings that train in a second or two on a CPU (no intent head, even on a local pretrained base: the
+    tests that need one ask for it)."""
     from model_train_protocol.train import TrainConfig
 
-    settings = dict(base="scratch", n_layer=1, n_embd=32, n_head=2, vocab_size=300, max_steps=3, progress=False, check_examples=0)
+    settings = dict(base="scratch", n_layer=1, n_embd=32, n_head=2, vocab_size=300, max_steps=3, progress=False,
+                    check_examples=0, intent_head=False)
     settings.update(overrides)
     return TrainConfig(**settings)
 

@@ -87,6 +87,6 @@ def test_smollm2_trains_a_state_machine(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     result = train(build_state_machine(), tmp_path / "smol",
                    TrainConfig(base="smollm2", base_layers=1, max_steps=2, batch_size=4, check_examples=4,
-                               similarity_refusal=False, progress=False))
+                               similarity_refusal=False, intent_head=False, progress=False))
     assert result.metrics["steps"] == 2
     assert result.metrics["check_train"]["examples"] == 4

@@ -130,15 +130,20 @@ def test_overrides_and_default_recipes():
 
     default = TrainConfig()
     assert default.base == "smollm2" and default.pretrained
-    assert (default.learning_rate, default.train_epochs, default.early_stop_patience, default.kept_layers) == (
+    assert (default.learning_rate, default.train_epochs(), default.early_stop_patience, default.kept_layers) == (
         PRETRAINED_RECIPE["lr"], PRETRAINED_RECIPE["epochs"], PRETRAINED_RECIPE["patience"], PRETRAINED_RECIPE["layers"])
     assert TrainConfig(lora=True).learning_rate == PRETRAINED_RECIPE["lora_lr"]
     scratch = TrainConfig(base="scratch")
-    assert (scratch.learning_rate, scratch.train_epochs, scratch.early_stop_patience, scratch.kept_layers) == (
+    assert (scratch.learning_rate, scratch.train_epochs(), scratch.early_stop_patience, scratch.kept_layers) == (
         SCRATCH_RECIPE["lr"], SCRATCH_RECIPE["epochs"], SCRATCH_RECIPE["patience"], None)
     explicit = TrainConfig(lr=0.1, epochs=2, patience=3, base_layers=5)
-    assert (explicit.learning_rate, explicit.train_epochs, explicit.early_stop_patience, explicit.kept_layers) == (
+    assert (explicit.learning_rate, explicit.train_epochs(), explicit.early_stop_patience, explicit.kept_layers) == (
         0.1, 2, 3, 5)
+    # where the intent head decides every final, the language model only learns to write the answers
+    assert default.train_epochs(decided=True) == PRETRAINED_RECIPE["decided_epochs"] < PRETRAINED_RECIPE["epochs"]
+    assert default.total_steps(5, decided=True) == PRETRAINED_RECIPE["decided_min_steps"]
+    assert default.total_steps(5) == PRETRAINED_RECIPE["min_steps"]
+    assert explicit.total_steps(5, decided=True) == 10  # epochs given: the recipe's schedule does not apply
 
 
 @pytest.mark.slow

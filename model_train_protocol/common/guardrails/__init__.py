@@ -3,3 +3,7 @@
 from ...guardrail import Guardrail
 
 __all__ = ["Guardrail"]
+
+from ...compat.modules import keep_class_attributes
+
+keep_class_attributes(__name__)

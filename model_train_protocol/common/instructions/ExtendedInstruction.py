@@ -1,5 +1,5 @@
 """The reference's import path ``model_train_protocol.common.instructions.ExtendedInstruction``."""
 
-from ...instructions import ExtendedInstruction
+from ...compat.instructions import ExtendedInstruction
 
 __all__ = ["ExtendedInstruction"]

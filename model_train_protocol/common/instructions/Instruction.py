@@ -1,5 +1,5 @@
 """The reference's import path ``model_train_protocol.common.instructions.Instruction``."""
 
-from ...instructions import Instruction
+from ...compat.instructions import Instruction
 
 __all__ = ["Instruction"]

@@ -1,5 +1,5 @@
 """The reference's import path ``model_train_protocol.common.instructions.MultiClassifierInstruction``."""
 
-from ...instructions import MultiClassifierInstruction
+from ...compat.instructions import MultiClassifierInstruction
 
 __all__ = ["MultiClassifierInstruction"]

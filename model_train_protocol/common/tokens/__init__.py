@@ -5,3 +5,7 @@ from ...tokenset import Snippet, TokenSet
 from ...reference_api.tokens import FinalNumToken, FinalToken
 
 __all__ = ["Token", "FinalToken", "FinalNumToken", "NumToken", "NumListToken", "SpecialToken", "TokenSet", "Snippet"]
+
+from ...compat.modules import keep_class_attributes
+
+keep_class_attributes(__name__)

