@@ -45,7 +45,7 @@ def main() -> None:
     parser.add_argument("model_dir", type=Path)
     parser.add_argument("--library", type=Path, required=True, help="libflora.so built from native/flora")
     parser.add_argument("--quant", nargs="+", default=["f16", "q8_0"])
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="threads of both runtimes (more are far slower on busy cores)")
     args = parser.parse_args()
     os.environ["MTP_FLORA_THREADS"] = str(args.threads)
 

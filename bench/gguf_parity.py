@@ -1,6 +1,6 @@
 """Parity of a GGUF export in llama.cpp with the Python runtime: same prompts, greedy, each instruction's grammar.
 
-    MTP_LLAMA_CPP=/path/to/llama.cpp/build python bench/gguf_parity.py MODEL_DIR [--quant f16 q8_0] [--threads 2]
+    MTP_LLAMA_CPP=/path/to/llama.cpp/build python bench/gguf_parity.py MODEL_DIR [--quant f16 q8_0] [--threads 1]
 
 The prompts are the protocol's own (every rendered example, guardrail prompts
 included, each distinct prompt once), plus those of the model files given with
@@ -66,7 +66,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("model_dir", type=Path)
     parser.add_argument("--quant", nargs="+", default=["f16", "q8_0"])
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="threads of both runtimes (more are far slower on busy cores)")
     parser.add_argument("--limit", type=int, default=0, help="at most this many prompts (0: all)")
     parser.add_argument("--prompts", type=Path, action="append", default=[],
                         help="another model file whose prompts are run too (e.g. held-out paraphrases); repeatable")

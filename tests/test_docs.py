@@ -222,3 +222,65 @@ def test_output_matching() -> None:
     assert not output_matches(["a", "d"], ["a", "b", "d"])
     assert not output_matches(["x"], [])
     assert output_matches(["...", "last"], ["last"])
+
+
+#: The documents whose option tables give defaults, and the command a table without a "command" column is of.
+_OPTION_TABLES = {"docs/training.md": "train", "docs/inference.md": None, "docs/deploy.md": "serve"}
+
+
+def _tables(document: str) -> list[list[dict[str, str]]]:
+    """The markdown tables of ``document`` whose header has an ``option`` and a ``default`` column, as rows."""
+    tables, header, rows = [], None, []
+    for line in (ROOT / document).read_text(encoding="utf-8").splitlines() + [""]:
+        if not line.startswith("|"):
+            if header and {"option", "default"} <= set(header):
+                tables.append(rows)
+            header, rows = None, []
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if header is None:
+            header = cells
+        elif not set("".join(cells)) <= set("-: "):
+            rows.append(dict(zip(header, cells)))
+    return tables
+
+
+def _cli_default(command: str, option: str) -> str:
+    """The default ``mtp COMMAND --help`` gives ``option``: the "default: ..." of its help text, else its value."""
+    import typer.main
+
+    from model_train_protocol.cli import app
+
+    params = typer.main.get_command(app).commands[command].params
+    param = next((p for p in params if option in p.opts or option in getattr(p, "secondary_opts", ())), None)
+    assert param is not None, f"mtp {command} has no {option}"
+    text = " ".join((getattr(param, "help", "") or "").split())
+    start = text.find("default: ")
+    if start >= 0:
+        depth, end = 0, start + len("default: ")
+        while end < len(text) and not (depth == 0 and text[end] in ")]"):
+            depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(text[end], 0)
+            end += 1
+        return text[start + len("default: "):end].rstrip(".")
+    if isinstance(param.default, bool):
+        return "on" if param.default else "off"
+    return "none" if param.default is None else str(param.default)
+
+
+@pytest.mark.parametrize("document", sorted(_OPTION_TABLES))
+def test_documented_defaults_are_the_clis(document: str) -> None:
+    """Regression: docs/training.md gave --val-split 0.1 (0 for pretrained bases) and docs/inference.md called a
+    learning rate the default that no longer was: every default in an option table is the command's own."""
+    rows = [row for table in _tables(document) for row in table]
+    assert rows, f"{document}: no option table"
+    for row in rows:
+        option = re.fullmatch(r"`(--[\w-]+)`", row["option"])
+        assert option, f"{document}: one option per row, in backticks: {row['option']}"
+        commands = row["command"].split(", ") if "command" in row else [_OPTION_TABLES[document]]
+        for command in commands:
+            assert row["default"].strip("`") == _cli_default(command, option.group(1)), (document, command, row)
+
+
+def test_the_training_table_lists_every_option_the_issue_named() -> None:
+    listed = {row["option"].strip("`") for table in _tables("docs/training.md") for row in table}
+    assert {"--val-split", "--lr", "--threads", "--force", "--progress", "--max-false-refusals"} <= listed

@@ -81,3 +81,11 @@ def test_the_repository_script_writes_the_package_example(tmp_path):
                    env={**os.environ, "PYTHONHASHSEED": "0"})
     for name in NAMES:
         assert (tmp_path / name).read_bytes() == (GOLDEN / name).read_bytes()
+
+
+def test_no_sample_answers_by_repeating_one_of_its_input_lines():
+    """Regression: a numeric sample answered with the Cat's own input line, and the fine-tuned demo model then
+    echoed that line back for the new-wording question."""
+    for instruction in build_protocol().instructions:
+        for sample in instruction.samples:
+            assert sample.output not in [snippet.string for snippet in sample.inputs], (instruction.name, sample.output)

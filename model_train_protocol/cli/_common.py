@@ -54,6 +54,27 @@ def existing(directory: bool) -> Callable[[Any], Any]:
     return check
 
 
+def choice_option(default: Any, *names: str, choices: Sequence[str], help: str) -> Any:
+    """An option that takes one of ``choices``; anything else is one error line (exit 2) naming them.
+
+    typer's own Enum check answers in pydantic's words ("Value error, 'csv' is not one of ...") under a usage box.
+    """
+
+    def check(value: Any) -> Any:
+        if value is None or value in choices:
+            return value
+        raise fail(f"{names[0]} {value!r} is not one of: {', '.join(choices)}.", code=2)
+
+    return typer.Option(default, *names, callback=check, metavar="[" + "|".join(choices) + "]", help=help)
+
+
+def threads_option() -> Any:
+    """``--threads N``, the same on every command that runs a model (the policy: ``extras.default_threads``)."""
+    return typer.Option(None, "--threads", min=1, show_default=False, help="PyTorch CPU threads; PyTorch's own "
+                        "default, every core, is many times slower on a busy machine [default: the cores the load "
+                        "average leaves free, at least 1].")
+
+
 def load_protocol(path: Path) -> Protocol:
     """Read a model file of any supported version; a spinner shows while a big file loads."""
     if not _show(path.stat().st_size // BYTES_PER_SAMPLE):

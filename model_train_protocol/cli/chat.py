@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from ..errors import MTPValueError
 from ._app import app, console, err_console
+from ._common import threads_option
 from ..formats.limits import text_problem
 from .run import (check_lines, describe, model_dir_argument, open_model, parse_numbers, similarity_option,
                   template_option, threshold_option)
@@ -29,14 +30,16 @@ def chat(
                                    "until the conversation fills them (default: empty)."),
     number: List[str] = typer.Option([], "--number", "-n", help="Number placeholder values, as for `mtp run`."),
     as_json: bool = typer.Option(False, "--json", help="Print each answer as one JSON line."),
-    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, help="Longest answer text, in tokens."),
+    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, help="Longest answer text, in tokens "
+                                             "[default: twice the protocol's longest answer]."),
     threshold: Optional[float] = threshold_option(),
     min_similarity: Optional[float] = similarity_option(),
     template: Optional[Path] = template_option(),
+    threads: Optional[int] = threads_option(),
 ) -> None:
     """Chat with one instruction: each message goes in the user's prompt line, earlier turns in the lines before."""
     lines, numbers = check_lines(line), parse_numbers(number)
-    model = open_model(directory, max_tokens, template, threshold, min_similarity)
+    model = open_model(directory, max_tokens, template, threshold, min_similarity, threads)
     session = model.chat(instruction, lines or None, numbers)
     reconfigure = getattr(sys.stdin, "reconfigure", None)
     if reconfigure is not None:  # a line that is not UTF-8 reaches the check below instead of ending the chat

@@ -89,11 +89,13 @@ def _train_and_ask(protocol: Protocol, model_dir: Path, base: str, show: bool) -
 
     if show:
         what = "SmolLM2-135M (pretrained)" if base == "smollm2" else "a small new model from scratch"
-        console.print(f"training {what} into {model_dir} (CPU, a few minutes)...", highlight=False)
+        console.print(f"training {what} into {model_dir} (CPU: a few minutes on idle cores, longer on busy ones; "
+                      "the loss shows as it goes)...", highlight=False, soft_wrap=True)
     # check_examples=0: the demo asks its own questions below; the end-of-training check would answer 64 training
     # prompts more (about 20 s on two cores) to report memory, not quality
+    # force: DIR/model is the demo's own folder, and a rerun of the demo replaces the model it trained before
     result = train(protocol, model_dir, TrainConfig(base=base, seed=0, check_examples=0,
-                                                    progress=show and not err_console.quiet))
+                                                    progress=show and not err_console.quiet), force=True)
     metrics = result.metrics
     model = Model.load(model_dir)
     answers = []

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 
 from ._app import app, console, err_console, fail
-from ._common import file_argument, load_protocol
+from ._common import file_argument, load_protocol, threads_option
 from .run import model_dir_argument, open_model, similarity_option, threshold_option
 
 
@@ -31,6 +31,7 @@ def eval_command(
                                              "[default: twice the protocol's longest answer]."),
     threshold: Optional[float] = threshold_option(),
     min_similarity: Optional[float] = similarity_option(),
+    threads: Optional[int] = threads_option(),
 ) -> None:
     """Final accuracy, macro-F1 and per-final precision/recall, guardrail recall against false refusals across
     refusal thresholds (AUROC, refusal_curve.png), whether the prompts are really held out, response similarity,
@@ -43,7 +44,7 @@ def eval_command(
     if resolved == target.resolve() or resolved in target.resolve().parents:
         raise fail(f"--out {target} is inside the model directory, whose files the manifest fixes; choose another.")
     protocol = load_protocol(file)
-    model = open_model(directory, max_tokens, threshold=threshold, min_similarity=min_similarity)
+    model = open_model(directory, max_tokens, threshold=threshold, min_similarity=min_similarity, threads=threads)
     cases = select_cases(protocol, model.manifest, model.specs, split)
     total = min(len(cases.examples), limit or len(cases.examples))
     with _progress(total) as advance:

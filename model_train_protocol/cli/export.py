@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from enum import Enum
 from pathlib import Path
 from typing import Optional
 
@@ -14,9 +13,7 @@ from ..errors import MTPValidationError, MTPValueError
 from ..formats.limits import file_name_problem
 from ..export import FORMATS, export_protocol, total_examples
 from ._app import app, console
-from ._common import file_argument, invalid, load_protocol, progress_bar
-
-ExportFormat = Enum("ExportFormat", {name.replace("-", "_"): name for name in FORMATS}, type=str)  # type: ignore[misc]
+from ._common import choice_option, file_argument, invalid, load_protocol, progress_bar
 
 
 def default_out_dir(protocol_name: str, fmt: str) -> Path:
@@ -31,9 +28,9 @@ def default_out_dir(protocol_name: str, fmt: str) -> Path:
 @app.command()
 def export(
     file: Path = file_argument("A model file (*_model.json) of any supported version."),
-    fmt: ExportFormat = typer.Option(..., "--format", "-f", help="openai-chat: OpenAI fine-tuning, TRL; "
-                                     "prompt-completion: TRL; alpaca / sharegpt: LLaMA-Factory, axolotl; "
-                                     "text: any causal-LM trainer."),
+    fmt: str = choice_option(..., "--format", "-f", choices=tuple(FORMATS), help="openai-chat: OpenAI fine-tuning, "
+                             "TRL; prompt-completion: TRL; alpaca / sharegpt: LLaMA-Factory, axolotl; text: any "
+                             "causal-LM trainer."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", file_okay=False,
                                        help="Output directory [default: ./{name}_{format}]."),
     val_split: float = typer.Option(0.0, "--val-split", min=0.0, max=0.99,
@@ -52,7 +49,7 @@ def export(
     added_tokens.json (tokens to add as special tokens), dataset_info.json (LLaMA-Factory) and axolotl.yaml.
     """
     protocol = load_protocol(file)
-    name = fmt.value
+    name = fmt
     directory = out if out is not None else default_out_dir(protocol.name, name)
     total = total_examples(protocol, guardrails)
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from enum import Enum
 from pathlib import Path
 from typing import Optional
 
@@ -12,21 +11,15 @@ from rich.markup import escape
 
 from ..export_gguf import QUANTS, export_gguf
 from ._app import app, console
-from ._common import existing
-
-
-class ModelFormat(str, Enum):
-    gguf = "gguf"
-
-
-Quant = Enum("Quant", {name: name for name in QUANTS}, type=str)  # type: ignore[misc]
+from ._common import choice_option, existing
 
 
 @app.command("export-model")
 def export_model(
     model_dir: Path = typer.Argument(..., callback=existing(directory=True), help="A directory written by `mtp train`."),
-    fmt: ModelFormat = typer.Option(..., "--format", "-f", help="gguf: llama.cpp (llama-server, LLMUnity, NobodyWho)."),
-    quant: Quant = typer.Option("f16", "--quant", help="Weight type: f16, or q8_0 (half the size)."),
+    fmt: str = choice_option(..., "--format", "-f", choices=("gguf",),
+                             help="gguf: llama.cpp (llama-server, LLMUnity, NobodyWho)."),
+    quant: str = choice_option("f16", "--quant", choices=tuple(QUANTS), help="Weight type: f16, or q8_0 (half the size)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", file_okay=False,
                                        help="Output directory [default: DIR-gguf beside DIR]."),
     strict_refusal: bool = typer.Option(False, "--strict-refusal", help="The grammars allow the guardrail's <UNK> "
@@ -35,13 +28,13 @@ def export_model(
     as_json: bool = typer.Option(False, "--json", help="Print the files written as JSON."),
 ) -> None:
     """Write the model (LoRA merged) as a GGUF file, with a GBNF grammar per instruction, prompts.json and a README."""
-    written = export_gguf(model_dir, out, quant=quant.value, strict_refusal=strict_refusal)
+    written = export_gguf(model_dir, out, quant=quant, strict_refusal=strict_refusal)
     if as_json:
-        typer.echo(json.dumps({"format": fmt.value, "quant": quant.value, "gguf": str(written["gguf"]),
+        typer.echo(json.dumps({"format": fmt, "quant": quant, "gguf": str(written["gguf"]),
                                "grammars": {k: str(v) for k, v in written["grammars"].items()},
                                "prompts": str(written["prompts"]), "readme": str(written["readme"])},
                               ensure_ascii=False))
         return
-    console.print(f"wrote {escape(str(written['gguf']))} ({quant.value})", highlight=False, soft_wrap=True)
+    console.print(f"wrote {escape(str(written['gguf']))} ({quant})", highlight=False, soft_wrap=True)
     console.print(f"{len(written['grammars'])} grammar(s), prompts.json and README.md in "
                   f"{escape(str(written['gguf'].parent))}", highlight=False, soft_wrap=True)

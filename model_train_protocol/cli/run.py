@@ -14,7 +14,7 @@ from ..errors import MTPValueError
 from ..formats.limits import check_text, text_problem
 from ..infer.prompt import check_sampling
 from ._app import app, console, err_console
-from ._common import existing
+from ._common import existing, threads_option
 
 __all__ = ["open_model", "parse_numbers", "describe", "check_lines", "template_option", "threshold_option",
            "similarity_option"]
@@ -41,7 +41,8 @@ def similarity_option() -> Any:
 
 
 def open_model(directory: Path, max_tokens: Optional[int] = None, template: Optional[Path] = None,
-               threshold: Optional[float] = None, min_similarity: Optional[float] = None) -> Any:
+               threshold: Optional[float] = None, min_similarity: Optional[float] = None,
+               threads: Optional[int] = None) -> Any:
     """Load a trained model (PyTorch needed; a clear error says how to install it)."""
     from ..train.extra import require_train_extra
 
@@ -50,7 +51,7 @@ def open_model(directory: Path, max_tokens: Optional[int] = None, template: Opti
 
     with err_console.status(f"Loading {directory}…", spinner="dots"):
         return Model.load(directory, max_text_tokens=max_tokens, template=template, threshold=threshold,
-                          min_similarity=min_similarity)
+                          min_similarity=min_similarity, threads=threads)
 
 
 #: Longest ``--number`` text: a list of a few hundred numbers; a 5,000-digit number is a mistake.
@@ -132,17 +133,19 @@ def run(
     sample: bool = typer.Option(False, "--sample", help="Sample instead of greedy decoding."),
     temperature: float = typer.Option(1.0, "--temperature", help="Sampling temperature (with --sample): a finite number above 0."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed for --sample."),
-    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, help="Longest answer text, in tokens."),
+    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, help="Longest answer text, in tokens "
+                                             "[default: twice the protocol's longest answer]."),
     threshold: Optional[float] = threshold_option(),
     min_similarity: Optional[float] = similarity_option(),
     template: Optional[Path] = template_option(),
+    threads: Optional[int] = threads_option(),
 ) -> None:
     """Answer one prompt: the lines fill the instruction's template, the answer always has the template's shape."""
     lines, numbers = check_lines(line), parse_numbers(number)
     if prompt is not None and (lines or numbers):
         raise MTPValueError("give either --prompt or --line/--number, not both.")
     check_sampling(temperature, seed, flags=True)
-    model = open_model(directory, max_tokens, template, threshold, min_similarity)
+    model = open_model(directory, max_tokens, template, threshold, min_similarity, threads)
     if prompt is not None:
         instruction, lines, numbers = _read_prompt(model, check_text(prompt, "--prompt"), instruction)
     answer = model.run(instruction, lines, numbers, sample=sample, temperature=temperature, seed=seed)

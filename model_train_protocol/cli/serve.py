@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from ..errors import MTPError
 from ._app import app, console, err_console
-from ._common import existing
+from ._common import existing, threads_option
 from .run import similarity_option, threshold_option
 
 __all__ = ["is_loopback", "listen", "allowed_hosts"]
@@ -76,8 +76,7 @@ def serve(
                                                   "in tokens [default: twice the protocol's longest answer]."),
     queue_limit: int = typer.Option(16, "--queue-limit", min=1, help="Requests each model holds, running and "
                                     "waiting; the next is answered 503 with Retry-After."),
-    threads: Optional[int] = typer.Option(None, "--threads", min=1, show_default=False,
-                                          help="PyTorch CPU threads per model call [default: PyTorch's]."),
+    threads: Optional[int] = threads_option(),
     allow_host: Optional[List[str]] = typer.Option(None, "--allow-host", show_default=False,
                                                    help="A Host header name to answer (repeat for more; '*': any) "
                                                    "[default: 127.0.0.1, localhost and ::1 on a loopback --host, "
@@ -87,26 +86,26 @@ def serve(
     max_connections: int = typer.Option(256, "--max-connections", min=1, max=100_000,
                                          help="Connections open at once; one more is closed at once."),
 ) -> None:
-    """Serve trained models over HTTP: POST /run, GET /models, GET /health, POST /v1/completions, docs at /docs."""
+    """Serve trained models over HTTP: POST /run, GET /models, GET /health, POST /v1/completions,
+    POST /v1/chat/completions, docs at /docs."""
     from ..serve import require_serve_extra
     from ..train.extra import require_train_extra
 
     require_serve_extra()
     require_train_extra()
-    import torch
     import uvicorn
 
+    from ..extras import use_threads
     from ..serve import create_app
     from ..serve.limits import ServeLimits, guarded_protocol
 
-    if threads is not None:
-        torch.set_num_threads(threads)
     sock = listen(host, port)  # before loading: a taken port is told at once
     try:
         with err_console.status("Loading the models…", spinner="dots"):
             application = create_app(list(directories), queue_limit=queue_limit, threshold=threshold,
                                      max_text_tokens=max_text_tokens, min_similarity=min_similarity,
                                      allowed_hosts=allowed_hosts(host, allow_host))
+        use_threads(threads)  # after loading: Model.load applies the default
         bound_host, bound_port = sock.getsockname()[:2]
         shown = f"[{bound_host}]" if ":" in bound_host else bound_host
         url = f"http://{shown}:{bound_port}"

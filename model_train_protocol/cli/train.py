@@ -46,7 +46,8 @@ def train_command(
                                               "SmolLM2's 30, all of other bases)."),
     epochs: Optional[int] = typer.Option(_DEFAULTS["epochs"], "--epochs", min=1, show_default=False,
                                          help="Passes over the training examples (default: 4 pretrained, at least "
-                                         "40 steps; 60 scratch)."),
+                                         "40 steps; 1 where the intent head decides every final, at least 20 "
+                                         "steps; 60 scratch)."),
     max_steps: Optional[int] = typer.Option(_DEFAULTS["max_steps"], "--max-steps", min=1, show_default=False,
                                             help="Stop after this many steps (overrides --epochs)."),
     lr: Optional[float] = typer.Option(_DEFAULTS["lr"], "--lr", show_default=False, help="Learning rate "
@@ -98,13 +99,16 @@ def train_command(
                                     help="Train guardrail refusals."),
     device: str = typer.Option(_DEFAULTS["device"], "--device", help="auto (CUDA with bf16 when present), cpu or cuda."),
     threads: Optional[int] = typer.Option(_DEFAULTS["threads"], "--threads", min=1, show_default=False,
-                                          help="CPU threads (default: 1 for the scratch model, PyTorch's default for "
-                                          "pretrained bases)."),
+                                          help="CPU threads (default: 1 for the scratch model, the cores the load "
+                                          "average leaves free for pretrained bases, at least 1)."),
     progress: bool = typer.Option(_DEFAULTS["progress"], "--progress/--no-progress",
-                                  help="Show a progress bar with the loss."),
+                                  help="Show the loss as training goes: a bar on a terminal, else (a log, a "
+                                  "pipe) a line at every tenth of the run or 30 s."),
     check: int = typer.Option(_DEFAULTS["check_examples"], "--check", min=0, help="After training, answer up to N "
                               "train and N validation prompts as `mtp run` does; the validation answers set the "
                               "refusal threshold (0: skip)."),
+    force: bool = typer.Option(False, "--force", help="Replace the trained model (or a checkpoints/ folder that "
+                               "is not an interrupted run's) already in --out."),
     as_json: bool = typer.Option(False, "--json", help="Print the run's metrics as JSON instead of a table."),
 ) -> None:
     """Train a model on the protocol and write a Hugging Face directory with template and manifest."""
@@ -113,7 +117,7 @@ def train_command(
 
     values = read_config_file(config_file) if config_file is not None else {}
     given = {name: value for name, value in ctx.params.items()
-             if name not in ("model_file", "config_file", "as_json")
+             if name not in ("model_file", "config_file", "as_json", "force")
              and _given(ctx, name)}
     for name, value in given.items():
         values[CLI_NAMES.get(name, name)] = str(value) if name == "out" else value
@@ -128,12 +132,17 @@ def train_command(
 
     protocol = load_protocol(model_file)
     require_valid(protocol, model_file)
-    result = train(protocol, Path(target), config)
+    result = train(protocol, Path(target), config, force=force)
     if int(os.environ.get("RANK", "0")) == 0:
+        from ..train.train import MIN_CALIBRATION_PROMPTS
+
+        metrics = result.metrics
+        ignored = config.ignored_settings(metrics["val_examples"], (metrics.get("check_val") or {}).get("examples", 0),
+                                          bool(protocol.guardrail_map()), MIN_CALIBRATION_PROMPTS)
         if as_json:
-            typer.echo(json.dumps({"out": str(target), **result.metrics}, ensure_ascii=False))
+            typer.echo(json.dumps({"out": str(target), **metrics, "ignored": ignored}, ensure_ascii=False))
         else:
-            _summary(result.metrics, Path(target))
+            _summary(metrics, Path(target), ignored)
 
 
 def _given(ctx: typer.Context, name: str) -> bool:
@@ -145,7 +154,7 @@ def _given(ctx: typer.Context, name: str) -> bool:
     return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
 
 
-def _summary(metrics: dict, out: Path) -> None:
+def _summary(metrics: dict, out: Path, ignored: list[str]) -> None:
     def pct(value: Optional[float]) -> str:
         return "-" if value is None else f"{100 * value:.0f}%"
 
@@ -175,7 +184,10 @@ def _summary(metrics: dict, out: Path) -> None:
         + f" (the fine-tuned sentence encoder decides the final; {heads.get('seconds', 0):.1f} s)")
     table.add_row("time", f"{metrics['seconds']:.1f} s on {metrics['world_size']} process(es)")
     console.print(table)
-    console.print("note: validation prompts are the protocol's own samples and share its phrasings; they measure "
-                  "memory. Measure quality with `mtp eval` on prompts written apart (new wording, new off-topic "
-                  "prompts).", highlight=False, soft_wrap=True)
+    for note in ignored:
+        console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
+    if (metrics.get("check_val") or {}).get("examples"):
+        console.print("note: validation prompts are the protocol's own samples and share its phrasings; they "
+                      "measure memory. Measure quality with `mtp eval` on prompts written apart (new wording, new "
+                      "off-topic prompts).", highlight=False, soft_wrap=True)
     console.print(f"wrote {escape(str(out))}", highlight=False, soft_wrap=True)

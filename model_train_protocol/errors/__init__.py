@@ -179,7 +179,7 @@ class MTPFileError(ProtocolFileError):
         self.pointer = pointer
         self.hint = hint
         where = f"{path}: " if path else ""
-        at = f" (at {pointer or '/'})" if pointer or path else ""
+        at = f" (at {pointer})" if pointer else ""  # no pointer: the whole file, said by the path alone
         super().__init__(f"{where}{message}{at}")
         self.message = message
 

@@ -169,8 +169,10 @@ def build_protocol() -> mtp.Protocol:
         "The Cat's ability to appear and disappear at will added to the surreal nature of their interaction."
     )
     for cat_line, alice_line, emotion_level, answer, madness_level in [
+        # The Cat answers; it does not repeat its own line. (The reference's example had the answer copy the Cat's
+        # input line here, which taught a fine-tuned model to echo an input line for new wording.)
         ("Then it doesnt matter which way you go.", "Can you tell me a way?", 5,
-         "Then it doesnt matter which way you go.", 5),
+         "Oh sure, if you only walk long enough that is a way.", 5),
         ("Oh, you cant help that, were all mad here. Im mad. You are mad.", "How do you know I am mad?", 7,
          "You must be, or you would not have come here.", 3),
         ("To begin with, a dogs not mad. You grant that?", "How do you know I am mad?", 7,

@@ -69,8 +69,11 @@ class Model:
     @classmethod
     def load(cls, directory: str | os.PathLike[str], max_text_tokens: int | None = None,
              threshold: float | None = None, template: str | os.PathLike[str] | None = None,
-             min_similarity: float | None = None, intent: bool = True) -> "Model":
+             min_similarity: float | None = None, intent: bool = True, threads: int | None = None) -> "Model":
         """Open a directory written by ``mtp train`` (offline; nothing is downloaded; no code from it runs).
+
+        ``threads`` sets PyTorch's CPU threads for this process (None: the cores the load leaves free, at least
+        one; :func:`~model_train_protocol.extras.default_threads`).
 
         ``threshold`` overrides the confidence threshold chosen at training time (0 turns it off);
         ``min_similarity`` the similarity thresholds of the guarded lines (0 turns them off; see
@@ -80,8 +83,10 @@ class Model:
         ``template`` is the template file of a directory trained elsewhere
         (one without ``mtp_manifest.json``); see :mod:`model_train_protocol.model_dir`.
         """
+        from ..extras import use_threads
         from ..model_dir import load_trained
 
+        use_threads(threads)
         trained = load_trained(Path(directory), template=template)
         protocol = _protocol(trained.model_file, Path(directory))
         try:

@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import MTPError, MTPFileError, MTPValueError
 from ..infer import Answer, InstructionSpec, build_prompt
+from .chat import add_chat_completions
 from .describe import describe_model
 from .limits import BoundedJSONRoute, CancelOnDisconnect, HostAllowList
 from .loading import check_models, load_models
@@ -239,7 +240,8 @@ def create_app(
 
     app = FastAPI(title="mtp serve", version=__version__, lifespan=lifespan,
                   description="Trained MTP models over HTTP: `POST /run` for typed answers, `GET /models` for "
-                  "what each instruction takes, `POST /v1/completions` for OpenAI-compatible clients.")
+                  "what each instruction takes, `POST /v1/completions` and `POST /v1/chat/completions` for "
+                  "OpenAI-compatible clients.")
     app.state.mtp = served
     app.router.route_class = BoundedJSONRoute
     app.add_middleware(_BodyLimit)
@@ -316,6 +318,8 @@ def create_app(
                                   choices=choices, mtp=answers,
                                   usage=Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
                                               total_tokens=prompt_tokens + completion_tokens))
+
+    add_chat_completions(app, served, Problem, _ERRORS, _typed)
 
     @app.get("/v1/models", summary="OpenAI-compatible model list")
     async def openai_models() -> dict[str, Any]:

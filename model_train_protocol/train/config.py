@@ -85,7 +85,7 @@ class TrainConfig:
     resume: bool = False
     # runtime
     device: str = "auto"
-    threads: Optional[int] = None  # CPU threads; None: 1 for the small scratch model, PyTorch's default otherwise
+    threads: Optional[int] = None  # CPU threads; None: 1 for the small scratch model, else extras.default_threads()
     progress: bool = True
     check_examples: int = 64  # answer this many train and validation prompts after training, as `mtp run` does (0: skip)
     # refusal of prompts unlike the training ones: the confidence threshold chosen on the validation answers
@@ -205,12 +205,14 @@ class TrainConfig:
         return PRETRAINED_RECIPE["layers"] if self.base == "smollm2" else None
 
     @property
-    def cpu_threads(self) -> Optional[int]:
-        """Threads to train with on a CPU: the small scratch model's matrices are too small to gain from more,
-        and extra threads that spin-wait on a busy machine cost far more than they save."""
+    def cpu_threads(self) -> int:
+        """Threads to train with on a CPU: the small scratch model's matrices are too small to gain from more;
+        a pretrained base gets the cores the load leaves free (the policy of every command, ``extras``)."""
+        from ..extras import default_threads
+
         if self.threads is not None:
             return self.threads
-        return 1 if self.base == "scratch" else None
+        return 1 if self.base == "scratch" else default_threads()
 
     @property
     def validation_share(self) -> float:
@@ -239,5 +241,37 @@ class TrainConfig:
             return self.intent_head
         return self.recipe["intent"]
 
+    def ignored_settings(self, val_examples: int, checked_val: int, guarded: bool,
+                         min_calibration: int) -> list[str]:
+        """What a run with ``val_examples`` validation examples (``checked_val`` answered at the end) left unused of
+        the settings given here, one sentence each, so that the summary says it rather than the manifest alone."""
+        notes = []
+        if self.max_false_refusals > 0:
+            why = ("the protocol has no guardrail to refuse with" if not guarded
+                   else f"there are no validation prompts (--val-split is {self.validation_share:g}); hold some out, "
+                   "e.g. --val-split 0.2" if not val_examples
+                   else "--check 0 answers no validation prompts" if not self.check_examples
+                   else f"only {checked_val} validation prompts were answered; at least {min_calibration} are needed"
+                   if checked_val < min_calibration else "")
+            if why:
+                notes.append(f"--max-false-refusals {self.max_false_refusals:g} was ignored: {why}.")
+        if not val_examples:
+            for flag, value in (("--patience", self.patience), ("--eval-every", self.eval_every)):
+                if value:
+                    notes.append(f"{flag} {value} was ignored: there is no validation split.")
+        defaults = TrainConfig()
+        if self.pretrained:
+            for name, flag in _SCRATCH_ONLY.items():
+                if getattr(self, name) != getattr(defaults, name):
+                    notes.append(f"{flag} {getattr(self, name)} was ignored: only --base scratch uses it.")
+        elif self.base_layers is not None:
+            notes.append(f"--base-layers {self.base_layers} was ignored: the scratch model has no pretrained blocks.")
+        return notes
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+#: Settings of the scratch model's shape (field: option), which a pretrained base ignores.
+_SCRATCH_ONLY = {"arch": "--arch", "n_layer": "--layers", "n_embd": "--width", "n_head": "--heads",
+                 "vocab_size": "--vocab-size", "max_length": "--max-length"}

@@ -59,12 +59,15 @@ class TrainResult:
 
 
 def train(
-    protocol: ProtocolSource, out_dir: str | os.PathLike[str], config: TrainConfig | None = None, **overrides: Any
+    protocol: ProtocolSource, out_dir: str | os.PathLike[str], config: TrainConfig | None = None, *,
+    force: bool = False, **overrides: Any
 ) -> TrainResult:
     """Train a model on a protocol (object or model-file path) and write it to ``out_dir``.
 
     ``config`` holds every setting (:class:`TrainConfig`); keyword ``overrides``
-    replace single fields (``train(p, "out", epochs=5)``). Under ``torchrun``
+    replace single fields (``train(p, "out", epochs=5)``). A trained model or
+    a ``checkpoints/`` folder that is not an interrupted run's already in
+    ``out_dir`` is replaced only with ``force=True``. Under ``torchrun``
     every rank calls this; rank 0 alone writes files (and ``manifest`` is
     empty in the :class:`TrainResult` of the other ranks).
     """
@@ -91,7 +94,7 @@ def train(
     if dist_info.device == "cpu" and config.cpu_threads:
         torch.set_num_threads(config.cpu_threads)
     try:
-        return _Run(proto, Path(out_dir), config, dist_info, encoder).run()
+        return _Run(proto, Path(out_dir), config, dist_info, encoder, force).run()
     finally:
         torch.set_num_threads(threads)
         dist_info.close()
@@ -110,20 +113,34 @@ def _load_protocol(source: ProtocolSource) -> "Protocol":
     return loader(source)
 
 
-def _check_out_dir(out: Path) -> None:
-    """Refuse to mix a run into a folder of other files: it must be new, empty or an earlier run's output."""
+def _check_out_dir(out: Path, force: bool) -> None:
+    """Refuse to mix a run into a folder of other files (it must be new, empty or an earlier run's output), and
+    to replace a trained model or a ``checkpoints/`` folder that is not an interrupted run's without ``force``."""
     if not out.exists():
         return
     if not out.is_dir():
         raise MTPFileError("--out must be a directory.", path=str(out))
     entries = {p.name for p in out.iterdir() if not p.name.startswith(STAGING_PREFIX)}
-    if not entries or entries <= {CHECKPOINTS}:
-        return
-    if MANIFEST not in entries:
+    if entries - {CHECKPOINTS} and MANIFEST not in entries:
         raise MTPFileError(
             "the output directory holds files that `mtp train` did not write; choose a new or empty directory.",
             path=str(out),
         )
+    if force:
+        return
+    if MANIFEST in entries:
+        raise MTPFileError("the output directory holds a trained model; pass --force (force=True) to replace it, "
+                           "or choose another --out.", path=str(out))
+    if CHECKPOINTS in entries and not _interrupted_run(out / CHECKPOINTS):
+        raise MTPFileError(f"the output directory holds a {CHECKPOINTS}/ folder that is not an interrupted run's; "
+                           "pass --force (force=True) to replace it, or choose another --out.", path=str(out))
+
+
+def _interrupted_run(folder: Path) -> bool:
+    """Whether ``folder`` holds only what an interrupted run leaves: ``last/`` with its state, and staging folders."""
+    if not folder.is_dir() or folder.is_symlink() or not has_checkpoint(folder / "last"):
+        return False
+    return all(p.name == "last" or p.name.startswith(".last.") for p in folder.iterdir())
 
 
 def _clear_previous(out: Path) -> None:
@@ -149,6 +166,10 @@ def _clear_previous(out: Path) -> None:
     manifest.unlink()
 
 
+#: Off a terminal, a progress line at least this often (seconds), whatever the steps.
+PROGRESS_SECONDS = 30.0
+
+
 def _lr_at(step: int, total: int, base: float, warmup: int) -> float:
     """Linear warmup, then cosine decay to a tenth of the base rate."""
     if step < warmup:
@@ -161,9 +182,9 @@ class _Run:
     """One training run; the methods are its phases, in order."""
 
     def __init__(self, protocol: "Protocol", out: Path, config: TrainConfig, dist_info: Dist,
-                 encoder: "SentenceEncoder | None" = None) -> None:
+                 encoder: "SentenceEncoder | None" = None, force: bool = False) -> None:
         self.protocol, self.out, self.config, self.dist = protocol, out, config, dist_info
-        self.encoder = encoder
+        self.encoder, self.force = encoder, force
         self.ckpt_dir = out / CHECKPOINTS / "last"
 
     # --- setup -------------------------------------------------------------
@@ -176,15 +197,15 @@ class _Run:
         hf_logging.set_verbosity_error()
         cfg = self.config
         torch.manual_seed(cfg.seed)  # weight init and dropout; the data order uses its own random.Random(seed)
-        if self.dist.main:
-            _check_out_dir(self.out)
-            self.out.mkdir(parents=True, exist_ok=True)
-        self.dist.barrier()
         if cfg.resume and not has_checkpoint(self.ckpt_dir):
             raise TrainConfigError(
                 f"resume: there is no checkpoint in {self.ckpt_dir} to continue from (a finished run removes its "
                 "checkpoints unless keep_checkpoints is set); train without resume to start anew."
             )
+        if self.dist.main:
+            _check_out_dir(self.out, self.force)
+            self.out.mkdir(parents=True, exist_ok=True)
+        self.dist.barrier()
         self.resuming = cfg.resume
         self.data = build_training_data(self.protocol, cfg.validation_share, cfg.seed, cfg.guardrails, cfg.train_context)
         self.structural = structural_strings(self.protocol)
@@ -498,12 +519,19 @@ class _Run:
 
 
 class _Progress:
-    """A rich progress bar with the running loss (a no-op when disabled, e.g. on ranks other than 0)."""
+    """The running loss on stderr: a rich progress bar on a terminal; elsewhere (a CI log, ``nohup``, a pipe) a
+    plain line at the first step, every tenth of the run or :data:`PROGRESS_SECONDS`, and the last step. A no-op
+    when disabled, e.g. on ranks other than 0."""
 
     def __init__(self, total: int, start: int, enabled: bool) -> None:
+        import sys
+
         self.enabled = enabled
-        self.last_val: float | None = None
-        if enabled:
+        self.total, self.step, self.loss, self.val_loss = total, start, "-", "-"
+        self.began = self.last_line = time.perf_counter()
+        self.every = max(1, total // 10)
+        self.bar: Any = None
+        if enabled and sys.stderr.isatty():
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -515,18 +543,32 @@ class _Progress:
             self.task = self.bar.add_task("train", total=total, completed=start, loss="-", val="-")
 
     def __enter__(self) -> "_Progress":
-        if self.enabled:
+        if self.bar is not None:
             self.bar.__enter__()
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        if self.enabled:
+        if self.bar is not None:
             self.bar.__exit__(*exc)
 
     def advance(self, loss: float) -> None:
-        if self.enabled:
-            self.bar.update(self.task, advance=1, loss=f"{loss:.4f}")
+        self.step, self.loss = self.step + 1, f"{loss:.4f}"
+        if self.bar is not None:
+            self.bar.update(self.task, advance=1, loss=self.loss)
+        elif self.enabled:
+            now = time.perf_counter()
+            if self.step == 1 or self.step % self.every == 0 or self.step == self.total \
+                    or now - self.last_line >= PROGRESS_SECONDS:
+                self._line(now)
 
     def val(self, loss: float) -> None:
-        if self.enabled:
-            self.bar.update(self.task, val=f"{loss:.4f}")
+        self.val_loss = f"{loss:.4f}"
+        if self.bar is not None:
+            self.bar.update(self.task, val=self.val_loss)
+
+    def _line(self, now: float) -> None:
+        import sys
+
+        self.last_line = now
+        print(f"training step {self.step}/{self.total}  loss {self.loss}  val {self.val_loss}  "
+              f"elapsed {now - self.began:.0f} s", file=sys.stderr, flush=True)

@@ -45,7 +45,7 @@ def test_every_help_shows_its_defaults_untouched() -> None:
         assert text.count("[default: ") >= len(shown), (name, [p.name for p in shown])
     train_help = " ".join(mtp("train", "-h").stdout.split())
     for default in ("[default: smollm2]", "(default: 0 pretrained, 0.1 scratch)", "(default: 4 pretrained, at least 40 steps; "
-                    "60 scratch)", "(default: 6e-4 fine-tune, 2e-3 LoRA, 3e-3 scratch)", "(default: 20 of SmolLM2's 30",
+                    "1 where the intent head decides every final, at least 20 steps; 60 scratch)", "(default: 6e-4 fine-tune, 2e-3 LoRA, 3e-3 scratch)", "(default: 20 of SmolLM2's 30",
                     "(default: 1 for the scratch model", "[default: 0.0; 0.0<=x<=0.99]"):
         assert default in train_help
 

@@ -52,3 +52,22 @@ def test_errors(model_file: Path, tmp_path: Path) -> None:
     line = assert_clean_error(mtp("export", invalid, "-f", "text", "-o", tmp_path / "out"))
     assert "mtp validate" in line and "context" in line
     assert not (tmp_path / "out" / "train.jsonl").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["export", "{file}", "--format", "csv"], "error: --format 'csv' is not one of: openai-chat, prompt-completion, "
+                                              "alpaca, sharegpt, text."),
+    (["export-model", "{dir}", "--format", "onnx"], "error: --format 'onnx' is not one of: gguf."),
+    (["export-model", "{dir}", "--format", "gguf", "--quant", "q4"], "error: --quant 'q4' is not one of: f16, q8_0."),
+])
+def test_a_format_outside_the_choices_is_one_plain_line(model_file, tmp_path, args, message):  # noqa: F811
+    """Regression: typer answered in pydantic's words ("Value error, 'csv' is not one of ...") under a usage box."""
+    proc = mtp(*(a.format(file=model_file, dir=tmp_path) for a in args))
+    assert proc.returncode == 2 and proc.stderr.strip() == message
+
+
+def test_a_file_error_without_a_pointer_ends_plainly(tmp_path):
+    from model_train_protocol.errors import MTPFileError
+
+    assert str(MTPFileError("not a model directory.", path="out")) == "out: not a model directory."
+    assert str(MTPFileError("bad.", path="m.json", pointer="/files/0")) == "m.json: bad. (at /files/0)"

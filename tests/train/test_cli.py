@@ -82,9 +82,46 @@ def test_foreign_output_directory_is_refused(model_file, tmp_path):
     assert run.returncode == 1 and "did not write" in run.stderr
 
 
+def test_a_trained_model_is_replaced_only_with_force(model_file, tmp_path):
+    pytest.importorskip("torch")
+    assert _mtp("train", model_file, "--out", tmp_path / "out", *TINY).returncode == 0
+    manifest = (tmp_path / "out" / "mtp_manifest.json").read_bytes()
+    run = _mtp("train", model_file, "--out", tmp_path / "out", *TINY, "--seed", "5")
+    lines = run.stderr.strip().splitlines()
+    assert run.returncode == 1 and len(lines) == 1 and "--force" in lines[0] and "Traceback" not in run.stderr
+    assert (tmp_path / "out" / "mtp_manifest.json").read_bytes() == manifest
+    assert _mtp("train", model_file, "--out", tmp_path / "out", *TINY, "--seed", "5", "--force").returncode == 0
+    assert (tmp_path / "out" / "mtp_manifest.json").read_bytes() != manifest
+
+
 def test_core_and_cli_do_not_import_torch():
     code = ("import sys, model_train_protocol as mtp, model_train_protocol.cli; "
             "assert mtp.TrainConfig().base == 'smollm2'; "
             "assert 'torch' not in sys.modules and 'transformers' not in sys.modules, 'heavy import'")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
+
+
+def test_the_summary_says_which_settings_were_ignored(model_file, tmp_path):
+    """Regression: --max-false-refusals with no validation split was ignored in silence (the reason only in the
+    manifest), and the note about validation prompts was printed with none."""
+    pytest.importorskip("torch")
+    run = _mtp("train", model_file, "--out", tmp_path / "out", *TINY, "--val-split", "0", "--max-false-refusals",
+               "0.05", "--patience", "2")
+    assert run.returncode == 0, run.stderr
+    assert "note: --max-false-refusals 0.05 was ignored: there are no validation prompts (--val-split is 0)" in run.stdout
+    assert "note: --patience 2 was ignored: there is no validation split." in run.stdout
+    assert "validation prompts are the protocol's own samples" not in run.stdout
+
+
+def test_ignored_settings_of_each_base():
+    from model_train_protocol.train import TrainConfig
+
+    assert TrainConfig(n_layer=4, n_embd=64).ignored_settings(0, 0, True, 20) == [
+        "--layers 4 was ignored: only --base scratch uses it.", "--width 64 was ignored: only --base scratch uses it."]
+    assert TrainConfig(base="scratch", base_layers=3).ignored_settings(5, 5, True, 20) == [
+        "--base-layers 3 was ignored: the scratch model has no pretrained blocks."]
+    assert TrainConfig(max_false_refusals=0.1, val_split=0.2).ignored_settings(9, 9, True, 20) == [
+        "--max-false-refusals 0.1 was ignored: only 9 validation prompts were answered; at least 20 are needed."]
+    assert TrainConfig(max_false_refusals=0.1, val_split=0.2).ignored_settings(30, 30, True, 20) == []
+    assert TrainConfig().ignored_settings(0, 0, True, 20) == []

