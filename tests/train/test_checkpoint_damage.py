@@ -48,7 +48,7 @@ def test_a_damaged_state_is_one_clear_error(checkpointed, tmp_path, case):
     state_file = run / "checkpoints" / "last" / "state.json"
     state_file.write_text(_damage(json.loads(state_file.read_text()), case))
     with pytest.raises(MTPFileError, match="checkpoint|state.json"):
-        train(build_protocol(), run, tiny(max_steps=4, resume=True, val_split=0.0))
+        train(build_protocol(), run, tiny(max_steps=4, resume=True, val_split=0.0), force=True)
 
 
 def test_mtp_train_resume_on_a_truncated_checkpoint_is_one_line(checkpointed, tmp_path):
@@ -61,5 +61,5 @@ def test_mtp_train_resume_on_a_truncated_checkpoint_is_one_line(checkpointed, tm
     weights.write_bytes(weights.read_bytes()[:100])
     code, _, err = mtp_in_process("train", model_file, "--out", run, "--base", "scratch", "--max-steps", "4",
                                   "--resume", "--layers", "1", "--width", "32", "--heads", "2", "--vocab-size", "300",
-                                  "--val-split", "0", "--check", "0")
+                                  "--val-split", "0", "--check", "0", "--force")
     assert code == 1 and "internal error" not in err and "checkpoint is damaged" in err

@@ -28,7 +28,7 @@ def test_a_full_disk_while_saving_leaves_the_earlier_model_intact(trained_dir, t
 
     monkeypatch.setattr(importlib.import_module("model_train_protocol.train.train"), "save_loss_curve", full_disk)
     with pytest.raises(MTPFileError, match="No space left on device"):
-        train(protocol, out, tiny())
+        train(protocol, out, tiny(), force=True)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     verify_dir(out)
     assert load_trained(out, device="cpu").manifest["name"] == "cheshire_cat"
@@ -41,7 +41,7 @@ def test_a_staging_folder_of_a_killed_run_is_tolerated_and_cleaned(trained_dir, 
     stale.mkdir()
     (stale / "model.safetensors").write_bytes(b"partial")
     verify_dir(out)  # never read, so it does not stop the earlier model from loading
-    train(protocol, out, tiny())
+    train(protocol, out, tiny(), force=True)
     assert not stale.exists()
     verify_dir(out)
 
@@ -55,7 +55,7 @@ def test_checkpoints_never_write_through_a_link_at_the_old_temp_name(tmp_path, p
     (out / "checkpoints" / "last.tmp").symlink_to(victim, target_is_directory=True)
     (out / "checkpoints" / "last.old").symlink_to(victim, target_is_directory=True)
     with pytest.raises(MTPFileError, match="symbolic link"):  # the finished directory refuses the planted links
-        train(protocol, out, tiny(checkpoint_every=1, keep_checkpoints=True))
+        train(protocol, out, tiny(checkpoint_every=1, keep_checkpoints=True), force=True)
     assert [p.name for p in victim.iterdir()] == ["keep.txt"]
     assert (victim / "keep.txt").read_text(encoding="utf-8") == "precious"
     assert (out / "checkpoints" / "last" / "state.json").is_file()
