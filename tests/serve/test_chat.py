@@ -78,7 +78,8 @@ def test_the_official_openai_client_chats_with_a_real_loopback_server(app, model
     uvicorn = pytest.importorskip("uvicorn")
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))  # the session app: its workers must outlive this server
+    # the session app: lifespan off, so its workers outlive this server for the tests after this one
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:
