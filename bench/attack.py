@@ -155,12 +155,13 @@ def file_attacks(attack: Attack, model_file: Path, model: Path) -> None:
 
     broken = root / "broken-run"
     shutil.copytree(model, broken)
-    attack.mtp("train --checkpoint-every (for the resume attack)", "train", model_file, "--out", broken, *TINY,
+    attack.mtp("train --checkpoint-every (for the resume attack)", "train", model_file, "--out", broken, *TINY, "--force",
                "--checkpoint-every", "10", "--keep-checkpoints", expect="ok")
     state = broken / "checkpoints" / "last" / "state.json"
     if state.is_file():
         state.write_text('{"step": "three"}', encoding="utf-8")
-    attack.mtp("train --resume on a damaged state.json", "train", model_file, "--out", broken, *TINY, "--resume")
+    attack.mtp("train --resume on a damaged state.json", "train", model_file, "--out", broken, *TINY, "--resume",
+               "--force")
 
     os.chmod(model_file, 0o600)
     attack.mtp("convert over a chmod 600 model file", "convert", model_file, "--to", "2.0.1", "--out", root,
