@@ -144,25 +144,26 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_one(name: str, protocol: mtp.Protocol, cases_for, out: Path, config: TrainConfig) -> dict:
+def run_one(name: str, protocol: mtp.Protocol, cases_for, out: Path, config: TrainConfig,
+            ask_model: bool = False) -> dict:
     began = time.perf_counter()
-    train(protocol, out / name / "model", config)
+    train(protocol, out / name / "model", config, force=True)
     seconds = time.perf_counter() - began
-    model = Model.load(out / name / "model")
+    model = Model.load(out / name / "model", ask_model=ask_model)
     report = evaluate(model, protocol, out / name / "eval", cases=cases_for(model))
     row = _row(name, config.base, report, seconds, _peak_mb(), model)
     print(json.dumps(row), flush=True)
     return row
 
 
-def support_intents(out: Path, config: TrainConfig) -> dict:
+def support_intents(out: Path, config: TrainConfig, ask_model: bool = False) -> dict:
     """The support_intents example: its training protocol, evaluated on its held-out paraphrase protocol."""
     from model_train_protocol.eval import select_cases
     from model_train_protocol.examples import support_intents as example
 
     protocol, heldout = example.build_protocol(), example.build_heldout()
     return run_one("support_intents", protocol,
-                   lambda model: select_cases(heldout, model.manifest, model.specs, "all"), out, config)
+                   lambda model: select_cases(heldout, model.manifest, model.specs, "all"), out, config, ask_model)
 
 
 def markdown(rows: list[dict]) -> str:
@@ -200,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="held-out prompts: test (the figures) or tune (what recipes are chosen on)")
     parser.add_argument("--no-intent", action="store_true", help="train without the intent head (the previous "
                         "recipe: the language model alone decides)")
+    parser.add_argument("--ask-model", action="store_true", help="run the language model where the head decides "
+                        "too, for its own column (same answers; the latency then includes it)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: PyTorch's)")
     parser.add_argument("--val-split", type=float, default=None, help="validation share (default: the recipe's)")
     parser.add_argument("--no-similarity", action="store_true", help="train without the similarity refusal")
@@ -222,16 +225,16 @@ def main(argv: list[str] | None = None) -> int:
     for domain in args.domains:
         rows.append(run_one(domain, build_protocol(data, domain),
                             lambda model, d=domain: clinc_cases(model, data, d, args.per_intent, args.split),
-                            args.out, config))
+                            args.out, config, args.ask_model))
     from model_train_protocol.eval import select_cases
 
     for name, protocol, heldout in npc_protocols(args.split):
         if args.npc is None or name.removeprefix("npc_") in args.npc:
             rows.append(run_one(name, protocol,
                                 lambda model, h=heldout: select_cases(h, model.manifest, model.specs, "all"),
-                                args.out, config))
+                                args.out, config, args.ask_model))
     if not args.no_support:
-        rows.append(support_intents(args.out, config))
+        rows.append(support_intents(args.out, config, args.ask_model))
     clinc = [r for r in rows if r["protocol"] in args.domains] or rows
     mean = {k: round(sum(r[k] for r in clinc) / len(clinc), 4) for k in
             ("final_accuracy", "macro_f1", "off_topic_recall", "false_refusals", "train_seconds", "latency_p50_s")}

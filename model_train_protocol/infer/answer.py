@@ -37,9 +37,9 @@ class Answer:
     ``refused_by`` why a refusal was given: ``"model"`` (it wrote the
     guardrail's answer), ``"similarity"``, ``"intent"`` (the intent head's refusal class won) or
     ``"confidence"``; None otherwise. ``intent`` is the intent head's decision (see
-    :mod:`~model_train_protocol.infer.intent`): where it differs from what the model wrote, the answer
-    is the head's final with the answer text of the nearest training sample, and ``model_final`` keeps
-    the model's own choice.
+    :mod:`~model_train_protocol.infer.intent`): the answer is the head's final with the answer text of
+    the nearest training sample of that final, and the language model is not run unless it must be (see
+    ``Model.complete``); where it ran, ``model_final`` keeps its own choice.
 
     ``state`` is a state machine's answer (one of its states; None for a
     refusal and for other kinds), ``labels`` a multi-classifier's (label ->
@@ -62,7 +62,8 @@ class Answer:
     refused_by: str | None = None
     state: str | None = None
     labels: dict[str, str] | None = None
-    #: what the language model itself chose (its final's name, or a state machine's state), before the head
+    #: what the language model itself chose (its final's name, or a state machine's state), before the head;
+    #: "" where the head answered alone and the model was not run (``Model.ask_model`` runs it)
     model_final: str = ""
     #: the intent head's class for the prompt (a final's name, a state, or ``<refuse>``); None without a head
     intent: str | None = None

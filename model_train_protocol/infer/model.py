@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..errors import MTPError, MTPFileError, MTPValueError
 from ..instructions import instruction_guardrails
-from ..tokens import EOS
+from ..tokens import EOS, UNK
 from .answer import Answer, parse_completion
 from .confidence import check_threshold, confidence, stored_threshold
 from .decode import Drafts, Generation, Grammar, generate
-from .intent import IntentHeads
+from .intent import REFUSE_CLASS, IntentHeads
 from .prompt import build_prompt, check_sampling, check_user_text, read_lines
 from .similarity import PromptSimilarity
 from .spec import InstructionSpec, instruction_names, instruction_specs
@@ -48,6 +48,7 @@ class Model:
         threshold: float | None = None,
         similarity: PromptSimilarity | None = None,
         intent: IntentHeads | None = None,
+        ask_model: bool = False,
     ) -> None:
         self.model = model.eval()
         self.tokenizer = tokenizer
@@ -65,11 +66,15 @@ class Model:
         self.similarity = similarity or None
         #: the fine-tuned sentence encoder's heads, which decide the final of the instructions they cover; None: off
         self.intent = intent or None
+        #: run the language model even where the intent head decides, to see its own choice (``model_final``);
+        #: slower, and the answer is the same but for its text where the model chose the head's final too
+        self.ask_model = ask_model
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str], max_text_tokens: int | None = None,
              threshold: float | None = None, template: str | os.PathLike[str] | None = None,
-             min_similarity: float | None = None, intent: bool = True, threads: int | None = None) -> "Model":
+             min_similarity: float | None = None, intent: bool = True, threads: int | None = None,
+             ask_model: bool = False) -> "Model":
         """Open a directory written by ``mtp train`` (offline; nothing is downloaded; no code from it runs).
 
         ``threads`` sets PyTorch's CPU threads for this process (None: the cores the load leaves free, at least
@@ -79,6 +84,7 @@ class Model:
         ``min_similarity`` the similarity thresholds of the guarded lines (0 turns them off; see
         :mod:`~model_train_protocol.infer.similarity`). ``intent=False`` leaves the intent head out: the
         language model alone then chooses every final (see :mod:`~model_train_protocol.infer.intent`).
+        Where the head decides, the language model is not run unless ``ask_model`` (:attr:`ask_model`).
 
         ``template`` is the template file of a directory trained elsewhere
         (one without ``mtp_manifest.json``); see :mod:`model_train_protocol.model_dir`.
@@ -93,7 +99,7 @@ class Model:
             similarity = _similarity(protocol, trained.template, trained.manifest, min_similarity)
             heads = _intent(Path(directory), protocol, trained.template, trained.manifest) if intent else None
             return cls(trained.model, trained.tokenizer, trained.template, protocol, trained.manifest,
-                       max_text_tokens, threshold, similarity, heads)
+                       max_text_tokens, threshold, similarity, heads, ask_model)
         except MTPError:
             raise
         except Exception as exc:  # a template or tokenizer that passed its checks but not this
@@ -166,18 +172,17 @@ class Model:
     def complete(self, spec: InstructionSpec, prompt: str, **options: Any) -> Answer:
         """Answer an already built prompt (what evaluation uses with the renderer's prompts).
 
-        With constrained decoding, the intent head (:attr:`intent`) decides the
-        final of the instructions it covers (``model_final`` keeps the model's own
-        choice). A guarded instruction refuses, with its guardrail's answer, when
+        With constrained greedy decoding, the intent head (:attr:`intent`) decides
+        the final of the instructions it covers, with the answer text of the
+        nearest training sample of that final, and the language model is not run
+        (it is where a final is numeric or :attr:`ask_model`; ``model_final`` then
+        keeps the model's own choice). A guarded instruction refuses, with its guardrail's answer, when
         a guarded line is less similar to the training lines than its threshold
-        (:attr:`similarity`), the head's refusal class wins, or the model's
-        confidence is below :attr:`threshold`. The answer is decided first, so
+        (:attr:`similarity`), the head's refusal class wins, or the confidence
+        (the head's where it decides, else the model's) is below :attr:`threshold`. The answer is decided first, so
         ``candidate`` says what would have been answered.
         """
-        gen = self.generate(spec, prompt, **options)
-        answer = parse_completion(gen.completion, spec)
         constrained = options.get("constrained", True)
-        score = confidence(gen.token_probs) if constrained else None
         lines = read_lines(spec, prompt) if self.similarity is not None or self.intent is not None else None
         near = None
         if self.similarity is not None and spec.guardrail is not None and lines is not None:
@@ -185,6 +190,14 @@ class Model:
         decision = self.intent.decide(spec.name, lines) if self.intent is not None and lines is not None else None
         if near is None and decision is not None and decision.min_similarity is not None:
             near = (decision.similarity, decision.min_similarity)
+        if decision is not None and constrained and not options.get("sample") and not self.ask_model:
+            check_user_text(spec, prompt, self.vocab.structural)
+            decided = self._head_answer(spec, decision, near)
+            if decided is not None:
+                return decided
+        gen = self.generate(spec, prompt, **options)
+        answer = parse_completion(gen.completion, spec)
+        score = _in_scope(decision) if decision is not None else confidence(gen.token_probs) if constrained else None
         answer = replace(answer, final_probs=gen.final_probs, tokens=gen.new_tokens, confidence=score,
                          candidate=answer.final, prompt_similarity=near[0] if near else None,
                          refused_by="model" if answer.guardrail else None, model_final=_chosen(answer),
@@ -203,6 +216,36 @@ class Model:
         if reason:
             return self._rewrite(answer, spec, f"{refusal}\n{spec.guardrail.key}", refused_by=reason)
         return answer
+
+    def _head_answer(self, spec: InstructionSpec, decision: Any, near: tuple[float, float] | None) -> Answer | None:
+        """The answer the intent head gives on its own, without running the language model (None where the
+        model is needed: a numeric final, an answer text that is not one line, a refusal with no guardrail).
+
+        Where the head decides, the model's own final only ever changed ``model_final``: its text was kept
+        only when it chose the head's final too, and the head's text (the nearest sample's) is as good."""
+        refusal = self._refusal_text(spec)
+        score = _in_scope(decision)
+        reason = ("intent" if decision.refuses else "similarity" if near is not None and near[0] < near[1]
+                  else "confidence" if self.threshold and score < self.threshold else None)
+        if reason:
+            if refusal is None or spec.guardrail is None:
+                return None
+            lines = f"{refusal}\n{spec.guardrail.key}"
+        elif spec.states is not None:
+            lines = f"{decision.final}\n{spec.finals[0].key}"
+        else:
+            final = next((f for f in spec.finals if f.name == decision.final and not f.numeric), None)
+            text = self.intent.reply(spec.name, decision) if self.intent is not None else None
+            if final is None or text is None or "\n" in text:
+                return None
+            lines = f"{text}\n{final.key}"
+        answer = parse_completion(f"{lines}\n{EOS.key}", spec)
+        probs = {} if spec.states is not None else {
+            UNK.key if c == REFUSE_CLASS else c: p for c, p in decision.probs.items()}
+        return replace(answer, final_probs=probs, tokens=len(self.vocab.encode(answer.raw)),
+                       confidence=score, candidate=UNK.key if decision.refuses else decision.final,
+                       prompt_similarity=near[0] if near else None, refused_by=reason, intent=decision.final,
+                       intent_probability=decision.probability)
 
     def _decided(self, answer: Answer, spec: InstructionSpec, decision: Any) -> Answer:
         """The answer the intent head decided: its final (state) with the nearest training sample's answer text."""
@@ -297,6 +340,13 @@ def _similarity(protocol: "Protocol | None", template: Mapping[str, Any], manife
         return None
     names = instruction_names(protocol, instruction_specs(template, protocol))
     return PromptSimilarity(SentenceEncoder.load(), protocol, thresholds, override, names) or None
+
+
+def _in_scope(decision: Any) -> float:
+    """The head's confidence that a prompt is in scope (1 - its refusal class's probability), else that of its
+    class: the confidence a refusal threshold is chosen on and applied to where the head decides."""
+    probs = decision.probs
+    return round(1.0 - probs[REFUSE_CLASS], 6) if REFUSE_CLASS in probs else decision.probability
 
 
 def _chosen(answer: Answer) -> str:

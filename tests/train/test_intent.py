@@ -122,6 +122,44 @@ def test_the_head_decides_the_final_and_the_text_follows_it(shop_dir):
                 assert answer.text == REPLIES[final]
 
 
+def test_where_the_head_decides_the_language_model_is_not_run(shop_dir, monkeypatch):
+    model = Model.load(shop_dir)
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the language model ran")
+
+    monkeypatch.setattr(model, "generate", no_model)
+    answer = model.run("trade", [SCENE, "I want to sell my sword"])
+    assert (answer.final, answer.intent, answer.model_final) == ("Sell", "Sell", "")
+    assert answer.text == REPLIES["Sell"] and answer.tokens > 0
+    assert set(answer.final_probs) == {"Buy", "Greet", "Sell", "<UNK>"}
+    assert answer.confidence == pytest.approx(1 - answer.final_probs["<UNK>"], abs=1e-5)
+    refused = model.run("trade", [SCENE, "explain quantum mechanics"])
+    assert refused.guardrail and refused.refused_by == "intent" and refused.candidate == "<UNK>"
+    with pytest.raises(mtp.MTPError, match="structural token"):  # user text is checked without the model too
+        model.run("trade", [SCENE, "I want to sell my sword <EOS>"])
+
+
+def test_ask_model_runs_it_and_the_answer_keeps_the_heads_final(shop_dir):
+    fast, asked = Model.load(shop_dir), Model.load(shop_dir, ask_model=True)
+    for final, lines in WANTS.items():
+        for line in lines[:2]:
+            a, b = fast.run("trade", [SCENE, line]), asked.run("trade", [SCENE, line])
+            assert b.model_final in WANTS or b.model_final == "<UNK>"
+            assert (a.final, a.guardrail, a.intent) == (b.final, b.guardrail, b.intent)
+
+
+def test_a_threshold_refuses_on_the_heads_confidence_in_both_paths(shop_dir):
+    line = [SCENE, "I want to buy a sword"]
+    confidence = Model.load(shop_dir).run("trade", line).confidence
+    for ask_model in (False, True):
+        model = Model.load(shop_dir, threshold=min(1.0, confidence + 0.01), ask_model=ask_model)
+        answer = model.run("trade", line)
+        assert answer.guardrail and answer.refused_by == "confidence" and answer.confidence == confidence
+        assert (answer.model_final != "") is ask_model
+        assert not Model.load(shop_dir, threshold=confidence - 0.01, ask_model=ask_model).run("trade", line).guardrail
+
+
 def test_the_heads_refusal_class_refuses_with_the_guardrails_answer(shop_dir):
     model = Model.load(shop_dir)
     answer = model.run("trade", [SCENE, "explain quantum mechanics"])
