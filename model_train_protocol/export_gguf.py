@@ -93,6 +93,7 @@ def export_gguf(
     out_dir: "str | os.PathLike[str] | None" = None,
     quant: str = "f16",
     strict_refusal: bool = False,
+    without_intent_head: bool = False,
 ) -> GGUFExport:
     """Write the GGUF bundle of a trained model directory (read through its verified loader); return the paths.
 
@@ -102,6 +103,11 @@ def export_gguf(
     ``strict_refusal`` ``<UNK>`` may only follow the guardrail's own refusal
     line; a model that refuses in other words then has to pick another final
     (measured: 11 of 322 support-intent prompts answered differently).
+
+    A GGUF file holds the language model only. A model whose finals its intent
+    head decides (the default on a pretrained base) is refused unless
+    ``without_intent_head``: in llama.cpp its language model would decide alone,
+    after the one epoch it was trained for the head's sake.
     """
     from .model_dir import load_trained
 
@@ -114,6 +120,12 @@ def export_gguf(
                             "file); pass another --out.")
     _check_out(dst)
     trained = load_trained(src, device="cpu")
+    mtp_section = trained.manifest.get("mtp")
+    if isinstance(mtp_section, dict) and mtp_section.get("intent") and not without_intent_head:
+        raise MTPValueError(
+            f"{src}: this model's finals are decided by its intent head, which a GGUF file cannot hold: in llama.cpp its "
+            "language model would decide alone (it was trained one epoch, for the head's sake); train it with "
+            "--no-intent-head for llama.cpp, or pass --without-intent-head to export the language model anyway.")
     from .infer.spec import instruction_specs
     from .protocol import Protocol
 

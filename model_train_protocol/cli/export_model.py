@@ -25,10 +25,14 @@ def export_model(
     strict_refusal: bool = typer.Option(False, "--strict-refusal", help="The grammars allow the guardrail's <UNK> "
                                         "only after its own refusal line (default: after any text line, as `mtp run` "
                                         "decodes)."),
+    without_intent_head: bool = typer.Option(False, "--without-intent-head", help="Export a model whose intent "
+                                             "head decides its finals anyway: the GGUF holds the language model "
+                                             "alone (refused otherwise)."),
     as_json: bool = typer.Option(False, "--json", help="Print the files written as JSON."),
 ) -> None:
     """Write the model (LoRA merged) as a GGUF file, with a GBNF grammar per instruction, prompts.json and a README."""
-    written = export_gguf(model_dir, out, quant=quant, strict_refusal=strict_refusal)
+    written = export_gguf(model_dir, out, quant=quant, strict_refusal=strict_refusal,
+                          without_intent_head=without_intent_head)
     if as_json:
         typer.echo(json.dumps({"format": fmt, "quant": quant, "gguf": str(written["gguf"]),
                                "grammars": {k: str(v) for k, v in written["grammars"].items()},

@@ -238,3 +238,14 @@ def test_a_state_machine_gets_a_head_whose_classes_are_its_states(tmp_path):
     for state, lines in wants.items():
         answer = model.run("door", [lines[0]])
         assert answer.intent == state and answer.state == state and answer.text == state
+
+
+def test_a_gguf_export_of_a_head_model_is_refused_unless_asked_for(shop_dir, tmp_path):
+    pytest.importorskip("gguf")
+    from model_train_protocol.export_gguf import export_gguf
+
+    with pytest.raises(mtp.MTPError, match="intent head.*--no-intent-head.*--without-intent-head"):
+        export_gguf(shop_dir, tmp_path / "refused")
+    assert not (tmp_path / "refused").exists()
+    written = export_gguf(shop_dir, tmp_path / "lm-alone", without_intent_head=True)
+    assert written["gguf"].is_file()
