@@ -1,7 +1,9 @@
-"""CLINC150 as a state machine: the protocol to train and the held-out one to evaluate, as two model files.
+"""CLINC150 as a state machine or multi-classifier: the protocol to train and the held-out one, as two model files.
 
 The state machine reads a customer's query and answers its intent (one of the domain's 15 states); the
-guardrail refuses queries outside the domain. Training takes the first ``--per-intent`` training queries of
+guardrail refuses queries outside the domain. With ``--kind multi`` it is a multi-classifier whose one label,
+``intent``, takes the 15 intents (a multi-classifier has no guardrail, so nothing is refused and the held-out
+file holds no off-topic queries). Training takes the first ``--per-intent`` training queries of
 each intent and ``--guardrail`` out-of-scope queries of ``oos_train``; the held-out file holds the domain's
 ``test`` queries and every ``oos_val`` query (as guardrail samples), none seen in training. Then::
 
@@ -20,13 +22,22 @@ import model_train_protocol as mtp
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "clinc150" / "clinc150_dev.json"
 
 
-def build(data: dict, domain: str, queries: list[tuple[str, str]], refusals: list[str], name: str) -> mtp.Protocol:
-    """A one-instruction state machine of ``domain``: the query line answers its intent, or the refusal."""
+def build(data: dict, domain: str, queries: list[tuple[str, str]], refusals: list[str], name: str,
+          kind: str = "state") -> mtp.Protocol:
+    """A one-instruction state machine of ``domain``: the query line answers its intent, or the refusal (a
+    multi-classifier: its ``intent`` label, never a refusal)."""
     topic = domain.replace("_", " ")
     protocol = mtp.Protocol(name=name, inputs=1, encrypt=False)
     for i in range(10):
         protocol.add_context(f"The assistant sorts {topic} requests, line {i + 1} of its brief.")
     query_line = mtp.TokenSet(tokens=(mtp.UserToken("Customer"),))
+    if kind == "multi":
+        tagger = mtp.MultiClassifierInstruction(context=[query_line], name="intent",
+                                                state_map={"intent": list(data["domains"][domain])})
+        for query, intent in queries:
+            tagger.add_sample([query], {"intent": intent})
+        protocol.add_instruction(tagger)
+        return protocol
     guardrail = mtp.Guardrail(good_prompt=f"A {topic} request", bad_prompt="Anything else",
                               bad_output="out_of_scope")
     for text in refusals:
@@ -45,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--domain", default="banking")
     parser.add_argument("--per-intent", type=int, default=10)
     parser.add_argument("--guardrail", type=int, default=10)
+    parser.add_argument("--kind", choices=("state", "multi"), default="state",
+                        help="state machine (default) or multi-classifier")
     args = parser.parse_args(argv)
     data = json.loads(DATA.read_text(encoding="utf-8"))
     intents = set(data["domains"][args.domain])
@@ -55,11 +68,13 @@ def main(argv: list[str] | None = None) -> int:
             taken[intent] = taken.get(intent, 0) + 1
             train.append((query, intent))
     test = [(q, i) for q, i in data["test"] if i in intents]
-    name = f"clinc_{args.domain}_sm"
-    build(data, args.domain, train, [q for q, _ in data["oos_train"][: args.guardrail]], name).save(path=args.out)
-    build(data, args.domain, test, [q for q, _ in data["oos_val"]], name + "_heldout").save(path=args.out)
-    print(f"{len(train)} training queries, {len(test)} held-out queries and {len(data['oos_val'])} held-out "
-          f"off-topic queries in {args.out}")
+    name = f"clinc_{args.domain}_{'mc' if args.kind == 'multi' else 'sm'}"
+    build(data, args.domain, train, [q for q, _ in data["oos_train"][: args.guardrail]], name,
+          args.kind).save(path=args.out)
+    build(data, args.domain, test, [q for q, _ in data["oos_val"]], name + "_heldout", args.kind).save(path=args.out)
+    off_topic = "no" if args.kind == "multi" else len(data["oos_val"])
+    print(f"{len(train)} training queries, {len(test)} held-out queries and {off_topic} held-out off-topic queries "
+          f"in {args.out}")
     return 0
 
 

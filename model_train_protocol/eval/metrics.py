@@ -172,9 +172,12 @@ def run_cases(model: "Model", examples: Sequence[RenderedExample],
 
 def _alone(good: Sequence[CaseResult], chosen: Callable[[CaseResult], str | None]) -> float | None:
     """Final accuracy of one decider alone (the language model, or the intent head) on the good prompts it saw;
-    a state machine's choice is its state. None when no answer says what that decider chose."""
+    a state machine's choice is its state, a multi-classifier's its label line. None when no answer says what that
+    decider chose."""
     seen = [r for r in good if chosen(r)]
-    right = sum(chosen(r) == (r.expected_state if r.expected_state is not None else r.expected_final) for r in seen)
+    right = sum(chosen(r) == (r.expected_state if r.expected_state is not None
+                              else r.expected_text if r.expected_labels is not None else r.expected_final)
+                for r in seen)
     return _rate(right, len(seen))
 
 

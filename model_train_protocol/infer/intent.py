@@ -7,11 +7,11 @@ it reads, the pooling) and the runtime half: :class:`IntentHeads` loads
 ``intent/`` from a model directory and :meth:`IntentHeads.decide` answers with
 the final's name and every class's probability.
 
-How :class:`~.model.Model` uses the decision: the language model still writes
-the answer; when it closed it with another final than the head's, the answer
-becomes the head's final with the answer text of the training sample whose
-line is nearest to the prompt's among that final's samples (so text and final
-always agree). A guarded line's head refuses (``refused_by="intent"``) when
+How :class:`~.model.Model` uses the decision: the answer is the head's final
+with the answer text of the training sample whose line is nearest to the
+prompt's among that final's samples (so text and final always agree), and the
+language model is not run (a state machine or multi-classifier answers the
+decided state or label line). A guarded line's head refuses (``refused_by="intent"``) when
 the class of the guardrail's samples (``<refuse>``) wins, or when the line is
 less similar than the head's ``min_similarity`` to every training line in the
 fine-tuned space (the rule is in :mod:`..train.intent`).
@@ -81,28 +81,31 @@ def _read_line(samples: Sequence[Any], guarded: list[int]) -> int | None:
 
 
 def head_sources(protocol: "Protocol") -> list[HeadSource]:
-    """Every instruction that chooses among two or more named finals (or states), with what its head learns from.
+    """Every instruction that chooses among two or more named finals, states or label lines, with what its head
+    learns from.
 
-    Numeric finals (the model writes a number) and multi-classifiers (several
-    labels at once) get no head: their answers are the language model's alone.
+    Numeric finals (the model writes a number) get no head: their answers are
+    the language model's alone. A multi-classifier's classes are the label
+    lines its samples answer (one value per label each), so its head answers
+    only combinations the protocol shows.
     """
     gmap = protocol.guardrail_map()
     found = []
     for position, instruction in enumerate(protocol.instructions):
         samples = list(instruction.samples)
-        if not samples or instruction.model_type == "multi_classifier" or getattr(instruction, "prompt", None):
+        if not samples or getattr(instruction, "prompt", None):
             continue
-        state_machine = instruction.model_type == "state_machine"
-        if not state_machine and any(isinstance(s.final, NumToken) for s in samples):
+        choice = instruction.model_type in ("state_machine", "multi_classifier")
+        if not choice and any(isinstance(s.final, NumToken) for s in samples):
             continue
         guards = instruction_guardrails(instruction, gmap)
         line = _read_line(samples, [i for i, _ in guards])
         if line is None:
             continue
-        labels = tuple(s.output if state_machine else s.final.name for s in samples)
+        labels = tuple(s.output if choice else s.final.name for s in samples)
         if len(set(labels)) < 2:
             continue
-        described = () if state_machine else tuple(dict.fromkeys(
+        described = () if choice else tuple(dict.fromkeys(
             (s.final.desc, s.final.name) for s in samples if s.final.desc and s.final.desc.strip()))
         guard = tuple(dict.fromkeys(t for i, g in guards if i == line for t in g.samples))
         found.append(HeadSource(instruction.name, position, line, tuple(s.inputs[line].string for s in samples), labels,

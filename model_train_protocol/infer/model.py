@@ -231,7 +231,7 @@ class Model:
             if refusal is None or spec.guardrail is None:
                 return None
             lines = f"{refusal}\n{spec.guardrail.key}"
-        elif spec.states is not None:
+        elif spec.choice:
             lines = f"{decision.final}\n{spec.finals[0].key}"
         else:
             final = next((f for f in spec.finals if f.name == decision.final and not f.numeric), None)
@@ -240,16 +240,17 @@ class Model:
                 return None
             lines = f"{text}\n{final.key}"
         answer = parse_completion(f"{lines}\n{EOS.key}", spec)
-        probs = {} if spec.states is not None else {
+        chosen = spec.finals[0].name if spec.choice else decision.final  # what was answered, or would have been
+        probs = {} if spec.choice else {
             UNK.key if c == REFUSE_CLASS else c: p for c, p in decision.probs.items()}
         return replace(answer, final_probs=probs, tokens=len(self.vocab.encode(answer.raw)),
-                       confidence=score, candidate=UNK.key if decision.refuses else decision.final,
+                       confidence=score, candidate=UNK.key if decision.refuses else chosen,
                        prompt_similarity=near[0] if near else None, refused_by=reason, intent=decision.final,
                        intent_probability=decision.probability)
 
     def _decided(self, answer: Answer, spec: InstructionSpec, decision: Any) -> Answer:
         """The answer the intent head decided: its final (state) with the nearest training sample's answer text."""
-        if spec.states is not None:
+        if spec.choice:
             rewritten = self._rewrite(answer, spec, f"{decision.final}\n{spec.finals[0].key}", refused_by=None)
             return replace(rewritten, candidate=rewritten.final)
         final = next((f for f in spec.finals if f.name == decision.final and not f.numeric), None)
@@ -350,8 +351,11 @@ def _in_scope(decision: Any) -> float:
 
 
 def _chosen(answer: Answer) -> str:
-    """What an answer chose, in the intent head's terms: a state machine's state, else the final's name."""
-    return answer.state if answer.state is not None else answer.final
+    """What an answer chose, in the intent head's terms: a state machine's state, a multi-classifier's label line,
+    else the final's name."""
+    if answer.guardrail:
+        return answer.final
+    return answer.state if answer.state is not None else answer.text if answer.labels is not None else answer.final
 
 
 def _intent(directory: Path, protocol: "Protocol | None", template: Mapping[str, Any],

@@ -249,3 +249,31 @@ def test_a_gguf_export_of_a_head_model_is_refused_unless_asked_for(shop_dir, tmp
     assert not (tmp_path / "refused").exists()
     written = export_gguf(shop_dir, tmp_path / "lm-alone", without_intent_head=True)
     assert written["gguf"].is_file()
+
+
+def mood_classifier() -> mtp.Protocol:
+    """A multi-classifier over the shop's player lines: what the player wants, and how politely."""
+    protocol = mtp.Protocol(name="moods", inputs=1, encrypt=False)
+    for i in range(10):
+        protocol.add_context(f"The shop sorts what its customers say, brief line {i + 1}.")
+    player = mtp.TokenSet(tokens=(mtp.UserToken("Player"),))
+    tagger = mtp.MultiClassifierInstruction(context=[player], name="tagger",
+                                            state_map={"want": ["Buy", "Sell", "Greet"], "tone": ["plain"]})
+    for want, lines in WANTS.items():
+        for line in lines:
+            tagger.add_sample([line], {"want": want, "tone": "plain"})
+    protocol.add_instruction(tagger)
+    return protocol
+
+
+def test_a_multi_classifier_gets_a_head_over_its_label_lines(tmp_path):
+    source, = head_sources(mood_classifier())
+    assert len(source.classes) == 3 and all("'want': " in c for c in source.classes)
+    out = tmp_path / "moods"
+    train(mood_classifier(), out, tiny(intent_head=True, intent_steps=4))
+    model = Model.load(out)
+    model.generate = None  # the head answers alone: the language model is not called
+    answer = model.run("tagger", ["I want to sell my sword"])
+    assert answer.labels == {"want": answer.labels["want"], "tone": "plain"} and answer.text == answer.intent
+    assert answer.labels["want"] in WANTS and answer.model_final == ""
+    assert answer.candidate == answer.final == "<NON>"  # the final's name, as the evaluation replays thresholds
