@@ -284,6 +284,35 @@ def test_cli_export_model(tiny_dir, tmp_path):
     assert 'refusal ::= "Are you as mad as me?"' in strict
 
 
+def test_an_intent_head_is_said_to_be_left_out(tiny_dir, bundles, tmp_path):
+    """The intent head decides a model's finals in `mtp run` but is not in the GGUF: the export says so (issue 21:
+    a default-recipe SmolLM2 banking model's GGUF named the same final as `mtp run` for 31 of 320 prompts)."""
+    import shutil
+
+    from model_train_protocol.export_gguf import intent_head_instructions
+
+    assert bundles["f16"].notes == []  # no head, nothing to say
+    assert "intent head" not in bundles["f16"]["readme"].read_text()
+    headed = tmp_path / "headed"
+    shutil.copytree(tiny_dir, headed)
+    manifest_path = headed / "mtp_manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest.setdefault("mtp", {})["intent"] = {"encoder": "all-MiniLM-L6-v2", "heads": [
+        {"instruction": "alice_cat_alice_appear_disappear", "position": 0, "line": 1, "classes": ["Appear", "Vanish"]}]}
+    manifest_path.write_text(json.dumps(manifest))
+    assert intent_head_instructions(manifest) == ["alice_cat_alice_appear_disappear"]
+    assert intent_head_instructions({"mtp": {"intent": {"heads": "junk"}}}) == []
+    code, out, err = mtp_in_process("export-model", headed, "--format", "gguf", "--out", tmp_path / "b")
+    assert code == 0, err
+    assert "note: the intent head that decides the finals of 'alice_cat_alice_appear_disappear'" in out
+    assert "--no-intent-head" in out
+    assert "not part of the GGUF" in (tmp_path / "b" / "README.md").read_text()
+    code, out, err = mtp_in_process("export-model", headed, "--format", "gguf", "--out", tmp_path / "b", "--json")
+    assert code == 0, err
+    [note] = json.loads(out)["notes"]
+    assert "llama.cpp answers with the language model's own final" in note
+
+
 def test_cli_export_model_refuses_bad_input(tiny_dir, tmp_path):
     for inside in (tiny_dir, tiny_dir / "gguf"):
         code, _, err = mtp_in_process("export-model", tiny_dir, "--format", "gguf", "--out", inside)
