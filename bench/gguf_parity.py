@@ -11,8 +11,11 @@ instruction's exported grammar, greedy (``mtp-gguf-run``, built from
 bench/gguf_run.cpp: the model loads once, as in an engine). Reported: how many
 llama.cpp answers parse under the template, how many name the same final (and
 integer) and the same text as the Python runtime's own choice (before any
-confidence threshold), and p50/p95 latency per prompt (prompt processing plus
-generation, model loading excluded) and tokens/s of both. Printed as JSON.
+confidence threshold), how many the same final as the Python runtime's language
+model itself (``same_model_final``: where an intent head decides the final in
+Python, the GGUF, which has no head, can only match this one), and p50/p95
+latency per prompt (prompt processing plus generation, model loading excluded)
+and tokens/s of both. Printed as JSON.
 """
 
 from __future__ import annotations
@@ -95,13 +98,14 @@ def main() -> None:
     items = list(prompts.items())[: args.limit or None]
 
     python, timing = python_runs(model, items)
-    report: dict[str, Any] = {"prompts": len(items), "threads": args.threads, "python": timing}
+    report: dict[str, Any] = {"prompts": len(items), "threads": args.threads, "python": timing,
+                              "intent_head": model.intent is not None}
     for quant in args.quant:
         with tempfile.TemporaryDirectory() as tmp:
             bundle = export_gguf(args.model_dir, Path(tmp) / "bundle", quant=quant)
             jobs = [(bundle["grammars"][name].read_text(encoding="utf-8"), prompt) for prompt, name in items]
             runs = _llama(binary, bundle["gguf"], jobs, args.threads)
-            parsed = same_final = same_text = 0
+            parsed = same_final = same_text = same_model_final = 0
             mismatches = []
             for (prompt, name), (ours, _), run in zip(items, python, runs):
                 try:
@@ -113,12 +117,14 @@ def main() -> None:
                 final_ok = (theirs.final, theirs.value) == (ours.candidate or ours.final, ours.value)
                 same_final += final_ok
                 same_text += theirs.text == ours.text
+                # what the language model chose (a state machine's state), before any intent head
+                same_model_final += (theirs.state if theirs.state is not None else theirs.final) == ours.model_final
                 if not final_ok:
                     mismatches.append({"prompt": prompt, "python": ours.raw, "llama.cpp": run["text"]})
             latency = [r["prompt_ms"] + r["gen_ms"] for r in runs]
             report[quant] = {
                 "gguf_bytes": bundle["gguf"].stat().st_size, "parsed": parsed, "same_final": same_final,
-                "same_text": same_text, "agreement": same_final / len(items),
+                "same_text": same_text, "agreement": same_final / len(items), "same_model_final": same_model_final,
                 "p50_ms": percentile(latency, 0.5), "p95_ms": percentile(latency, 0.95),
                 "tokens_per_s": 1000 * sum(r["gen_tokens"] for r in runs) / sum(latency),
                 "mismatches": mismatches[:5],

@@ -54,7 +54,29 @@ _PRE_TOKENIZERS = {
 
 
 class GGUFExport(dict):  # type: ignore[type-arg]
-    """What :func:`export_gguf` wrote: ``gguf``, ``grammars`` (by instruction), ``prompts``, ``readme`` paths."""
+    """What :func:`export_gguf` wrote: ``gguf``, ``grammars`` (by instruction), ``prompts``, ``readme`` paths.
+
+    ``notes`` (an attribute, not a path) lists what ``mtp run`` decides for this model that the GGUF does not
+    carry and that changes its answers (an intent head), one sentence each; empty when nothing does.
+    """
+
+    notes: list[str]
+
+
+def intent_head_instructions(manifest: dict[str, Any]) -> list[str]:
+    """The instructions whose finals an intent head decides in ``mtp run`` (``mtp.intent`` of the manifest)."""
+    section = manifest.get("mtp") if isinstance(manifest, dict) else None
+    intent = section.get("intent") if isinstance(section, dict) else None
+    heads = intent.get("heads") if isinstance(intent, dict) else None
+    return [str(h["instruction"]) for h in heads if isinstance(h, dict) and h.get("instruction")] \
+        if isinstance(heads, list) else []
+
+
+def intent_head_note(instructions: list[str]) -> str:
+    """Why llama.cpp's finals can differ from ``mtp run``'s for a model with an intent head."""
+    return (f"the intent head that decides the finals of {', '.join(repr(n) for n in instructions)} in `mtp run` is "
+            "not part of the GGUF: llama.cpp answers with the language model's own final, which can differ from "
+            "`mtp run`'s (train with --no-intent-head for a model whose language model decides).")
 
 
 def permute_qk(weight: "np.ndarray", n_head: int) -> "np.ndarray":
@@ -153,14 +175,17 @@ def export_gguf(
         structural = sorted(trained.tokenizer.get_added_vocab())
         write_atomic(staging / "prompts.json", dumps(_prompts(specs, refusals, name, trained.manifest, files,
                                                               structural)))
-        write_atomic(staging / "README.md", _readme(specs, name, files))
+        heads = intent_head_instructions(trained.manifest)
+        write_atomic(staging / "README.md", _readme(specs, name, files, heads))
         _check_out(dst)  # again: a directory filled while the model was written is not replaced either
         _move_in(staging, dst)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return GGUFExport(gguf=dst / name, grammars={n: dst / "grammars" / f for n, f in files.items()},
-                      prompts=dst / "prompts.json", readme=dst / "README.md")
+    written = GGUFExport(gguf=dst / name, grammars={n: dst / "grammars" / f for n, f in files.items()},
+                         prompts=dst / "prompts.json", readme=dst / "README.md")
+    written.notes = [intent_head_note(heads)] if heads else []
+    return written
 
 
 #: Longest instruction name kept in a grammar file name (ASCII, so the name stays far below any file system's limit).
@@ -472,7 +497,8 @@ def _prompts(specs: dict[str, "InstructionSpec"], refusals: dict[str, str], gguf
     }
 
 
-def _readme(specs: dict[str, "InstructionSpec"], gguf_name: str, files: dict[str, str]) -> str:
+def _readme(specs: dict[str, "InstructionSpec"], gguf_name: str, files: dict[str, str],
+            intent_heads: list[str] | None = None) -> str:
     first = next(iter(specs.values()))
     lines = [
         "# MTP model for llama.cpp",
@@ -507,4 +533,7 @@ def _readme(specs: dict[str, "InstructionSpec"], gguf_name: str, files: dict[str
         "vocabulary. Instructions: " + ", ".join(f"`{n}`" for n in specs) + ".",
         "",
     ]
+    if intent_heads:
+        note = intent_head_note(intent_heads).replace("--no-intent-head", "`mtp train --no-intent-head`")
+        lines += [f"Note: {note[0].upper()}{note[1:]}", ""]
     return "\n".join(lines)

@@ -284,6 +284,35 @@ def test_cli_export_model(tiny_dir, tmp_path):
     assert 'refusal ::= "Are you as mad as me?"' in strict
 
 
+def test_an_intent_head_is_said_to_be_left_out(tiny_dir, bundles, tmp_path):
+    """The intent head decides a model's finals in `mtp run` but is not in the GGUF: the export says so (issue 21:
+    a default-recipe SmolLM2 banking model's GGUF named the same final as `mtp run` for 31 of 320 prompts)."""
+    import shutil
+
+    from model_train_protocol.export_gguf import intent_head_instructions
+
+    assert bundles["f16"].notes == []  # no head, nothing to say
+    assert "intent head" not in bundles["f16"]["readme"].read_text()
+    headed = tmp_path / "headed"
+    shutil.copytree(tiny_dir, headed)
+    manifest_path = headed / "mtp_manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest.setdefault("mtp", {})["intent"] = {"encoder": "all-MiniLM-L6-v2", "heads": [
+        {"instruction": "alice_cat_alice_appear_disappear", "position": 0, "line": 1, "classes": ["Appear", "Vanish"]}]}
+    manifest_path.write_text(json.dumps(manifest))
+    assert intent_head_instructions(manifest) == ["alice_cat_alice_appear_disappear"]
+    assert intent_head_instructions({"mtp": {"intent": {"heads": "junk"}}}) == []
+    code, out, err = mtp_in_process("export-model", headed, "--format", "gguf", "--out", tmp_path / "b")
+    assert code == 0, err
+    assert "note: the intent head that decides the finals of 'alice_cat_alice_appear_disappear'" in out
+    assert "--no-intent-head" in out
+    assert "not part of the GGUF" in (tmp_path / "b" / "README.md").read_text()
+    code, out, err = mtp_in_process("export-model", headed, "--format", "gguf", "--out", tmp_path / "b", "--json")
+    assert code == 0, err
+    [note] = json.loads(out)["notes"]
+    assert "llama.cpp answers with the language model's own final" in note
+
+
 def test_cli_export_model_refuses_bad_input(tiny_dir, tmp_path):
     for inside in (tiny_dir, tiny_dir / "gguf"):
         code, _, err = mtp_in_process("export-model", tiny_dir, "--format", "gguf", "--out", inside)
@@ -411,11 +440,18 @@ def test_llama_completion_cli_with_grammar_file(bundles, tmp_path):
     name, spec = next(iter(instruction_specs(cheshire(False).template_json(), cheshire(False)).items()))
     grammar = tmp_path / "capped.gbnf"
     grammar.write_text(capped_grammar(written["grammars"][name].read_text()))
-    done = subprocess.run([str(binary), "-m", str(written["gguf"]), "-p", build_prompt(spec, ["Hi"] * spec.text_lines, _numbers(spec)),
-                           "-n", "64", "--temp", "0", "-no-cnv", "--no-warmup", "-t", "1", "--no-display-prompt",
-                           "--special", "--grammar-file", str(grammar)], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    text = done.stdout.rstrip("\n").removesuffix(" [end of text]")  # llama-completion's end marker
+    command = [str(binary), "-m", str(written["gguf"]), "-p", build_prompt(spec, ["Hi"] * spec.text_lines, _numbers(spec)),
+               "-n", "64", "--temp", "0", "-no-cnv", "--no-warmup", "-t", "1", "--no-display-prompt",
+               "--special", "--grammar-file", str(grammar)]
+    # llama-completion prints through an asynchronous logger that is not flushed at exit: a run may lose the end
+    # of its output and still exit 0 (docs/gguf.md, step 3; 2 to 3 of 100 runs with one thread). Run it again
+    # then, as the docs tell a script to; a complete answer in 5 tries is what is tested.
+    for _ in range(5):
+        done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        text = done.stdout.rstrip("\n").removesuffix(" [end of text]")  # llama-completion's end marker
+        if done.stdout.rstrip("\n").endswith(" [end of text]"):
+            break
     assert text.endswith("\n<EOS>"), done.stdout  # ended on the end-of-generation token, printed by --special
     parse_completion(text, spec)
 

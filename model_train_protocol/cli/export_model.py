@@ -36,9 +36,12 @@ def export_model(
     if as_json:
         typer.echo(json.dumps({"format": fmt, "quant": quant, "gguf": str(written["gguf"]),
                                "grammars": {k: str(v) for k, v in written["grammars"].items()},
-                               "prompts": str(written["prompts"]), "readme": str(written["readme"])},
+                               "prompts": str(written["prompts"]), "readme": str(written["readme"]),
+                               "notes": written.notes},
                               ensure_ascii=False))
         return
     console.print(f"wrote {escape(str(written['gguf']))} ({quant})", highlight=False, soft_wrap=True)
     console.print(f"{len(written['grammars'])} grammar(s), prompts.json and README.md in "
                   f"{escape(str(written['gguf'].parent))}", highlight=False, soft_wrap=True)
+    for note in written.notes:
+        console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
