@@ -66,7 +66,7 @@ def main() -> None:
     lib = _library(args.library)
     for quant in args.quant:
         with tempfile.TemporaryDirectory() as tmp:
-            bundle = export_gguf(args.model_dir, Path(tmp) / "bundle", quant=quant)
+            bundle = export_gguf(args.model_dir, Path(tmp) / "bundle", quant=quant, without_intent_head=True)
             nlm = lib.InitNLM(str(bundle["gguf"].parent).encode(), False)
             if not nlm:
                 raise SystemExit(f"InitNLM failed on the {quant} export (see the log above)")

@@ -102,7 +102,7 @@ def main() -> None:
                               "intent_head": model.intent is not None}
     for quant in args.quant:
         with tempfile.TemporaryDirectory() as tmp:
-            bundle = export_gguf(args.model_dir, Path(tmp) / "bundle", quant=quant)
+            bundle = export_gguf(args.model_dir, Path(tmp) / "bundle", quant=quant, without_intent_head=True)
             jobs = [(bundle["grammars"][name].read_text(encoding="utf-8"), prompt) for prompt, name in items]
             runs = _llama(binary, bundle["gguf"], jobs, args.threads)
             parsed = same_final = same_text = same_model_final = 0

@@ -285,8 +285,9 @@ def test_cli_export_model(tiny_dir, tmp_path):
 
 
 def test_an_intent_head_is_said_to_be_left_out(tiny_dir, bundles, tmp_path):
-    """The intent head decides a model's finals in `mtp run` but is not in the GGUF: the export says so (issue 21:
-    a default-recipe SmolLM2 banking model's GGUF named the same final as `mtp run` for 31 of 320 prompts)."""
+    """The intent head decides a model's finals in `mtp run` but is not in the GGUF: the export refuses such a model
+    unless asked, then says so (issue 21: a default-recipe SmolLM2 banking model's GGUF named the same final as
+    `mtp run` for 31 of 320 prompts)."""
     import shutil
 
     from model_train_protocol.export_gguf import intent_head_instructions
@@ -303,11 +304,15 @@ def test_an_intent_head_is_said_to_be_left_out(tiny_dir, bundles, tmp_path):
     assert intent_head_instructions(manifest) == ["alice_cat_alice_appear_disappear"]
     assert intent_head_instructions({"mtp": {"intent": {"heads": "junk"}}}) == []
     code, out, err = mtp_in_process("export-model", headed, "--format", "gguf", "--out", tmp_path / "b")
+    assert code != 0 and "--without-intent-head" in err and not (tmp_path / "b").exists()  # refused by default
+    code, out, err = mtp_in_process("export-model", headed, "--format", "gguf", "--out", tmp_path / "b",
+                                    "--without-intent-head")
     assert code == 0, err
     assert "note: the intent head that decides the finals of 'alice_cat_alice_appear_disappear'" in out
     assert "--no-intent-head" in out
     assert "not part of the GGUF" in (tmp_path / "b" / "README.md").read_text()
-    code, out, err = mtp_in_process("export-model", headed, "--format", "gguf", "--out", tmp_path / "b", "--json")
+    code, out, err = mtp_in_process("export-model", headed, "--format", "gguf", "--out", tmp_path / "b", "--json",
+                                    "--without-intent-head")
     assert code == 0, err
     [note] = json.loads(out)["notes"]
     assert "llama.cpp answers with the language model's own final" in note
