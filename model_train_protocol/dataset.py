@@ -41,7 +41,10 @@ class SplitError(MTPValueError):
 
 
 def stratum(example: RenderedExample) -> Stratum:
-    """The class of ``example`` for the split (a refusal's final key is ``<UNK>``; a state's is ``<NON> STATE``)."""
+    """The class of ``example`` for the split (``<UNK>`` for a refusal, whatever refusal line the layout writes;
+    ``<NON> STATE`` for a state)."""
+    if example.guardrail:
+        return (example.instruction, UNK.key)
     return (example.instruction, _final_class(example.final, example.choice))
 
 
