@@ -54,7 +54,7 @@ def _final_class(final_key: str, choice: str) -> str:
 
 def _sample_class(instruction: "BaseInstruction", sample: "Sample", keys: "KeyMap") -> Stratum:
     """The stratum of a sample, as :func:`stratum` gives it for the sample's rendered example."""
-    choice = sample.output if instruction.model_type != "generative" else ""
+    choice = instruction.answer(sample) if instruction.model_type != "generative" else ""
     return (instruction.name, _final_class(keys(sample.final), choice))
 
 

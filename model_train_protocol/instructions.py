@@ -101,6 +101,10 @@ class BaseInstruction:
         #: Guardrails of this instruction alone, by input index (:meth:`add_guardrail`, the reference's way).
         self.input_guardrails: dict[int, Guardrail] = {}
 
+    def answer(self, sample: Sample) -> str:
+        """The answer line the model learns for ``sample`` (its text; a multi-classifier orders its labels)."""
+        return sample.output
+
     # --- shape -----------------------------------------------------------
     @property
     def context(self) -> tuple[TokenSet, ...]:
@@ -479,8 +483,10 @@ class StateMachineInstruction(_ChoiceInstruction):
 class MultiClassifierInstruction(_ChoiceInstruction):
     """The model reads its input lines and answers with one value for every label of ``state_map``.
 
-    The answer line is the labels as a Python dict literal in sorted label
-    order (``{'emotion': 'happy', 'intent': 'question'}``), see :mod:`labels`.
+    The answer line is the labels as a Python dict literal
+    (``{'emotion': 'happy', 'intent': 'question'}``), see :mod:`labels`: a
+    sample keeps the order it was given in (the reference's model file), and
+    the model learns the state map's order (:meth:`answer`).
     """
 
     kind = "multi_classification_machine"
@@ -514,6 +520,14 @@ class MultiClassifierInstruction(_ChoiceInstruction):
         sample = Sample(snippets, format_labels(labels), NON, None)
         self.samples.append(sample)
         return sample
+
+    def answer(self, sample: Sample) -> str:
+        """The sample's labels in the state map's order: the one line the template's ``states`` lets every
+        runtime expect, whatever order the sample gave them in."""
+        labels = read_labels(sample.output)
+        if labels is None or set(labels) != set(self.state_map):
+            return sample.output  # a broken sample: validate() reports it
+        return format_labels(labels, self.state_map)
 
 
 def sample_labels(sample: Sample) -> dict[str, str]:

@@ -305,11 +305,11 @@ def render_sample(instruction: "BaseInstruction", sample: "Sample", keys: KeyMap
     return RenderedExample(
         instruction=instruction.name,
         prompt=render_prompt(instruction, sample.inputs, keys),
-        completion=render_completion(sample.output, final_filled(sample.final, keys, value)),
+        completion=render_completion(instruction.answer(sample), final_filled(sample.final, keys, value)),
         final=keys(sample.final),
         index=index,
         value=value,
-        choice=sample.output if instruction.model_type != "generative" else "",
+        choice=instruction.answer(sample) if instruction.model_type != "generative" else "",
     )
 
 

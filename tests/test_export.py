@@ -273,7 +273,7 @@ def test_exported_files_are_byte_identical_to_the_stdlib_encoding(tmp_path: Path
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_state_machines_and_multi_classifiers_export_their_canonical_lines(tmp_path: Path, fmt: str) -> None:
-    """Every format's completion is the state (the label line, labels sorted, Python quoting) then <NON>, or the
+    """Every format's completion is the state (the label line in the state map's order, Python quoting) then <NON>, or the
     guardrail's refusal; the prompt ends with the response-set line and <RUN>."""
     from model_train_protocol.examples.game_states import MESSAGES, TRANSITIONS, build_classifier, build_state_machine
 
@@ -285,9 +285,9 @@ def test_state_machines_and_multi_classifiers_export_their_canonical_lines(tmp_p
         "npc_states": ([f"{after}\n<NON>\n<EOS>" for _, _, after in TRANSITIONS]
                        + ["Idle\n<NON>_<UNK>_\n<EOS>"] * 3,  # the refusal line of template 2.1.0
                        "State_\n<RUN>\n"),
-        "message_tags": ([f"{{'emotion': '{emotion}', 'intent': '{intent}'}}\n<NON>\n<EOS>"
+        "message_tags": ([f"{{'intent': '{intent}', 'emotion': '{emotion}'}}\n<NON>\n<EOS>"
                           for _, _, emotion, intent in MESSAGES]
-                         + ["{'emotion': 'calm', 'intent': 'statement'}\n<NON>\n<EOS>"], "States_\n<RUN>\n"),
+                         + ["{'intent': 'statement', 'emotion': 'calm'}\n<NON>\n<EOS>"], "States_\n<RUN>\n"),
     }
     for protocol in (machine, tagger):
         out = tmp_path / protocol.name

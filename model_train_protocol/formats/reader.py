@@ -654,7 +654,8 @@ class _Reader:
         return snippets, strings[-1], where
 
     def _seen_map(self, parsed: list[tuple[list, str, str]]) -> dict[str, list[str]]:
-        """The state map the samples use (labels and each label's values sorted, as the reference rebuilds it)."""
+        """The state map the samples use, as the reference rebuilds it: labels in order of first appearance, each
+        label's values sorted."""
         seen: dict[str, set[str]] = {}
         for _, output, where in parsed:
             labels = read_labels(output)
@@ -663,7 +664,7 @@ class _Reader:
                           pointer_join(where, "strings"))
             for label, value in labels.items():
                 seen.setdefault(label, set()).add(value)
-        return {label: sorted(seen[label]) for label in sorted(seen)}
+        return {label: sorted(seen[label]) for label in seen}
 
     def _final(self, result: str, tokens: dict[str, Token], where: str) -> Token:
         if result == NON.value:

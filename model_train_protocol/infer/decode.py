@@ -19,7 +19,7 @@ A state machine or a multi-classifier (:attr:`InstructionSpec.choice`)
 chooses its answer line from a closed set instead of writing free text::
 
     answer := STATE "\n<NON>\n<EOS>"                    a declared state
-            | "{'label': 'value', ...}" "\n<NON>\n<EOS>"  one allowed value per label, labels sorted
+            | "{'label': 'value', ...}" "\n<NON>\n<EOS>"  one allowed value per label, in the map's order
             | REFUSAL "\n" GUARD "\n<EOS>"                 a guarded instruction's refusal
 
 There the text tokens are masked byte by byte (:class:`_Choices`): a token is
@@ -121,7 +121,7 @@ class _Choices:
 
     An answer line is a sequence of segments, each one of a few byte strings:
     a state machine's line is one segment (its states); a multi-classifier's
-    is ``{``, then per label (sorted) ``'label': `` and one of its values in
+    is ``{``, then per label (the state map's order) ``'label': `` and one of its values in
     Python ``repr`` quoting, separated by ``, ``, then ``}``, so the lines are
     never enumerated. The guardrail's refusal lines are separate patterns.
     """

@@ -109,7 +109,7 @@ class InstructionSpec:
     placeholders: tuple[Placeholder, ...] = field(default=())
     #: a state machine's states (its only answers besides the refusal); None for other kinds
     states: tuple[str, ...] | None = None
-    #: a multi-classifier's labels (sorted, the answer line's order) and each one's values; None for other kinds
+    #: a multi-classifier's labels (the state map's order, the answer line's) and each one's values; None for others
     labels: tuple[tuple[str, tuple[str, ...]], ...] | None = None
     #: the guardrail answer lines the refusal final may follow (empty: unknown, any answer line)
     refusals: tuple[str, ...] = ()
@@ -256,7 +256,8 @@ def instruction_choices(template: Mapping[str, Any], name: str, kind: str, instr
     protocol's instructions). ``instruction`` (the protocol's, when at hand)
     is used when the template lists none, and for a multi-classifier of a
     protocol with several, whose merged map would mix their labels. Labels
-    come sorted, the order of the answer line (:func:`labels.format_labels`).
+    come in the state map's order, the order of the answer line (:meth:`MultiClassifierInstruction.answer
+    <..instructions.MultiClassifierInstruction.answer>`).
     Both are None for other kinds.
     """
     listed = template.get("states")
@@ -280,7 +281,7 @@ def instruction_choices(template: Mapping[str, Any], name: str, kind: str, instr
                 for k, v in state_map.items()):
             raise MTPFileError(f"multi-classifier instruction {name!r}: the template's states are not an object "
                                "label -> list of values; write the template again with this version.", pointer=where)
-        return None, tuple((label, tuple(dict.fromkeys(state_map[label]))) for label in sorted(state_map))
+        return None, tuple((label, tuple(dict.fromkeys(state_map[label]))) for label in state_map)
     return None, None
 
 

@@ -41,11 +41,11 @@ def test_states_come_from_the_template_and_guardrail_is_never_a_state():
     assert with_protocol.guardrails == spec.guardrails
 
 
-def test_labels_are_sorted_as_the_answer_line_writes_them():
+def test_labels_come_in_the_state_maps_order_as_the_answer_line_writes_them():
     protocol = odd_classifier()
     for template, at_hand in ((protocol.template_json(), None), (protocol.template_json(), protocol)):
         spec = instruction_specs(template, at_hand)["tagger"]
-        assert spec.labels == (("act", ("a", "ab")), ("b", ("x",)), ("tone", ("it's", "ok", "naïve")))
+        assert spec.labels == (("tone", ("it's", "ok", "naïve")), ("act", ("a", "ab")), ("b", ("x",)))
         assert spec.states is None and spec.guardrail is None
 
 
@@ -76,17 +76,17 @@ def test_the_reference_templates_give_their_states_and_refusal():
     assert answer.labels == {"emotion": "happy", "intent": "question"} and answer.state is None
 
 
-@pytest.mark.parametrize("text", ["{'tone': 'ok', 'act': 'a', 'b': 'x'}",  # not the sorted order
-                                  '{"act": "a", "b": "x", "tone": "ok"}',  # JSON, not the canonical line
-                                  "{'act': 'abc', 'b': 'x', 'tone': 'ok'}",  # a value outside the map
-                                  "{'act': 'a', 'tone': 'ok'}", "Running"])
+@pytest.mark.parametrize("text", ["{'act': 'a', 'b': 'x', 'tone': 'ok'}",  # not the state map's order (sorted)
+                                  '{"tone": "ok", "act": "a", "b": "x"}',  # JSON, not the canonical line
+                                  "{'tone': 'ok', 'act': 'abc', 'b': 'x'}",  # a value outside the map
+                                  "{'tone': 'ok', 'act': 'a'}", "Running"])
 def test_only_the_canonical_label_line_parses(text):
     protocol = odd_classifier()
     spec = instruction_specs(protocol.template_json(), protocol)["tagger"]
     with pytest.raises(MalformedOutput):
         parse_completion(f"{text}\n<NON>\n<EOS>", spec)
-    good = "{'act': 'a', 'b': 'x', 'tone': \"it's\"}"
-    assert parse_completion(f"{good}\n<NON>\n<EOS>", spec).labels == {"act": "a", "b": "x", "tone": "it's"}
+    good = "{'tone': \"it's\", 'act': 'a', 'b': 'x'}"
+    assert parse_completion(f"{good}\n<NON>\n<EOS>", spec).labels == {"tone": "it's", "act": "a", "b": "x"}
 
 
 # --- constrained decoding: any input -------------------------------------------------------------------------------
