@@ -34,7 +34,7 @@ def test_the_reference_input_form_builds_the_same_instruction():
 
 
 @pytest.mark.parametrize("states, error", [
-    (None, mtp.InstructionTypeError), ([], mtp.InstructionError), (["Idle", "Idle"], mtp.InstructionError),
+    (None, mtp.InstructionTypeError), (["Idle", "Idle"], mtp.InstructionError),
     (["two\nlines"], mtp.InstructionError), ([3], mtp.InstructionTypeError), ("Idle", mtp.InstructionTypeError),
 ])
 def test_bad_states_are_refused_with_the_instructions_error(states, error):
