@@ -184,6 +184,14 @@ class StateMachineInstruction(_ReferenceViews, _CoreStateMachine, metaclass=Faca
         for line in background:
             self._append_context(line)
 
+    def get_states(self) -> list[str]:
+        """For a reference call, the reference's: the states its samples answer, in order, then ``GUARDRAIL``
+        when a guardrail can refuse (its ``states`` only describe the answer line); else the declared states."""
+        if not self.reference_release:
+            return super().get_states()
+        states = list(dict.fromkeys(sample.output for sample in self.samples))
+        return states + ["GUARDRAIL"] if self.has_guardrails else states
+
 
 class MultiClassifierInstruction(_ReferenceViews, _CoreMultiClassifier, metaclass=FacadeType):
     """:class:`model_train_protocol.instructions.MultiClassifierInstruction`, also built as reference 1.2.8

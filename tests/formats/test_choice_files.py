@@ -359,7 +359,8 @@ def test_our_template_of_each_reference_file_equals_the_reference_template(rel):
 # --- random state machines and multi-classifiers -------------------------------------------------------------------
 
 WORD = st.text(alphabet="abcdefghij", min_size=1, max_size=6)
-LINE = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=20).filter(str.strip)
+LINE = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="<"), min_size=1,
+               max_size=20).filter(str.strip)  # no "<": a special token in a text is a validation problem
 
 
 @st.composite
