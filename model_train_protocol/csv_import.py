@@ -64,7 +64,7 @@ from .tokenset import TokenSet
 from .validation import MAX_INSTRUCTION_CONTEXT, MAX_STRING_LENGTH, MIN_SAMPLES, substring_pairs
 
 __all__ = ["CSVImportError", "RowIssue", "CSVImport", "CSVRow", "GUARDRAIL_OUTPUT", "DEFAULT_TASK", "LAYOUTS",
-           "import_csv", "import_table", "read_csv", "read_table"]
+           "import_csv", "read_csv", "read_table"]
 
 #: ``layout=`` of :func:`import_csv`: what reference 1.2.8 builds, or the 0.3.2-compatible classifier.
 LAYOUTS = ("reference", "classifier")
@@ -218,7 +218,6 @@ def import_csv(
     task: str = DEFAULT_TASK,
     layout: str = "reference",
     version: str | None = None,
-    few_guardrail_rows: str = "error",
 ) -> CSVImport:
     """Build a protocol from a no-code CSV (see the module docstring for the mapping).
 
@@ -230,9 +229,6 @@ def import_csv(
     classifier, by default; a ``"0.3.2"`` target gives the classifier; ``task`` is
     the classifier's first line). The protocol is returned even when it is not
     yet valid (for example too few context lines): call ``protocol.validate()``.
-    ``few_guardrail_rows`` says what one or two ``GUARDRAIL`` rows (too few for
-    a guardrail) do in the reference layout: ``"error"`` (a :class:`CSVImportError`)
-    or ``"skip"`` (listed in ``skipped``; the reference drops them silently).
     """
     if layout not in LAYOUTS:
         raise CSVImportError(f"layout {layout!r} is not one of {', '.join(LAYOUTS)}.")
@@ -245,7 +241,7 @@ def import_csv(
         where = f"{source}: " if isinstance(source, (str, os.PathLike)) else ""
         header, table, issues = read_table(source)
         cells = [(number, [c if c != "" else None for c in row]) for number, row in table]  # an empty field: none
-        result = import_table(header, cells, name, context, fmt or BLOOM_2_0_1, few_guardrail_rows, where)
+        result = _import_reference(header, cells, name, context, fmt or BLOOM_2_0_1, where)
         result.skipped = sorted(issues + result.skipped, key=lambda i: i.row)
     if fmt is not None:
         result.protocol.version = fmt.bloom
@@ -353,17 +349,10 @@ def _reference_columns(header: list[str], where: str) -> tuple[int, int | None, 
     return known["input"], known.get("reference"), labels, issues
 
 
-def import_table(header: list[str], table: "list[tuple[int, list[str | None]]]", name: str,
-                 context: Iterable[str] = (), fmt: FormatVersion = BLOOM_2_0_1, few_guardrail_rows: str = "error",
-                 where: str = "") -> CSVImport:
+def _import_reference(header: list[str], table: "list[tuple[int, list[str | None]]]", name: str,
+                      context: Iterable[str], fmt: FormatVersion, where: str) -> CSVImport:
     """A state machine (Input, Output, Reference) or a multi-classifier (other label columns), as 1.2.8 builds
-    them, from a table: the header and (row number, cells) per row, a cell None where it holds no value.
-
-    :func:`import_csv` reads a CSV file into this form; ``CSVConversion`` a DataFrame (where an empty string,
-    unlike NaN, is a value: an empty Input then makes a sample, as in the reference).
-    """
-    if few_guardrail_rows not in ("error", "skip"):
-        raise CSVImportError(f"few_guardrail_rows must be 'error' or 'skip', got {few_guardrail_rows!r}.")
+    them, from the header and (row number, cells) per row, a cell None where the file has no value."""
     input_at, reference_at, label_columns, issues = _reference_columns(header, where)
     machine = len(label_columns) == 1 and label_columns[0][0].lower() == "output"
     if not machine and fmt.major < 2:
@@ -403,12 +392,10 @@ def import_table(header: list[str], table: "list[tuple[int, list[str | None]]]",
 
     if 0 < len(bad_prompts) < MIN_GUARDRAIL_SAMPLES:
         rows = ", ".join(str(n) for n, _ in bad_prompts)
-        why = (f"only {len(bad_prompts)} {GUARDRAIL_OUTPUT} row(s); a guardrail needs at least {MIN_GUARDRAIL_SAMPLES} "
-               f"(reference 0.5.5+ drops them silently)")
-        if few_guardrail_rows == "error":
-            raise CSVImportError(f"{where}row(s) {rows}: {why}. Add {GUARDRAIL_OUTPUT} rows or remove these.")
-        issues.extend(RowIssue(n, why + "; not used.") for n, _ in bad_prompts)
-        bad_prompts = []
+        raise CSVImportError(
+            f"{where}row(s) {rows}: only {len(bad_prompts)} {GUARDRAIL_OUTPUT} row(s); a guardrail needs at least "
+            f"{MIN_GUARDRAIL_SAMPLES} (reference 0.5.5+ drops them silently). Add {GUARDRAIL_OUTPUT} rows or remove these."
+        )
     input_set = TokenSet(Token("Input"))
     result = CSVImport(protocol=protocol, samples=len(samples),
                        kind="state_machine" if machine else "multi_classifier")

@@ -101,14 +101,6 @@ def test_one_or_two_guardrail_rows_are_an_error_not_dropped() -> None:
         import_csv(csv_text("Input,Output,Reference", *rows, "sing,GUARDRAIL,", "dance,GUARDRAIL,"), name="t")
 
 
-def test_one_or_two_guardrail_rows_may_be_skipped_and_listed() -> None:
-    rows = [f"question {i},Billing," for i in range(10)]
-    result = import_csv(csv_text("Input,Output,Reference", *rows, "sing,GUARDRAIL,", "dance,GUARDRAIL,"), name="t",
-                        few_guardrail_rows="skip")
-    assert [i.row for i in result.skipped] == [12, 13] and "only 2 GUARDRAIL" in result.skipped[0].reason
-    assert not result.protocol.guardrail_map() and result.guardrail_samples == 0
-
-
 def test_a_guardrail_rows_reference_is_not_context() -> None:
     """1.2.8 takes the Reference of sample rows only: a GUARDRAIL row's describes what is refused."""
     rows = [f"question {i},Billing,About billing {i % 2}." for i in range(10)]
