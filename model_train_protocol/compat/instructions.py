@@ -27,6 +27,8 @@ from ..reference_api.io import (
     ExtendedResponse,
     InstructionInput,
     InstructionOutput,
+    MultiClassifierOutput,
+    StateMachineOutput,
     extended_call,
     instruction_call,
 )
@@ -192,6 +194,12 @@ class StateMachineInstruction(_ReferenceViews, _CoreStateMachine, metaclass=Faca
         states = list(dict.fromkeys(sample.output for sample in self.samples))
         return states + ["GUARDRAIL"] if self.has_guardrails else states
 
+    @property
+    def output(self) -> StateMachineOutput:
+        """The reference's view of the answer line: the ``State`` TokenSet, closed by ``<NON>`` (a new view each
+        time: a state machine's final cannot change)."""
+        return StateMachineOutput(self.response)
+
 
 class MultiClassifierInstruction(_ReferenceViews, _CoreMultiClassifier, metaclass=FacadeType):
     """:class:`model_train_protocol.instructions.MultiClassifierInstruction`, also built as reference 1.2.8
@@ -209,3 +217,9 @@ class MultiClassifierInstruction(_ReferenceViews, _CoreMultiClassifier, metaclas
         self.reference_release = "1.2.8" if reference else None
         for line in background:
             self._append_context(line)
+
+    @property
+    def output(self) -> MultiClassifierOutput:
+        """The reference's view of the answer line: the ``States`` TokenSet with one value per label, closed by
+        ``<NON>`` (a new view each time)."""
+        return MultiClassifierOutput(self.response, list(self.state_map))
