@@ -16,24 +16,16 @@ from .errors import (
     GuardrailTypeError,
     InstructionError,
     InstructionInputError,
-    InstructionInputTypeError,
     InstructionTypeError,
     MTPError,
     MTPFileError,
-    MTPKeyError,
     MTPTypeError,
     MTPValidationError,
     MTPValueError,
-    MultiClassifierError,
-    OutputError,
-    OutputTypeError,
     ProtocolError,
     ProtocolFileError,
-    ProtocolFileLayerDepthError,
     ProtocolTypeError,
-    ProviderError,
     StateMachineError,
-    TemplateFileError,
     TokenError,
     TokenSetError,
     TokenSetTypeError,
@@ -54,7 +46,18 @@ from .reference_api.io import (
     StateMachineOutput,
 )
 from .reference_api.tokens import FinalNumToken, FinalToken
-# The compatibility layer's classes: the core's, also built by the reference's calls (model_train_protocol.compat).
+# The compatibility layer's classes: the core's, also built by the reference's calls (model_train_protocol.compat),
+# and the reference's exception classes that the core never raises.
+from .compat.errors import (
+    InstructionInputTypeError,
+    MTPKeyError,
+    MultiClassifierError,
+    OutputError,
+    OutputTypeError,
+    ProtocolFileLayerDepthError,
+    ProviderError,
+    TemplateFileError,
+)
 from .compat.instructions import ExtendedInstruction, Instruction, MultiClassifierInstruction, StateMachineInstruction
 from .compat.protocol import Protocol
 from .csv_import import CSVImportError, import_csv

@@ -11,9 +11,11 @@ from it (FORMAT.md 5.3), written as bloom 2.0.1 unless ``version=`` says otherwi
 * ``Input`` with other label columns (``Emotion``, ``Intent``, ...): a
   ``MultiClassifierInstruction`` with one label per column and its values in
   order of first appearance (bloom 2.x only; it has no guardrail);
-* an empty label cell inherits the previous row's value of that column; a
-  non-empty ``Reference`` becomes an instruction context line (duplicates
-  skipped); a column name given twice is an error.
+* cells are taken as written (not stripped), as pandas reads them for the
+  reference; a row without Input is left out; an empty label cell inherits
+  the previous row's value of that column; the non-empty ``Reference`` of a
+  sample row becomes an instruction context line, once (a ``GUARDRAIL`` row's
+  Reference is not used); a column name given twice is an error.
 
 A target version that cannot hold a state machine (``version="0.3.2"``) and
 ``layout="classifier"`` give the 0.3.2-compatible classifier, built as a basic
@@ -167,7 +169,13 @@ def read_table(source: str | os.PathLike[str] | TextIO) -> tuple[list[str], list
 
 
 def _cell(cells: list[str], index: int | None) -> str:
+    """A cell of the classifier layout, stripped (empty when the row is short)."""
     return cells[index].strip() if index is not None and index < len(cells) else ""
+
+
+def _raw(cells: "list[str | None]", index: int | None) -> "str | None":
+    """A cell as the reference reads it: its text unchanged, None where there is none."""
+    return cells[index] if index is not None and index < len(cells) else None
 
 
 def read_csv(source: str | os.PathLike[str] | TextIO) -> tuple[list[CSVRow], list[RowIssue]]:
@@ -230,7 +238,11 @@ def import_csv(
     if layout == "classifier" or (fmt is not None and fmt.major == 0):
         result = _import_classifier(source, name, context, task)
     else:
-        result = _import_reference(source, name, context, fmt or BLOOM_2_0_1)
+        where = f"{source}: " if isinstance(source, (str, os.PathLike)) else ""
+        header, table, issues = read_table(source)
+        cells = [(number, [c if c != "" else None for c in row]) for number, row in table]  # an empty field: none
+        result = _import_reference(header, cells, name, context, fmt or BLOOM_2_0_1, where)
+        result.skipped = sorted(issues + result.skipped, key=lambda i: i.row)
     if fmt is not None:
         result.protocol.version = fmt.bloom
     return result
@@ -337,21 +349,11 @@ def _reference_columns(header: list[str], where: str) -> tuple[int, int | None, 
     return known["input"], known.get("reference"), labels, issues
 
 
-def _add_bad_prompt(guardrail: Guardrail, text: str, digits_allowed: bool) -> None:
-    """Reference 0.4+ allow digits in bad-prompt examples; validation holds each layout to its own rule."""
-    if digits_allowed:
-        guardrail.samples.append(text)
-    else:
-        guardrail.add_sample(text)
-
-
-def _import_reference(source: str | os.PathLike[str] | TextIO, name: str, context: Iterable[str],
-                      fmt: FormatVersion) -> CSVImport:
-    """A state machine (Input, Output, Reference) or a multi-classifier (other label columns), as 1.2.8 builds them."""
-    where = f"{source}: " if isinstance(source, (str, os.PathLike)) else ""
-    header, table, issues = read_table(source)
-    input_at, reference_at, label_columns, header_issues = _reference_columns(header, where)
-    issues += header_issues
+def _import_reference(header: list[str], table: "list[tuple[int, list[str | None]]]", name: str,
+                      context: Iterable[str], fmt: FormatVersion, where: str) -> CSVImport:
+    """A state machine (Input, Output, Reference) or a multi-classifier (other label columns), as 1.2.8 builds
+    them, from the header and (row number, cells) per row, a cell None where the file has no value."""
+    input_at, reference_at, label_columns, issues = _reference_columns(header, where)
     machine = len(label_columns) == 1 and label_columns[0][0].lower() == "output"
     if not machine and fmt.major < 2:
         raise CSVImportError(f"{where}the label columns {', '.join(n for n, _ in label_columns)} make a "
@@ -365,19 +367,17 @@ def _import_reference(source: str | os.PathLike[str] | TextIO, name: str, contex
     bad_prompts: list[tuple[int, str]] = []
     references: dict[str, None] = {}
     for number, cells in table:
+        text = _raw(cells, input_at)
+        if text is None:
+            issues.append(RowIssue(number, "empty Input; the row is not a sample."))
+            continue
         values = {}
         for label, index in label_columns:
-            values[label] = _cell(cells, index) or previous[label]
+            values[label] = _raw(cells, index) or previous[label]
             previous[label] = values[label]
-        reference = _cell(cells, reference_at)
-        if reference:
-            references.setdefault(reference, None)
-        text = _cell(cells, input_at)
         missing = [label for label, value in values.items() if not value]
         guarded = [label for label, value in values.items() if value == GUARDRAIL_OUTPUT]
-        if not text:
-            issues.append(RowIssue(number, "empty Input; the row is not a sample."))
-        elif missing:
+        if missing:
             issues.append(RowIssue(number, f"empty {', '.join(missing)} and no earlier row to inherit from; fill it in."))
         elif guarded and not machine:
             raise CSVImportError(f"{where}row {number}: {GUARDRAIL_OUTPUT} in column {guarded[0]!r}, but a "
@@ -386,6 +386,9 @@ def _import_reference(source: str | os.PathLike[str] | TextIO, name: str, contex
             bad_prompts.append((number, text))
         else:
             samples.append((text, values))
+            reference = _raw(cells, reference_at)
+            if reference:
+                references.setdefault(reference, None)
 
     if 0 < len(bad_prompts) < MIN_GUARDRAIL_SAMPLES:
         rows = ", ".join(str(n) for n, _ in bad_prompts)
@@ -399,8 +402,6 @@ def _import_reference(source: str | os.PathLike[str] | TextIO, name: str, contex
     result.states = {label: list(dict.fromkeys(values[label] for _, values in samples)) for label, _ in label_columns}
     if not samples:
         issues.extend(RowIssue(n, "no usable sample rows, so there is no instruction to guard.") for n, _ in bad_prompts)
-        for line in references:
-            protocol.add_context(line)
         result.skipped = sorted(issues, key=lambda i: i.row)
         return result
     if machine:
@@ -419,7 +420,7 @@ def _import_reference(source: str | os.PathLike[str] | TextIO, name: str, contex
     if bad_prompts:
         guardrail = Guardrail(good_prompt=GOOD_PROMPT, bad_prompt=BAD_PROMPT, bad_output=GUARDRAIL_OUTPUT)
         for _, text in bad_prompts:
-            _add_bad_prompt(guardrail, text, fmt.guardrail_digits)
+            guardrail.add_sample(text)  # digits too: validation holds each layout to its own rule
         instruction.add_guardrail(guardrail, 0)
         result.guardrail_samples = len(bad_prompts)
     protocol.add_instruction(instruction)

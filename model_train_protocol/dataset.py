@@ -41,7 +41,10 @@ class SplitError(MTPValueError):
 
 
 def stratum(example: RenderedExample) -> Stratum:
-    """The class of ``example`` for the split (a refusal's final key is ``<UNK>``; a state's is ``<NON> STATE``)."""
+    """The class of ``example`` for the split (``<UNK>`` for a refusal, whatever refusal line the layout writes;
+    ``<NON> STATE`` for a state)."""
+    if example.guardrail:
+        return (example.instruction, UNK.key)
     return (example.instruction, _final_class(example.final, example.choice))
 
 
@@ -51,7 +54,7 @@ def _final_class(final_key: str, choice: str) -> str:
 
 def _sample_class(instruction: "BaseInstruction", sample: "Sample", keys: "KeyMap") -> Stratum:
     """The stratum of a sample, as :func:`stratum` gives it for the sample's rendered example."""
-    choice = sample.output if instruction.model_type != "generative" else ""
+    choice = instruction.answer(sample) if instruction.model_type != "generative" else ""
     return (instruction.name, _final_class(keys(sample.final), choice))
 
 

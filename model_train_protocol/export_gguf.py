@@ -487,7 +487,8 @@ def _prompts(specs: dict[str, "InstructionSpec"], refusals: dict[str, str], gguf
                 "grammar": f"grammars/{files[name]}",
                 "finals": [{"key": f.key, "name": f.name, **({"min": f.int_range()[0], "max": f.int_range()[1]}
                                                              if f.numeric else {})} for f in spec.finals],
-                "refusal": ({"key": spec.guardrail.key, "text": refusals.get(name)} if spec.guardrail else None),
+                "refusal": ({"key": spec.guardrail.key, "keys": [g.key for g in spec.guardrails],
+                             "text": refusals.get(name)} if spec.guardrail else None),
                 **({"states": list(spec.states)} if spec.states is not None else {}),
                 **({"labels": {label: list(values) for label, values in spec.labels}} if spec.labels is not None
                    else {}),
@@ -514,8 +515,9 @@ def _readme(specs: dict[str, "InstructionSpec"], gguf_name: str, files: dict[str
         "2. Sample with the instruction's grammar (greedy for the answers the model was trained on). The grammar",
         "   stops before `<EOS>`, the end-of-generation token, which then ends the answer.",
         "3. The output is `TEXT\\nFINAL\\n`: the text line, then the final's key (a numeric final's key is followed",
-        "   by its integer, e.g. `Madness_5`). `finals` in `prompts.json` maps keys to names; the key `<UNK>` is a",
-        "   refusal (the guardrail), normally written with the `refusal.text` line.",
+        "   by its integer, e.g. `Madness_5`). `finals` in `prompts.json` maps keys to names; a key of",
+        "   `refusal.keys` (`<UNK>`, or `Done_<UNK>_` in templates 1.2 and 2.1) is a refusal (the guardrail),",
+        "   normally written with the `refusal.text` line; the model was trained to write `refusal.key`.",
         "",
         "With llama.cpp's command-line tool:",
         "",

@@ -40,6 +40,11 @@ class Sample:
 
     # --- the reference's views of a sample, as the model file writes it (FORMAT.md 2.5) ---
     @property
+    def input(self) -> list[str]:
+        """The input lines' texts."""
+        return [sn.string for sn in self.inputs]
+
+    @property
     def result(self) -> Token:
         """The final that closes this sample's answer."""
         return self.final
@@ -100,6 +105,10 @@ class BaseInstruction:
         self.samples: list[Sample] = []
         #: Guardrails of this instruction alone, by input index (:meth:`add_guardrail`, the reference's way).
         self.input_guardrails: dict[int, Guardrail] = {}
+
+    def answer(self, sample: Sample) -> str:
+        """The answer line the model learns for ``sample`` (its text; a multi-classifier orders its labels)."""
+        return sample.output
 
     # --- shape -----------------------------------------------------------
     @property
@@ -479,8 +488,10 @@ class StateMachineInstruction(_ChoiceInstruction):
 class MultiClassifierInstruction(_ChoiceInstruction):
     """The model reads its input lines and answers with one value for every label of ``state_map``.
 
-    The answer line is the labels as a Python dict literal in sorted label
-    order (``{'emotion': 'happy', 'intent': 'question'}``), see :mod:`labels`.
+    The answer line is the labels as a Python dict literal
+    (``{'emotion': 'happy', 'intent': 'question'}``), see :mod:`labels`: a
+    sample keeps the order it was given in (the reference's model file), and
+    the model learns the state map's order (:meth:`answer`).
     """
 
     kind = "multi_classification_machine"
@@ -515,6 +526,14 @@ class MultiClassifierInstruction(_ChoiceInstruction):
         self.samples.append(sample)
         return sample
 
+    def answer(self, sample: Sample) -> str:
+        """The sample's labels in the state map's order: the one line the template's ``states`` lets every
+        runtime expect, whatever order the sample gave them in."""
+        labels = read_labels(sample.output)
+        if labels is None or set(labels) != set(self.state_map):
+            return sample.output  # a broken sample: validate() reports it
+        return format_labels(labels, self.state_map)
+
 
 def sample_labels(sample: Sample) -> dict[str, str]:
     """The labels of a multi-classifier sample (its answer line parsed back)."""
@@ -536,9 +555,7 @@ def _states(states: Any, name: str) -> tuple[str, ...]:
     owner = f"StateMachineInstruction {name!r}"
     if states is None or isinstance(states, (str, bytes)) or not isinstance(states, Iterable):
         raise InstructionTypeError(f"{owner} needs its states as a list of strings, e.g. states=['Idle', 'Running'].")
-    items = tuple(_line(s, "state", owner) for s in states)
-    if not items:
-        raise InstructionError(f"{owner}: states cannot be empty; list every state the model may answer.")
+    items = tuple(_line(s, "state", owner) for s in states)  # none yet is a validate() problem, as the reference
     twice = sorted({s for s in items if items.count(s) > 1})
     if twice:
         raise InstructionError(f"{owner}: state(s) {', '.join(map(repr, twice))} listed twice.")

@@ -1,26 +1,28 @@
 """The answer line of a multi-classifier: one value per label, written as a Python dict literal.
 
 The reference stores ``{'emotion': 'happy', 'intent': 'question'}`` (Python
-``repr`` quoting) and accepts JSON or a Python literal on input. We write the
-labels in sorted order, so the same labels always give the same line whatever
-order the author typed them in; the model learns (and the decoder enforces)
-that one order.
+``repr`` quoting) and accepts JSON or a Python literal on input; a sample keeps
+its labels in the order given (as the reference writes them). The model learns,
+and every runtime enforces, one order: the state map's, as the template's
+``states`` lists the labels (:meth:`MultiClassifierInstruction.answer
+<model_train_protocol.instructions.MultiClassifierInstruction.answer>`).
 """
 
 from __future__ import annotations
 
 import ast
 import json
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from .errors import InstructionError, InstructionTypeError
 
 __all__ = ["format_labels", "parse_labels", "read_labels", "labels_problem"]
 
 
-def format_labels(labels: Mapping[str, str]) -> str:
-    """The canonical answer line: labels sorted, Python ``repr`` quoting (``{'a': 'x', 'b': 'y'}``)."""
-    return "{" + ", ".join(f"{label!r}: {labels[label]!r}" for label in sorted(labels)) + "}"
+def format_labels(labels: Mapping[str, str], order: Iterable[str] | None = None) -> str:
+    """The answer line: Python ``repr`` quoting (``{'a': 'x', 'b': 'y'}``), labels in the order given, or in
+    ``order`` (a state map's labels) when named."""
+    return "{" + ", ".join(f"{label!r}: {labels[label]!r}" for label in (labels if order is None else order)) + "}"
 
 
 def read_labels(text: str) -> dict[str, str] | None:

@@ -132,7 +132,7 @@ class Protocol:
     def validate(self, version: Version = None) -> list[Problem]:
         """Every problem that would stop :meth:`save` in ``version`` (default: see :meth:`save`), all at once
         (empty when valid)."""
-        return _files().validate(self, self._layout(version))
+        return _files().validate(self, self.layout(version))
 
     # --- files -------------------------------------------------------------
     @classmethod
@@ -151,12 +151,12 @@ class Protocol:
 
     def to_json(self, version: Version = None) -> dict[str, Any]:
         """The model file content as a dict (validated first); ``version`` as in :meth:`save`."""
-        return _files().model_json(self, self._layout(version))
+        return _files().model_json(self, self.layout(version))
 
     def template_json(self, version: Version = None) -> dict[str, Any]:
         """The template file content as a dict (validated first); templates 0.3.2, 1.2.0, 2.1.0 go with
         model versions "0.3.2" (default), "1.2.1", "2.0.1" (the template versions name them too)."""
-        return _files().template_json(self, self._layout(version))
+        return _files().template_json(self, self.layout(version))
 
     def save(
         self,
@@ -174,7 +174,7 @@ class Protocol:
         """
         file_name = self.name if name is None else name
         target = _target(path, file_name, "_model.json")
-        _files().write_model(self, target, self._layout(version))
+        _files().write_model(self, target, self.layout(version))
         return target
 
     def template(
@@ -188,7 +188,7 @@ class Protocol:
         that of :meth:`save`.
         """
         target = _target(path, self.name, "_template.json")
-        _files().write_template(self, target, self._layout(version))
+        _files().write_template(self, target, self.layout(version))
         return target
 
     def validate_protocol(self) -> tuple[bool, str | None]:
@@ -196,7 +196,9 @@ class Protocol:
         problems = self.validate()
         return (True, None) if not problems else (False, "\n".join(map(str, problems)))
 
-    def _layout(self, version: Version) -> Version:
+    def layout(self, version: Version = None) -> Version:
+        """The layout a method given ``version`` works in: ``version``, else the protocol's own (None: the default
+        for what it trains, see :meth:`save`). Training text follows it too, as its template describes it."""
         return self.version if version is None else version
 
     def __repr__(self) -> str:

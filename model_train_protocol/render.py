@@ -8,6 +8,7 @@ so the format they use can never disagree. The line grammar (FORMAT.md 3.3):
     line(out)  = keys(out) + "\\n"                 basic: the response TokenSet announces the answer
     line(p)    = keys(p) + text + "\\n" + "\\n"     extended: the user's prompt, on the key line
     completion = text + "\\n" + final(F) + "\\n" + "<EOS>"
+    refusal    = bad_output + "\\n" + R + "\\n" + "<EOS>"
 
 ``keys(S)`` is each token's key followed, for number tokens, by the sample's
 number (``Mood_3``) or list (``Coords_[1, 2, 3]``); in the template the
@@ -16,6 +17,15 @@ the final's key, then for a NumToken final the sample's value (``Madness_5``;
 template ``Madness_<num_0_10>``), so the model learns to write the number. The
 template's input lines end in ``<RUN>``; the newline after it separates prompt
 from completion.
+
+``R``, the final line of a guardrail refusal, depends on the file layout the
+protocol is written in (FORMAT.md 3.4): ``<UNK>`` in 0.3.2; from template 1.1
+on the key of the instruction's first declared final followed by ``<UNK>_``
+(``Done_<UNK>_``; ``<NON>_<UNK>_`` for a state machine), the line the
+reference's templates give a refusal. The template lists one such line per
+declared final (:func:`refusal_lines`); training writes the first
+(:func:`refusal_final`), the one the template's ``guardrail_model_output``
+shows, and every runtime reads any of them as a refusal (:func:`is_refusal_key`).
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Sequence
 
+from .formats.versions import FormatVersion, format_version
 from .guardrail import Guardrail
 from .instructions import instruction_guardrails
 from .tokens import BOS, EOS, NON, PAD, RUN, UNK, KeyMap, NumListToken, NumToken, Token  # KeyMap re-exported
@@ -53,6 +64,10 @@ __all__ = [
     "render_guardrail_examples",
     "render_protocol",
     "fill_input_lines",
+    "protocol_layout",
+    "refusal_lines",
+    "refusal_final",
+    "is_refusal_key",
 ]
 
 #: The placeholder for free text in template lines.
@@ -63,7 +78,8 @@ STRING = "<string>"
 class RenderedExample:
     """One training example as text: ``prompt + completion`` is the whole sequence.
 
-    ``final`` is the key of the final token (``<UNK>`` for a guardrail refusal),
+    ``final`` is the key of the final token (for a guardrail refusal the refusal
+    line of the layout: ``<UNK>``, ``Done_<UNK>_``),
     ``value`` the sample's number when that token is a NumToken, ``choice``
     the state (label line) a state-machine (multi-classifier) sample answers,
     whose final is always ``<NON>`` ("" for other examples).
@@ -98,11 +114,14 @@ SPECIALS: tuple[str, ...] = (BOS.key, EOS.key, RUN.key, PAD.key, UNK.key, NON.ke
 
 
 def structural_strings(protocol: "Protocol") -> list[str]:
-    """Every key the model reads or writes as a unit: token keys, TokenSet key sequences, final keys.
+    """Every key the model reads or writes as a unit: token keys, TokenSet key sequences, final keys, and the
+    refusal lines of guarded instructions in the protocol's layout (``Done_<UNK>_``).
 
     The special tokens come first; order is stable (first use), duplicates dropped.
     """
     keys = protocol.key_map()
+    layout = protocol_layout(protocol)
+    gmap = protocol.guardrail_map()
     found: dict[str, None] = dict.fromkeys(SPECIALS)
     for instruction in protocol.instructions:
         for ts in instruction.rows:
@@ -111,7 +130,42 @@ def structural_strings(protocol: "Protocol") -> list[str]:
                 found.setdefault(keys(token))
         for final in instruction.finals:
             found.setdefault(keys(final))
+        if instruction_guardrails(instruction, gmap):
+            for _, key in refusal_lines(instruction, keys, layout):
+                found.setdefault(key)
     return list(found)
+
+
+def protocol_layout(protocol: "Protocol") -> FormatVersion:
+    """The file layout the protocol is written in when none is named: its template, and so its training text."""
+    return format_version(protocol.layout(), model_type=protocol.model_type)
+
+
+#: Appended to a final's key (template 1.1+) to mark a guardrail refusal (FORMAT.md 3.4).
+REFUSAL_SUFFIX = UNK.key + "_"
+
+
+def refusal_lines(instruction: "BaseInstruction", keys: KeyMap, layout: FormatVersion) -> list[tuple[str, str]]:
+    """(value, key) of each final line a refusal of ``instruction`` may end with in ``layout``, the trained first:
+    ``<UNK>`` in 0.3.2; later ``{final}<UNK>_`` per declared final, ``<NON>`` taking an underscore first
+    (``<NON>_<UNK>_``), as the reference's templates write them."""
+    if layout.major == 0:
+        return [(UNK.value, UNK.key)]
+    return [(_refusal(final.value, final), _refusal(keys(final), final)) for final in instruction.finals]
+
+
+def _refusal(text: str, final: Token) -> str:
+    return text + ("_" if final is NON else "") + REFUSAL_SUFFIX
+
+
+def refusal_final(instruction: "BaseInstruction", keys: KeyMap, layout: FormatVersion) -> str:
+    """The final line training writes after a refusal in ``layout`` (the first of :func:`refusal_lines`)."""
+    return refusal_lines(instruction, keys, layout)[0][1]
+
+
+def is_refusal_key(key: str) -> bool:
+    """Whether a template's final key closes a refusal: ``<UNK>`` or ``...<UNK>_``. No token key holds ``<``."""
+    return key == UNK.key or key.endswith(REFUSAL_SUFFIX)
 
 
 def tokenset_pattern(ts: TokenSet, keys: KeyMap) -> str:
@@ -251,18 +305,19 @@ def render_sample(instruction: "BaseInstruction", sample: "Sample", keys: KeyMap
     return RenderedExample(
         instruction=instruction.name,
         prompt=render_prompt(instruction, sample.inputs, keys),
-        completion=render_completion(sample.output, final_filled(sample.final, keys, value)),
+        completion=render_completion(instruction.answer(sample), final_filled(sample.final, keys, value)),
         final=keys(sample.final),
         index=index,
         value=value,
-        choice=sample.output if instruction.model_type != "generative" else "",
+        choice=instruction.answer(sample) if instruction.model_type != "generative" else "",
     )
 
 
 def render_guardrail_examples(
-    instruction: "BaseInstruction", keys: KeyMap, gmap: "dict[str, Guardrail]"
+    instruction: "BaseInstruction", keys: KeyMap, gmap: "dict[str, Guardrail]", layout: FormatVersion
 ) -> Iterator[RenderedExample]:
-    """Refusal examples: each bad prompt put into the guarded line of a sample, answered by ``bad_output``.
+    """Refusal examples: each bad prompt put into the guarded line of a sample, answered by ``bad_output`` and
+    the refusal final of ``layout`` (:func:`refusal_final`).
 
     The other lines come from the instruction's samples in turn, so the model
     learns to refuse whatever the surrounding conversation is.
@@ -270,6 +325,7 @@ def render_guardrail_examples(
     samples = instruction.samples
     if not samples:
         return
+    refusal = refusal_final(instruction, keys, layout)
     count = 0
     for index, guardrail in instruction_guardrails(instruction, gmap):
         for bad in guardrail.samples:
@@ -280,8 +336,8 @@ def render_guardrail_examples(
             yield RenderedExample(
                 instruction=instruction.name,
                 prompt=render_prompt(instruction, snippets, keys),
-                completion=render_completion(guardrail.bad_output, UNK.key),
-                final=UNK.key,
+                completion=render_completion(guardrail.bad_output, refusal),
+                final=refusal,
                 guardrail=True,
                 index=count,
             )
@@ -289,11 +345,13 @@ def render_guardrail_examples(
 
 
 def render_protocol(protocol: "Protocol", guardrails: bool = True) -> Iterator[RenderedExample]:
-    """Every sample of every instruction (insertion order), then that instruction's guardrail refusals."""
+    """Every sample of every instruction (insertion order), then that instruction's guardrail refusals, as the
+    template of the protocol's layout (:func:`protocol_layout`) describes them."""
     keys = protocol.key_map()
     gmap = protocol.guardrail_map()
+    layout = protocol_layout(protocol)
     for instruction in protocol.instructions:
         for i, sample in enumerate(instruction.samples):
             yield render_sample(instruction, sample, keys, i)
         if guardrails:
-            yield from render_guardrail_examples(instruction, keys, gmap)
+            yield from render_guardrail_examples(instruction, keys, gmap, layout)

@@ -431,6 +431,11 @@ def _looks_like_a_state_machine(protocol: "Protocol") -> bool:
 
 
 def _validate_states(add: _Add, where: ProblemPath, instruction: StateMachineInstruction) -> None:
+    if not instruction.states:
+        add("state-machine.no-states", where, "declares no states, so its template could list none and no runtime "
+            "could tell what it may answer.",
+            "Create it with states=[...] listing every state its samples answer.")
+        return
     declared = set(instruction.states)
     for si, sample in enumerate(instruction.samples):
         if sample.output not in declared:

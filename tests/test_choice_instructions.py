@@ -34,7 +34,7 @@ def test_the_reference_input_form_builds_the_same_instruction():
 
 
 @pytest.mark.parametrize("states, error", [
-    (None, mtp.InstructionTypeError), ([], mtp.InstructionError), (["Idle", "Idle"], mtp.InstructionError),
+    (None, mtp.InstructionTypeError), (["Idle", "Idle"], mtp.InstructionError),
     (["two\nlines"], mtp.InstructionError), ([3], mtp.InstructionTypeError), ("Idle", mtp.InstructionTypeError),
 ])
 def test_bad_states_are_refused_with_the_instructions_error(states, error):
@@ -48,15 +48,19 @@ def test_states_cannot_change_after_creation():
         sm.states = ("Other",)
 
 
-def test_a_multi_classifier_stores_its_labels_canonically():
+def test_a_multi_classifier_keeps_the_label_order_given():
+    """Each sample is stored with its labels in the order given, in Python quoting (reference 1.2.8's re-render);
+    the model learns the state map's order, the one the template's states list."""
     utterance = mtp.TokenSet(mtp.Token("Utterance"))
     mc = mtp.MultiClassifierInstruction(context=[utterance], state_map={"intent": ["question"], "emotion": ["happy"]},
                                         name="mc")
     a = mc.add_sample(["Is it sunny?"], {"intent": "question", "emotion": "happy"})
     b = mc.add_sample(["Is it?"], '{"emotion": "happy", "intent": "question"}')
     c = mc.add_sample(["Is it!"], "{'intent': 'question', 'emotion': 'happy'}")
-    assert a.output == b.output == c.output == "{'emotion': 'happy', 'intent': 'question'}"
-    assert mtp.instructions.sample_labels(a) == {"emotion": "happy", "intent": "question"}
+    assert a.output == c.output == "{'intent': 'question', 'emotion': 'happy'}"
+    assert b.output == "{'emotion': 'happy', 'intent': 'question'}"
+    assert {mc.answer(s) for s in (a, b, c)} == {"{'intent': 'question', 'emotion': 'happy'}"}
+    assert mtp.instructions.sample_labels(b) == {"emotion": "happy", "intent": "question"}
 
 
 def test_the_reference_positional_form_takes_background_lines_third():

@@ -31,6 +31,6 @@ def test_the_reference_0_8_8_suite_passes_but_for_the_documented_classes() -> No
         pytest.skip("the reference's 0.8.8 suite is not in ../shared/reference/conformance")
     outcomes = bench.run_suite(suite)
     _, totals = bench.summarise(outcomes)
-    assert totals["passed"] >= 600, totals
+    assert totals["passed"] >= 640, totals  # 643 measured (one test depends on the hash seed)
     classes = bench.classify(outcomes)
     assert ("unclassified", "") not in classes, classes.get(("unclassified", ""))

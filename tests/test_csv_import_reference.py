@@ -101,6 +101,36 @@ def test_one_or_two_guardrail_rows_are_an_error_not_dropped() -> None:
         import_csv(csv_text("Input,Output,Reference", *rows, "sing,GUARDRAIL,", "dance,GUARDRAIL,"), name="t")
 
 
+def test_a_guardrail_rows_reference_is_not_context() -> None:
+    """1.2.8 takes the Reference of sample rows only: a GUARDRAIL row's describes what is refused."""
+    rows = [f"question {i},Billing,About billing {i % 2}." for i in range(10)]
+    bad = [f"off topic {w},GUARDRAIL,Not our business {w}." for w in "abc"]
+    result = import_csv(csv_text("Input,Output,Reference", *rows[:5], *bad, *rows[5:]), name="t")
+    (machine,) = result.protocol.instructions
+    assert machine.background == ["About billing 0.", "About billing 1."]
+    assert result.guardrail_samples == 3
+
+
+def test_references_are_used_once_and_only_from_sample_rows() -> None:
+    """Duplicates are skipped (1.2.8's add_context keeps a line once), in order of first use; the Reference of a
+    row without Input is not used (pandas drops the row), and references differing in spaces are different."""
+    rows = ["q1,Billing,Same.", "q2,Billing,Other.", ",Billing,Of a row without Input.", "q3,Billing,Same.",
+            "q4,Billing, Same.", "q5,Billing,Other."]
+    result = import_csv(csv_text("Input,Output,Reference", *rows), name="t")
+    assert result.protocol.instructions[0].background == ["Same.", "Other.", " Same."]
+    assert [(i.row, i.reason) for i in result.skipped] == [(4, "empty Input; the row is not a sample.")]
+
+
+def test_cells_are_taken_as_written() -> None:
+    """1.2.8 reads the CSV with pandas, which strips no cell: spaces stay in Inputs, states and references."""
+    rows = [f" question {i} ,{' Billing' if i % 2 else 'Billing'},  Padded reference. " for i in range(10)]
+    result = import_csv(csv_text("Input,Output,Reference", *rows), name="t")
+    (machine,) = result.protocol.instructions
+    assert machine.samples[0].inputs[0].string == " question 0 "
+    assert machine.states == ("Billing", " Billing") and result.states == {"Output": ["Billing", " Billing"]}
+    assert machine.background == ["  Padded reference. "]
+
+
 def test_guardrail_rows_may_hold_digits_from_bloom_1_on() -> None:
     rows = [f"question {i},Billing," for i in range(10)] + [f"what is {n} plus {n},GUARDRAIL," for n in range(3)]
     result = import_csv(csv_text("Input,Output,Reference", *rows), name="t", context=[f"c{i}" for i in range(10)])
@@ -175,7 +205,7 @@ def test_cells_inherit_per_column_for_any_rows(table: list[tuple[str, str, str]]
     expected, last = [], {"Emotion": "", "Intent": ""}
     for text, emotion, intent in table:
         last = {"Emotion": emotion or last["Emotion"], "Intent": intent or last["Intent"]}
-        expected.append((text.strip(), dict(last)))
+        expected.append((text, dict(last)))  # cells as written: 1.2.8 (pandas) strips nothing
     (classifier,) = result.protocol.instructions
     assert [(s.inputs[0].string, sample_labels(s)) for s in classifier.samples] == expected
     assert result.states == {label: list(dict.fromkeys(v[label] for _, v in expected)) for label in ("Emotion", "Intent")}

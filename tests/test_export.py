@@ -22,7 +22,7 @@ from model_train_protocol.export import (
     split_assignment,
     strata_counts,
 )
-from model_train_protocol.render import render_protocol
+from model_train_protocol.render import is_refusal_key, render_protocol
 
 
 def skewed_protocol(per_final: dict[str, int] = {"Yes": 40, "No": 20, "Maybe": 10}) -> mtp.Protocol:
@@ -232,7 +232,8 @@ def test_every_loadable_reference_file_exports(data_dir: Path, tmp_path: Path) -
         result = export_protocol(protocol, out, "text")
         texts = [r["text"] for r in read_jsonl(out / "train.jsonl")]
         assert texts == [example.text for example in render_protocol(protocol)], path
-        assert result.guardrail_examples == sum(t.endswith("\n<UNK>\n<EOS>") for t in texts)
+        # a refusal ends in the refusal line of the file's layout: <UNK> (0.3.x), Done_<UNK>_ (1.x, 2.x)
+        assert result.guardrail_examples == sum(is_refusal_key(t.split("\n")[-2]) for t in texts)
         exported += 1
     assert exported >= 10
 
@@ -272,7 +273,7 @@ def test_exported_files_are_byte_identical_to_the_stdlib_encoding(tmp_path: Path
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_state_machines_and_multi_classifiers_export_their_canonical_lines(tmp_path: Path, fmt: str) -> None:
-    """Every format's completion is the state (the label line, labels sorted, Python quoting) then <NON>, or the
+    """Every format's completion is the state (the label line in the state map's order, Python quoting) then <NON>, or the
     guardrail's refusal; the prompt ends with the response-set line and <RUN>."""
     from model_train_protocol.examples.game_states import MESSAGES, TRANSITIONS, build_classifier, build_state_machine
 
@@ -281,11 +282,12 @@ def test_state_machines_and_multi_classifiers_export_their_canonical_lines(tmp_p
     quoted = tagger.instructions[0]
     quoted.add_sample(["field", "It's late."], '{"intent": "statement", "emotion": "calm"}')
     expected = {
-        "npc_states": ([f"{after}\n<NON>\n<EOS>" for _, _, after in TRANSITIONS] + ["Idle\n<UNK>\n<EOS>"] * 3,
+        "npc_states": ([f"{after}\n<NON>\n<EOS>" for _, _, after in TRANSITIONS]
+                       + ["Idle\n<NON>_<UNK>_\n<EOS>"] * 3,  # the refusal line of template 2.1.0
                        "State_\n<RUN>\n"),
-        "message_tags": ([f"{{'emotion': '{emotion}', 'intent': '{intent}'}}\n<NON>\n<EOS>"
+        "message_tags": ([f"{{'intent': '{intent}', 'emotion': '{emotion}'}}\n<NON>\n<EOS>"
                           for _, _, emotion, intent in MESSAGES]
-                         + ["{'emotion': 'calm', 'intent': 'statement'}\n<NON>\n<EOS>"], "States_\n<RUN>\n"),
+                         + ["{'intent': 'statement', 'emotion': 'calm'}\n<NON>\n<EOS>"], "States_\n<RUN>\n"),
     }
     for protocol in (machine, tagger):
         out = tmp_path / protocol.name

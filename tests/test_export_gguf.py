@@ -81,7 +81,7 @@ def _spec(guarded: bool) -> InstructionSpec:
     return InstructionSpec(
         name="talk", kind="basic", input_lines=("<BOS><RUN>A_<string>\n",),
         finals=(Final("Vanish_", "Vanish_"), Final("Mad\"ness_", "Madness_", 1, 12)),
-        guardrail=Final("<UNK>", "<UNK>") if guarded else None)
+        guardrails=(Final("<UNK>", "<UNK>"),) if guarded else ())
 
 
 def test_grammar_allows_exactly_the_template_answers():

@@ -1,4 +1,4 @@
-"""The multi-classifier answer line: canonical order, both input forms, round trip."""
+"""The multi-classifier answer line: the order given (or named), both input forms, round trip."""
 
 from hypothesis import given, strategies as st
 
@@ -7,8 +7,11 @@ from model_train_protocol.labels import format_labels, labels_problem, read_labe
 texts = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\n"), min_size=1, max_size=12)
 
 
-def test_labels_are_written_sorted_with_python_quoting():
-    assert format_labels({"intent": "question", "emotion": "happy"}) == "{'emotion': 'happy', 'intent': 'question'}"
+def test_labels_are_written_in_the_order_given_with_python_quoting():
+    """As reference 1.2.8 re-renders a sample: its own label order, not sorted."""
+    assert format_labels({"intent": "question", "emotion": "happy"}) == "{'intent': 'question', 'emotion': 'happy'}"
+    assert format_labels({"intent": "question", "emotion": "happy"}, ["emotion", "intent"]) == \
+        "{'emotion': 'happy', 'intent': 'question'}"
     assert format_labels({"a": "it's"}) == "{'a': \"it's\"}"
 
 
@@ -32,4 +35,4 @@ def test_format_then_read_gives_the_labels_back(labels):
     line = format_labels(labels)
     assert read_labels(line) == labels
     assert "\n" not in line
-    assert format_labels(dict(reversed(list(labels.items())))) == line
+    assert format_labels(dict(reversed(list(labels.items()))), order=list(labels)) == line

@@ -33,9 +33,13 @@ NAME_CHARS = st.one_of(
 )
 #: Token names of exactly four reduced characters: distinct ones can never be substrings of each other.
 NAMES = st.lists(NAME_CHARS, min_size=4, max_size=4).map("".join)
-TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"], exclude_characters="\0"), max_size=40)
+#: Texts hold no structural string (rule string.structural): no "<" (special tokens), no key or name emoji.
+_NOT_STRUCTURAL = "<" + NAME_EMOJI + KEY_EMOJI
+TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"], exclude_characters="\0" + _NOT_STRUCTURAL),
+               max_size=40)
 #: Sample texts are single lines of the model's input or output (rule string.newline).
-LINE = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"], exclude_characters="\r\n\0"), max_size=40)
+LINE = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"],
+                             exclude_characters="\r\n\0" + _NOT_STRUCTURAL), max_size=40)
 GUARD_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Nd", "No", "Nl"], exclude_characters="\r\n\0"), min_size=1, max_size=30).filter(
     lambda s: s.strip() and not any(ch.isdigit() for ch in s))
 
@@ -68,7 +72,7 @@ def valid_protocols(draw) -> mtp.Protocol:
     keys = iter(draw(st.permutations(KEY_EMOJI)))
 
     def key():
-        return next(keys) if draw(st.integers(0, 3)) == 0 else None
+        return next(keys, None) if draw(st.integers(0, 3)) == 0 else None  # as many custom keys as emoji
 
     def desc():
         return draw(st.one_of(st.none(), TEXT))

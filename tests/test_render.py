@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import model_train_protocol as mtp
+from model_train_protocol.formats.versions import BLOOM_0_3_2
 from core_helpers import small_protocol, tiny_protocol
 from model_train_protocol.render import (
     KeyMap,
@@ -101,7 +102,7 @@ def test_template_output_lines_filled_with_a_sample_give_the_sample_completion()
 def test_guardrail_refusals_put_each_bad_prompt_in_the_guarded_line():
     protocol = tiny_protocol(encrypt=False)
     chat = protocol.instructions[0]
-    refusals = list(render_guardrail_examples(chat, protocol.key_map(), protocol.guardrail_map()))
+    refusals = list(render_guardrail_examples(chat, protocol.key_map(), protocol.guardrail_map(), BLOOM_0_3_2))
     assert [r.index for r in refusals] == [0, 1, 2]
     assert all(r.guardrail and r.final == "<UNK>" and r.completion == "What?\n<UNK>\n<EOS>" for r in refusals)
     # the guarded line (index 1) holds the bad prompt; the sample's number stays in place

@@ -259,7 +259,7 @@ def test_token_value_length():
 
 CHOICE_RULES = ["protocol.mixed-model-types", "state-machine.one-instruction", "protocol.layout-model-type",
                 "multi-classifier.guardrail", "multi-classifier.state-map", "sample.state", "sample.labels",
-                "sample.labels-in-map", "token.generated-name"]
+                "sample.labels-in-map", "token.generated-name", "state-machine.no-states"]
 
 
 def test_state_machine_and_multi_classifier_protocols_are_valid():
@@ -308,6 +308,21 @@ def test_a_state_must_be_declared():
     assert [p.rule for p in problems] == ["sample.state"]
     assert problems[0].where == "instruction 'StateMachineInstruction' sample 10"
     assert "'Flying'" in problems[0].message and "'Idle', 'Running', 'Stopped'" in problems[0].message
+
+
+def test_a_state_machine_without_states_is_made_then_reported():
+    """As the reference, StateMachineInstruction(states=[]) is created (its states only describe the answer line
+    there); here a protocol holding it is not valid, since its template would list no state."""
+    machine = mtp.StateMachineInstruction(context=[mtp.TokenSet(mtp.Token("Previous")),
+                                                   mtp.TokenSet(mtp.Token("Event"))], states=[])
+    assert machine.states == () and machine.get_states() == []
+    protocol = sm_protocol()
+    protocol.instructions[0] = machine
+    for i in range(10):
+        machine.add_sample(["Idle", f"event {i}"], "Running")
+    problems = protocol.validate()
+    assert [p.rule for p in problems] == ["state-machine.no-states"]
+    assert problems[0].where == "instruction 'StateMachineInstruction'" and "states=[...]" in problems[0].hint
 
 
 def test_label_values_must_come_from_the_state_map():

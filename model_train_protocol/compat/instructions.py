@@ -27,6 +27,8 @@ from ..reference_api.io import (
     ExtendedResponse,
     InstructionInput,
     InstructionOutput,
+    MultiClassifierOutput,
+    StateMachineOutput,
     extended_call,
     instruction_call,
 )
@@ -184,6 +186,20 @@ class StateMachineInstruction(_ReferenceViews, _CoreStateMachine, metaclass=Faca
         for line in background:
             self._append_context(line)
 
+    def get_states(self) -> list[str]:
+        """For a reference call, the reference's: the states its samples answer, in order, then ``GUARDRAIL``
+        when a guardrail can refuse (its ``states`` only describe the answer line); else the declared states."""
+        if not self.reference_release:
+            return super().get_states()
+        states = list(dict.fromkeys(sample.output for sample in self.samples))
+        return states + ["GUARDRAIL"] if self.has_guardrails else states
+
+    @property
+    def output(self) -> StateMachineOutput:
+        """The reference's view of the answer line: the ``State`` TokenSet, closed by ``<NON>`` (a new view each
+        time: a state machine's final cannot change)."""
+        return StateMachineOutput(self.response)
+
 
 class MultiClassifierInstruction(_ReferenceViews, _CoreMultiClassifier, metaclass=FacadeType):
     """:class:`model_train_protocol.instructions.MultiClassifierInstruction`, also built as reference 1.2.8
@@ -201,3 +217,9 @@ class MultiClassifierInstruction(_ReferenceViews, _CoreMultiClassifier, metaclas
         self.reference_release = "1.2.8" if reference else None
         for line in background:
             self._append_context(line)
+
+    @property
+    def output(self) -> MultiClassifierOutput:
+        """The reference's view of the answer line: the ``States`` TokenSet with one value per label, closed by
+        ``<NON>`` (a new view each time)."""
+        return MultiClassifierOutput(self.response, list(self.state_map))

@@ -69,10 +69,10 @@ class Protocol(_CoreProtocol, metaclass=FacadeType):
                         "the instruction is added to a protocol.")
         super().add_instruction(instruction)
 
-    def _layout(self, version: Version) -> Version:
+    def layout(self, version: Version = None) -> Version:
         """The layout a method given no version writes: the protocol's own, else that of the reference release
         whose API made its instructions (see the module's docstring)."""
-        chosen = super()._layout(version)
+        chosen = super().layout(version)
         if chosen is not None or self.model_type != "generative":
             return chosen
         releases = {getattr(i, "reference_release", None) for i in self.instructions} - {None}

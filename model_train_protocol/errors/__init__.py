@@ -1,7 +1,8 @@
 """The library's exception hierarchy, and :class:`Problem`, one broken rule of a protocol (the bottom layer).
 
 Its submodules (``errors.protocol``, ``errors.conversion``, ...) are the reference's import paths, part of
-the compatibility layer.
+the compatibility layer, as are the reference's classes that nothing here raises
+(:mod:`model_train_protocol.compat.errors`).
 
 Every error a user can cause is an ``MTPError``; each class also subclasses the
 built-in exception that fits (``ValueError`` or ``TypeError``) so existing
@@ -143,10 +144,6 @@ class StateMachineError(ProtocolError):
     """A state-machine protocol breaks its shape (one StateMachineInstruction, no other kind)."""
 
 
-class MultiClassifierError(InstructionError):
-    """A multi-classifier instruction or one of its samples is invalid."""
-
-
 class MTPValidationError(ProtocolError):
     """A protocol failed validation; ``problems`` lists every problem found."""
 
@@ -159,15 +156,7 @@ class MTPValidationError(ProtocolError):
 
 
 class ProtocolFileError(MTPValueError):
-    """A model file cannot be read or written (the reference's name; :class:`MTPFileError` is ours)."""
-
-
-class ProtocolFileLayerDepthError(ProtocolFileError):
-    """A model file nests deeper than its layout allows (the reference's name, kept for its scripts)."""
-
-
-class TemplateFileError(MTPValueError):
-    """A template file cannot be read or written (the reference's name, kept for its scripts)."""
+    """A model file cannot be read or written (the reference's name, the base of our :class:`MTPFileError`)."""
 
 
 class MTPFileError(ProtocolFileError):
@@ -184,17 +173,9 @@ class MTPFileError(ProtocolFileError):
         self.message = message
 
 
-# --- names of the reference's later API (FORMAT.md 1.8), so its scripts' ``except`` clauses keep working ---
-class MTPKeyError(MTPError, KeyError):
-    """A lookup by name failed (declared by the reference, kept for its scripts)."""
-
-
+# --- the reference's names (FORMAT.md 1.8) that the core raises; the others are in compat.errors ---
 class InstructionInputError(MTPValueError):
-    """An instruction's input lines are wrong (reference API: ``InstructionInput``, ``add_guardrail``)."""
-
-
-class InstructionInputTypeError(InstructionInputError, MTPTypeError):
-    """An instruction's input lines are not TokenSets."""
+    """An instruction's input lines are wrong (the reference's name, the base of the two below)."""
 
 
 class GuardrailIndexError(InstructionInputError, GuardrailError):
@@ -203,18 +184,6 @@ class GuardrailIndexError(InstructionInputError, GuardrailError):
 
 class DuplicateGuardrailError(InstructionInputError, GuardrailError):
     """``add_guardrail`` names an input line that already has a guardrail."""
-
-
-class OutputError(MTPValueError):
-    """An instruction's output is wrong (reference API: ``InstructionOutput``, ``ExtendedResponse``)."""
-
-
-class OutputTypeError(OutputError, MTPTypeError):
-    """An instruction output argument has the wrong type."""
-
-
-class ProviderError(MTPValueError):
-    """The reference's prototyping provider failed (declared for its scripts; nothing here calls a provider)."""
 
 
 class ConversionError(MTPValueError):

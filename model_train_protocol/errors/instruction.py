@@ -1,5 +1,6 @@
 """The reference's import path ``model_train_protocol.errors.instruction`` (compat layer)."""
 
-from . import InstructionError, InstructionTypeError, MultiClassifierError
+from ..compat.errors import MultiClassifierError
+from . import InstructionError, InstructionTypeError
 
 __all__ = ["InstructionError", "InstructionTypeError", "MultiClassifierError"]

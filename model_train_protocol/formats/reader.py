@@ -53,7 +53,7 @@ from ..tokens import NON, SPECIAL_TOKENS, ImpliedUserToken, NumListToken, NumTok
 from ..tokenset import TokenSet
 from .jsonio import paused_gc
 from .limits import check_parse_memory, file_name_problem, read_limited, text_problem
-from .versions import READABLE_BLOOM_VERSIONS, parse_schema_url, version_key
+from .versions import READABLE_BLOOM_VERSIONS, WRITABLE_VERSIONS, parse_schema_url, version_key
 
 if TYPE_CHECKING:
     from ..protocol import Protocol
@@ -383,8 +383,9 @@ class _Reader:
         users = self._user_tokens(set_specs, specs)
         tokens = {value: self._token(spec, encrypt, value in users) for value, spec in specs.items()}
 
-        with self.at(""):
-            protocol = Protocol(name, inputs, encrypt=encrypt)
+        with self.at(""):  # saved again, and trained, in its own layout when we write that one
+            protocol = Protocol(name, inputs, encrypt=encrypt,
+                                version=self.version if self.version in WRITABLE_VERSIONS else None)
         for line in context:
             protocol.add_context(line)
         names = self._names(raw_sets, set_specs)
@@ -653,7 +654,8 @@ class _Reader:
         return snippets, strings[-1], where
 
     def _seen_map(self, parsed: list[tuple[list, str, str]]) -> dict[str, list[str]]:
-        """The state map the samples use (labels and each label's values sorted, as the reference rebuilds it)."""
+        """The state map the samples use, as the reference rebuilds it: labels in order of first appearance, each
+        label's values sorted."""
         seen: dict[str, set[str]] = {}
         for _, output, where in parsed:
             labels = read_labels(output)
@@ -662,7 +664,7 @@ class _Reader:
                           pointer_join(where, "strings"))
             for label, value in labels.items():
                 seen.setdefault(label, set()).add(value)
-        return {label: sorted(seen[label]) for label in sorted(seen)}
+        return {label: sorted(seen[label]) for label in seen}
 
     def _final(self, result: str, tokens: dict[str, Token], where: str) -> Token:
         if result == NON.value:

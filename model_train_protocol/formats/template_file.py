@@ -13,8 +13,9 @@ Same layout as the reference, with its defects fixed (FORMAT.md 6): instructions
 and outputs in insertion order, the example built from a real sample through
 the canonical renderer (its numbers, its final, keys rather than clear values).
 From template 1.1 a guardrail refusal ends in ``{finalKey}<UNK>_`` (one line per
-declared final, FORMAT.md 3.4); ``tokens.output`` then also lists those keys, so
-every output line maps back to a value. A NumToken final's output line holds its
+declared final, FORMAT.md 3.4; the renderer's :func:`~..render.refusal_lines`,
+so training writes what the template lists); ``tokens.output`` then also lists
+those keys, so every output line maps back to a value. A NumToken final's output line holds its
 number placeholder after the key (``Madness_<num_0_10>``), where the reference
 writes the key alone: the model writes the sample's value there.
 """
@@ -26,9 +27,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..instructions import MultiClassifierInstruction, StateMachineInstruction, guardrail_map, instruction_guardrails
 from ..render import (
-    KeyMap, final_pattern, input_lines, output_line, render_completion, render_prompt, render_sample, tokenset_pattern,
+    KeyMap, final_pattern, input_lines, output_line, refusal_lines, render_completion, render_prompt, render_sample,
+    tokenset_pattern,
 )
-from ..tokens import NON, UNK, Token
+from ..tokens import UNK
 from .versions import BLOOM_0_3_2, DEFAULT_VERSION, FormatVersion, schema_url
 
 if TYPE_CHECKING:
@@ -41,22 +43,6 @@ TEMPLATE_0_3_2 = BLOOM_0_3_2.template
 
 _FINAL = attrgetter("final")
 
-#: Appended to a final's key (template 1.1+) to mark a guardrail refusal.
-GUARD_SUFFIX = UNK.key + "_"
-
-
-def guardrail_keys(instruction: "BaseInstruction", keys: KeyMap, version: FormatVersion) -> list[tuple[str, str]]:
-    """(value, key) of the final line(s) of a refusal: ``<UNK>`` in 0.3.2, ``{final}<UNK>_`` per declared final later."""
-    if version.major == 0:
-        return [(UNK.value, UNK.key)]
-    return [(_guarded(f.value, f), _guarded(keys(f), f)) for f in instruction.finals]
-
-
-def _guarded(text: str, final: Token) -> str:
-    """``Done_`` -> ``Done_<UNK>_``; the special ``<NON>`` gets an underscore first (``<NON>_<UNK>_``, as the reference)."""
-    return text + ("_" if final is NON else "") + GUARD_SUFFIX
-
-
 def instruction_outputs(instruction: "BaseInstruction", keys: KeyMap, guarded: bool,
                         version: FormatVersion = DEFAULT_VERSION) -> list[str]:
     """Allowed output lines: one per distinct final in sample order, then the guardrail line(s).
@@ -66,7 +52,7 @@ def instruction_outputs(instruction: "BaseInstruction", keys: KeyMap, guarded: b
     finals = dict.fromkeys(final_pattern(f, keys) for f in dict.fromkeys(map(_FINAL, instruction.samples)))
     lines = [output_line(f) for f in finals]
     if guarded:
-        lines += [output_line(key) for _, key in guardrail_keys(instruction, keys, version)]
+        lines += [output_line(key) for _, key in refusal_lines(instruction, keys, version)]
     return lines
 
 
@@ -79,7 +65,7 @@ def _tokens(protocol: "Protocol", keys: KeyMap, gmap: dict, version: FormatVersi
         for final in dict.fromkeys(map(_FINAL, instruction.samples)):  # distinct finals, in sample order
             outputs.setdefault(final.value, keys(final))
         if version.major > 0 and instruction_guardrails(instruction, gmap):
-            outputs.update(guardrail_keys(instruction, keys, version))
+            outputs.update(refusal_lines(instruction, keys, version))
     if gmap and protocol.model_type != "state_machine":  # 0.6.1+: <NON>_<UNK>_ replaces <UNK> in state machines
         outputs[UNK.value] = UNK.key
     return {
@@ -99,7 +85,7 @@ def _example_usage(protocol: "Protocol", keys: KeyMap, gmap: dict, version: Form
     for instruction in protocol.instructions:
         guards = instruction_guardrails(instruction, gmap)
         if guards:
-            final_key = guardrail_keys(instruction, keys, version)[0][1]
+            final_key = refusal_lines(instruction, keys, version)[0][1]
             example["guardrail_model_output"] = render_completion(guards[0][1].bad_output, final_key)
             break
     return example

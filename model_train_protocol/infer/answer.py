@@ -110,7 +110,7 @@ def parse_completion(raw: str, spec: InstructionSpec) -> Answer:
         raise MalformedOutput(
             f"instruction {spec.name!r}: output {raw!r} is not 'text\\nFINAL\\n<EOS>' with FINAL one of {allowed}."
         )
-    refused = final is spec.guardrail
+    refused = final in spec.guardrails
     choice = spec.answer_choice(parts[0]) if spec.choice and not refused else None
     if spec.choice and not refused and choice is None:
         what = "one of its states" if spec.states is not None else "its label line with one allowed value per label"

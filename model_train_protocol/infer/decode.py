@@ -7,7 +7,7 @@ The grammar of one instruction's answer is
     FINAL  := KEY | NUMKEY INTEGER
 
 where KEY is one of the instruction's final keys or, for a guarded
-instruction, ``<UNK>``, and NUMKEY a numeric final's key (its output line
+instruction, one of its refusal finals (``<UNK>``, ``Done_<UNK>_``), and NUMKEY a numeric final's key (its output line
 shows ``<num_MIN_MAX>``), followed by an integer in [MIN, MAX] as the renderer
 writes it (``Madness_5``). The model chooses at every step, but only among
 tokens the grammar allows: in the integer, tokens of digits (and a leading
@@ -19,7 +19,7 @@ A state machine or a multi-classifier (:attr:`InstructionSpec.choice`)
 chooses its answer line from a closed set instead of writing free text::
 
     answer := STATE "\n<NON>\n<EOS>"                    a declared state
-            | "{'label': 'value', ...}" "\n<NON>\n<EOS>"  one allowed value per label, labels sorted
+            | "{'label': 'value', ...}" "\n<NON>\n<EOS>"  one allowed value per label, in the map's order
             | REFUSAL "\n" GUARD "\n<EOS>"                 a guarded instruction's refusal
 
 There the text tokens are masked byte by byte (:class:`_Choices`): a token is
@@ -111,9 +111,8 @@ class Grammar:
         allowed = []
         if self.choices.complete(text, self.choices.answers):
             allowed += list(self.spec.finals)
-        if self.spec.guardrail is not None and (not self.choices.refusals
-                                                or self.choices.complete(text, self.choices.refusals)):
-            allowed.append(self.spec.guardrail)
+        if self.spec.guardrails and (not self.choices.refusals or self.choices.complete(text, self.choices.refusals)):
+            allowed += list(self.spec.guardrails)
         return _Trie({f: self.finals.sequences[f] + [self.vocab.newline] for f in allowed})
 
 
@@ -122,7 +121,7 @@ class _Choices:
 
     An answer line is a sequence of segments, each one of a few byte strings:
     a state machine's line is one segment (its states); a multi-classifier's
-    is ``{``, then per label (sorted) ``'label': `` and one of its values in
+    is ``{``, then per label (the state map's order) ``'label': `` and one of its values in
     Python ``repr`` quoting, separated by ``, ``, then ``}``, so the lines are
     never enumerated. The guardrail's refusal lines are separate patterns.
     """
@@ -138,7 +137,7 @@ class _Choices:
                 segments.append(tuple(repr(v).encode() for v in values))
             segments.append((b"}",))
             self.answers.append(segments)
-        self.refusals = [[(r.encode(),)] for r in (spec.refusals if spec.guardrail is not None else ())]
+        self.refusals = [[(r.encode(),)] for r in (spec.refusals if spec.guardrails else ())]
         self.patterns = self.answers + self.refusals
         self.token_bytes = _token_bytes(vocab)
         self.by_first_byte: dict[int, list[tuple[int, bytes]]] = defaultdict(list)
@@ -466,10 +465,15 @@ class _State:
         return ids
 
     def final_probs(self, logits: torch.Tensor, allowed: Sequence[int]) -> dict[str, float]:
-        """Probability of each final, from the first token of its key (exact when keys are atomic)."""
+        """Probability of each final, from the first token of its key (exact when keys are atomic); the refusal
+        finals, all named ``<UNK>``, add up."""
         nexts = self.finals.next_ids([])
         p = torch.softmax(logits[torch.tensor(list(allowed))], dim=-1)
-        return {f.name: round(float(p[i]), 6) for i, tok in enumerate(allowed) for f in nexts[tok]}
+        found: dict[str, float] = {}
+        for i, tok in enumerate(allowed):
+            for f in dict.fromkeys(f.name for f in nexts[tok]):
+                found[f] = found.get(f, 0.0) + float(p[i])
+        return {name: round(prob, 6) for name, prob in found.items()}
 
     def advance(self, token: int) -> list[int] | None:
         """Take ``token``; return the fixed rest of the answer once nothing is left to choose."""

@@ -3,9 +3,10 @@
 The grammar is the same answer shape the Python constrained decoder
 (:mod:`.decode`) enforces, read from the same :class:`InstructionSpec`::
 
-    root   ::= text "\\n" final "\\n"          one text line, then one allowed final
-                                               (``<UNK>`` among them for a guarded instruction)
-             | refusal "\\n" "<UNK>" "\\n"       or, strict: ``<UNK>`` only after the refusal line
+    root   ::= text "\\n" final "\\n"          one text line, then one allowed final (a guarded
+                                               instruction's refusal finals among them: ``<UNK>``,
+                                               or ``Done_<UNK>_``... as its template lists them)
+             | refusal "\\n" unk "\\n"           or, strict: a refusal final only after the refusal line
 
 A state machine's or multi-classifier's text is its closed set instead
 (``answer ::= "Idle" | "Running"``, or the label line with one allowed value
@@ -113,6 +114,11 @@ def _final(final: Final) -> str:
     return f"{gbnf_literal(final.key)} {integer_range(*final.int_range())}"
 
 
+def _refusal_finals(spec: InstructionSpec) -> str:
+    """The refusal finals the template lists (``"<UNK>"``, or ``"Yes_<UNK>_" | "No_<UNK>_"``)."""
+    return " | ".join(gbnf_literal(g.key) for g in spec.guardrails)
+
+
 def _choice_grammar(spec: InstructionSpec, refusal: str | None) -> str:
     """A state machine's or multi-classifier's answers: the decoder's closed set, then its final; the refusal."""
     if spec.states is not None:
@@ -134,7 +140,7 @@ def _choice_grammar(spec: InstructionSpec, refusal: str | None) -> str:
         if any("\n" in r or not r for r in refusals):
             raise MTPValueError(f"instruction {spec.name!r}: a guardrail answer must be one non-empty line.")
         lines += ["refusal ::= " + (" | ".join(map(gbnf_literal, refusals)) if refusals else "answer"),
-                  f"unk ::= {gbnf_literal(spec.guardrail.key)}"]
+                  f"unk ::= {_refusal_finals(spec)}"]
     return "\n".join(lines) + "\n"
 
 
@@ -142,8 +148,8 @@ def instruction_grammar(spec: InstructionSpec, refusal: str | None = None) -> st
     """The GBNF grammar of ``spec``'s answers (text, newline, final, newline; ``<EOS>`` then ends generation).
 
     ``refusal`` is the guardrail's answer line of a guarded instruction: the
-    only text the ``<UNK>`` final may follow. Without it (no protocol at hand)
-    ``<UNK>`` may follow any text line, as in the Python decoder. A state
+    only text a refusal final may follow. Without it (no protocol at hand)
+    a refusal final may follow any text line, as in the Python decoder. A state
     machine or multi-classifier allows exactly what the Python decoder allows.
     """
     if spec.choice:
@@ -152,11 +158,11 @@ def instruction_grammar(spec: InstructionSpec, refusal: str | None = None) -> st
     lines = [f"# answers of instruction {spec.name!r}: one text line, one final, then the <EOS> token",
              'root ::= text "\\n" final "\\n"' + (' | refusal "\\n" unk "\\n"' if spec.guardrail and refusal else ""),
              "text ::= [^\\n]+",
-             "final ::= " + " | ".join(finals + ([gbnf_literal(spec.guardrail.key)] if spec.guardrail and not refusal
+             "final ::= " + " | ".join(finals + ([gbnf_literal(g.key) for g in spec.guardrails] if not refusal
                                                  else []))]
     if spec.guardrail and refusal:
         if "\n" in refusal or not refusal:
             raise MTPValueError(f"instruction {spec.name!r}: the guardrail answer must be one non-empty line, "
                                 f"got {refusal!r}.")
-        lines += [f"refusal ::= {gbnf_literal(refusal)}", f"unk ::= {gbnf_literal(spec.guardrail.key)}"]
+        lines += [f"refusal ::= {gbnf_literal(refusal)}", f"unk ::= {_refusal_finals(spec)}"]
     return "\n".join(lines) + "\n"

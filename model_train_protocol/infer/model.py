@@ -145,7 +145,7 @@ class Model:
             return []
         instructions = self.protocol.instructions
         chosen = [i for i in instructions if i.name == instruction] or instructions
-        return ([s.output for i in chosen for s in i.samples]
+        return ([i.answer(s) for i in chosen for s in i.samples]
                 + [g.bad_output for g in self.protocol.guardrail_map().values()])
 
     def prompt(self, instruction: str | None, lines: Sequence[str], numbers: Sequence[Any] = ()) -> str:

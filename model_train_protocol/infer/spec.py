@@ -4,8 +4,12 @@ The template is the contract between training and inference: its input lines
 say how to build the prompt, its output lines which finals may close an answer
 (a numeric final's line holds ``<num_MIN_MAX>`` after its key: the model then
 writes an integer in that range), and ``tokens.output`` maps each final key (hashed when encrypted) back to the
-token's value. The protocol (when at hand) adds what the template leaves out:
-which input lines the user writes.
+token's value. A refusal's final line is ``<UNK>`` (template 0.3.2) or
+``{finalKey}<UNK>_`` (later templates, one per declared final; the reference
+lists none of them in ``tokens.output``): every one the template lists is a
+refusal, whose name is ``<UNK>``, and the first is the one training writes
+(:func:`..render.refusal_final`). The protocol (when at hand) adds what the
+template leaves out: which input lines the user writes.
 
 A state machine (type ``state_machine``) answers one of its states, a
 multi-classifier (``multi_classification_machine``) one value per label:
@@ -21,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..errors import MTPFileError, MTPValueError
 from ..labels import format_labels, read_labels
-from ..render import NUM_PLACEHOLDER, STRING, template_names
+from ..render import NUM_PLACEHOLDER, STRING, is_refusal_key, template_names
 from ..tokens import EOS, UNK
 
 if TYPE_CHECKING:
@@ -98,13 +102,14 @@ class InstructionSpec:
     kind: str
     input_lines: tuple[str, ...]
     finals: tuple[Final, ...]
-    guardrail: Final | None = None
+    #: the refusal finals the template lists, the one training writes first (empty: the instruction cannot refuse)
+    guardrails: tuple[Final, ...] = ()
     #: per text line (in ``<string>`` order): True where the user writes it
     user_lines: tuple[bool, ...] = ()
     placeholders: tuple[Placeholder, ...] = field(default=())
     #: a state machine's states (its only answers besides the refusal); None for other kinds
     states: tuple[str, ...] | None = None
-    #: a multi-classifier's labels (sorted, the answer line's order) and each one's values; None for other kinds
+    #: a multi-classifier's labels (the state map's order, the answer line's) and each one's values; None for others
     labels: tuple[tuple[str, tuple[str, ...]], ...] | None = None
     #: the guardrail answer lines the refusal final may follow (empty: unknown, any answer line)
     refusals: tuple[str, ...] = ()
@@ -128,9 +133,14 @@ class InstructionSpec:
         return sum(STRING in line for line in self.input_lines)
 
     @property
+    def guardrail(self) -> Final | None:
+        """The refusal final training writes (what a runtime writes when it refuses itself); None: cannot refuse."""
+        return self.guardrails[0] if self.guardrails else None
+
+    @property
     def outputs(self) -> tuple[Final, ...]:
-        """Every final the model may close an answer with, the guardrail's last."""
-        return self.finals + ((self.guardrail,) if self.guardrail else ())
+        """Every final the model may close an answer with, the refusals last."""
+        return self.finals + self.guardrails
 
     def final_for_key(self, key: str) -> Final | None:
         return next((f for f in self.outputs if f.key == key), None)
@@ -204,15 +214,15 @@ def instruction_specs(template: Mapping[str, Any], protocol: "Protocol | None" =
         lines = tuple(body.get("input", ()))
         if not lines or not all(isinstance(x, str) for x in lines):
             raise MTPFileError("instruction has no input lines", pointer=f"{where}/input")
-        finals, guardrail = [], None
+        finals, guardrails = [], []
         for j, line in enumerate(body.get("output", ())):
             key, bounds = _output_key(line, f"{where}/output/{j}")
+            if is_refusal_key(key) and bounds is None:
+                guardrails.append(Final(key, UNK.value))
+                continue
             value = by_key.get(key)
             if value is None:
                 raise MTPFileError(f"final key {key!r} is not in tokens.output", pointer=f"{where}/output/{j}")
-            if key == UNK.key:
-                guardrail = Final(key, value)
-                continue
             finals.append(Final(key, value, *(bounds or (None, None))))
         if not finals:
             raise MTPFileError("instruction has no output lines", pointer=f"{where}/output")
@@ -220,16 +230,13 @@ def instruction_specs(template: Mapping[str, Any], protocol: "Protocol | None" =
         user = [ts.has_user for ts in matched[name].tokensets] if name in matched else []
         kind = str(body.get("type", "basic"))
         states, labels = instruction_choices(template, name, kind, matched.get(name))
-        if states is not None or labels is not None:
-            guardrail = _choice_guardrail(finals, guardrail, name in matched)
-            finals = [f for f in finals if not f.key.endswith(UNK.key + "_")]
-        refusals = _refusals(template, name, guardrail, matched.get(name), protocol)
+        refusals = _refusals(template, name, guardrails, matched.get(name), protocol)
         specs[name] = InstructionSpec(
             name=name,
             kind=kind,
             input_lines=lines,
             finals=tuple(finals),
-            guardrail=guardrail,
+            guardrails=tuple(guardrails),
             user_lines=tuple(user) if len(user) == text_lines else (),
             placeholders=_placeholders(lines, f"{where}/input"),
             states=states,
@@ -249,7 +256,8 @@ def instruction_choices(template: Mapping[str, Any], name: str, kind: str, instr
     protocol's instructions). ``instruction`` (the protocol's, when at hand)
     is used when the template lists none, and for a multi-classifier of a
     protocol with several, whose merged map would mix their labels. Labels
-    come sorted, the order of the answer line (:func:`labels.format_labels`).
+    come in the state map's order, the order of the answer line (:meth:`MultiClassifierInstruction.answer
+    <..instructions.MultiClassifierInstruction.answer>`).
     Both are None for other kinds.
     """
     listed = template.get("states")
@@ -273,28 +281,15 @@ def instruction_choices(template: Mapping[str, Any], name: str, kind: str, instr
                 for k, v in state_map.items()):
             raise MTPFileError(f"multi-classifier instruction {name!r}: the template's states are not an object "
                                "label -> list of values; write the template again with this version.", pointer=where)
-        return None, tuple((label, tuple(dict.fromkeys(state_map[label]))) for label in sorted(state_map))
+        return None, tuple((label, tuple(dict.fromkeys(state_map[label]))) for label in state_map)
     return None, None
 
 
-def _choice_guardrail(finals: list[Final], guardrail: Final | None, ours: bool) -> Final | None:
-    """The refusal final of a state machine: ``<UNK>``, or ``<NON>_<UNK>_`` as template 1.1+ writes it.
-
-    A refusal is recognised by this final line, never by its text. With the
-    protocol at hand (a model ``mtp train`` trained) it is ``<UNK>``, what the
-    renderer trained, whichever way the template writes it.
-    """
-    guard = guardrail or next((f for f in finals if f.key.endswith(UNK.key + "_")), None)
-    if guard is None:
-        return None
-    return Final(UNK.key, UNK.value) if ours else Final(guard.key, UNK.value)
-
-
-def _refusals(template: Mapping[str, Any], name: str, guardrail: Final | None, instruction: Any,
+def _refusals(template: Mapping[str, Any], name: str, guardrails: Sequence[Final], instruction: Any,
               protocol: "Protocol | None") -> tuple[str, ...]:
     """The guardrail answer lines of a guarded instruction: its guardrails' ``bad_output`` (protocol), else the
     template's example refusal when it is this instruction's; empty when unknown."""
-    if guardrail is None:
+    if not guardrails:
         return ()
     if instruction is not None and protocol is not None:
         from ..instructions import instruction_guardrails
@@ -304,7 +299,8 @@ def _refusals(template: Mapping[str, Any], name: str, guardrail: Final | None, i
             return tuple(dict.fromkeys(g.bad_output for _, g in guarded))
     example = template.get("example_usage")
     text = example.get("guardrail_model_output") if isinstance(example, Mapping) else None
-    if isinstance(text, str) and text.endswith(f"\n{guardrail.key}\n{EOS.key}") and text.count("\n") == 2:
+    if isinstance(text, str) and text.count("\n") == 2 and any(
+            text.endswith(f"\n{g.key}\n{EOS.key}") for g in guardrails):
         return (text.split("\n", 1)[0],)
     return ()
 

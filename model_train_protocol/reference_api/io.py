@@ -20,7 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from ..errors import InstructionInputError, InstructionInputTypeError, InstructionTypeError, OutputError, OutputTypeError
+from ..compat.errors import InstructionInputTypeError, OutputError, OutputTypeError
+from ..errors import InstructionInputError, InstructionTypeError
 from ..tokens import NON, NumListToken, NumToken, Token
 from ..tokenset import TokenSet
 from .tokens import FinalToken

@@ -57,9 +57,10 @@ def _choice_regex(spec: InstructionSpec) -> str:
             for label, values in spec.labels) + re.escape("}")
     finals = "|".join(_final_pattern(f) for f in spec.finals)
     pattern = rf"(?:{answer})\n(?:{finals})\n<EOS>"
-    if spec.guardrail is not None:
+    if spec.guardrails:
         refusal = "|".join(map(re.escape, spec.refusals)) if spec.refusals else answer
-        pattern = rf"(?:{pattern}|(?:{refusal})\n{re.escape(spec.guardrail.key)}\n<EOS>)"
+        unk = "|".join(re.escape(g.key) for g in spec.guardrails)
+        pattern = rf"(?:{pattern}|(?:{refusal})\n(?:{unk})\n<EOS>)"
     return pattern
 
 
@@ -79,7 +80,7 @@ def describe_instruction(spec: InstructionSpec, model_name: str | None = None) -
                      "description": p.describe()} for p in spec.placeholders],
         "finals": [{"name": f.name, "key": f.key,
                     "range": list(f.int_range()) if f.numeric else None} for f in spec.finals],
-        "can_refuse": spec.guardrail is not None,
+        "can_refuse": bool(spec.guardrails),
         "states": list(spec.states) if spec.states is not None else None,
         "labels": {label: list(values) for label, values in spec.labels} if spec.labels is not None else None,
         "answer_regex": answer_regex(spec),

@@ -71,3 +71,34 @@ def test_reference_exception_tree() -> None:
     assert issubclass(mtp.MTPKeyError, KeyError)
     for cls in (mtp.InstructionInputError, mtp.OutputError, mtp.ProtocolFileError, mtp.TemplateFileError):
         assert issubclass(cls, ValueError)
+
+
+def test_reference_only_exceptions_and_arguments_live_in_the_compat_layer() -> None:
+    """The core defines only the exceptions it raises (and their bases); the reference's others are the compat
+    layer's, still importable from ``model_train_protocol.errors``. The core Protocol has no ``state_machine=``."""
+    import ast
+    import inspect
+    from pathlib import Path
+
+    from model_train_protocol import protocol
+    from model_train_protocol.compat.errors import REFERENCE_ERRORS
+
+    source = Path(errors.__file__).read_text(encoding="utf-8")
+    defined = {node.name for node in ast.walk(ast.parse(source)) if isinstance(node, ast.ClassDef)}
+    assert not defined & {cls.__name__ for cls in REFERENCE_ERRORS}
+    for cls in REFERENCE_ERRORS:
+        assert cls.__module__ == "model_train_protocol.compat.errors" and getattr(errors, cls.__name__) is cls
+    assert list(inspect.signature(protocol.Protocol.__init__).parameters) == ["self", "name", "inputs", "encrypt",
+                                                                              "version"]
+    assert mtp.Protocol("p", inputs=1, state_machine=True).state_machine  # the facade's argument
+    guardrail = mtp.Guardrail("g", "b", "o")
+    for text in ("x", "y", "z"):
+        guardrail.add_sample(text)
+    instruction = mtp.Instruction(context=[mtp.TokenSet(mtp.Token("A"))], response=mtp.TokenSet(mtp.Token("B")),
+                                  final=mtp.Token("C"), name="i")
+    try:
+        instruction.add_guardrail(guardrail, 5)
+    except mtp.InstructionInputError as exc:  # a real base class: an except clause catches the core's error
+        assert isinstance(exc, mtp.GuardrailIndexError)
+    else:
+        raise AssertionError("add_guardrail at index 5 of a one-line instruction raised nothing")

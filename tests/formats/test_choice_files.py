@@ -24,6 +24,7 @@ from core_helpers import assert_schema_valid, mc_protocol, npc_protocol, sm_prot
 from model_train_protocol.formats.jsonio import dumps
 from model_train_protocol.formats.reader import file_version
 from model_train_protocol.formats.versions import WRITABLE_VERSIONS, layouts_holding, rules_of
+from model_train_protocol.labels import format_labels, read_labels
 from model_train_protocol.render import template_names
 from reader_helpers import CHOICE, REFERENCE, read
 
@@ -358,7 +359,8 @@ def test_our_template_of_each_reference_file_equals_the_reference_template(rel):
 # --- random state machines and multi-classifiers -------------------------------------------------------------------
 
 WORD = st.text(alphabet="abcdefghij", min_size=1, max_size=6)
-LINE = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=20).filter(str.strip)
+LINE = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="<"), min_size=1,
+               max_size=20).filter(str.strip)  # no "<": a special token in a text is a validation problem
 
 
 @st.composite
@@ -423,12 +425,14 @@ def test_without_the_reference_description_states_come_from_the_samples():
     assert classifier.state_map == {"emotion": ("happy", "sad"), "intent": ("question", "statement")}
 
 
-def test_label_answers_in_json_are_stored_canonically():
+def test_label_answers_in_json_are_stored_in_python_quoting_in_their_own_order():
     doc = read("v1.2.8/mc_model.json")
     doc["instruction"]["sets"][0]["samples"][0]["strings"][-1] = '{"intent": "question", "emotion": "happy"}'
     classifier = mtp.Protocol.from_json(doc).instructions[0]
-    assert classifier.samples[0].output == "{'emotion': 'happy', 'intent': 'question'}"
-    assert mtp.Protocol.from_json(doc).to_json("2.0.1") == read("v1.2.8/mc_model.json")
+    assert classifier.samples[0].output == "{'intent': 'question', 'emotion': 'happy'}"
+    assert classifier.answer(classifier.samples[0]) == "{'emotion': 'happy', 'intent': 'question'}"
+    again = mtp.Protocol.from_json(doc).to_json("2.0.1")
+    assert again["instruction"]["sets"][0]["samples"][0]["strings"][-1] == "{'intent': 'question', 'emotion': 'happy'}"
 
 
 @pytest.mark.parametrize("label, change, pointer, words", [
@@ -492,3 +496,28 @@ def test_the_multi_classifier_files_are_the_reference_files_byte_for_byte(tmp_pa
     protocol = mc_protocol()
     assert protocol.save(path=tmp_path).read_bytes() == (root / "generated/v1.2.8/mc_model.json").read_bytes()
     assert protocol.template(path=tmp_path).read_bytes() == (root / "generated/v1.2.8/mc_template.json").read_bytes()
+
+
+def test_label_order_is_kept_as_given_in_the_reference_mc_file(tmp_path):
+    """Reference 1.2.8 keeps each sample's labels in the order given and its state map in the order declared: the
+    mc file with the map declared intent first and two samples given intent first reads and saves back unchanged,
+    and the model learns (the template's states and every training line) the declared order."""
+    doc = read("v1.2.8/mc_model.json")
+    states = doc["tokens"]["States_"]
+    states["desc"] = states["desc"].replace("{'emotion': ['happy', 'sad'], 'intent': ['question', 'statement']}",
+                                            "{'intent': ['question', 'statement'], 'emotion': ['happy', 'sad']}")
+    samples = doc["instruction"]["sets"][0]["samples"]
+    for sample in samples[1:3]:
+        labels = read_labels(sample["strings"][-1])
+        sample["strings"][-1] = format_labels(labels, ["intent", "emotion"])
+    protocol = mtp.Protocol.from_json(copy.deepcopy(doc))
+    classifier = protocol.instructions[0]
+    assert list(classifier.state_map) == ["intent", "emotion"]
+    assert [s.output for s in classifier.samples] == [s["strings"][-1] for s in samples]
+    assert dumps(protocol.to_json()) == dumps(doc)  # nothing reordered: the reference's bytes
+    template = protocol.template_json()
+    assert list(template["states"]) == ["intent", "emotion"]
+    assert template["example_usage"]["valid_model_output"] == "{'intent': 'question', 'emotion': 'happy'}\n<NON>\n<EOS>"
+    lines = [e.completion.split("\n")[0] for e in mtp.render_protocol(protocol)]
+    assert lines == [classifier.answer(s) for s in classifier.samples]
+    assert all(line.startswith("{'intent': ") for line in lines)

@@ -36,14 +36,16 @@ def test_states_come_from_the_template_and_guardrail_is_never_a_state():
     bare = {**protocol.template_json(), "states": []}
     with_protocol = instruction_specs(bare, protocol)["StateMachineInstruction"]
     assert with_protocol.states == STATES  # the protocol stands in when the template lists none
-    assert with_protocol.refusals == ("Idle",) and with_protocol.guardrail.key == "<UNK>"
+    # the refusal final is the template's (2.1.0: <NON>_<UNK>_), protocol at hand or not: training writes it too
+    assert with_protocol.refusals == ("Idle",) and with_protocol.guardrail.key == "<NON>_<UNK>_"
+    assert with_protocol.guardrails == spec.guardrails
 
 
-def test_labels_are_sorted_as_the_answer_line_writes_them():
+def test_labels_come_in_the_state_maps_order_as_the_answer_line_writes_them():
     protocol = odd_classifier()
     for template, at_hand in ((protocol.template_json(), None), (protocol.template_json(), protocol)):
         spec = instruction_specs(template, at_hand)["tagger"]
-        assert spec.labels == (("act", ("a", "ab")), ("b", ("x",)), ("tone", ("it's", "ok", "naïve")))
+        assert spec.labels == (("tone", ("it's", "ok", "naïve")), ("act", ("a", "ab")), ("b", ("x",)))
         assert spec.states is None and spec.guardrail is None
 
 
@@ -74,17 +76,17 @@ def test_the_reference_templates_give_their_states_and_refusal():
     assert answer.labels == {"emotion": "happy", "intent": "question"} and answer.state is None
 
 
-@pytest.mark.parametrize("text", ["{'tone': 'ok', 'act': 'a', 'b': 'x'}",  # not the sorted order
-                                  '{"act": "a", "b": "x", "tone": "ok"}',  # JSON, not the canonical line
-                                  "{'act': 'abc', 'b': 'x', 'tone': 'ok'}",  # a value outside the map
-                                  "{'act': 'a', 'tone': 'ok'}", "Running"])
+@pytest.mark.parametrize("text", ["{'act': 'a', 'b': 'x', 'tone': 'ok'}",  # not the state map's order (sorted)
+                                  '{"tone": "ok", "act": "a", "b": "x"}',  # JSON, not the canonical line
+                                  "{'tone': 'ok', 'act': 'abc', 'b': 'x'}",  # a value outside the map
+                                  "{'tone': 'ok', 'act': 'a'}", "Running"])
 def test_only_the_canonical_label_line_parses(text):
     protocol = odd_classifier()
     spec = instruction_specs(protocol.template_json(), protocol)["tagger"]
     with pytest.raises(MalformedOutput):
         parse_completion(f"{text}\n<NON>\n<EOS>", spec)
-    good = "{'act': 'a', 'b': 'x', 'tone': \"it's\"}"
-    assert parse_completion(f"{good}\n<NON>\n<EOS>", spec).labels == {"act": "a", "b": "x", "tone": "it's"}
+    good = "{'tone': \"it's\", 'act': 'a', 'b': 'x'}"
+    assert parse_completion(f"{good}\n<NON>\n<EOS>", spec).labels == {"tone": "it's", "act": "a", "b": "x"}
 
 
 # --- constrained decoding: any input -------------------------------------------------------------------------------
@@ -159,7 +161,11 @@ def test_confidence_is_the_probability_of_the_answers_tokens():
     ids = model.vocab.encode(prompt)
     expected = 1.0
     written = b""
-    for token in gen.ids[: len(model.vocab.encode(answer.text))]:
+    text_tokens = 0  # the decoder may spell a state in other tokens than the tokenizer's own encoding
+    for token in gen.ids:
+        if len(written) >= len(answer.text.encode()):
+            break
+        text_tokens += 1
         with torch.no_grad():
             logits = model.model(input_ids=torch.tensor([ids])).logits[0, -1].float()
         allowed = [i for i in range(len(model.vocab.pieces)) if model.vocab.text_mask[i]
@@ -169,7 +175,6 @@ def test_confidence_is_the_probability_of_the_answers_tokens():
         written += model.vocab.pieces[token].encode()
         ids.append(token)
     assert written.decode() == answer.text
-    text_tokens = len(model.vocab.encode(answer.text))
     assert math.prod(gen.token_probs[:text_tokens]) == pytest.approx(expected, rel=1e-4)
 
 
@@ -257,7 +262,7 @@ def test_the_gbnf_grammar_and_the_regex_allow_exactly_the_answers(name):
     protocol = PROTOCOLS[name]()
     spec = instruction_specs(protocol.template_json(), protocol)[protocol.instructions[0].name]
     if spec.states is not None:
-        lines = {f"{s}\n<NON>\n" for s in spec.states} | {f"{r}\n<UNK>\n" for r in spec.refusals}
+        lines = {f"{s}\n<NON>\n" for s in spec.states} | {f"{r}\n<NON>_<UNK>_\n" for r in spec.refusals}
     else:
         import itertools
 
@@ -304,7 +309,7 @@ def test_the_similarity_refusal_answers_with_the_guardrails_line():
     model = Model(base.model, base.tokenizer, base.template, base.protocol, threshold=0, similarity=near)
     off_topic = model.run(None, ["Idle", "how do I bake sourdough bread"])
     assert off_topic.refused_by in ("similarity", "model") and off_topic.guardrail and off_topic.state is None
-    assert off_topic.text == "Idle" and off_topic.raw == "Idle\n<UNK>\n<EOS>"
+    assert off_topic.text == "Idle" and off_topic.raw == "Idle\n<NON>_<UNK>_\n<EOS>"
     in_scope = model.run(None, ["Idle", "a wolf appears"])  # a training line: similarity 1
     assert in_scope.prompt_similarity == pytest.approx(1.0, abs=1e-5) and in_scope.refused_by != "similarity"
 
@@ -318,6 +323,6 @@ def test_without_the_protocol_the_template_names_states_and_refusal():
     spec = model.spec()
     assert spec.states == ("Idle", "Walking", "Running", "Hiding") and spec.refusals == ("Idle",)
     answer = model.run(None, ["Idle", "a wolf appears"])
-    assert spec.guardrail.key in ("<UNK>", "<NON>_<UNK>_")  # as the template's layout writes the refusal line
+    assert spec.guardrail.key == "<NON>_<UNK>_"  # as template 2.1.0 writes the refusal line
     assert answer.guardrail and answer.refused_by == "confidence" and answer.raw == f"Idle\n{spec.guardrail.key}\n<EOS>"
     _valid(Model(base.model, base.tokenizer, base.template, None).run(None, ["Idle", "x"]), spec)

@@ -124,7 +124,10 @@ def test_public_helpers_of_the_later_api(lines) -> None:
     protocol.add_instruction(instruction)
     assert protocol.input_count == 2 and lines["done"] in protocol.tokens and mtp.BOS not in protocol.tokens
     sm = mtp.StateMachineInstruction(input=mtp.StateMachineInput([lines["cat_talk"]]), states=["A", "B"])
-    assert sm.get_states() == ["A", "B"]
+    assert sm.get_states() == [] and sm.states == ("A", "B")  # the reference's: the states its samples answer
+    sm.add_sample(["b"], "B")
+    sm.add_sample(["a"], "A")
+    assert sm.get_states() == ["B", "A"]
 
 
 def test_loaded_objects_are_instances_of_the_facade_classes(lines, tmp_path) -> None:

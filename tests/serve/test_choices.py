@@ -45,7 +45,7 @@ def test_models_list_the_states_labels_and_answer_regex(client):
     assert machine["states"] == ["Idle", "Walking", "Running", "Hiding"] and machine["labels"] is None
     assert machine["can_refuse"]
     regex = re.compile(machine["answer_regex"])
-    assert regex.fullmatch("Hiding\n<NON>\n<EOS>") and regex.fullmatch("Idle\n<UNK>\n<EOS>")
+    assert regex.fullmatch("Hiding\n<NON>\n<EOS>") and regex.fullmatch("Idle\n<NON>_<UNK>_\n<EOS>")
     assert not regex.fullmatch("Hiding\n<UNK>\n<EOS>") and not regex.fullmatch("GUARDRAIL\n<NON>\n<EOS>")
     tags = models["message_tags"]["instructions"][0]
     assert tags["labels"] == {"emotion": ["happy", "calm", "afraid"], "intent": ["question", "statement", "command"]}

@@ -25,9 +25,10 @@ def test_the_training_texts_are_the_rendered_state_and_label_lines():
         rendered = list(render_protocol(protocol))
         completions = {e.completion for e in rendered if not e.guardrail}
         instruction = protocol.instructions[0]
-        assert completions == {f"{s.output}\n<NON>\n<EOS>" for s in instruction.samples}
+        assert completions == {f"{instruction.answer(s)}\n<NON>\n<EOS>" for s in instruction.samples}
         refusals = {e.completion for e in rendered if e.guardrail}
-        assert refusals == ({"Idle\n<UNK>\n<EOS>"} if protocol.guardrail_map() else set())
+        # a refusal ends in the refusal line of template 2.1.0, the state machines' layout
+        assert refusals == ({"Idle\n<NON>_<UNK>_\n<EOS>"} if protocol.guardrail_map() else set())
         data = build_training_data(protocol, val_split=0.0)
         assert [e.text for e in data.train] == [e.prompt + e.completion for e in rendered]
 

@@ -16,7 +16,7 @@ classifier = mtp.MultiClassifierInstruction(
 classifier.add_sample(input_snippets=["Is it sunny?"], output_snippet='{"emotion": "happy", "intent": "question"}')
 classifier.add_sample(input_snippets=["I lost my keys."], output_snippet="{'emotion': 'sad', 'intent': 'statement'}")
 classifier.add_sample(input_snippets=["What a lovely day."],
-                      output_snippet='{"intent": "statement", "emotion": "happy"}')
+                      output_snippet='{"emotion": "happy", "intent": "statement"}')
 classifier.add_sample(input_snippets=[utterance.create_snippet("Why did it break?")],
                       output_snippet=utterance.create_snippet("{'emotion': 'sad', 'intent': 'question'}"))
 
