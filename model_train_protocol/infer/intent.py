@@ -102,14 +102,15 @@ def head_sources(protocol: "Protocol") -> list[HeadSource]:
         line = _read_line(samples, [i for i, _ in guards])
         if line is None:
             continue
-        labels = tuple(s.output if choice else s.final.name for s in samples)
+        answers = tuple(instruction.answer(s) for s in samples)  # the lines the model learns (labels in map order)
+        labels = answers if choice else tuple(s.final.name for s in samples)
         if len(set(labels)) < 2:
             continue
         described = () if choice else tuple(dict.fromkeys(
             (s.final.desc, s.final.name) for s in samples if s.final.desc and s.final.desc.strip()))
         guard = tuple(dict.fromkeys(t for i, g in guards if i == line for t in g.samples))
         found.append(HeadSource(instruction.name, position, line, tuple(s.inputs[line].string for s in samples), labels,
-                                described, guard, tuple(s.output for s in samples)))
+                                described, guard, answers))
     return found
 
 
