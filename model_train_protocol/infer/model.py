@@ -174,13 +174,15 @@ class Model:
 
         With constrained greedy decoding, the intent head (:attr:`intent`) decides
         the final of the instructions it covers, with the answer text of the
-        nearest training sample of that final, and the language model is not run
-        (it is where a final is numeric or :attr:`ask_model`; ``model_final`` then
-        keeps the model's own choice). A guarded instruction refuses, with its guardrail's answer, when
-        a guarded line is less similar to the training lines than its threshold
+        nearest training sample of that final, and the language model is not
+        run (it is where a final is numeric, or with :attr:`ask_model`;
+        ``model_final`` then keeps the model's own choice). A guarded
+        instruction refuses, with its guardrail's answer, when a guarded line is
+        less similar to the training lines than its threshold
         (:attr:`similarity`), the head's refusal class wins, or the confidence
-        (the head's where it decides, else the model's) is below :attr:`threshold`. The answer is decided first, so
-        ``candidate`` says what would have been answered.
+        (the head's where it decides, else the model's) is below
+        :attr:`threshold`. The answer is decided first, so ``candidate`` says
+        what would have been answered.
         """
         constrained = options.get("constrained", True)
         lines = read_lines(spec, prompt) if self.similarity is not None or self.intent is not None else None
@@ -231,14 +233,10 @@ class Model:
             if refusal is None or spec.guardrail is None:
                 return None
             lines = f"{refusal}\n{spec.guardrail.key}"
-        elif spec.choice:
-            lines = f"{decision.final}\n{spec.finals[0].key}"
         else:
-            final = next((f for f in spec.finals if f.name == decision.final and not f.numeric), None)
-            text = self.intent.reply(spec.name, decision) if self.intent is not None else None
-            if final is None or text is None or "\n" in text:
+            lines = self._decided_lines(spec, decision)
+            if lines is None:
                 return None
-            lines = f"{text}\n{final.key}"
         answer = parse_completion(f"{lines}\n{EOS.key}", spec)
         chosen = spec.finals[0].name if spec.choice else decision.final  # what was answered, or would have been
         probs = {} if spec.choice else {
@@ -249,16 +247,23 @@ class Model:
                        intent_probability=decision.probability)
 
     def _decided(self, answer: Answer, spec: InstructionSpec, decision: Any) -> Answer:
-        """The answer the intent head decided: its final (state) with the nearest training sample's answer text."""
+        """The model's answer rewritten to the head's decision (unchanged where the head cannot write it)."""
+        lines = self._decided_lines(spec, decision)
+        if lines is None:
+            return answer
+        rewritten = self._rewrite(answer, spec, lines, refused_by=None)
+        return replace(rewritten, candidate=rewritten.final)
+
+    def _decided_lines(self, spec: InstructionSpec, decision: Any) -> str | None:
+        """The answer and final lines of the head's decision: its state or label line, else the nearest training
+        sample's text of its final; None for a numeric final or a text of several lines (the model writes those)."""
         if spec.choice:
-            rewritten = self._rewrite(answer, spec, f"{decision.final}\n{spec.finals[0].key}", refused_by=None)
-            return replace(rewritten, candidate=rewritten.final)
+            return f"{decision.final}\n{spec.finals[0].key}"
         final = next((f for f in spec.finals if f.name == decision.final and not f.numeric), None)
         text = self.intent.reply(spec.name, decision) if self.intent is not None else None
         if final is None or text is None or "\n" in text:
-            return answer
-        rewritten = self._rewrite(answer, spec, f"{text}\n{final.key}", refused_by=None)
-        return replace(rewritten, candidate=rewritten.final)
+            return None
+        return f"{text}\n{final.key}"
 
     @staticmethod
     def _rewrite(answer: Answer, spec: InstructionSpec, lines: str, refused_by: str | None) -> Answer:
