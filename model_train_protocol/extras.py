@@ -1,5 +1,6 @@
 """Tell the user, in one line, when the ``[train]`` extra is not installed; where its models are cached; how
-many CPU threads PyTorch uses (the one thread policy of every command and of ``Model.load``).
+many CPU threads PyTorch uses (the one thread policy of every command and of ``Model.load``); transformers'
+logging quieted for a block and restored after it.
 
 Training, inference and evaluation all need that stack, so this check sits
 below them (``model_train_protocol.train.extra`` re-exports it for the CLI).
@@ -10,12 +11,14 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from .errors import MTPError, MTPValueError
 
 __all__ = ["TrainExtraMissing", "require_train_extra", "INSTALL_HINT", "cache_root", "default_threads",
-           "use_threads"]
+           "use_threads", "quiet_transformers"]
 
 #: mtp-toolkit is not on PyPI: it is installed from a clone of its repository, extras included.
 INSTALL_HINT = 'pip install ".[train]" (in a clone of the mtp-toolkit repository)'
@@ -82,3 +85,21 @@ def use_threads(threads: int | None) -> int:
     if torch.get_num_threads() != chosen:
         torch.set_num_threads(chosen)
     return chosen
+
+
+@contextmanager
+def quiet_transformers(errors_only: bool = False) -> Iterator[None]:
+    """transformers without its progress bars (and, with ``errors_only``, below error level) for the block, then
+    as the caller had it: a library call must not change the process's logging for good."""
+    from transformers.utils import logging as hf_logging
+
+    bars, level = hf_logging.is_progress_bar_enabled(), hf_logging.get_verbosity()
+    hf_logging.disable_progress_bar()
+    if errors_only:
+        hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+        if bars:
+            hf_logging.enable_progress_bar()

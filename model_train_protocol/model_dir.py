@@ -529,10 +529,15 @@ def load_pretrained(folder: Path, *, gguf_file: str | None = None) -> tuple["Pre
 
     Callers run :func:`check_tree` (or :func:`verify_dir`) on the folder first.
     """
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    from transformers.utils import logging as hf_logging
+    from .extras import quiet_transformers
 
-    hf_logging.disable_progress_bar()
+    with quiet_transformers():
+        return _load_pretrained(folder, gguf_file)
+
+
+def _load_pretrained(folder: Path, gguf_file: str | None) -> tuple["PreTrainedModel", "PreTrainedTokenizerBase"]:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
     options: dict[str, Any] = {"local_files_only": True, "trust_remote_code": False}
     if gguf_file is not None:
         options["gguf_file"] = gguf_file

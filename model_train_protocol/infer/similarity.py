@@ -100,20 +100,17 @@ class SentenceEncoder:
 
     def __init__(self, folder: Path) -> None:
         from transformers import AutoModel, AutoTokenizer
-        from transformers.utils import logging as hf_logging
 
-        bar = hf_logging.is_progress_bar_enabled()
-        hf_logging.disable_progress_bar()  # no "Loading weights" bar in the middle of a command's output
+        from ..extras import quiet_transformers
+
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
-            self.model = AutoModel.from_pretrained(folder, local_files_only=True, trust_remote_code=False,
-                                                   use_safetensors=True).eval()
+            with quiet_transformers():  # no "Loading weights" bar in the middle of a command's output
+                self.tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
+                self.model = AutoModel.from_pretrained(folder, local_files_only=True, trust_remote_code=False,
+                                                       use_safetensors=True).eval()
         except Exception as exc:  # a broken install: say which and how to fix it
             raise SentenceEncoderError(f"the sentence encoder in {folder} cannot be loaded ({type(exc).__name__}); "
                                        f"reinstall it: {_INSTALL_HINT}.") from None
-        finally:
-            if bar:
-                hf_logging.enable_progress_bar()
 
     @classmethod
     def load(cls) -> "SentenceEncoder":

@@ -189,12 +189,14 @@ class _Run:
 
     # --- setup -------------------------------------------------------------
     def run(self) -> TrainResult:
+        from ..extras import quiet_transformers
+
+        with quiet_transformers(errors_only=True):  # the run's own progress lines only; restored after it
+            return self._run()
+
+    def _run(self) -> TrainResult:
         import torch
 
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-        hf_logging.set_verbosity_error()
         cfg = self.config
         torch.manual_seed(cfg.seed)  # weight init and dropout; the data order uses its own random.Random(seed)
         if cfg.resume and not has_checkpoint(self.ckpt_dir):
