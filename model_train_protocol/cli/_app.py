@@ -30,6 +30,8 @@ console = Console()
 err_console = Console(stderr=True)
 #: Error lines: always shown.
 _error_console = Console(stderr=True)
+#: Key of ``--verbose`` in the root context's ``meta``.
+_VERBOSE = "mtp.verbose"
 
 
 def _version(value: bool) -> None:
@@ -40,8 +42,25 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def verbose_asked(ctx: typer.Context) -> bool:
+    """Whether ``mtp --verbose`` was given (kept in the root context, never in the environment)."""
+    return bool(ctx.find_root().meta.get(_VERBOSE))
+
+
+def _verbose_in(argv: list[str]) -> bool:
+    """Whether the root options (those before the command's name) ask for --verbose / -v: what the error
+    boundary needs once click has unwound its context."""
+    for arg in argv:
+        if not arg.startswith("-"):
+            return False
+        if arg in ("--verbose", "-v"):
+            return True
+    return False
+
+
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Print the version and exit."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="More detail: library log messages, and the "
@@ -52,8 +71,8 @@ def _root(
     """Model Train Protocol: validate, inspect, convert, export, train and run MTP models."""
     if verbose and quiet:
         raise fail("--verbose and --quiet exclude each other; pass one.", 2)
+    ctx.meta[_VERBOSE] = verbose
     if verbose:
-        os.environ["MTP_DEBUG"] = "1"
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     err_console.quiet = quiet
     for output in (console, err_console):
@@ -68,8 +87,10 @@ def fail(message: str, code: int = 1) -> "typer.Exit":
 
 
 def main() -> None:
-    """Entry point of the ``mtp`` script: library errors become one line and exit 1, never a traceback."""
-    if not os.environ.get("MTP_DEBUG"):  # a Rust panic (tampered tokenizer) prints a note, not a 100-frame backtrace
+    """Entry point of the ``mtp`` script: library errors become one line and exit 1, never a traceback
+    (``mtp --verbose``, or ``MTP_DEBUG=1`` in the environment, shows an internal error's traceback)."""
+    debug = _verbose_in(sys.argv[1:]) or bool(os.environ.get("MTP_DEBUG"))
+    if not debug:  # a Rust panic (tampered tokenizer) prints a note, not a 100-frame backtrace
         os.environ["RUST_BACKTRACE"] = "0"
     try:
         app()  # click's standalone mode turns usage errors into a message and exit 2
@@ -85,7 +106,7 @@ def main() -> None:
     except BaseException as exc:  # a bug, not bad input: still one line; MTP_DEBUG=1 shows the traceback
         from ..model_dir import native_panic
 
-        if os.environ.get("MTP_DEBUG") or not (isinstance(exc, Exception) or native_panic(exc)):
+        if debug or not (isinstance(exc, Exception) or native_panic(exc)):
             raise
         _error_console.print(f"[bold red]error:[/] internal error ({type(exc).__name__}: {escape(str(exc)[:300])}); rerun with "
                           "`mtp --verbose ...` and report the traceback", highlight=False, soft_wrap=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import os
 import signal
 import socket
 from pathlib import Path
@@ -13,7 +12,7 @@ import typer
 from rich.markup import escape
 
 from ..errors import MTPError
-from ._app import app, console, err_console
+from ._app import app, console, err_console, verbose_asked
 from ._common import existing, threads_option
 from .run import similarity_option, threshold_option
 
@@ -64,6 +63,7 @@ def listen(host: str, port: int) -> socket.socket:
 
 @app.command()
 def serve(
+    ctx: typer.Context,
     directories: List[Path] = typer.Argument(..., callback=existing(directory=True),
                                              help="Model directories written by `mtp train`; each is served under "
                                              "its protocol's name."),
@@ -116,7 +116,7 @@ def serve(
         names = ", ".join(application.state.mtp.models)
         console.print(f"serving {escape(names)} at {url} (API docs: {url}/docs); Ctrl+C stops", highlight=False,
                       soft_wrap=True)
-        verbose = bool(os.environ.get("MTP_DEBUG"))
+        verbose = verbose_asked(ctx)
         limits = ServeLimits(request_timeout_s=request_timeout, max_connections=max_connections)
         config = uvicorn.Config(application, log_level="info" if verbose else "warning", access_log=verbose,
                                 timeout_graceful_shutdown=5, http=guarded_protocol(limits),

@@ -83,6 +83,42 @@ def test_verbose_runs_the_command(model_file: Path) -> None:  # noqa: F811
     assert proc.returncode == 0 and "valid" in proc.stdout
 
 
+def test_verbose_lives_in_the_cli_context_not_the_environment(model_file: Path, monkeypatch) -> None:  # noqa: F811
+    """Regression (issue 22): --verbose wrote MTP_DEBUG=1 into the process's environment, for good."""
+    import os
+
+    from model_train_protocol.cli._app import _verbose_in
+
+    from infer.tiny import mtp_in_process
+
+    monkeypatch.delenv("MTP_DEBUG", raising=False)
+    code, out, _ = mtp_in_process("--verbose", "validate", model_file)
+    assert code == 0 and "valid" in out
+    assert "MTP_DEBUG" not in os.environ
+    assert _verbose_in(["-v", "run", "dir"]) and _verbose_in(["--quiet", "--verbose", "info"])
+    assert not _verbose_in(["run", "dir", "-v"]) and not _verbose_in([])  # a command's own -v is not the root's
+
+
+def test_verbose_shows_an_internal_errors_traceback(monkeypatch, capsys) -> None:
+    """An internal error is one line, and with --verbose its traceback (the boundary reads the root options)."""
+    import sys
+
+    from model_train_protocol.cli import _app
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(_app, "app", broken)
+    monkeypatch.delenv("MTP_DEBUG", raising=False)
+    monkeypatch.setattr(sys, "argv", ["mtp", "info", "x"])
+    with pytest.raises(SystemExit) as exited:
+        _app.main()
+    assert exited.value.code == 1 and "internal error (RuntimeError: a bug)" in capsys.readouterr().err
+    monkeypatch.setattr(sys, "argv", ["mtp", "--verbose", "info", "x"])
+    with pytest.raises(RuntimeError, match="a bug"):
+        _app.main()
+
+
 def test_json_wherever_there_is_a_result(model_file: Path, tmp_path: Path) -> None:  # noqa: F811
     out = json.loads(mtp("export", model_file, "-f", "openai-chat", "-o", tmp_path / "x", "--json").stdout)
     assert out["counts"] == {"train": 27} and out["guardrail_examples"] == 12
