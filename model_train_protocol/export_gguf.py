@@ -142,8 +142,8 @@ def export_gguf(
                             "file); pass another --out.")
     _check_out(dst)
     trained = load_trained(src, device="cpu")
-    mtp_section = trained.manifest.get("mtp")
-    if isinstance(mtp_section, dict) and mtp_section.get("intent") and not without_intent_head:
+    heads = intent_head_instructions(trained.manifest)
+    if heads and not without_intent_head:
         raise MTPValueError(
             f"{src}: this model's finals are decided by its intent head, which a GGUF file cannot hold: in llama.cpp its "
             "language model would decide alone (it was trained one epoch, for the head's sake); train it with "
@@ -175,7 +175,6 @@ def export_gguf(
         structural = sorted(trained.tokenizer.get_added_vocab())
         write_atomic(staging / "prompts.json", dumps(_prompts(specs, refusals, name, trained.manifest, files,
                                                               structural)))
-        heads = intent_head_instructions(trained.manifest)
         write_atomic(staging / "README.md", _readme(specs, name, files, heads))
         _check_out(dst)  # again: a directory filled while the model was written is not replaced either
         _move_in(staging, dst)

@@ -212,9 +212,7 @@ class Model:
         refusal = self._refusal_text(spec)
         reason = None
         if refusal is not None and spec.guardrail is not None and not answer.guardrail:
-            reason = ("intent" if decision is not None and decision.refuses
-                      else "similarity" if near is not None and near[0] < near[1]
-                      else "confidence" if score is not None and self.threshold and score < self.threshold else None)
+            reason = self._refusal_reason(decision, near, score)
         if reason:
             return self._rewrite(answer, spec, f"{refusal}\n{spec.guardrail.key}", refused_by=reason)
         return answer
@@ -227,8 +225,7 @@ class Model:
         only when it chose the head's final too, and the head's text (the nearest sample's) is as good."""
         refusal = self._refusal_text(spec)
         score = _in_scope(decision)
-        reason = ("intent" if decision.refuses else "similarity" if near is not None and near[0] < near[1]
-                  else "confidence" if self.threshold and score < self.threshold else None)
+        reason = self._refusal_reason(decision, near, score)
         if reason:
             if refusal is None or spec.guardrail is None:
                 return None
@@ -245,6 +242,17 @@ class Model:
                        confidence=score, candidate=UNK.key if decision.refuses else chosen,
                        prompt_similarity=near[0] if near else None, refused_by=reason, intent=decision.final,
                        intent_probability=decision.probability)
+
+    def _refusal_reason(self, decision: Any, near: tuple[float, float] | None, score: float | None) -> str | None:
+        """Why a guarded answer is refused, in the order the refusals apply: the head's decision, the line's
+        similarity, the confidence threshold; None when none applies."""
+        if decision is not None and decision.refuses:
+            return "intent"
+        if near is not None and near[0] < near[1]:
+            return "similarity"
+        if score is not None and self.threshold and score < self.threshold:
+            return "confidence"
+        return None
 
     def _decided(self, answer: Answer, spec: InstructionSpec, decision: Any) -> Answer:
         """The model's answer rewritten to the head's decision (unchanged where the head cannot write it)."""
