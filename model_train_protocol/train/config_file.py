@@ -2,8 +2,9 @@
 
 The keys are the fields of :class:`TrainConfig` (``epochs``, ``lr``,
 ``n_layer``, ...), read from the dataclass itself, so a field added there is
-settable here at once; the command line's spellings (``layers``, ``width``,
-``check``, ``context``, dashes for underscores) are accepted too. ``out`` may
+settable here at once; the command line's spellings, declared in the fields'
+metadata (``layers``, ``width``, ``check``, ``context``, dashes for
+underscores), are accepted too. ``out`` may
 name the output directory. Values are checked against the field's type.
 """
 
@@ -17,16 +18,16 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import short_repr
-from .config import TrainConfig, TrainConfigError
+from .config import TrainConfig, TrainConfigError, option_name, settings
 
 __all__ = ["CONFIG_FILE", "CLI_NAMES", "read_config_file", "config_values", "dump_config"]
 
 #: Name of the settings file written into every trained directory (reusable with ``--config``).
 CONFIG_FILE = "train_config.yaml"
 
-#: Command-line spellings of fields whose option name differs from the field name.
-CLI_NAMES = {"layers": "n_layer", "width": "n_embd", "heads": "n_head", "check": "check_examples",
-             "context": "context_text"}
+#: Command-line spellings of fields whose option name differs from the field name (from the fields' metadata).
+CLI_NAMES = {option_name(setting).replace("-", "_"): setting.name for setting in settings()
+             if option_name(setting).replace("-", "_") != setting.name}
 
 #: Keys a config file may hold beside the TrainConfig fields.
 EXTRA_KEYS = ("out",)
