@@ -1,59 +1,22 @@
-"""Tell the user, in one line, when the ``[train]`` extra is not installed; where its models are cached; how
-many CPU threads PyTorch uses (the one thread policy of every command and of ``Model.load``); transformers'
-logging quieted for a block and restored after it.
+"""How many CPU threads PyTorch uses (the one thread policy of every command and of ``Model.load``), and
+transformers' logging quieted for a block and restored after it.
 
-Training, inference and evaluation all need that stack, so this check sits
-below them (``model_train_protocol.train.extra`` re-exports it for the CLI).
+The ``[train]`` extra check and the cache folder are read in :mod:`model_train_protocol._env`, with every other
+setting taken from the environment; they are importable from here too, where they always were.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Iterator
 
-from .errors import MTPError, MTPValueError
+from ._env import TRAIN_INSTALL_HINT as INSTALL_HINT
+from ._env import TrainExtraMissing, cache_root, require_train_extra
+from .errors import MTPValueError
 
 __all__ = ["TrainExtraMissing", "require_train_extra", "INSTALL_HINT", "cache_root", "default_threads",
            "use_threads", "quiet_transformers"]
-
-#: mtp-toolkit is not on PyPI: it is installed from a clone of its repository, extras included.
-INSTALL_HINT = 'pip install ".[train]" (in a clone of the mtp-toolkit repository)'
-_MODULES = ("torch", "transformers", "tokenizers", "safetensors")
-#: Only looked up, not imported: the plots of training and `mtp eval` import it, an answer does not (0.25 s of
-#: every `mtp run`).
-_LOOKED_UP = ("matplotlib",)
-
-
-class TrainExtraMissing(MTPError, ImportError):
-    """A package of the ``[train]`` extra cannot be imported."""
-
-
-def require_train_extra(*more: str) -> None:
-    """Import the training stack (plus ``more``, e.g. ``peft``) or raise :class:`TrainExtraMissing`."""
-    for name in _MODULES + more + _LOOKED_UP:
-        try:
-            if name in _LOOKED_UP:
-                if importlib.util.find_spec(name) is None:
-                    raise ImportError(f"No module named {name!r}")
-            else:
-                importlib.import_module(name)
-        except ImportError as exc:
-            raise TrainExtraMissing(
-                f"training needs the [train] extra, but {name!r} cannot be imported ({exc}); install it with: {INSTALL_HINT}"
-            ) from None
-
-
-def cache_root() -> Path:
-    """Where converted bases and the sentence encoder are kept: ``$MTP_CACHE_DIR``, else
-    ``$XDG_CACHE_HOME/mtp-toolkit`` (``~/.cache``); training and inference both read it."""
-    explicit = os.environ.get("MTP_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mtp-toolkit"
 
 
 def default_threads() -> int:

@@ -17,7 +17,7 @@ ROOT = "model_train_protocol"
 
 #: Bottom to top; a module belongs to the longest name that is it or its package ("" is the package facade).
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "text"),
+    ("errors", "text", "_env"),
     ("tokens",),
     ("labels",),
     ("tokenset", "guardrail"),

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
+from .._env import debug as debug_from_env, hide_native_backtraces
 from ..errors import MTPError
 
 app = typer.Typer(
@@ -89,9 +89,9 @@ def fail(message: str, code: int = 1) -> "typer.Exit":
 def main() -> None:
     """Entry point of the ``mtp`` script: library errors become one line and exit 1, never a traceback
     (``mtp --verbose``, or ``MTP_DEBUG=1`` in the environment, shows an internal error's traceback)."""
-    debug = _verbose_in(sys.argv[1:]) or bool(os.environ.get("MTP_DEBUG"))
-    if not debug:  # a Rust panic (tampered tokenizer) prints a note, not a 100-frame backtrace
-        os.environ["RUST_BACKTRACE"] = "0"
+    debug = _verbose_in(sys.argv[1:]) or debug_from_env()
+    if not debug:
+        hide_native_backtraces()
     try:
         app()  # click's standalone mode turns usage errors into a message and exit 2
     except MTPError as exc:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import os
 import typing
 from dataclasses import Field
 from pathlib import Path
@@ -20,6 +19,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from .._env import rank
 from ..train.config import TrainConfig, option_name, settings
 from ._app import app, console, err_console, fail
 from ._common import file_argument, load_protocol, require_valid
@@ -84,7 +84,7 @@ def train_command(
     protocol = load_protocol(model_file)
     require_valid(protocol, model_file)
     result = train(protocol, Path(target), config, force=force)
-    if int(os.environ.get("RANK", "0")) == 0:
+    if rank() == 0:
         from ..train.train import MIN_CALIBRATION_PROMPTS
 
         metrics = result.metrics

@@ -4,7 +4,8 @@ A FIFO would block the reader forever and ``/dev/zero`` or ``/dev/urandom``
 would be read until memory runs out, so anything but a regular file is
 refused after ``open`` (non-blocking, so a FIFO cannot stall it) and before
 the first byte is read. Sizes are capped; the caps are read from the
-environment at each call, so a big job can raise them without code:
+environment (by :mod:`model_train_protocol._env`) at each call, so a big job
+can raise them without code:
 
 =========================== =========================================== =========
 variable                    what it caps                                default
@@ -24,7 +25,8 @@ import os
 import stat
 from pathlib import Path
 
-from ..errors import MTPFileError, MTPValueError
+from .._env import byte_limit
+from ..errors import MTPFileError
 from ..text import MAX_NAME_BYTES, check_text, file_name_problem, text_problem  # re-exported: the text rules
 
 __all__ = [
@@ -45,27 +47,14 @@ DEFAULT_MAX_FILE_BYTES = 4 * 1024**3
 DEFAULT_MAX_CONFIG_BYTES = 256 * 1024**2
 
 
-def _cap(variable: str, default: int) -> int:
-    raw = os.environ.get(variable)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = -1
-    if value <= 0:
-        raise MTPValueError(f"{variable}={raw!r} must be a positive number of bytes, e.g. {variable}={default}.")
-    return value
-
-
 def max_file_bytes() -> int:
     """The largest model, template or CSV file read (``MTP_MAX_FILE_BYTES``, default 4 GiB)."""
-    return _cap("MTP_MAX_FILE_BYTES", DEFAULT_MAX_FILE_BYTES)
+    return byte_limit("MTP_MAX_FILE_BYTES", DEFAULT_MAX_FILE_BYTES)
 
 
 def max_config_bytes() -> int:
     """The largest JSON file of a model directory read (``MTP_MAX_CONFIG_BYTES``, default 256 MiB)."""
-    return _cap("MTP_MAX_CONFIG_BYTES", DEFAULT_MAX_CONFIG_BYTES)
+    return byte_limit("MTP_MAX_CONFIG_BYTES", DEFAULT_MAX_CONFIG_BYTES)
 
 
 #: Memory a JSON file costs while it is read and parsed, per byte of the file (measured: a 1 GB line peaks at 6.9 GB).

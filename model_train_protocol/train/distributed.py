@@ -6,9 +6,9 @@ share of each batch, and gradients are averaged by DDP.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
+from .._env import local_rank as env_local_rank, world_size
 from ..errors import MTPValueError
 
 __all__ = ["Dist", "init_distributed", "broadcast_text"]
@@ -48,8 +48,8 @@ def init_distributed(device: str) -> Dist:
     if device == "cuda" and not torch.cuda.is_available():
         raise MTPValueError("--device cuda was asked for, but PyTorch sees no CUDA device; use --device cpu or auto.")
     use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    world = world_size()
+    local_rank = env_local_rank()
     started = False
     if world > 1 and not dist.is_initialized():
         dist.init_process_group(backend="nccl" if use_cuda else "gloo")
