@@ -89,7 +89,8 @@ class TrainConfig:
     max_steps: Optional[int] = _setting(None, "Stop after this many steps (overrides --epochs).", low=1)
     batch_size: int = _setting(8, "Examples per step and process.", low=1)
     lr: Optional[float] = _setting(None, "Learning rate (default: 6e-4 fine-tune, 2e-3 LoRA, 3e-3 scratch).")
-    weight_decay: float = _setting(0.01, "AdamW weight decay.", low=0.0, high=10.0)
+    weight_decay: float = _setting(0.01, "AdamW weight decay (of the weight matrices only).", low=0.0,
+                                   high=10.0)
     warmup_steps: int = _setting(10, "Steps of linear learning-rate warm-up.", low=0)
     grad_clip: float = _setting(1.0, "Clip the gradient norm to this (0: no clipping).", low=0.0)
     # LoRA (pretrained bases)
