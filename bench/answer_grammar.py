@@ -1,4 +1,4 @@
-"""Our token masks against maintained grammar engines, on MTP's answer grammars (docs/architecture.md, "Answer grammar").
+"""Our token masks against maintained grammar engines on MTP's answer grammars (docs/architecture.md).
 
     python bench/answer_grammar.py [--repeat N]
 

@@ -357,10 +357,12 @@ def test_valid_answers_are_accepted(data: st.DataObject, drawn: tuple[Instructio
 
 def test_the_public_writers_are_the_grammars() -> None:
     """``answer_regex`` and ``instruction_grammar`` write the same grammar (the regex: no refusal line passed)."""
-    spec = InstructionSpec("i", "basic", ("<string>", "<RUN>"), (Final("K_", "K_", 1, 900),), (Final("<UNK>", "<UNK>"),))
+    spec = InstructionSpec("i", "basic", ("<string>", "<RUN>"), (Final("K_", "K_", 1, 900),),
+                           (Final("<UNK>", "<UNK>"),))
     assert answer_regex(spec) == write_regex(answer_grammar(spec))
     assert instruction_grammar(spec, "No.") == write_gbnf(answer_grammar(spec, "No."))
-    assert re.fullmatch(answer_regex(spec), "Hi\nK_900\n<EOS>") and not re.fullmatch(answer_regex(spec), "Hi\nK_901\n<EOS>")
+    assert re.fullmatch(answer_regex(spec), "Hi\nK_900\n<EOS>")
+    assert not re.fullmatch(answer_regex(spec), "Hi\nK_901\n<EOS>")
 
 
 @pytest.mark.parametrize("answer,accepted", [("ab\nK_5\n<EOS>", True), ("ab\nK_05\n<EOS>", False), ("a", False),
@@ -374,3 +376,12 @@ def test_the_checkers_themselves(answer: str, accepted: bool) -> None:
     assert gbnf_accepts(write_gbnf(grammar), answer) == accepted
     decoder = Grammar(spec, tiny_vocab(set(answer) | set("0123456789-"), {"K_", "<UNK>", "<EOS>"}), refusal="No.")
     assert decoder_accepts(decoder, answer) == accepted
+
+
+def test_a_final_whose_range_holds_no_integer_closes_no_answer() -> None:
+    """The regex used to let such a key close an answer with no number at all (``K_(?:)``)."""
+    spec = InstructionSpec("i", "basic", ("<string>", "<RUN>"), (Final("K_", "K_", 0.2, 0.8), Final("A_", "A_")))
+    regex = answer_regex(spec)
+    assert not re.fullmatch(regex, "x\nK_\n<EOS>") and re.fullmatch(regex, "x\nA_\n<EOS>")
+    with pytest.raises(MTPValueError, match="empty"):
+        instruction_grammar(spec)

@@ -121,13 +121,10 @@ def answer_grammar(spec: InstructionSpec, refusal: str | None = None) -> AnswerG
     refusal final may follow any text line, as in the Python decoder, where
     the model's refusal policy decides. A closed-set instruction's refusal
     final always follows a guardrail's answer line: ``refusal`` and the ones
-    the spec knows, else any of its own answer lines.
+    the spec knows, else any of its own answer lines. A numeric final whose
+    range holds no integer stays in (the GBNF writer refuses it, the regex
+    matches nothing after its key, the decoder stops there with an error).
     """
-    for final in spec.finals:
-        if final.numeric:
-            lo, hi = final.int_range()
-            if lo > hi:
-                raise MTPValueError(f"the integer range [{lo}, {hi}] is empty: no answer can close with this final.")
     if not spec.choice:
         if not (spec.guardrails and refusal is not None):
             return AnswerGrammar(spec.name, (Branch(FreeLine(), spec.outputs),))

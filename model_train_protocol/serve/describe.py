@@ -43,6 +43,8 @@ def _final_pattern(final: Final) -> str:
     if not final.numeric:
         return key
     lo, hi = final.int_range()
+    if lo > hi:
+        return key + "(?!)"  # no integer in range: nothing may follow the key
     if hi - lo + 1 <= _LISTED_INTEGERS:
         return key + "(?:" + "|".join(str(n) for n in range(hi, lo - 1, -1)) + ")"
     return key + _pattern(integer_pattern(lo, hi))
