@@ -97,8 +97,8 @@ class Grammar:
         self.max_text_tokens = max(1, max_text_tokens)
         self.drafts = drafts
         self.finals = _Trie({f: vocab.encode(f.key) for f in self.answers.finals})
-        self.tail = vocab.encode("\n" + EOS.key)
-        self.eos = vocab.encode(EOS.key)
+        self.tail = vocab.encode("\n" + self.answers.end)
+        self.eos = vocab.encode(self.answers.end)
         # Tokens that may appear in a numeric final's integer: digits, with or without a leading '-'.
         self.number_pieces: dict[int, str] = {}
         if any(f.numeric for f in self.answers.finals):
