@@ -191,3 +191,13 @@ def test_inference_and_evaluation_do_not_import_training(graph):
 def test_a_circle_would_be_found():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_the_answer_grammar_reads_specs_only(graph):
+    """The answer grammar and its writers take the runtime's specs and plain data, never the protocol's authoring
+    objects: a runtime that holds only a compiled spec builds the same grammar."""
+    authoring = (f"{ROOT}.protocol", f"{ROOT}.instructions", f"{ROOT}.tokenset", f"{ROOT}.guardrail", f"{ROOT}.render",
+                 f"{ROOT}.formats", f"{ROOT}.validation", f"{ROOT}.dataset")
+    assert graph[f"{ROOT}.infer.grammar"] <= {f"{ROOT}.errors", f"{ROOT}.tokens", f"{ROOT}.infer.spec"}
+    for writer in (f"{ROOT}.infer.grammar", f"{ROOT}.infer.gbnf", f"{ROOT}.serve.describe"):
+        assert not [t for t in graph[writer] if t.startswith(authoring)], writer

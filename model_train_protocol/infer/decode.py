@@ -1,6 +1,8 @@
 """Constrained decoding: every answer has the template's shape by construction.
 
-The grammar of one instruction's answer is
+The masks are this tokenizer's rendering of the instruction's
+:class:`.grammar.AnswerGrammar` (the same value the GBNF and the served regex
+are written from). Its answers are
 
     text   := 1..max_text tokens, none holding a newline or a structural key
     answer := text "\\n" FINAL "\\n<EOS>"
@@ -25,7 +27,9 @@ chooses its answer line from a closed set instead of writing free text::
 There the text tokens are masked byte by byte (:class:`_Choices`): a token is
 allowed when the line so far plus its bytes still begins some allowed line,
 the newline only once the line is complete, and the final only the one that
-line allows (a state that equals the refusal line may take either).
+line allows (a state that equals the refusal line may take either). A
+free-text grammar with a refusal line of its own (``Grammar(..., refusal=)``)
+masks its text as free text and reads the finals off the finished line the same way.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ import torch
 
 from ..errors import MTPValueError
 from ..tokens import EOS
+from .grammar import Branch, FreeLine, LabelLine, LineChoice, answer_grammar
 from .spec import Final, InstructionSpec
 from .vocab import Vocab
 
@@ -78,26 +83,33 @@ class _Trie:
 
 
 class Grammar:
-    """The allowed answers of one instruction, compiled against a vocabulary."""
+    """The allowed answers of one instruction (its :class:`.grammar.AnswerGrammar`), compiled against a vocabulary.
+
+    ``refusal`` is the guardrail's answer line a refusal final must follow
+    (:func:`.grammar.answer_grammar`); the Python runtime passes none.
+    """
 
     def __init__(self, spec: InstructionSpec, vocab: Vocab, max_text_tokens: int = 96,
-                 drafts: "Drafts | None" = None) -> None:
+                 drafts: "Drafts | None" = None, refusal: str | None = None) -> None:
         self.spec = spec
+        self.answers = answer_grammar(spec, refusal)
         self.vocab = vocab
         self.max_text_tokens = max(1, max_text_tokens)
         self.drafts = drafts
-        self.finals = _Trie({f: vocab.encode(f.key) for f in spec.outputs})
-        self.tail = vocab.encode("\n" + EOS.key)
-        self.eos = vocab.encode(EOS.key)
+        self.finals = _Trie({f: vocab.encode(f.key) for f in self.answers.finals})
+        self.tail = vocab.encode("\n" + self.answers.end)
+        self.eos = vocab.encode(self.answers.end)
         # Tokens that may appear in a numeric final's integer: digits, with or without a leading '-'.
         self.number_pieces: dict[int, str] = {}
-        if any(f.numeric for f in spec.finals):
+        if any(f.numeric for f in self.answers.finals):
             self.number_pieces = {i: p for i, p in enumerate(vocab.pieces) if _NUMBER_PIECE.fullmatch(p)}
         # Masks of the tokens *blocked* in the text line, computed once: the first token, then any later one.
         self.blocked_first = ~vocab.text_mask
         self.blocked_text = self.blocked_first.clone()
         self.blocked_text[vocab.newline] = False
-        self.choices = _Choices(spec, vocab) if spec.choice else None
+        closed = [b for b in self.answers.branches if not isinstance(b.line, FreeLine)]
+        #: the closed-set lines, matched byte by byte (None: every line is free text)
+        self.choices = _Choices(closed, vocab) if closed else None
 
     @property
     def longest_final(self) -> int:
@@ -105,40 +117,35 @@ class Grammar:
         return max(len(seq) + (_number_width(f) if f.numeric else 0) for f, seq in self.finals.sequences.items())
 
     def finals_after(self, text: bytes) -> "_Trie":
-        """The finals a closed-set answer line allows, each key followed by the newline (so that no key's tokens
-        are a prefix of another's): ``<NON>`` after a state or label line, the guardrail's final after its refusal."""
+        """The finals the answer line ``text`` allows (every branch whose line it is), each non-numeric key followed
+        by the newline (so that no key's tokens are a prefix of another's): ``<NON>`` after a state or label line,
+        the guardrail's final after its refusal."""
         assert self.choices is not None
-        allowed = []
-        if self.choices.complete(text, self.choices.answers):
-            allowed += list(self.spec.finals)
-        if self.spec.guardrails and (not self.choices.refusals or self.choices.complete(text, self.choices.refusals)):
-            allowed += list(self.spec.guardrails)
-        return _Trie({f: self.finals.sequences[f] + [self.vocab.newline] for f in allowed})
+        allowed = [f for b in self.answers.branches
+                   if isinstance(b.line, FreeLine) or self.choices.complete(text, [_segments(b.line)])
+                   for f in b.finals]
+        return _Trie({f: self.finals.sequences[f] + ([] if f.numeric else [self.vocab.newline])
+                      for f in dict.fromkeys(allowed)})
+
+
+def _segments(line: "LineChoice | LabelLine") -> list[tuple[bytes, ...]]:
+    """A closed-set line as consecutive segments, each one of a few byte strings."""
+    parts = line.segments() if isinstance(line, LabelLine) else (line.lines,)
+    return [tuple(option.encode() for option in part) for part in parts]
 
 
 class _Choices:
-    """The closed set of answer lines of a state machine or multi-classifier, matched byte by byte.
+    """The closed-set answer lines of a grammar (states, label lines, refusal lines), matched byte by byte.
 
-    An answer line is a sequence of segments, each one of a few byte strings:
-    a state machine's line is one segment (its states); a multi-classifier's
+    A line is a sequence of segments, each one of a few byte strings: a
+    state machine's line is one segment (its states); a multi-classifier's
     is ``{``, then per label (the state map's order) ``'label': `` and one of its values in
     Python ``repr`` quoting, separated by ``, ``, then ``}``, so the lines are
-    never enumerated. The guardrail's refusal lines are separate patterns.
+    never enumerated.
     """
 
-    def __init__(self, spec: InstructionSpec, vocab: Vocab) -> None:
-        self.answers: list[list[tuple[bytes, ...]]] = []
-        if spec.states is not None:
-            self.answers.append([tuple(s.encode() for s in spec.states)])
-        if spec.labels is not None:
-            segments: list[tuple[bytes, ...]] = [(b"{",)]
-            for n, (label, values) in enumerate(spec.labels):
-                segments.append(((", " if n else "").encode() + f"{label!r}: ".encode(),))
-                segments.append(tuple(repr(v).encode() for v in values))
-            segments.append((b"}",))
-            self.answers.append(segments)
-        self.refusals = [[(r.encode(),)] for r in (spec.refusals if spec.guardrails else ())]
-        self.patterns = self.answers + self.refusals
+    def __init__(self, branches: "Sequence[Branch]", vocab: Vocab) -> None:
+        self.patterns = [_segments(b.line) for b in branches if not isinstance(b.line, FreeLine)]
         self.token_bytes = _token_bytes(vocab)
         self.by_first_byte: dict[int, list[tuple[int, bytes]]] = defaultdict(list)
         for i, data in self.token_bytes.items():
@@ -432,13 +439,14 @@ class _State:
         self.final_prefix: list[int] = []
         self.numeric: Final | None = None
         self.number = ""
-        self.text = b""  # the answer line so far, of a closed-set answer
+        self.text = b""  # the answer line so far, where a closed-set line decides the finals
         self.finals = grammar.finals
 
     def allowed(self) -> "torch.Tensor | Sequence[int]":
         """A mask of the blocked tokens (text line), or the few allowed ids (newline at the bound, finals)."""
         g = self.g
-        if self.phase == "text" and g.choices is not None:
+        if self.phase == "text" and g.answers.closed:
+            assert g.choices is not None
             return g.choices.allowed(self.text, g.vocab.newline)
         if self.phase == "text":
             if self.text_tokens == 0:
@@ -485,8 +493,8 @@ class _State:
                     self.finals = g.finals_after(self.text)
             else:
                 self.text_tokens += 1
-                if g.choices is not None:
-                    self.text += g.choices.token_bytes[token]
+                if g.choices is not None:  # a free-text token the bytes of which are unknown matches no closed line
+                    self.text += g.choices.token_bytes.get(token, b"\xff")
             return None
         if self.phase == "number":
             if token == g.vocab.newline:
@@ -497,9 +505,9 @@ class _State:
         done = next((f for f, seq in self.finals.sequences.items() if seq == self.final_prefix), None)
         if done is None:
             return None
-        if g.choices is not None:
-            return list(g.eos)  # the key's sequence ends in the newline here
         if done.numeric:
             self.phase, self.numeric = "number", done
             return None
+        if g.choices is not None:
+            return list(g.eos)  # the key's sequence ends in the newline here
         return list(g.tail)

@@ -10,7 +10,7 @@ from ..errors import MTPValueError
 from ..render import NUM_PLACEHOLDER, STRING, fill_input_lines
 from .spec import InstructionSpec
 
-__all__ = ["build_prompt", "read_lines", "clean_line", "check_sampling", "check_user_text"]
+__all__ = ["build_prompt", "read_lines", "clean_line", "check_sampling", "check_user_text", "omissible_line"]
 
 
 def clean_line(text: str) -> str:
@@ -41,6 +41,20 @@ def build_prompt(spec: InstructionSpec, lines: Sequence[str], numbers: Sequence[
         )
     checked = [p.check(v) for p, v in zip(spec.placeholders, numbers)]
     return fill_input_lines(spec.input_lines, [clean_line(t) for t in lines], checked)
+
+
+def omissible_line(spec: InstructionSpec) -> str | None:
+    """The input line a prompt of ``spec`` may leave out, or None: a state machine's or multi-classifier's
+    response-set line (``State_``) right before the last one (``<RUN>``), when it has no text slot.
+
+    The reference's game-engine runtime sends such prompts without it, so the
+    runtimes that read whole prompts put it back. This is the rule's one home
+    in Python; ``native/flora/flora.cpp`` (``load_instructions``) has a copy
+    it cannot read from the export's data, and says so.
+    """
+    if not spec.choice or len(spec.input_lines) < 2 or STRING in spec.input_lines[-2]:
+        return None
+    return spec.input_lines[-2]
 
 
 def read_lines(spec: InstructionSpec, prompt: str) -> list[str] | None:

@@ -12,14 +12,30 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ..infer import Final, InstructionSpec
+from ..infer.grammar import (AnswerGrammar, AnyDigits, Branch, DigitRange, FreeLine, Line, LineChoice, Pattern,
+                             Sequence, Text, answer_grammar, integer_pattern)
 
 if TYPE_CHECKING:
     from ..infer.model import Model
 
-__all__ = ["describe_model", "describe_instruction", "answer_regex"]
+__all__ = ["describe_model", "describe_instruction", "answer_regex", "write_regex"]
 
-#: Numeric finals with at most this many integers in range list them in the regex; wider ones allow any integer.
+#: Numeric finals with at most this many integers in range list them in the regex; wider ones spell the range out
+#: digit by digit (:func:`..infer.grammar.integer_pattern`).
 _LISTED_INTEGERS = 200
+
+
+def _pattern(pattern: Pattern) -> str:
+    """A digit pattern of the grammar as a Python/RE2-compatible regex."""
+    if isinstance(pattern, Text):
+        return pattern.text  # digits and "-", literal outside a class in every regex dialect
+    if isinstance(pattern, DigitRange):
+        return f"[{pattern.low}-{pattern.high}]"
+    if isinstance(pattern, AnyDigits):
+        return "[0-9]" if pattern.count == 1 else f"[0-9]{{{pattern.count}}}"
+    if isinstance(pattern, Sequence):
+        return "".join(map(_pattern, pattern.parts))
+    return "(?:" + "|".join(map(_pattern, pattern.options)) + ")"
 
 
 def _final_pattern(final: Final) -> str:
@@ -27,9 +43,31 @@ def _final_pattern(final: Final) -> str:
     if not final.numeric:
         return key
     lo, hi = final.int_range()
+    if lo > hi:
+        return key + "(?!)"  # no integer in range: nothing may follow the key
     if hi - lo + 1 <= _LISTED_INTEGERS:
         return key + "(?:" + "|".join(str(n) for n in range(hi, lo - 1, -1)) + ")"
-    return key + "-?(?:0|[1-9][0-9]*)"
+    return key + _pattern(integer_pattern(lo, hi))
+
+
+def _line(line: Line) -> str:
+    if isinstance(line, FreeLine):
+        return r"[^\n]+"
+    if isinstance(line, LineChoice):
+        return "(?:" + "|".join(map(re.escape, line.lines)) + ")"
+    return "(?:" + re.escape("{") + re.escape(", ").join(
+        re.escape(f"{label!r}: ") + "(?:" + "|".join(re.escape(repr(v)) for v in values) + ")"
+        for label, values in line.labels) + re.escape("}") + ")"
+
+
+def _branch(branch: Branch, end: str) -> str:
+    return _line(branch.line) + r"\n(?:" + "|".join(map(_final_pattern, branch.finals)) + r")\n" + re.escape(end)
+
+
+def write_regex(grammar: AnswerGrammar) -> str:
+    """The regex of an answer grammar's completions, ``<EOS>`` included (meant to match a whole completion)."""
+    branches = [_branch(b, grammar.end) for b in grammar.branches]
+    return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
 
 
 def answer_regex(spec: InstructionSpec) -> str:
@@ -37,31 +75,10 @@ def answer_regex(spec: InstructionSpec) -> str:
 
     What engines with regex-constrained decoding (vLLM, SGLang) take to keep a
     served model to the template's answers, as ``mtp run`` does (it is meant
-    to match a whole completion).
+    to match a whole completion): the same :func:`..infer.grammar.answer_grammar`
+    the Python decoder walks.
     """
-    if spec.choice:
-        return _choice_regex(spec)
-    finals = "|".join(_final_pattern(f) for f in spec.outputs)
-    return rf"[^\n]+\n(?:{finals})\n<EOS>"
-
-
-def _choice_regex(spec: InstructionSpec) -> str:
-    """A state machine's or multi-classifier's completions: one of its answer lines and its final, or the refusal
-    (the guardrail's answer lines when known, else any answer line, then the guardrail's final)."""
-    if spec.states is not None:
-        answer = "|".join(map(re.escape, spec.states))
-    else:
-        assert spec.labels is not None
-        answer = re.escape("{") + re.escape(", ").join(
-            re.escape(f"{label!r}: ") + "(?:" + "|".join(re.escape(repr(v)) for v in values) + ")"
-            for label, values in spec.labels) + re.escape("}")
-    finals = "|".join(_final_pattern(f) for f in spec.finals)
-    pattern = rf"(?:{answer})\n(?:{finals})\n<EOS>"
-    if spec.guardrails:
-        refusal = "|".join(map(re.escape, spec.refusals)) if spec.refusals else answer
-        unk = "|".join(re.escape(g.key) for g in spec.guardrails)
-        pattern = rf"(?:{pattern}|(?:{refusal})\n(?:{unk})\n<EOS>)"
-    return pattern
+    return write_regex(answer_grammar(spec))
 
 
 def describe_instruction(spec: InstructionSpec, model_name: str | None = None) -> dict[str, Any]:

@@ -9,7 +9,8 @@ nothing the template would not produce reaches the model.
 
 A state machine's or multi-classifier's prompt may leave out the response-set
 line (``State_``) before ``<RUN>``, as the reference's game-engine runtime
-sends it: when exactly one such instruction matches without it, it is put back.
+sends it (:func:`..infer.prompt.omissible_line`): when exactly one such
+instruction matches without it, it is put back.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, Iterable
 
 from ..errors import MTPValueError
 from ..infer import InstructionSpec, build_prompt
+from ..infer.prompt import omissible_line
 from ..render import NUM_PLACEHOLDER, STRING
 
 __all__ = ["read_prompt", "with_response_line"]
@@ -71,11 +73,10 @@ def with_response_line(specs: Iterable[InstructionSpec], prompt: str) -> str:
         return prompt
     found = []
     for spec in candidates:
-        if not spec.choice or len(spec.input_lines) < 2 or STRING in spec.input_lines[-2]:
-            continue
+        line = omissible_line(spec)
         run = spec.input_lines[-1]
-        if prompt.endswith(run + "\n"):
-            completed = prompt[: -len(run) - 1] + spec.input_lines[-2] + run + "\n"
+        if line is not None and prompt.endswith(run + "\n"):
+            completed = prompt[: -len(run) - 1] + line + run + "\n"
             if _pattern(spec)[0].fullmatch(completed):
                 found.append(completed)
     return found[0] if len(found) == 1 else prompt

@@ -248,6 +248,9 @@ bool load_instructions(NLM& nlm, const nlohmann::ordered_json& prompts) {
         for (const auto& line : lines) add_line(instruction.pieces, line);
         add_literal(instruction.pieces, "\n");
         size_t n = lines.size();
+        // The response-set line a prompt may leave out. The rule's home is Python's
+        // model_train_protocol/infer/prompt.py (omissible_line: state machines and multi-classifiers only);
+        // prompts.json does not carry it, so this copy decides from the input lines alone.
         if (n >= 3 && lines[n - 1] == "<RUN>" && !has_slot(lines[n - 2])) {
             instruction.response_line = lines[n - 2];
             for (size_t i = 0; i < n; ++i)
