@@ -113,7 +113,8 @@ class TrainConfig:
                                        "(0: never stop early; default: 0 pretrained, 5 scratch).", low=0)
     min_delta: float = _setting(0.0, "Early stopping: the smallest fall of the validation loss that counts as "
                                 "better.", low=0.0)
-    checkpoint_every: int = _setting(0, "Checkpoint every N steps (0: at each validation).", low=0)
+    checkpoint_every: int = _setting(0, "Checkpoint every N steps (0: at each validation, at most once a "
+                                  "minute).", low=0)
     keep_checkpoints: bool = _setting(False, "Keep DIR/checkpoints after training.")
     resume: bool = _setting(False, "Continue from DIR/checkpoints of an interrupted run (an error when there is "
                             "none).")

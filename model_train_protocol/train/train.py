@@ -168,6 +168,10 @@ def _clear_previous(out: Path) -> None:
 
 #: Off a terminal, a progress line at least this often (seconds), whatever the steps.
 PROGRESS_SECONDS = 30.0
+#: With ``checkpoint_every=0`` a single process checkpoints at a validation only this long after the previous
+#: checkpoint (or the start): a full SmolLM2 checkpoint is about 2 GB, and at every epoch of a small protocol it
+#: took a tenth of a 40-step run, while a run killed within a minute loses at most a minute.
+CHECKPOINT_SECONDS = 60.0
 
 
 def _lr_at(step: int, total: int, base: float, warmup: int) -> float:
@@ -274,9 +278,11 @@ class _Run:
         params = [p for p in raw.parameters() if p.requires_grad]
         decay = [p for p in params if p.dim() >= 2]
         no_decay = [p for p in params if p.dim() < 2]
+        # fused: one kernel over all tensors, about 4x faster than the per-tensor loop on a CPU (where PyTorch does
+        # not choose it by itself), a tenth of a SmolLM2 step
         optimizer = torch.optim.AdamW(
             [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-            lr=base_lr, betas=(0.9, 0.95),
+            lr=base_lr, betas=(0.9, 0.95), fused=_fused_adamw(params),
         )
         use_bf16 = dist_info.device.startswith("cuda") and torch.cuda.is_bf16_supported()
         autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_bf16 else nullcontext
@@ -295,6 +301,7 @@ class _Run:
 
         stopped_early = False
         began = time.perf_counter()
+        last_checkpoint = began
         progress = _Progress(total, start, enabled=cfg.progress and dist_info.main)
         with progress:
             step = start
@@ -330,7 +337,10 @@ class _Run:
                     else:
                         bad_evals += 1
                         stopped_early = cfg.early_stop_patience > 0 and bad_evals >= cfg.early_stop_patience
-                if ((step + 1) % ckpt_every == 0 and not last) or stopped_early:
+                due = (step + 1) % ckpt_every == 0 and not last and (
+                    cfg.checkpoint_every or world > 1 or time.perf_counter() - last_checkpoint >= CHECKPOINT_SECONDS)
+                if due or stopped_early:
+                    last_checkpoint = time.perf_counter()
                     if dist_info.main:
                         save_checkpoint(self.ckpt_dir, raw, best_state, optimizer, self.tokenizer, {
                             "step": step + 1, "best_val": None if math.isinf(best_val) else best_val,
@@ -574,3 +584,8 @@ class _Progress:
         self.last_line = now
         print(f"training step {self.step}/{self.total}  loss {self.loss}  val {self.val_loss}  "
               f"elapsed {now - self.began:.0f} s", file=sys.stderr, flush=True)
+
+
+def _fused_adamw(params: list[Any]) -> bool:
+    """Whether PyTorch has a fused AdamW for these parameters' device and type (CPU and CUDA floats do)."""
+    return bool(params) and all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)

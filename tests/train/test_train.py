@@ -264,3 +264,34 @@ def test_progress_off_a_terminal_is_plain_lines(protocol, tmp_path, capsys):
     lines = capsys.readouterr().err.strip().splitlines()
     assert [int(re.match(r"training step (\d+)/20  loss \d+\.\d{4}  val \S+  elapsed \d+ s$", line).group(1))
             for line in lines] == [1, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20]
+
+
+@pytest.mark.parametrize("seconds, kept", [(0.0, True), (1e9, False)])
+def test_default_checkpoints_wait_a_minute_after_the_previous_one(protocol, tmp_path, monkeypatch, seconds, kept):
+    """Regression: a 40-step SmolLM2 run wrote a 2 GB checkpoint at each of its 9 epochs (a tenth of its time).
+    ``checkpoint_every=0`` now checkpoints at an epoch only once CHECKPOINT_SECONDS have passed; an explicit
+    ``checkpoint_every`` is kept exactly (the resume tests above use it)."""
+    import importlib
+
+    loop = importlib.import_module("model_train_protocol.train.train")  # the attribute `train` is the function
+    monkeypatch.setattr(loop, "CHECKPOINT_SECONDS", seconds)
+    state = tmp_path / "m" / "checkpoints" / "last" / "state.json"
+    train(protocol, tmp_path / "m", tiny(max_steps=6, batch_size=32, keep_checkpoints=True))  # epochs of 1-2 steps
+    assert state.is_file() == kept
+    if kept:
+        assert 0 < json.loads(state.read_text())["step"] < 6  # an epoch before the end
+
+
+def test_the_optimizer_is_fused_on_a_cpu(protocol, tmp_path, monkeypatch):
+    import torch
+
+    made = []
+    original = torch.optim.AdamW
+
+    def recording(*args, **kwargs):
+        made.append(kwargs.get("fused"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(torch.optim, "AdamW", recording)
+    train(protocol, tmp_path / "m", tiny(max_steps=2))
+    assert made == [True]
