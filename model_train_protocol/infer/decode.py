@@ -40,7 +40,7 @@ from typing import Any, Sequence
 import torch
 
 from ..errors import MTPValueError
-from ..tokens import EOS
+from ..runtime import EOS_KEY
 from .spec import Final, InstructionSpec
 from .vocab import Vocab
 
@@ -87,8 +87,8 @@ class Grammar:
         self.max_text_tokens = max(1, max_text_tokens)
         self.drafts = drafts
         self.finals = _Trie({f: vocab.encode(f.key) for f in spec.outputs})
-        self.tail = vocab.encode("\n" + EOS.key)
-        self.eos = vocab.encode(EOS.key)
+        self.tail = vocab.encode("\n" + EOS_KEY)
+        self.eos = vocab.encode(EOS_KEY)
         # Tokens that may appear in a numeric final's integer: digits, with or without a leading '-'.
         self.number_pieces: dict[int, str] = {}
         if any(f.numeric for f in spec.finals):
@@ -320,7 +320,7 @@ def generate(
     device = next(model.parameters()).device
     generator = torch.Generator().manual_seed(seed) if (sample and seed is not None) else None
     limit = max_new_tokens or grammar.max_text_tokens + 8  # unconstrained only: as long as a constrained answer
-    eos_ids = vocab.encode(EOS.key)
+    eos_ids = vocab.encode(EOS_KEY)
     step = _Stepper(model)
     drafting = constrained and not sample and grammar.drafts is not None and step.can_rewind
     state = _State(grammar) if constrained else None

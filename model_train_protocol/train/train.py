@@ -429,7 +429,7 @@ class _Run:
             def fill(folder: Path) -> dict[str, Any]:
                 model.save_pretrained(folder)
                 self.tokenizer.save_pretrained(folder)
-                write_protocol_files(folder, self.protocol)
+                write_protocol_files(folder, self.protocol, refusal, intent.section if intent is not None else None)
                 write_atomic(folder / CONFIG_FILE, dump_config(cfg))
                 if intent is not None:
                     intent.write(folder)
@@ -455,7 +455,7 @@ class _Run:
             return None
         if self._decided():  # the head refuses in its own, fine-tuned space (infer/intent.py)
             return None
-        from ..infer.similarity import calibrate_similarity
+        from .refusal import calibrate_similarity
 
         return calibrate_similarity(self.protocol, self.encoder)
 
@@ -464,7 +464,7 @@ class _Run:
         write the answers, which takes the recipe's shorter schedule."""
         if not self.config.decides_by_intent:
             return False
-        from ..infer.intent import head_sources
+        from ..compiler import head_sources
 
         return len(head_sources(self.protocol)) == len(self.protocol.instructions)
 
@@ -485,16 +485,18 @@ class _Run:
 
     def _answering(self, model: "torch.nn.Module", similarity: dict[str, Any] | None, intent: Any = None) -> Any:
         """The trained weights behind the inference engine, in memory: the check answers as ``mtp run`` does."""
+        from ..compiler import compile_runtime
         from ..infer.model import Model
-        from ..infer.similarity import PromptSimilarity, similarity_thresholds
+        from ..infer.similarity import PromptSimilarity
+        from ..runtime import Refusal
 
+        runtime = compile_runtime(self.protocol.template_json(), self.protocol)
         near = None
         if similarity is not None and self.encoder is not None:
-            thresholds = similarity_thresholds(similarity)
-            near = PromptSimilarity(self.encoder, self.protocol, thresholds)
+            thresholds = Refusal.from_section({"similarity": similarity}).similarity
+            near = PromptSimilarity(self.encoder, runtime, thresholds)
         heads = intent.heads(self.protocol) if intent is not None else None
-        return Model(model, self.tokenizer, self.protocol.template_json(), self.protocol, similarity=near,
-                     intent=heads)
+        return Model(model, self.tokenizer, runtime, self.protocol, similarity=near, intent=heads)
 
     def _refusal_threshold(self, confidences: list[float]) -> dict[str, Any]:
         """The confidence threshold below which a guarded instruction refuses, chosen on the validation answers.
@@ -502,7 +504,7 @@ class _Run:
         Only a protocol with a guardrail can refuse; a quantile of fewer than
         :data:`MIN_CALIBRATION_PROMPTS` validation answers is noise, and the threshold then stays off.
         """
-        from ..infer.confidence import choose_threshold
+        from ..runtime import choose_threshold
 
         cfg = self.config
         reason = ("turned off (max_false_refusals is 0)" if cfg.max_false_refusals <= 0
