@@ -12,7 +12,7 @@ shared line-format strings from here.
 
 from ._lines import (EOS_KEY, NUM_PLACEHOLDER, REFUSAL_SUFFIX, STRING, UNK_KEY, fill_input_lines, format_labels,
                      is_refusal_key, read_labels)
-from ._refusal import (REFUSE_CLASS, Refusal, check_threshold, choose_similarity_threshold, choose_threshold,
+from ._refusal import (REFUSE_CLASS, Refusal, below_threshold, check_threshold, choose_similarity_threshold, choose_threshold,
                        confidence, quantile, refusal_completion, refusal_reason)
 from ._runtime import ENCODER_NAME, RUNTIME_FILE, RUNTIME_FORMAT, InstructionRuntime, IntentHead, LineReference, RuntimeSpec
 from ._spec import (GUARDRAIL_STATE, MULTI_CLASSIFIER, STATE_MACHINE, Final, InstructionFacts, InstructionSpec,
@@ -21,7 +21,7 @@ from ._spec import (GUARDRAIL_STATE, MULTI_CLASSIFIER, STATE_MACHINE, Final, Ins
 __all__ = [
     "EOS_KEY", "NUM_PLACEHOLDER", "REFUSAL_SUFFIX", "STRING", "UNK_KEY", "fill_input_lines", "format_labels",
     "is_refusal_key", "read_labels",
-    "REFUSE_CLASS", "Refusal", "check_threshold", "choose_similarity_threshold", "choose_threshold", "confidence",
+    "REFUSE_CLASS", "Refusal", "below_threshold", "check_threshold", "choose_similarity_threshold", "choose_threshold", "confidence",
     "quantile", "refusal_completion", "refusal_reason",
     "ENCODER_NAME", "RUNTIME_FILE", "RUNTIME_FORMAT", "InstructionRuntime", "IntentHead", "LineReference", "RuntimeSpec",
     "GUARDRAIL_STATE", "MULTI_CLASSIFIER", "STATE_MACHINE", "Final", "InstructionFacts", "InstructionSpec",

@@ -26,7 +26,7 @@ from typing import Any, Mapping, Sequence
 from ..errors import MTPValueError
 
 __all__ = ["REFUSE_CLASS", "Refusal", "check_threshold", "confidence", "choose_threshold",
-           "choose_similarity_threshold", "quantile", "refusal_reason", "refusal_completion"]
+           "choose_similarity_threshold", "quantile", "below_threshold", "refusal_reason", "refusal_completion"]
 
 #: The intent head's class of the guardrail's samples: a prompt it wins is refused.
 REFUSE_CLASS = "<refuse>"
@@ -134,6 +134,11 @@ class Refusal:
         return section if isinstance(section, Mapping) else None
 
 
+def below_threshold(score: float | None, threshold: float | None) -> bool:
+    """Whether a confidence ``score`` is refused by ``threshold`` (None or 0: the threshold is off)."""
+    return score is not None and bool(threshold) and score < threshold  # type: ignore[operator]
+
+
 def refusal_reason(head_refuses: bool, near: tuple[float, float] | None, score: float | None,
                    threshold: float | None) -> str | None:
     """Why a guarded answer is refused, in the order the refusals apply: the head's decision, the line's
@@ -143,7 +148,7 @@ def refusal_reason(head_refuses: bool, near: tuple[float, float] | None, score: 
         return "intent"
     if near is not None and near[0] < near[1]:
         return "similarity"
-    if score is not None and threshold and score < threshold:
+    if below_threshold(score, threshold):
         return "confidence"
     return None
 

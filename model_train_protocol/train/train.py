@@ -25,6 +25,7 @@ from ..model_dir import (
 from .batching import collate, encode_all, shards, step_batch, steps_per_epoch
 from .checkpoint import has_checkpoint, load_checkpoint, load_trainable, save_checkpoint, trainable_state
 from ..formats.jsonio import write_atomic
+from ..runtime import Refusal
 from .config import TrainConfig, TrainConfigError
 from .config_file import CONFIG_FILE, dump_config
 from .data import build_training_data
@@ -415,10 +416,11 @@ class _Run:
                 metrics["check_train"] = check_answers(answering, spread(self.data.train, cfg.check_examples))
                 metrics["check_val"] = check_answers(answering, spread(self.data.val, cfg.check_examples))
                 refusal = self._refusal_threshold(metrics["check_val"]["confidences"])
-            metrics["refusal_threshold"] = refusal.get("threshold")
             if similarity is not None:
                 refusal["similarity"] = similarity
                 metrics["similarity_thresholds"] = similarity["thresholds"]
+            settled = Refusal.from_section(refusal)  # what calibration chose: the manifest and runtime spec carry it
+            metrics["refusal_threshold"] = settled.threshold
             settings = {
                 **cfg.to_dict(), "val_split": cfg.validation_share, "learning_rate": lr, "batch_size_per_rank": batch_size,
                 "device": self.dist.device, "bf16": self.dist.device.startswith("cuda"),
@@ -429,13 +431,14 @@ class _Run:
             def fill(folder: Path) -> dict[str, Any]:
                 model.save_pretrained(folder)
                 self.tokenizer.save_pretrained(folder)
-                write_protocol_files(folder, self.protocol, refusal, intent.section if intent is not None else None)
+                write_protocol_files(folder, self.protocol, settled.to_section(),
+                                     intent.section if intent is not None else None)
                 write_atomic(folder / CONFIG_FILE, dump_config(cfg))
                 if intent is not None:
                     intent.write(folder)
                 val_points = [(h["step"], h["val_loss"]) for h in history]
                 save_loss_curve(folder / LOSS_CURVE, train_losses, val_points, f"{self.protocol.name} ({cfg.base})")
-                extra = {"history": history, "structural_tokens": self.structural, "refusal": refusal}
+                extra = {"history": history, "structural_tokens": self.structural, "refusal": settled.to_section()}
                 if intent is not None:
                     extra["intent"] = intent.section
                 return write_manifest(folder, self.protocol, settings, metrics, extra)
