@@ -731,7 +731,8 @@ def upgrade_dir(path: "str | os.PathLike[str]") -> RuntimeSpec:
     spec = compile_runtime(template, protocol, section.get("refusal"), section.get("intent"), str(out_dir))
     write_runtime(out_dir, spec)
     digest = "sha256:" + sha256_file(out_dir / RUNTIME_FILE)
-    files = [e for e in manifest["files"] if e.get("path") != RUNTIME_FILE] + [{"path": RUNTIME_FILE, "checksum": digest}]
+    files = [e for e in manifest["files"] if e.get("path") != RUNTIME_FILE]
+    files.append({"path": RUNTIME_FILE, "checksum": digest})
     manifest["files"] = sorted(files, key=lambda e: e["path"])
     write_atomic(manifest_path, dumps(manifest))
     verify_dir(out_dir)

@@ -18,7 +18,11 @@ def upgrade(
     model_dir: Path = typer.Argument(..., callback=existing(directory=True), help="A directory written by `mtp train`."),
     as_json: bool = typer.Option(False, "--json", help="Print the file written as JSON."),
 ) -> None:
-    """Compile the directory's runtime spec (runtime.json, what `mtp run`, `mtp serve` and `mtp export-model` read) from its protocol and list it in the manifest."""
+    """Add runtime.json to a model directory of an earlier version: compiled from its protocol, listed in its manifest.
+
+    `mtp run`, `mtp chat`, `mtp serve` and `mtp export-model` read the runtime spec alone, and refuse a directory
+    without it. A damaged directory is refused.
+    """
     spec = upgrade_dir(model_dir)
     if as_json:
         typer.echo(json.dumps({"runtime": str(model_dir / RUNTIME_FILE), "instructions": list(spec.specs)},
