@@ -90,6 +90,8 @@ __all__ = [
     "encode_text",
     "load_trained",
     "upgrade_dir",
+    "read_runtime",
+    "stored_protocol",
 ]
 
 MANIFEST = "mtp_manifest.json"
@@ -698,6 +700,19 @@ def _template_runtime(template: dict[str, Any], out_dir: Path) -> RuntimeSpec:
     return compile_runtime(template, None, where=str(out_dir))
 
 
+def stored_protocol(out_dir: Path) -> "Protocol":
+    """The protocol of a verified directory's ``mtp_model.json``: what ``mtp upgrade`` compiles and ``mtp eval``
+    compares its prompts with (inference never reads it). One that does not load is the directory's fault."""
+    from .protocol import Protocol
+
+    model_file = _read_json(out_dir / MODEL_FILE, MODEL_FILE)
+    try:
+        return Protocol.from_json(model_file)
+    except MTPError as exc:
+        raise MTPFileError(f"does not load as a protocol ({str(exc).splitlines()[0]}); write the directory again "
+                           "with `mtp train`.", path=str(out_dir / MODEL_FILE)) from None
+
+
 def upgrade_dir(path: "str | os.PathLike[str]") -> RuntimeSpec:
     """Add (or rewrite) ``runtime.json`` in a directory written by ``mtp train``, and list it in the manifest.
 
@@ -708,7 +723,6 @@ def upgrade_dir(path: "str | os.PathLike[str]") -> RuntimeSpec:
     (an upgrade cut short) is replaced.
     """
     from .compiler import compile_runtime, write_runtime
-    from .protocol import Protocol
 
     out_dir = Path(path)
     manifest_path = out_dir / MANIFEST
@@ -721,12 +735,7 @@ def upgrade_dir(path: "str | os.PathLike[str]") -> RuntimeSpec:
         leftover.unlink()
     manifest = verify_dir(out_dir)
     template = _checked_template(_read_json(out_dir / TEMPLATE_FILE, TEMPLATE_FILE), out_dir / TEMPLATE_FILE)
-    model_file = _read_json(out_dir / MODEL_FILE, MODEL_FILE)
-    try:
-        protocol = Protocol.from_json(model_file)
-    except MTPError as exc:
-        raise MTPFileError(f"does not load as a protocol ({str(exc).splitlines()[0]}); write the directory again "
-                           "with `mtp train`.", path=str(out_dir / MODEL_FILE)) from None
+    protocol = stored_protocol(out_dir)
     section = manifest.get("mtp") if isinstance(manifest.get("mtp"), dict) else {}
     spec = compile_runtime(template, protocol, section.get("refusal"), section.get("intent"), str(out_dir))
     write_runtime(out_dir, spec)

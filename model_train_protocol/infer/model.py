@@ -58,6 +58,8 @@ class Model:
         #: spec stands for them)
         self.template = None if isinstance(template, RuntimeSpec) else template
         self.protocol = protocol
+        #: the model directory ``load`` opened (None when built from parts)
+        self.directory: Path | None = None
         self.specs: dict[str, InstructionSpec] = self.runtime.specs
         self.vocab = Vocab.build(tokenizer, getattr(model.config, "vocab_size", None))
         self.max_text_tokens = max_text_tokens or self._answer_budget()
@@ -101,8 +103,10 @@ class Model:
         try:
             similarity = _similarity(runtime, min_similarity)
             heads = _intent(Path(directory), runtime) if intent else None
-            return cls(trained.model, trained.tokenizer, runtime, None, trained.manifest,
-                       max_text_tokens, threshold, similarity, heads, ask_model)
+            model = cls(trained.model, trained.tokenizer, runtime, None, trained.manifest,
+                        max_text_tokens, threshold, similarity, heads, ask_model)
+            model.directory = Path(directory)
+            return model
         except MTPError:
             raise
         except Exception as exc:  # a template or tokenizer that passed its checks but not this
