@@ -170,7 +170,7 @@ def export_gguf(
         for spec_name, grammar in grammars.items():
             write_atomic(staging / "grammars" / files[spec_name], grammar)
         structural = sorted(trained.tokenizer.get_added_vocab())
-        write_atomic(staging / "prompts.json", dumps(_prompts(specs, refusals, name, trained.manifest, files,
+        write_atomic(staging / "prompts.json", dumps(_prompts(runtime, refusals, name, trained.manifest, files,
                                                               structural)))
         write_atomic(staging / "README.md", _readme(specs, name, files, heads))
         _check_out(dst)  # again: a directory filled while the model was written is not replaced either
@@ -440,9 +440,11 @@ def _add_tensor(writer: Any, name: str, data: "np.ndarray", quant: str) -> None:
 
 
 # --- prompts and README ------------------------------------------------------------
-def _prompts(specs: dict[str, "InstructionSpec"], refusals: dict[str, str], gguf_name: str,
+def _prompts(runtime: "RuntimeSpec", refusals: dict[str, str], gguf_name: str,
              manifest: dict[str, Any], files: dict[str, str], structural: list[str]) -> dict[str, Any]:
-    """prompts.json: what an engine needs to build each instruction's prompt and read its answer."""
+    """prompts.json: what an engine needs to build each instruction's prompt and read its answer, projected from
+    the runtime spec (the C library, ``native/flora``, reads it: the facts are compiled once)."""
+    specs = runtime.specs
     return {
         "format": BUNDLE_FORMAT,
         "model": gguf_name,
