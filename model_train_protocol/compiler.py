@@ -237,14 +237,18 @@ def compile_runtime(template: Mapping[str, Any], protocol: "Protocol | None" = N
     whose template is all there is), with training's refusal (``mtp.refusal``) and intent (``mtp.intent``)
     sections. ``where`` names the directory in errors."""
     specs = instruction_specs(template, protocol)
-    names = instruction_names(protocol, specs) if protocol is not None else {}
+    settled = Refusal.from_section(refusal)
+    names: dict[str, str] = {}
+    if protocol is not None:  # every instruction must match where a threshold or head is keyed by it
+        strict = bool(settled.similarity) or isinstance(intent, Mapping)
+        names = instruction_names(protocol, specs) if strict else template_names(
+            protocol.instructions, {name: spec.input_lines for name, spec in specs.items()}, protocol.key_map())
     references: dict[str, list[LineReference]] = {}
     if protocol is not None:
         for ref in line_references(protocol):
             references.setdefault(names.get(ref.instruction, ref.instruction), []).append(
                 LineReference(ref.line, ref.texts, ref.guardrail_texts))
     heads = intent_heads(intent, protocol, names, where) if protocol is not None and isinstance(intent, Mapping) else {}
-    settled = Refusal.from_section(refusal)
     uses_encoder = bool(heads) or settled.similarity_section is not None
     return RuntimeSpec(
         name=str(protocol.name) if protocol is not None and protocol.name else "",
