@@ -52,15 +52,17 @@ def main() -> None:
     import torch
 
     from model_train_protocol import export_gguf
+    from model_train_protocol import Protocol
     from model_train_protocol.errors import MTPError
     from model_train_protocol.infer import Model, parse_completion
-    from model_train_protocol.infer.spec import instruction_names
+    from model_train_protocol.compiler import instruction_names
     from model_train_protocol.render import render_protocol
 
     torch.set_num_threads(args.threads)
     model = Model.load(args.model_dir)
-    names = instruction_names(model.protocol, model.specs)
-    items = list({e.prompt: names[e.instruction] for e in render_protocol(model.protocol)}.items())
+    protocol = Protocol.load(args.model_dir / "mtp_model.json")  # the runtime spec holds no samples: the protocol's
+    names = instruction_names(protocol, model.specs)
+    items = list({e.prompt: names[e.instruction] for e in render_protocol(protocol)}.items())
     python, timing = python_runs(model, items)
     report: dict[str, Any] = {"prompts": len(items), "threads": args.threads, "python": timing}
     lib = _library(args.library)

@@ -85,13 +85,13 @@ def main() -> None:
 
     from model_train_protocol import Protocol, export_gguf
     from model_train_protocol.infer import Model, parse_completion
-    from model_train_protocol.infer.spec import instruction_names
+    from model_train_protocol.compiler import instruction_names
     from model_train_protocol.render import render_protocol
 
     torch.set_num_threads(args.threads)
     model = Model.load(args.model_dir)
     prompts: dict[str, str] = {}
-    for protocol in [model.protocol, *(Protocol.load(path) for path in args.prompts)]:
+    for protocol in [Protocol.load(args.model_dir / "mtp_model.json"), *(Protocol.load(path) for path in args.prompts)]:
         names = instruction_names(protocol, model.specs)
         for example in render_protocol(protocol):
             prompts.setdefault(example.prompt, names[example.instruction])

@@ -35,8 +35,7 @@ from .formats.jsonio import dumps, process_alive, write_atomic
 if TYPE_CHECKING:
     import numpy as np
 
-    from .infer.spec import InstructionSpec
-    from .protocol import Protocol
+    from .runtime import InstructionSpec, RuntimeSpec
 
 __all__ = ["QUANTS", "export_gguf", "permute_qk", "gguf_pre_tokenizer", "GGUFExport", "grammar_files"]
 
@@ -148,17 +147,15 @@ def export_gguf(
             f"{src}: this model's finals are decided by its intent head, which a GGUF file cannot hold: in llama.cpp its "
             "language model would decide alone (it was trained one epoch, for the head's sake); train it with "
             "--no-intent-head for llama.cpp, or pass --without-intent-head to export the language model anyway.")
-    from .infer.spec import instruction_specs
-    from .protocol import Protocol
-
-    protocol = Protocol.from_json(dict(trained.model_file)) if trained.model_file else None
-    specs = instruction_specs(trained.template, protocol)
+    runtime = trained.runtime
+    assert runtime is not None  # load_trained reads (or compiles) it
+    specs = runtime.specs
     model = trained.model
     if hasattr(model, "merge_and_unload"):  # a PEFT model: the adapters folded into the base weights
         model = model.merge_and_unload()
     tokenizer_json = _read_tokenizer_json(src)
     pre = gguf_pre_tokenizer(tokenizer_json)
-    refusals = _refusals(protocol, specs)
+    refusals = _refusals(runtime)
     from .infer.gbnf import instruction_grammar
 
     grammars = {name: instruction_grammar(spec, refusals.get(name) if strict_refusal else None)
@@ -167,13 +164,13 @@ def export_gguf(
     name = f"model-{quant}.gguf"
     staging = _staging(dst)
     try:
-        _write_gguf(staging / name, model, trained.tokenizer, tokenizer_json, pre, quant, protocol,
+        _write_gguf(staging / name, model, trained.tokenizer, tokenizer_json, pre, quant, runtime.structural,
                     trained.manifest.get("name") or src.name)
         (staging / "grammars").mkdir()
         for spec_name, grammar in grammars.items():
             write_atomic(staging / "grammars" / files[spec_name], grammar)
         structural = sorted(trained.tokenizer.get_added_vocab())
-        write_atomic(staging / "prompts.json", dumps(_prompts(specs, refusals, name, trained.manifest, files,
+        write_atomic(staging / "prompts.json", dumps(_prompts(runtime, refusals, name, trained.manifest, files,
                                                               structural)))
         write_atomic(staging / "README.md", _readme(specs, name, files, heads))
         _check_out(dst)  # again: a directory filled while the model was written is not replaced either
@@ -305,26 +302,15 @@ def _read_tokenizer_json(src: Path) -> dict[str, Any]:
     return document
 
 
-def _refusals(protocol: "Protocol | None", specs: dict[str, "InstructionSpec"]) -> dict[str, str]:
-    """The guardrail's answer line of each guarded instruction (the line of its last guarded input), by name."""
-    if protocol is None:
-        return {}
-    from .instructions import instruction_guardrails
-    from .infer.spec import instruction_names
-
-    gmap = protocol.guardrail_map()
-    names = instruction_names(protocol, specs)
-    found = {}
-    for instruction in protocol.instructions:
-        guarded = instruction_guardrails(instruction, gmap)
-        if guarded and specs[names[instruction.name]].guardrail is not None:
-            found[names[instruction.name]] = guarded[-1][1].bad_output
-    return found
+def _refusals(runtime: "RuntimeSpec") -> dict[str, str]:
+    """The guardrail's answer line of each guarded instruction (the runtime spec's refusal line), by name."""
+    return {item.spec.name: item.refusal_line for item in runtime.instructions
+            if item.spec.guardrail is not None and item.refusal_line is not None}
 
 
 # --- the GGUF file ---------------------------------------------------------------
 def _vocabulary(tokenizer: Any, tokenizer_json: dict[str, Any], vocab_size: int,
-                protocol: "Protocol | None") -> tuple[list[str], list[int], list[str]]:
+                structural: "tuple[str, ...]") -> tuple[list[str], list[int], list[str]]:
     """(tokens, token types, merges) as llama.cpp's ``gpt2`` tokenizer reads them."""
     import gguf
 
@@ -343,11 +329,9 @@ def _vocabulary(tokenizer: Any, tokenizer_json: dict[str, Any], vocab_size: int,
         else:
             tokens.append(by_id[i])
             types.append(gguf.TokenType.NORMAL)
-    if protocol is not None:
-        from .finetune import structural_strings
-
+    if structural:
         single = {t for t, kind in zip(tokens, types) if kind in (gguf.TokenType.CONTROL, gguf.TokenType.USER_DEFINED)}
-        missing = [s for s in structural_strings(protocol) if s not in single]
+        missing = [s for s in structural if s not in single]
         if missing:
             raise MTPFileError(f"structural strings {missing[:5]} are not single added tokens of the tokenizer; "
                                "llama.cpp would split them. Was the model trained with `mtp train`?")
@@ -356,7 +340,7 @@ def _vocabulary(tokenizer: Any, tokenizer_json: dict[str, Any], vocab_size: int,
 
 
 def _write_gguf(path: Path, model: Any, tokenizer: Any, tokenizer_json: dict[str, Any], pre: str, quant: str,
-                protocol: "Protocol | None", name: str) -> None:
+                structural: "tuple[str, ...]", name: str) -> None:
     import gguf
     import numpy as np
 
@@ -367,7 +351,7 @@ def _write_gguf(path: Path, model: Any, tokenizer: Any, tokenizer_json: dict[str
     n_head, n_kv = config.num_attention_heads, config.num_key_value_heads or config.num_attention_heads
     head_dim = getattr(config, "head_dim", None) or config.hidden_size // n_head
     n_layer = config.num_hidden_layers
-    tokens, types, merges = _vocabulary(tokenizer, tokenizer_json, config.vocab_size, protocol)
+    tokens, types, merges = _vocabulary(tokenizer, tokenizer_json, config.vocab_size, structural)
     ids = {t: i for i, t in enumerate(tokens)}
 
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -456,9 +440,11 @@ def _add_tensor(writer: Any, name: str, data: "np.ndarray", quant: str) -> None:
 
 
 # --- prompts and README ------------------------------------------------------------
-def _prompts(specs: dict[str, "InstructionSpec"], refusals: dict[str, str], gguf_name: str,
+def _prompts(runtime: "RuntimeSpec", refusals: dict[str, str], gguf_name: str,
              manifest: dict[str, Any], files: dict[str, str], structural: list[str]) -> dict[str, Any]:
-    """prompts.json: what an engine needs to build each instruction's prompt and read its answer."""
+    """prompts.json: what an engine needs to build each instruction's prompt and read its answer, projected from
+    the runtime spec (the C library, ``native/flora``, reads it: the facts are compiled once)."""
+    specs = runtime.specs
     return {
         "format": BUNDLE_FORMAT,
         "model": gguf_name,

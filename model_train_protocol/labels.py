@@ -10,34 +10,12 @@ and every runtime enforces, one order: the state map's, as the template's
 
 from __future__ import annotations
 
-import ast
-import json
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 from .errors import InstructionError, InstructionTypeError
+from .runtime import format_labels, read_labels  # the runtime reads answer lines too
 
 __all__ = ["format_labels", "parse_labels", "read_labels", "labels_problem"]
-
-
-def format_labels(labels: Mapping[str, str], order: Iterable[str] | None = None) -> str:
-    """The answer line: Python ``repr`` quoting (``{'a': 'x', 'b': 'y'}``), labels in the order given, or in
-    ``order`` (a state map's labels) when named."""
-    return "{" + ", ".join(f"{label!r}: {labels[label]!r}" for label in (labels if order is None else order)) + "}"
-
-
-def read_labels(text: str) -> dict[str, str] | None:
-    """The label dict of an answer line in JSON or Python-literal form; None when it is not a dict of strings."""
-    value: Any = None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        try:
-            value = ast.literal_eval(text.strip())
-        except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
-            return None
-    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        return None
-    return value
 
 
 def labels_problem(labels: Mapping[str, Any], state_map: Mapping[str, Any]) -> str | None:

@@ -5,6 +5,7 @@ Layout (all files listed with their sha256 in ``mtp_manifest.json``)::
     config.json, generation_config.json, model.safetensors   the Hugging Face model
     tokenizer.json, tokenizer_config.json                    its tokenizer
     mtp_model.json, mtp_template.json                        the protocol and its line format
+    runtime.json                                             what inference reads (the compiled runtime spec)
     loss_curve.png                                           training and validation loss
     mtp_manifest.json                                        ids, checksums, settings, metrics
 
@@ -54,6 +55,7 @@ from .errors import MTPError, MTPFileError
 from .formats.jsonio import dumps, process_alive, usual_file_mode, write_atomic
 from .formats.limits import max_config_bytes, read_limited
 from .formats.reader import parse_json
+from .runtime import RUNTIME_FILE, RuntimeSpec
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -66,6 +68,7 @@ __all__ = [
     "MANIFEST",
     "MODEL_FILE",
     "TEMPLATE_FILE",
+    "RUNTIME_FILE",
     "LOSS_CURVE",
     "CHECKPOINTS",
     "MANIFEST_FORMAT",
@@ -86,6 +89,9 @@ __all__ = [
     "load_pretrained",
     "encode_text",
     "load_trained",
+    "upgrade_dir",
+    "read_runtime",
+    "stored_protocol",
 ]
 
 MANIFEST = "mtp_manifest.json"
@@ -126,7 +132,9 @@ class TrainedModel:
     ``model_file`` the parsed ``mtp_model.json`` (load it with
     ``Protocol.from_json`` for the full object model; empty for a directory
     trained elsewhere), ``manifest`` the parsed ``mtp_manifest.json`` (empty
-    without one) and ``path`` the directory.
+    without one), ``path`` the directory and ``runtime`` the compiled runtime
+    spec (``runtime.json``; compiled from the template alone for a directory
+    trained elsewhere): all inference reads.
     """
 
     model: "PreTrainedModel"
@@ -135,6 +143,7 @@ class TrainedModel:
     manifest: dict[str, Any]
     model_file: dict[str, Any]
     path: Path
+    runtime: RuntimeSpec | None = None
 
 
 def native_panic(exc: BaseException) -> bool:
@@ -177,10 +186,23 @@ def protocol_sha256(protocol: "Protocol") -> str:
 
 
 # --- writing -------------------------------------------------------------------
-def write_protocol_files(out_dir: Path, protocol: "Protocol") -> None:
-    """``mtp_model.json`` and ``mtp_template.json`` through the library's own writers."""
-    write_atomic(out_dir / MODEL_FILE, dumps(protocol.to_json()))
-    write_atomic(out_dir / TEMPLATE_FILE, dumps(protocol.template_json()))
+def write_protocol_files(out_dir: Path, protocol: "Protocol", refusal: dict[str, Any] | None = None,
+                         intent: dict[str, Any] | None = None) -> None:
+    """``mtp_model.json`` and ``mtp_template.json`` through the library's own writers, and ``runtime.json``
+    compiled from them with training's ``refusal`` and ``intent`` sections (what the manifest's ``mtp`` holds).
+
+    The spec is compiled from the protocol as the model file stores it (read back), exactly as
+    :func:`upgrade_dir` compiles it: both give the same bytes.
+    """
+    from .compiler import compile_runtime, write_runtime
+    from .protocol import Protocol
+
+    template = protocol.template_json()
+    stored = protocol.to_json()
+    write_atomic(out_dir / MODEL_FILE, dumps(stored))
+    write_atomic(out_dir / TEMPLATE_FILE, dumps(template))
+    spec = compile_runtime(template, Protocol.from_json(stored), refusal, intent, str(out_dir))
+    write_runtime(out_dir, spec)
 
 
 def _walk(out_dir: Path) -> Iterator[tuple[str, os.stat_result]]:
@@ -641,6 +663,7 @@ def load_trained(
         manifest = verify_dir(out_dir)
         template_doc = _checked_template(_read_json(out_dir / TEMPLATE_FILE, TEMPLATE_FILE), out_dir / TEMPLATE_FILE)
         model_file = _read_json(out_dir / MODEL_FILE, MODEL_FILE)
+    runtime = read_runtime(out_dir, manifest) if manifest else _template_runtime(template_doc, out_dir)
     require_train_extra()
     import torch
 
@@ -652,7 +675,77 @@ def load_trained(
     model.to(device)
     model.eval()
     return TrainedModel(model=model, tokenizer=tokenizer, template=template_doc, manifest=manifest,
-                        model_file=model_file, path=out_dir)
+                        model_file=model_file, path=out_dir, runtime=runtime)
+
+
+# --- the runtime spec ------------------------------------------------------------
+def _listed(manifest: dict[str, Any]) -> set[str]:
+    return {e.get("path") for e in manifest.get("files", ()) if isinstance(e, dict)}
+
+
+def read_runtime(out_dir: Path, manifest: dict[str, Any]) -> RuntimeSpec:
+    """The runtime spec of a verified directory; a directory written before it existed is refused with the one
+    command that adds it."""
+    if RUNTIME_FILE not in _listed(manifest):
+        raise MTPFileError(f"written by an earlier version of mtp, without {RUNTIME_FILE}; add it with "
+                           f"`mtp upgrade {out_dir}`.", path=str(out_dir))
+    path = out_dir / RUNTIME_FILE
+    return RuntimeSpec.from_json(_read_json(path, RUNTIME_FILE), str(path))
+
+
+def _template_runtime(template: dict[str, Any], out_dir: Path) -> RuntimeSpec:
+    """The runtime spec of a directory trained elsewhere: its template is all there is."""
+    from .compiler import compile_runtime
+
+    return compile_runtime(template, None, where=str(out_dir))
+
+
+def stored_protocol(out_dir: Path) -> "Protocol":
+    """The protocol of a verified directory's ``mtp_model.json``: what ``mtp upgrade`` compiles and ``mtp eval``
+    compares its prompts with (inference never reads it). One that does not load is the directory's fault."""
+    from .protocol import Protocol
+
+    model_file = _read_json(out_dir / MODEL_FILE, MODEL_FILE)
+    try:
+        return Protocol.from_json(model_file)
+    except MTPError as exc:
+        raise MTPFileError(f"does not load as a protocol ({str(exc).splitlines()[0]}); write the directory again "
+                           "with `mtp train`.", path=str(out_dir / MODEL_FILE)) from None
+
+
+def upgrade_dir(path: "str | os.PathLike[str]") -> RuntimeSpec:
+    """Add (or rewrite) ``runtime.json`` in a directory written by ``mtp train``, and list it in the manifest.
+
+    The directory is verified first (a damaged one is refused); the spec is
+    compiled from its model and template files and the manifest's refusal and
+    intent sections, written atomically, and the manifest's checksums updated
+    (written last, atomically). A ``runtime.json`` the manifest does not list
+    (an upgrade cut short) is replaced.
+    """
+    from .compiler import compile_runtime, write_runtime
+
+    out_dir = Path(path)
+    manifest_path = out_dir / MANIFEST
+    if not manifest_path.is_file():
+        raise MTPFileError(f"{MANIFEST} is missing; `mtp upgrade` works on directories written by `mtp train`.",
+                           path=str(out_dir))
+    leftover = out_dir / RUNTIME_FILE
+    if leftover.is_file() and not leftover.is_symlink() and RUNTIME_FILE not in _listed(_read_json(manifest_path,
+                                                                                                     MANIFEST)):
+        leftover.unlink()
+    manifest = verify_dir(out_dir)
+    template = _checked_template(_read_json(out_dir / TEMPLATE_FILE, TEMPLATE_FILE), out_dir / TEMPLATE_FILE)
+    protocol = stored_protocol(out_dir)
+    section = manifest.get("mtp") if isinstance(manifest.get("mtp"), dict) else {}
+    spec = compile_runtime(template, protocol, section.get("refusal"), section.get("intent"), str(out_dir))
+    write_runtime(out_dir, spec)
+    digest = "sha256:" + sha256_file(out_dir / RUNTIME_FILE)
+    files = [e for e in manifest["files"] if e.get("path") != RUNTIME_FILE]
+    files.append({"path": RUNTIME_FILE, "checksum": digest})
+    manifest["files"] = sorted(files, key=lambda e: e["path"])
+    write_atomic(manifest_path, dumps(manifest))
+    verify_dir(out_dir)
+    return spec
 
 
 def _template_file(path: Path) -> dict[str, Any]:

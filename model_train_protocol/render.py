@@ -30,12 +30,12 @@ shows, and every runtime reads any of them as a refusal (:func:`is_refusal_key`)
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Sequence
 
 from .formats.versions import FormatVersion, format_version
 from .guardrail import Guardrail
+from .runtime import NUM_PLACEHOLDER, REFUSAL_SUFFIX, STRING, fill_input_lines, is_refusal_key  # re-exported
 from .instructions import instruction_guardrails
 from .tokens import BOS, EOS, NON, PAD, RUN, UNK, KeyMap, NumListToken, NumToken, Token  # KeyMap re-exported
 from .tokenset import Snippet, TokenSet
@@ -71,7 +71,6 @@ __all__ = [
 ]
 
 #: The placeholder for free text in template lines.
-STRING = "<string>"
 
 
 @dataclass(frozen=True)
@@ -141,8 +140,6 @@ def protocol_layout(protocol: "Protocol") -> FormatVersion:
     return format_version(protocol.layout(), model_type=protocol.model_type)
 
 
-#: Appended to a final's key (template 1.1+) to mark a guardrail refusal (FORMAT.md 3.4).
-REFUSAL_SUFFIX = UNK.key + "_"
 
 
 def refusal_lines(instruction: "BaseInstruction", keys: KeyMap, layout: FormatVersion) -> list[tuple[str, str]]:
@@ -161,11 +158,6 @@ def _refusal(text: str, final: Token) -> str:
 def refusal_final(instruction: "BaseInstruction", keys: KeyMap, layout: FormatVersion) -> str:
     """The final line training writes after a refusal in ``layout`` (the first of :func:`refusal_lines`)."""
     return refusal_lines(instruction, keys, layout)[0][1]
-
-
-def is_refusal_key(key: str) -> bool:
-    """Whether a template's final key closes a refusal: ``<UNK>`` or ``...<UNK>_``. No token key holds ``<``."""
-    return key == UNK.key or key.endswith(REFUSAL_SUFFIX)
 
 
 def tokenset_pattern(ts: TokenSet, keys: KeyMap) -> str:
@@ -264,34 +256,6 @@ def render_prompt(instruction: "BaseInstruction", snippets: Sequence[Snippet], k
     return "".join(parts)
 
 
-#: A number placeholder of the template: ``<num_MIN_MAX>`` or, for a list, ``<num_MIN_MAX_LEN>``.
-NUM_PLACEHOLDER = re.compile(r"<num_([^_<>]+)_([^_<>]+)(?:_([0-9]+))?>")
-
-
-def fill_input_lines(
-    lines: Sequence[str], texts: Sequence[str], numbers: Sequence["int | float | Sequence[int | float]"] = ()
-) -> str:
-    """A template's input lines with ``<string>`` and ``<num_..>`` filled in order: the model input.
-
-    This is what a runtime does with ``instructions[name].input``; for a
-    sample's strings and numbers it equals :func:`render_prompt` (the newline
-    after ``<RUN>`` separates prompt from completion). Range checks belong to
-    the caller, which knows where the values came from.
-    """
-    text_iter, num_iter = iter(texts), iter(numbers)
-
-    def number(match: "re.Match[str]") -> str:
-        value = next(num_iter)
-        return _format_list(value) if match.group(3) is not None else _format_number(value)  # type: ignore[arg-type]
-
-    filled = []
-    for line in lines:
-        line = NUM_PLACEHOLDER.sub(number, line)
-        if STRING in line:
-            head, tail = line.split(STRING, 1)
-            line = head + next(text_iter) + tail
-        filled.append(line)
-    return "".join(filled) + "\n"
 
 
 def render_completion(text: str, final: str) -> str:

@@ -18,6 +18,8 @@ ROOT = "model_train_protocol"
 #: Bottom to top; a module belongs to the longest name that is it or its package ("" is the package facade).
 LAYERS: list[tuple[str, ...]] = [
     ("errors", "text", "_env"),
+    # What inference reads: the compiled runtime spec (no authoring module; those import its strings).
+    ("runtime",),
     ("tokens",),
     ("labels",),
     ("tokenset", "guardrail"),
@@ -28,7 +30,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("formats",),
     ("dataset",),
     ("export", "info", "filecheck", "csv_import", "finetune"),
-    ("model_dir", "extras"),
+    ("model_dir", "extras", "compiler"),
     # The compatibility layer: the reference's import paths and call styles, on top of the core.
     ("compat", "reference_api", "common", "v1", "v2", "csv", "utils", "errors.protocol", "errors.conversion",
      "errors.instruction", "errors.token", "errors.guardrail"),
@@ -37,7 +39,7 @@ LAYERS: list[tuple[str, ...]] = [
 ]
 
 #: The compatibility layer (``LAYERS`` above): only the package facade may import it.
-COMPAT = LAYERS[12]
+COMPAT = next(names for names in LAYERS if "compat" in names)
 
 #: The one upward import: Protocol's file methods reach the formats lazily (protocol._files).
 ALLOWED_UPWARD = {(f"{ROOT}.protocol", f"{ROOT}.formats"), (f"{ROOT}.protocol", f"{ROOT}.formats.protocol_files")}
@@ -198,6 +200,44 @@ def test_the_answer_grammar_reads_specs_only(graph):
     objects: a runtime that holds only a compiled spec builds the same grammar."""
     authoring = (f"{ROOT}.protocol", f"{ROOT}.instructions", f"{ROOT}.tokenset", f"{ROOT}.guardrail", f"{ROOT}.render",
                  f"{ROOT}.formats", f"{ROOT}.validation", f"{ROOT}.dataset")
-    assert graph[f"{ROOT}.infer.grammar"] <= {f"{ROOT}.errors", f"{ROOT}.tokens", f"{ROOT}.infer.spec"}
+    assert graph[f"{ROOT}.infer.grammar"] <= {f"{ROOT}.errors", f"{ROOT}.runtime", f"{ROOT}.infer.spec"}
     for writer in (f"{ROOT}.infer.grammar", f"{ROOT}.infer.gbnf", f"{ROOT}.serve.describe"):
         assert not [t for t in graph[writer] if t.startswith(authoring)], writer
+
+
+#: The authoring side: what inference, serving and the GGUF export never import (they read the runtime spec).
+AUTHORING = ("protocol", "instructions", "tokens", "tokenset", "render", "validation", "labels", "dataset")
+#: The parts that read only the runtime spec.
+RUNTIME_READERS = ("infer", "serve", "export_gguf")
+#: Where inference may reach the compiler: the public API kept at its import path (``instruction_specs``) and
+#: ``Model(model, tokenizer, template, protocol)``, which compiles what it is given.
+COMPILER_ENTRIES = {f"{ROOT}.infer", f"{ROOT}.infer.spec", f"{ROOT}.infer.model"}
+
+
+def _under(module: str, prefixes: tuple[str, ...]) -> bool:
+    rel = module[len(ROOT):].lstrip(".")
+    return any(rel == p or rel.startswith(p + ".") for p in prefixes)
+
+
+def authoring_imports_of_readers(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
+    """(reader, authoring module) edges, and reader -> compiler edges outside the public entry points."""
+    return sorted((m, t) for m, targets in graph.items() if _under(m, RUNTIME_READERS) for t in targets
+                  if _under(t, AUTHORING) or (t == f"{ROOT}.compiler" and m not in COMPILER_ENTRIES))
+
+
+def test_inference_serving_and_export_read_only_the_runtime_spec(graph):
+    assert authoring_imports_of_readers(graph) == []
+
+
+def test_a_reader_importing_the_authoring_side_would_be_found(graph):
+    edited = {m: set(t) for m, t in graph.items()}
+    edited[f"{ROOT}.serve.app"].add(f"{ROOT}.protocol")
+    edited[f"{ROOT}.infer.decode"].add(f"{ROOT}.compiler")
+    assert authoring_imports_of_readers(edited) == [(f"{ROOT}.infer.decode", f"{ROOT}.compiler"),
+                                                    (f"{ROOT}.serve.app", f"{ROOT}.protocol")]
+
+
+def test_the_runtime_imports_only_errors_and_text(graph):
+    runtime = {m: targets for m, targets in graph.items() if _under(m, ("runtime",))}
+    assert runtime and sorted((m, t) for m, targets in runtime.items() for t in targets
+                              if not _under(t, ("runtime", "errors", "text"))) == []

@@ -474,8 +474,8 @@ def test_llama_cpp_agrees_with_python_on_a_trained_model(tmp_path, driver):
     code, _, err = mtp_in_process("-q", "train", model_file, "--out", tmp_path / "cat", "--base", "scratch")
     assert code == 0, err
     model = Model.load(tmp_path / "cat")
-    names = instruction_names(model.protocol, model.specs)
-    prompts = {e.prompt: names[e.instruction] for e in render_protocol(model.protocol)}
+    names = instruction_names(protocol, model.specs)
+    prompts = {e.prompt: names[e.instruction] for e in render_protocol(protocol)}
     for quant in ("f16", "q8_0"):
         bundle = export_gguf(tmp_path / "cat", tmp_path / quant, quant=quant)
         jobs = [(bundle["grammars"][name].read_text(), prompt) for prompt, name in prompts.items()]

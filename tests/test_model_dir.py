@@ -238,10 +238,16 @@ def test_manifest_fields_evaluation_reads_are_checked(model, mtp_section):
 
 
 def test_a_model_file_that_does_not_load_is_an_error_not_ignored(model):
-    """mtp_model.json that parses but is no protocol (checksums rewritten to match): Model.load refuses it."""
+    """mtp_model.json that parses but is no protocol (checksums rewritten to match): `mtp upgrade`, the one reader
+    of it, refuses it; Model.load reads the runtime spec, and refuses one out of shape."""
     from model_train_protocol.infer import Model
+    from model_train_protocol.model_dir import upgrade_dir
 
     edit_json(model / "mtp_model.json", inputs="two")
     relist(model)
     with pytest.raises(MTPFileError, match="mtp_model.json"):
+        upgrade_dir(model)
+    edit_json(model / "runtime.json", instructions="none")
+    relist(model)
+    with pytest.raises(MTPFileError, match="runtime.json.*/instructions"):
         Model.load(model)

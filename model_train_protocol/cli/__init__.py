@@ -13,7 +13,7 @@ from . import demo  # noqa: F401,E402
 from . import validate, info, template, convert, export, import_csv  # noqa: F401,E402
 from . import train  # noqa: F401,E402
 from . import run, chat, eval  # noqa: F401,E402
-from . import export_model  # noqa: F401,E402
+from . import export_model, upgrade  # noqa: F401,E402
 from . import env  # noqa: F401,E402
 from . import serve  # noqa: F401,E402
 

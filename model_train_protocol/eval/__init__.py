@@ -74,8 +74,14 @@ def evaluate(
 
 
 def _held_out(model: "Model", examples: list, source: str) -> dict[str, Any]:
-    """:func:`heldout_check` against the training split of the protocol stored with the model."""
+    """:func:`heldout_check` against the training split of the protocol stored with the model (the one it was built
+    with, else its directory's ``mtp_model.json``: evaluation reads the protocol, inference only the runtime spec)."""
     trained = getattr(model, "protocol", None)
+    directory = getattr(model, "directory", None)
+    if trained is None and directory is not None and model.manifest:
+        from ..model_dir import stored_protocol
+
+        trained = stored_protocol(directory)
     if trained is None:
         return {"cases": len(examples), "training_prompts": None, "exact_duplicates": None, "near_duplicates": None,
                 "duplicate_rate": None, "duplicate_cases": [], "held_out": None, "warning": "", "method": "",

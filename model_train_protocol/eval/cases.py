@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..dataset import stratified_split
 from ..errors import MTPValueError
-from ..infer.spec import instruction_names
+from ..compiler import instruction_names
 from ..model_dir import protocol_sha256
 from ..render import NUM_PLACEHOLDER, STRING, RenderedExample, render_protocol
 

@@ -15,6 +15,7 @@ from ..errors import MTPValueError
 from ..infer.answer import Answer
 from ..infer.spec import final_name
 from ..render import RenderedExample
+from ..runtime import below_threshold
 from ..tokens import UNK
 
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ class CaseResult:
         if self.confidence is None:
             raise MTPValueError(f"case of {self.instruction!r} has no confidence score, so no threshold can be "
                                 "replayed on it; leave such cases out (as refusal_sweep does).")
-        return self.chosen == UNK.key or self.confidence < threshold
+        return self.chosen == UNK.key or below_threshold(self.confidence, threshold)
 
     def correct_at(self, threshold: float) -> bool:
         """Whether the case is right under ``threshold``: a bad prompt refused; a good prompt not refused, with

@@ -7,8 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..errors import MTPValueError
-from ..tokens import EOS
-from .spec import Final, InstructionSpec
+from ..runtime import EOS_KEY, Final, InstructionSpec
 
 __all__ = ["Answer", "parse_completion", "MalformedOutput"]
 
@@ -102,7 +101,7 @@ def parse_completion(raw: str, spec: InstructionSpec) -> Answer:
     states (a canonical label line with allowed values) unless FINAL is the
     guardrail's: a refusal is recognised by its final line, whatever its text.
     """
-    parts = raw[: -len(EOS.key)].split("\n") if raw.endswith(EOS.key) else []
+    parts = raw[: -len(EOS_KEY)].split("\n") if raw.endswith(EOS_KEY) else []
     final, value = _read_final(parts[1], spec) if len(parts) == 3 and parts[2] == "" else (None, None)
     if final is None:
         allowed = ", ".join(f.key + (f"<int {f.int_range()[0]}..{f.int_range()[1]}>" if f.numeric else "")

@@ -44,7 +44,7 @@ from typing import Any, Sequence
 import torch
 
 from ..errors import MTPValueError
-from ..tokens import EOS
+from ..runtime import EOS_KEY
 from .grammar import Branch, FreeLine, LabelLine, LineChoice, answer_grammar
 from .spec import Final, InstructionSpec
 from .vocab import Vocab
@@ -327,7 +327,7 @@ def generate(
     device = next(model.parameters()).device
     generator = torch.Generator().manual_seed(seed) if (sample and seed is not None) else None
     limit = max_new_tokens or grammar.max_text_tokens + 8  # unconstrained only: as long as a constrained answer
-    eos_ids = vocab.encode(EOS.key)
+    eos_ids = vocab.encode(EOS_KEY)
     step = _Stepper(model)
     drafting = constrained and not sample and grammar.drafts is not None and step.can_rewind
     state = _State(grammar) if constrained else None

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Union
 
 from ..errors import MTPValueError
-from ..tokens import EOS
+from ..runtime import EOS_KEY
 from .spec import Final, InstructionSpec
 
 __all__ = ["AnswerGrammar", "Branch", "FreeLine", "LineChoice", "LabelLine", "Line", "answer_grammar",
@@ -92,7 +92,7 @@ class AnswerGrammar:
     instruction: str
     branches: tuple[Branch, ...]
     #: the structural key that ends every answer, after the final's newline
-    end: str = EOS.key
+    end: str = EOS_KEY
 
     @property
     def finals(self) -> tuple[Final, ...]:

@@ -8,19 +8,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..errors import MTPError, MTPFileError, MTPValueError
-from ..instructions import instruction_guardrails
-from ..tokens import EOS, UNK
+from ..runtime import (EOS_KEY, REFUSE_CLASS, UNK_KEY, InstructionSpec, Refusal, RuntimeSpec, check_threshold,
+                       confidence, refusal_completion, refusal_reason)
 from .answer import Answer, parse_completion
-from .confidence import check_threshold, confidence, stored_threshold
 from .decode import Drafts, Generation, Grammar, generate
-from .intent import REFUSE_CLASS, IntentHeads
+from .intent import IntentHeads
 from .prompt import build_prompt, check_sampling, check_user_text, read_lines
 from .similarity import PromptSimilarity
-from .spec import InstructionSpec, instruction_names, instruction_specs
 from .vocab import Vocab
 
 if TYPE_CHECKING:
-    from ..protocol import Protocol
     from .chat import ChatSession
 
 __all__ = ["Model", "DEFAULT_MAX_TEXT_TOKENS"]
@@ -30,19 +27,21 @@ DEFAULT_MAX_TEXT_TOKENS = 96
 
 
 class Model:
-    """A causal language model with its tokenizer and the template it was trained on.
+    """A causal language model with its tokenizer and the runtime spec of what it was trained on.
 
-    ``Model.load(dir)`` opens what ``mtp train`` wrote; the constructor takes
-    the parts directly (any transformers causal LM and tokenizer whose
-    structural keys are tokens).
+    ``Model.load(dir)`` opens what ``mtp train`` wrote (its ``runtime.json``);
+    the constructor takes the parts directly (any transformers causal LM and
+    tokenizer whose structural keys are tokens) with a
+    :class:`~model_train_protocol.runtime.RuntimeSpec`, or a template (and the
+    protocol it was written from), which it compiles.
     """
 
     def __init__(
         self,
         model: Any,
         tokenizer: Any,
-        template: Mapping[str, Any],
-        protocol: "Protocol | None" = None,
+        template: "Mapping[str, Any] | RuntimeSpec",
+        protocol: Any = None,
         manifest: Mapping[str, Any] | None = None,
         max_text_tokens: int | None = None,
         threshold: float | None = None,
@@ -52,16 +51,22 @@ class Model:
     ) -> None:
         self.model = model.eval()
         self.tokenizer = tokenizer
-        self.template = template
-        self.protocol = protocol
         self.manifest = dict(manifest or {})
-        self.specs: dict[str, InstructionSpec] = instruction_specs(template, protocol)
+        #: what the model answers from: instruction specs, answer lines, refusal lines and settings
+        self.runtime = template if isinstance(template, RuntimeSpec) else _compile(template, protocol, self.manifest)
+        #: the template and protocol the constructor was given (None for a runtime spec, as ``load`` passes: the
+        #: spec stands for them)
+        self.template = None if isinstance(template, RuntimeSpec) else template
+        self.protocol = protocol
+        #: the model directory ``load`` opened (None when built from parts)
+        self.directory: Path | None = None
+        self.specs: dict[str, InstructionSpec] = self.runtime.specs
         self.vocab = Vocab.build(tokenizer, getattr(model.config, "vocab_size", None))
         self.max_text_tokens = max_text_tokens or self._answer_budget()
         self.max_positions = _max_positions(model.config)
         self._grammars: dict[str, Grammar] = {}
         #: refuse (answer with the guardrail) when the confidence is below this; None: the model's own choice only
-        self.threshold = stored_threshold(self.manifest) if threshold is None else check_threshold(threshold)
+        self.threshold = self.runtime.refusal.threshold if threshold is None else check_threshold(threshold)
         #: refuse (answer with the guardrail) when a guarded line is unlike every training line; None: off
         self.similarity = similarity or None
         #: the fine-tuned sentence encoder's heads, which decide the final of the instructions they cover; None: off
@@ -94,12 +99,14 @@ class Model:
 
         use_threads(threads)
         trained = load_trained(Path(directory), template=template)
-        protocol = _protocol(trained.model_file, Path(directory))
+        runtime = trained.runtime
         try:
-            similarity = _similarity(protocol, trained.template, trained.manifest, min_similarity)
-            heads = _intent(Path(directory), protocol, trained.template, trained.manifest) if intent else None
-            return cls(trained.model, trained.tokenizer, trained.template, protocol, trained.manifest,
-                       max_text_tokens, threshold, similarity, heads, ask_model)
+            similarity = _similarity(runtime, min_similarity)
+            heads = _intent(Path(directory), runtime) if intent else None
+            model = cls(trained.model, trained.tokenizer, runtime, None, trained.manifest,
+                        max_text_tokens, threshold, similarity, heads, ask_model)
+            model.directory = Path(directory)
+            return model
         except MTPError:
             raise
         except Exception as exc:  # a template or tokenizer that passed its checks but not this
@@ -107,10 +114,10 @@ class Model:
                                f"{str(exc)[:200]}).", path=str(directory)) from None
 
     def _answer_budget(self) -> int:
-        """Twice the longest answer text of the protocol, in tokens (a fixed default without it)."""
-        if self.protocol is None:
+        """Twice the longest answer text of the protocol, in tokens (a fixed default when the spec has none)."""
+        if not self.runtime.budget_texts:
             return DEFAULT_MAX_TEXT_TOKENS
-        return max(16, 2 * max((len(self.vocab.encode(t)) for t in self._answer_texts()), default=0))
+        return max(16, 2 * max((len(self.vocab.encode(t)) for t in self.runtime.budget_texts), default=0))
 
     # --- instructions ------------------------------------------------------
     @property
@@ -135,18 +142,9 @@ class Model:
 
     def _drafts(self, spec: InstructionSpec) -> Drafts | None:
         """Decoding drafts from the answer lines the model was trained to write for this instruction."""
-        texts = self._answer_texts(spec.name)
+        item = self.runtime.instruction(spec.name)
+        texts = item.answers if item is not None else ()
         return Drafts([self.vocab.encode(t) + [self.vocab.newline] for t in texts if t]) if texts else None
-
-    def _answer_texts(self, instruction: str | None = None) -> list[str]:
-        """The answer lines of the protocol's samples (of ``instruction`` when it names one; 0.3.2 files carry
-        no instruction names, so then every instruction's) and its guardrails' answers, repeats kept."""
-        if self.protocol is None:
-            return []
-        instructions = self.protocol.instructions
-        chosen = [i for i in instructions if i.name == instruction] or instructions
-        return ([i.answer(s) for i in chosen for s in i.samples]
-                + [g.bad_output for g in self.protocol.guardrail_map().values()])
 
     def prompt(self, instruction: str | None, lines: Sequence[str], numbers: Sequence[Any] = ()) -> str:
         """The model input for these lines, filled into the template's input lines."""
@@ -214,7 +212,7 @@ class Model:
         if refusal is not None and spec.guardrail is not None and not answer.guardrail:
             reason = self._refusal_reason(decision, near, score)
         if reason:
-            return self._rewrite(answer, spec, f"{refusal}\n{spec.guardrail.key}", refused_by=reason)
+            return self._rewrite(answer, spec, refusal_completion(refusal, spec.guardrail.key), refused_by=reason)
         return answer
 
     def _head_answer(self, spec: InstructionSpec, decision: Any, near: tuple[float, float] | None) -> Answer | None:
@@ -229,30 +227,25 @@ class Model:
         if reason:
             if refusal is None or spec.guardrail is None:
                 return None
-            lines = f"{refusal}\n{spec.guardrail.key}"
+            lines = refusal_completion(refusal, spec.guardrail.key)
         else:
             lines = self._decided_lines(spec, decision)
             if lines is None:
                 return None
-        answer = parse_completion(f"{lines}\n{EOS.key}", spec)
+        answer = parse_completion(f"{lines}\n{EOS_KEY}", spec)
         chosen = spec.finals[0].name if spec.choice else decision.final  # what was answered, or would have been
         probs = {} if spec.choice else {
-            UNK.key if c == REFUSE_CLASS else c: p for c, p in decision.probs.items()}
+            UNK_KEY if c == REFUSE_CLASS else c: p for c, p in decision.probs.items()}
         return replace(answer, final_probs=probs, tokens=len(self.vocab.encode(answer.raw)),
-                       confidence=score, candidate=UNK.key if decision.refuses else chosen,
+                       confidence=score, candidate=UNK_KEY if decision.refuses else chosen,
                        prompt_similarity=near[0] if near else None, refused_by=reason, intent=decision.final,
                        intent_probability=decision.probability)
 
     def _refusal_reason(self, decision: Any, near: tuple[float, float] | None, score: float | None) -> str | None:
         """Why a guarded answer is refused, in the order the refusals apply: the head's decision, the line's
-        similarity, the confidence threshold; None when none applies."""
-        if decision is not None and decision.refuses:
-            return "intent"
-        if near is not None and near[0] < near[1]:
-            return "similarity"
-        if score is not None and self.threshold and score < self.threshold:
-            return "confidence"
-        return None
+        similarity, the confidence threshold (:func:`~model_train_protocol.runtime.refusal_reason`); None when none
+        applies."""
+        return refusal_reason(decision is not None and decision.refuses, near, score, self.threshold)
 
     def _decided(self, answer: Answer, spec: InstructionSpec, decision: Any) -> Answer:
         """The model's answer rewritten to the head's decision (unchanged where the head cannot write it)."""
@@ -276,24 +269,16 @@ class Model:
     @staticmethod
     def _rewrite(answer: Answer, spec: InstructionSpec, lines: str, refused_by: str | None) -> Answer:
         """``answer`` with another answer line and final (what the model wrote stays in ``candidate``)."""
-        rewritten = parse_completion(f"{lines}\n{EOS.key}", spec)
+        rewritten = parse_completion(f"{lines}\n{EOS_KEY}", spec)
         return replace(rewritten, final_probs=answer.final_probs, tokens=answer.tokens, confidence=answer.confidence,
                        candidate=answer.candidate, prompt_similarity=answer.prompt_similarity, refused_by=refused_by,
                        model_final=answer.model_final, intent=answer.intent,
                        intent_probability=answer.intent_probability)
 
     def _refusal_text(self, spec: InstructionSpec) -> str | None:
-        """The guardrail answer of the instruction's user line (the one a refusal is about), from the protocol (a
-        state machine's template alone names it too)."""
-        if self.protocol is None:
-            return spec.refusals[-1] if spec.choice and spec.refusals else None
-        gmap = self.protocol.guardrail_map()
-        for instruction in self.protocol.instructions:
-            if instruction.name == spec.name or len(self.protocol.instructions) == 1:
-                guarded = instruction_guardrails(instruction, gmap)
-                if guarded:
-                    return guarded[-1][1].bad_output
-        return next((g.bad_output for g in gmap.values()), None)
+        """The guardrail answer of the instruction's user line (the one a refusal is about), as compiled."""
+        item = self.runtime.instruction(spec.name)
+        return item.refusal_line if item is not None else None
 
     def generate(self, spec: InstructionSpec, prompt: str, *, constrained: bool = True, sample: bool = False,
                  temperature: float = 1.0, seed: int | None = None) -> Generation:
@@ -323,37 +308,24 @@ class Model:
         return ChatSession(self, self.spec(instruction), lines, numbers)
 
 
-def _protocol(model_file: Mapping[str, Any], directory: Path) -> "Protocol | None":
-    """The protocol of the directory's model file, for what the template leaves out.
+def _compile(template: Mapping[str, Any], protocol: Any, manifest: Mapping[str, Any]) -> RuntimeSpec:
+    """The runtime spec of a template and its protocol, for the constructor's documented form
+    ``Model(model, tokenizer, template, protocol)``: the one place inference reaches the compiler."""
+    from ..compiler import compile_runtime
 
-    None only when there is no model file (a directory trained elsewhere, opened
-    with its template); a model file that does not load is the directory's fault
-    and raises, since answers would silently lose their budget and drafts.
-    """
-    from ..model_dir import MODEL_FILE
-    from ..protocol import Protocol
-
-    if not model_file:
-        return None
-    try:
-        return Protocol.from_json(dict(model_file))
-    except MTPError as exc:
-        raise MTPFileError(f"{MODEL_FILE} does not load as a protocol ({str(exc).splitlines()[0]}); write the "
-                           "directory again with `mtp train`.", path=str(directory / MODEL_FILE)) from None
+    return compile_runtime(template, protocol, Refusal.from_manifest(manifest).to_section())
 
 
-def _similarity(protocol: "Protocol | None", template: Mapping[str, Any], manifest: Mapping[str, Any],
-                override: float | None) -> PromptSimilarity | None:
-    """The similarity refusal a model directory asks for (or ``override``: 0 turns it off, a value sets every line's)."""
-    from .similarity import SentenceEncoder, check_min_similarity, stored_similarity
+def _similarity(runtime: RuntimeSpec, override: float | None) -> PromptSimilarity | None:
+    """The similarity refusal a runtime spec asks for (or ``override``: 0 turns it off, a value sets every line's)."""
+    from .similarity import SentenceEncoder, check_min_similarity
 
     if override is not None and check_min_similarity(override) == 0:
         return None
-    thresholds = stored_similarity(manifest)
-    if protocol is None or not (thresholds or override):
+    thresholds = runtime.refusal.similarity
+    if not any(item.references for item in runtime.instructions) or not (thresholds or override):
         return None
-    names = instruction_names(protocol, instruction_specs(template, protocol))
-    return PromptSimilarity(SentenceEncoder.load(), protocol, thresholds, override, names) or None
+    return PromptSimilarity(SentenceEncoder.load(), runtime, thresholds, override) or None
 
 
 def _in_scope(decision: Any) -> float:
@@ -371,14 +343,10 @@ def _chosen(answer: Answer) -> str:
     return answer.state if answer.state is not None else answer.text if answer.labels is not None else answer.final
 
 
-def _intent(directory: Path, protocol: "Protocol | None", template: Mapping[str, Any],
-            manifest: Mapping[str, Any]) -> IntentHeads | None:
-    """The intent heads a model directory holds (``mtp.intent`` in its manifest), None when it has none."""
-    section = manifest.get("mtp", {}).get("intent") if isinstance(manifest.get("mtp"), Mapping) else None
-    if protocol is None or not isinstance(section, Mapping):
-        return None
-    names = instruction_names(protocol, instruction_specs(template, protocol))
-    return IntentHeads.load(directory, section, protocol, names) or None
+def _intent(directory: Path, runtime: RuntimeSpec) -> IntentHeads | None:
+    """The intent heads a model directory holds (the runtime spec's), None when it has none."""
+    heads = {item.spec.name: item.head for item in runtime.instructions if item.head is not None}
+    return IntentHeads.load(directory, heads) or None if heads else None
 
 
 def _max_positions(config: Any) -> int:

@@ -7,8 +7,7 @@ import re
 from typing import Any, Sequence
 
 from ..errors import MTPValueError
-from ..render import NUM_PLACEHOLDER, STRING, fill_input_lines
-from .spec import InstructionSpec
+from ..runtime import NUM_PLACEHOLDER, STRING, InstructionSpec, fill_input_lines
 
 __all__ = ["build_prompt", "read_lines", "clean_line", "check_sampling", "check_user_text", "omissible_line"]
 

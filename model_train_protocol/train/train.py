@@ -25,6 +25,7 @@ from ..model_dir import (
 from .batching import collate, encode_all, shards, step_batch, steps_per_epoch
 from .checkpoint import has_checkpoint, load_checkpoint, load_trainable, save_checkpoint, trainable_state
 from ..formats.jsonio import write_atomic
+from ..runtime import Refusal
 from .config import TrainConfig, TrainConfigError
 from .config_file import CONFIG_FILE, dump_config
 from .data import build_training_data
@@ -425,10 +426,11 @@ class _Run:
                 metrics["check_train"] = check_answers(answering, spread(self.data.train, cfg.check_examples))
                 metrics["check_val"] = check_answers(answering, spread(self.data.val, cfg.check_examples))
                 refusal = self._refusal_threshold(metrics["check_val"]["confidences"])
-            metrics["refusal_threshold"] = refusal.get("threshold")
             if similarity is not None:
                 refusal["similarity"] = similarity
                 metrics["similarity_thresholds"] = similarity["thresholds"]
+            settled = Refusal.from_section(refusal)  # what calibration chose: the manifest and runtime spec carry it
+            metrics["refusal_threshold"] = settled.threshold
             settings = {
                 **cfg.to_dict(), "val_split": cfg.validation_share, "learning_rate": lr, "batch_size_per_rank": batch_size,
                 "device": self.dist.device, "bf16": self.dist.device.startswith("cuda"),
@@ -439,13 +441,14 @@ class _Run:
             def fill(folder: Path) -> dict[str, Any]:
                 model.save_pretrained(folder)
                 self.tokenizer.save_pretrained(folder)
-                write_protocol_files(folder, self.protocol)
+                write_protocol_files(folder, self.protocol, settled.to_section(),
+                                     intent.section if intent is not None else None)
                 write_atomic(folder / CONFIG_FILE, dump_config(cfg))
                 if intent is not None:
                     intent.write(folder)
                 val_points = [(h["step"], h["val_loss"]) for h in history]
                 save_loss_curve(folder / LOSS_CURVE, train_losses, val_points, f"{self.protocol.name} ({cfg.base})")
-                extra = {"history": history, "structural_tokens": self.structural, "refusal": refusal}
+                extra = {"history": history, "structural_tokens": self.structural, "refusal": settled.to_section()}
                 if intent is not None:
                     extra["intent"] = intent.section
                 return write_manifest(folder, self.protocol, settings, metrics, extra)
@@ -465,7 +468,7 @@ class _Run:
             return None
         if self._decided():  # the head refuses in its own, fine-tuned space (infer/intent.py)
             return None
-        from ..infer.similarity import calibrate_similarity
+        from .refusal import calibrate_similarity
 
         return calibrate_similarity(self.protocol, self.encoder)
 
@@ -474,7 +477,7 @@ class _Run:
         write the answers, which takes the recipe's shorter schedule."""
         if not self.config.decides_by_intent:
             return False
-        from ..infer.intent import head_sources
+        from ..compiler import head_sources
 
         return len(head_sources(self.protocol)) == len(self.protocol.instructions)
 
@@ -495,16 +498,18 @@ class _Run:
 
     def _answering(self, model: "torch.nn.Module", similarity: dict[str, Any] | None, intent: Any = None) -> Any:
         """The trained weights behind the inference engine, in memory: the check answers as ``mtp run`` does."""
+        from ..compiler import compile_runtime
         from ..infer.model import Model
-        from ..infer.similarity import PromptSimilarity, similarity_thresholds
+        from ..infer.similarity import PromptSimilarity
+        from ..runtime import Refusal
 
+        runtime = compile_runtime(self.protocol.template_json(), self.protocol)
         near = None
         if similarity is not None and self.encoder is not None:
-            thresholds = similarity_thresholds(similarity)
-            near = PromptSimilarity(self.encoder, self.protocol, thresholds)
+            thresholds = Refusal.from_section({"similarity": similarity}).similarity
+            near = PromptSimilarity(self.encoder, runtime, thresholds)
         heads = intent.heads(self.protocol) if intent is not None else None
-        return Model(model, self.tokenizer, self.protocol.template_json(), self.protocol, similarity=near,
-                     intent=heads)
+        return Model(model, self.tokenizer, runtime, self.protocol, similarity=near, intent=heads)
 
     def _refusal_threshold(self, confidences: list[float]) -> dict[str, Any]:
         """The confidence threshold below which a guarded instruction refuses, chosen on the validation answers.
@@ -512,7 +517,7 @@ class _Run:
         Only a protocol with a guardrail can refuse; a quantile of fewer than
         :data:`MIN_CALIBRATION_PROMPTS` validation answers is noise, and the threshold then stays off.
         """
-        from ..infer.confidence import choose_threshold
+        from ..runtime import choose_threshold
 
         cfg = self.config
         reason = ("turned off (max_false_refusals is 0)" if cfg.max_false_refusals <= 0

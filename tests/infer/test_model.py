@@ -14,7 +14,7 @@ from model_train_protocol.infer import Model  # noqa: E402
 def test_load_knows_instructions_user_lines_and_answer_budget(protocol, make_model_dir, tmp_path):
     model = Model.load(make_model_dir(protocol, tmp_path / "m"))
     assert model.instructions == [i.name for i in protocol.instructions]
-    assert model.protocol is not None  # read back from mtp_model.json (whose instruction names are lost)
+    assert model.protocol is None and model.runtime.name == protocol.name  # all read from runtime.json
     assert model.spec("alice_asks_the_cat").user_lines == (False, True, True)
     longest = max(len(model.vocab.encode(s.output)) for i in protocol.instructions for s in i.samples)
     assert model.max_text_tokens >= 2 * longest

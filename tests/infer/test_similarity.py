@@ -13,17 +13,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from model_train_protocol import MTPError
+from model_train_protocol.compiler import compile_runtime, line_references
 from model_train_protocol.infer.prompt import build_prompt, read_lines
 from model_train_protocol.infer.similarity import (
     SentenceEncoderError,
     _encoder_dir,
-    _quantile,
     check_min_similarity,
     choose_similarity_threshold,
-    line_references,
     stored_similarity,
 )
 from model_train_protocol.infer.spec import instruction_specs
+from model_train_protocol.runtime import quantile
 
 from .tiny import cheshire
 
@@ -50,7 +50,7 @@ def test_read_lines_of_a_prompt_of_another_shape_is_none():
 @given(st.lists(st.floats(-1, 1), min_size=1, max_size=40), st.floats(0, 1))
 def test_quantile_is_numpys_linear_quantile(values, q):
     np = pytest.importorskip("numpy")
-    assert math.isclose(_quantile(values, q), float(np.quantile(values, q)), abs_tol=1e-9)
+    assert math.isclose(quantile(values, q), float(np.quantile(values, q)), abs_tol=1e-9)
 
 
 def test_the_threshold_sits_halfway_between_in_scope_and_off_topic():
@@ -163,7 +163,7 @@ def _similarity(protocol, threshold=0.5):
     from model_train_protocol.infer.similarity import PromptSimilarity
 
     thresholds = {r.instruction: {r.line: threshold} for r in line_references(protocol)}
-    return PromptSimilarity(WordEncoder(), protocol, thresholds)
+    return PromptSimilarity(WordEncoder(), compile_runtime(protocol.template_json(), protocol), thresholds)
 
 
 NAME = "alice_cat_alice_appear_disappear"
@@ -200,10 +200,11 @@ def test_an_unguarded_instruction_is_never_refused_by_similarity(protocol, make_
 
 def test_a_model_directory_with_similarity_thresholds_needs_the_encoder(protocol, make_model_dir, tmp_path, no_encoder):
     from model_train_protocol.infer import Model
-    from model_train_protocol.model_dir import write_manifest
+    from model_train_protocol.model_dir import write_manifest, write_protocol_files
 
     out = make_model_dir(protocol, tmp_path / "m")
     refusal = {"similarity": {"encoder": "all-MiniLM-L6-v2", "thresholds": {NAME: {"1": 0.3}}}}
+    write_protocol_files(out, protocol, refusal)  # the runtime spec carries what training chose, as the manifest
     write_manifest(out, protocol, {"base": "scratch", "val_split": 0.0, "seed": 0, "guardrails": True}, {},
                    {"refusal": refusal})
     manifest = json.loads((out / "mtp_manifest.json").read_text())

@@ -131,11 +131,13 @@ def answer_of(flora, handle, prompt: str) -> tuple[str, NLMOutput]:
 
 
 def protocol_prompts(model) -> dict[str, str]:
-    from model_train_protocol.infer.spec import instruction_names
+    from model_train_protocol.compiler import instruction_names
+    from model_train_protocol.model_dir import stored_protocol
     from model_train_protocol.render import render_protocol
 
-    names = instruction_names(model.protocol, model.specs)
-    return {e.prompt: names[e.instruction] for e in render_protocol(model.protocol)}
+    protocol = stored_protocol(model.directory)  # the runtime spec holds no samples: the directory's protocol
+    names = instruction_names(protocol, model.specs)
+    return {e.prompt: names[e.instruction] for e in render_protocol(protocol)}
 
 
 def without_response_line(prompt: str) -> str:

@@ -1,8 +1,10 @@
 """Inference speed of a trained model: latency, tokens/s, and what constrained decoding costs.
 
-    python -m model_train_protocol.infer.bench MODEL_DIR [MODEL_FILE] [--prompts 40] [--rounds 3]
+    python -m model_train_protocol.eval.bench MODEL_DIR [MODEL_FILE] [--prompts 40] [--rounds 3]
 
-Prompts are the protocol's own examples (rendered by the canonical renderer).
+Prompts are the protocol's own examples (rendered by the canonical renderer; the
+model directory's ``mtp_model.json`` unless MODEL_FILE names another): like
+``mtp eval``, the benchmark reads a protocol, then asks the runtime.
 Each prompt is decoded greedily with and without constraints, alternating, so
 machine load hits both alike. The constrained decoder writes the final's fixed
 tail without running the model, so besides latency and time per token the
@@ -15,6 +17,7 @@ import argparse
 import json
 import statistics
 import sys
+from pathlib import Path
 from typing import Any
 
 from ..render import render_protocol
@@ -50,7 +53,7 @@ def measure(model: Any, examples: list, rounds: int = 3) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m model_train_protocol.infer.bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m model_train_protocol.eval.bench", description=__doc__.split("\n")[0])
     parser.add_argument("model_dir")
     parser.add_argument("model_file", nargs="?", help="protocol whose examples are the prompts [default: the model's own]")
     parser.add_argument("--prompts", type=int, default=40)
@@ -60,14 +63,15 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from .spec import instruction_names
+    from ..compiler import instruction_names
+    from ..infer.model import Model
+    from ..model_dir import MODEL_FILE
     from ..protocol import Protocol
-    from .model import Model
 
     if args.threads:
         torch.set_num_threads(args.threads)
     model = Model.load(args.model_dir)
-    protocol = Protocol.load(args.model_file) if args.model_file else model.protocol
+    protocol = Protocol.load(args.model_file or str(Path(args.model_dir) / MODEL_FILE))
     names = instruction_names(protocol, model.specs)
     examples = [e for e in render_protocol(protocol)][: args.prompts]
     from dataclasses import replace
