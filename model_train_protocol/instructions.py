@@ -15,7 +15,7 @@ from .errors import DuplicateGuardrailError, GuardrailError, GuardrailIndexError
 from .guardrail import MIN_GUARDRAIL_SAMPLES, Guardrail
 from .labels import format_labels, parse_labels, read_labels
 from .tokens import NON, NumListToken, NumToken, SpecialToken, Token
-from .tokenset import Snippet, TokenSet
+from .tokenset import Snippet, TokenSet, line_guardrails
 
 __all__ = ["Instruction", "ExtendedInstruction", "StateMachineInstruction", "MultiClassifierInstruction", "Sample",
            "sample_labels", "BaseInstruction", "guardrail_map", "guardrail_conflicts",
@@ -667,7 +667,7 @@ def _resolve(instructions: Iterable["BaseInstruction"]) -> tuple[dict[str, Guard
     for ts in sets:
         key = ts.value_key
         candidates = (ts.guardrail,) if ts.guardrail is not None else (
-            (own[key],) if key in own else ts.line_guardrails)
+            (own[key],) if key in own else line_guardrails(ts))
         for g in candidates:
             seen = found.setdefault(key, g)
             if seen is not g and not any(c[0] == key and c[2] is g for c in conflicts):

@@ -78,8 +78,11 @@ class Token:
 
     type_name = "Token"
 
-    #: ``_line_guards``: the guarded TokenSets that start with this token (see ``TokenSet.set_guardrail``).
-    __slots__ = ("name", "value", "key", "desc", "_line_guards")
+    #: ``guarded_sets``: the TokenSets whose line starts with this token and that were given a guardrail,
+    #: in the order they were given it (``TokenSet.set_guardrail`` adds to it). It is the only way an equal
+    #: TokenSet of the same token objects finds a guardrail set on a TokenSet that no instruction uses (the
+    #: seed README guards ``tree_alice_talk`` and instructs with an equal ``alice_talk``).
+    __slots__ = ("name", "value", "key", "desc", "guarded_sets")
 
     def __init__(self, value: str, key: str | None = None, desc: str | None = None) -> None:
         if not isinstance(value, str):
@@ -100,6 +103,7 @@ class Token:
         self.value = value + "_"
         self.key = key
         self.desc = desc
+        self.guarded_sets: tuple[Any, ...] = ()
 
     # Numeric attributes of the file format; plain tokens have none.
     min_value: int | float | None = None
@@ -303,6 +307,7 @@ class SpecialToken(Token):
         self.value = literal
         self.key = literal
         self.desc = None
+        self.guarded_sets = ()
         self.special = special
         self.file_type = file_type
 
