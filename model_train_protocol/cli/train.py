@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..train.config import TrainConfig
-from ._app import app, console, err_console, fail
+from ._app import Consoles, app, consoles, fail
 from ._common import file_argument, load_protocol, require_valid
 
 
@@ -115,13 +115,14 @@ def train_command(
     from ..train.config_file import CLI_NAMES, read_config_file
     from ..train.extra import require_train_extra
 
+    io = consoles(ctx)
     values = read_config_file(config_file) if config_file is not None else {}
     given = {name: value for name, value in ctx.params.items()
              if name not in ("model_file", "config_file", "as_json", "force")
              and _given(ctx, name)}
     for name, value in given.items():
         values[CLI_NAMES.get(name, name)] = str(value) if name == "out" else value
-    if err_console.quiet:
+    if io.err.quiet:
         values["progress"] = False
     target = values.pop("out", None)
     if target is None:
@@ -130,7 +131,7 @@ def train_command(
     require_train_extra()
     from ..train import train
 
-    protocol = load_protocol(model_file)
+    protocol = load_protocol(model_file, io.err)
     require_valid(protocol, model_file)
     result = train(protocol, Path(target), config, force=force)
     if int(os.environ.get("RANK", "0")) == 0:
@@ -142,7 +143,7 @@ def train_command(
         if as_json:
             typer.echo(json.dumps({"out": str(target), **metrics, "ignored": ignored}, ensure_ascii=False))
         else:
-            _summary(metrics, Path(target), ignored)
+            _summary(io, metrics, Path(target), ignored)
 
 
 def _given(ctx: typer.Context, name: str) -> bool:
@@ -154,7 +155,7 @@ def _given(ctx: typer.Context, name: str) -> bool:
     return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
 
 
-def _summary(metrics: dict, out: Path, ignored: list[str]) -> None:
+def _summary(io: Consoles, metrics: dict, out: Path, ignored: list[str]) -> None:
     def pct(value: Optional[float]) -> str:
         return "-" if value is None else f"{100 * value:.0f}%"
 
@@ -183,11 +184,11 @@ def _summary(metrics: dict, out: Path, ignored: list[str]) -> None:
         f"{name}: {len(classes)} classes" for name, classes in heads.get("classes", {}).items())
         + f" (the fine-tuned sentence encoder decides the final; {heads.get('seconds', 0):.1f} s)")
     table.add_row("time", f"{metrics['seconds']:.1f} s on {metrics['world_size']} process(es)")
-    console.print(table)
+    io.out.print(table)
     for note in ignored:
-        console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
+        io.out.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
     if (metrics.get("check_val") or {}).get("examples"):
-        console.print("note: validation prompts are the protocol's own samples and share its phrasings; they "
-                      "measure memory. Measure quality with `mtp eval` on prompts written apart (new wording, new "
-                      "off-topic prompts).", highlight=False, soft_wrap=True)
-    console.print(f"wrote {escape(str(out))}", highlight=False, soft_wrap=True)
+        io.out.print("note: validation prompts are the protocol's own samples and share its phrasings; they "
+                     "measure memory. Measure quality with `mtp eval` on prompts written apart (new wording, new "
+                     "off-topic prompts).", highlight=False, soft_wrap=True)
+    io.out.print(f"wrote {escape(str(out))}", highlight=False, soft_wrap=True)
