@@ -34,6 +34,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Sequence
 
+from .constants import NUM_PLACEHOLDER, STRING_PLACEHOLDER
 from .formats.versions import FormatVersion, format_version
 from .guardrail import Guardrail
 from .instructions import instruction_guardrails
@@ -70,8 +71,8 @@ __all__ = [
     "is_refusal_key",
 ]
 
-#: The placeholder for free text in template lines.
-STRING = "<string>"
+#: The placeholder for free text in template lines (constants.STRING_PLACEHOLDER).
+STRING = STRING_PLACEHOLDER
 
 
 @dataclass(frozen=True)
@@ -263,9 +264,6 @@ def render_prompt(instruction: "BaseInstruction", snippets: Sequence[Snippet], k
     parts += [RUN.key, "\n"]
     return "".join(parts)
 
-
-#: A number placeholder of the template: ``<num_MIN_MAX>`` or, for a list, ``<num_MIN_MAX_LEN>``.
-NUM_PLACEHOLDER = re.compile(r"<num_([^_<>]+)_([^_<>]+)(?:_([0-9]+))?>")
 
 
 def fill_input_lines(

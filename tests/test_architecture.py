@@ -17,6 +17,7 @@ ROOT = "model_train_protocol"
 
 #: Bottom to top; a module belongs to the longest name that is it or its package ("" is the package facade).
 LAYERS: list[tuple[str, ...]] = [
+    ("constants",),  # the format's vocabulary: imports nothing of the package
     ("errors", "text"),
     ("tokens",),
     ("labels",),
@@ -37,7 +38,7 @@ LAYERS: list[tuple[str, ...]] = [
 ]
 
 #: The compatibility layer (``LAYERS`` above): only the package facade may import it.
-COMPAT = LAYERS[12]
+COMPAT = next(names for names in LAYERS if "compat" in names)
 
 #: The one upward import: Protocol's file methods reach the formats lazily (protocol._files).
 ALLOWED_UPWARD = {(f"{ROOT}.protocol", f"{ROOT}.formats"), (f"{ROOT}.protocol", f"{ROOT}.formats.protocol_files")}

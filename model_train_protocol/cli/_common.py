@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeRemainingColumn
 
+from ..constants import DEFAULT_LAYOUT
 from ..export import LENIENT_RULES
 from ..protocol import Protocol
 from ..validation import Problem
@@ -20,8 +21,6 @@ from ._app import fail
 PROGRESS_THRESHOLD = 20_000
 #: Rough size of one sample in a model file, to guess a file's sample count from its size.
 BYTES_PER_SAMPLE = 300
-#: The layout written by default.
-DEFAULT_VERSION = "0.3.2"
 
 
 def file_argument(help_text: str) -> Path:
@@ -101,7 +100,7 @@ def unwritable(protocol: Protocol, problems: Sequence[Problem], path: Path, vers
     if protocol.validate(LENIENT_RULES):
         return invalid(problems, path)
     count = len(problems)
-    return fail(f"{path}: cannot be written as version {version or DEFAULT_VERSION} ({count} problem"
+    return fail(f"{path}: cannot be written as version {version or DEFAULT_LAYOUT} ({count} problem"
                 f"{'s' if count != 1 else ''}, first: {problems[0]}); choose a newer version.")
 
 

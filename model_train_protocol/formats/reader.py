@@ -33,7 +33,6 @@ Mapping (FORMAT.md 4.5, done right):
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import re
@@ -42,6 +41,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, NoReturn
 
+from ..constants import (
+    DECLARED_TOKEN_TYPES, NUMBER_TOKEN_TYPES, SPECIAL_TOKEN_TYPES, STATE_TOKEN_NAME, STATES_TOKEN_NAME, TokenType,
+    state_map_from_description, states_from_description, token_name, token_value,
+)
 from ..errors import MTPError, MTPFileError, json_pointer
 from ..guardrail import Guardrail
 from ..instructions import (
@@ -60,18 +63,10 @@ if TYPE_CHECKING:
 
 __all__ = ["load_protocol", "protocol_from_json", "read_json_file", "parse_json", "file_version"]
 
-_TOKEN_TYPES = {"Token", "FinalToken", "NumToken", "FinalNumToken", "NumListToken"}
-_SPECIAL_TYPES = {"SpecialToken", "SpecialFinalToken"}
-
-
 #: The instruction class of each non-generative model type, and the value of the token its answer line holds.
-_CHOICE = {"state_machine": (StateMachineInstruction, "State_"),
-           "multi_classifier": (MultiClassifierInstruction, "States_")}
+_CHOICE = {"state_machine": (StateMachineInstruction, token_value(STATE_TOKEN_NAME)),
+           "multi_classifier": (MultiClassifierInstruction, token_value(STATES_TOKEN_NAME))}
 _MODEL_TYPES = ("generative", *_CHOICE)
-#: The reference's descriptions of the generated tokens (FORMAT.md 5.1, 5.2), which list the declared answers.
-_STATES_DESC = re.compile(r"The responses that are acceptable: (\[.*\])\.", re.DOTALL)
-_MAP_DESC = re.compile(r"Acceptable responses must contain exactly 1 key and 1 value for every key in this map, in "
-                       r"any combination: (\{.*\})\.", re.DOTALL)
 
 
 def pointer(*parts: Any) -> str:
@@ -420,26 +415,26 @@ class _Reader:
                 self.fail(f"a token entry must be an object, found {_kind(info)}", where)
             kind = self.get(info, "type", str, where)
             if value in SPECIAL_TOKENS:
-                if kind not in _SPECIAL_TYPES:
+                if kind not in SPECIAL_TOKEN_TYPES:
                     self.fail(f"special token {value} must have type SpecialToken or SpecialFinalToken, not {kind!r}",
                               pointer_join(where, "type"))
                 continue
-            if kind not in _TOKEN_TYPES:
-                hint = "special tokens are <BOS> <EOS> <RUN> <PAD> <UNK> <NON>" if kind in _SPECIAL_TYPES else \
-                    f"expected one of {', '.join(sorted(_TOKEN_TYPES))}"
+            if kind not in DECLARED_TOKEN_TYPES:
+                hint = "special tokens are <BOS> <EOS> <RUN> <PAD> <UNK> <NON>" if kind in SPECIAL_TOKEN_TYPES else \
+                    f"expected one of {', '.join(sorted(DECLARED_TOKEN_TYPES))}"
                 self.fail(f"unknown token type {kind!r} for {value!r}; {hint}", pointer_join(where, "type"))
-            if not value.endswith("_") or len(value) < 2:
+            if token_name(value) is None:
                 self.fail(f"token value {value!r} must be a name followed by '_' (as Token('Cat') is stored as 'Cat_')",
                           where)
             spec = _TokenSpec(value, kind, self.get(info, "key", str, where),
                               self.get(info, "desc", (str, type(None)), where, required=False))
             user = self.get(info, "user", bool, where, required=False, default=False)
-            if kind in ("NumToken", "FinalNumToken", "NumListToken"):
+            if kind in NUMBER_TOKEN_TYPES or kind == TokenType.NUM_LIST:
                 spec.min_value = self.get(info, "min_value", (int, float), where)
                 spec.max_value = self.get(info, "max_value", (int, float), where)
-            if kind == "NumListToken":
+            if kind == TokenType.NUM_LIST:
                 spec.length = self.get(info, "length", int, where)
-            if user and kind != "Token":
+            if user and kind != TokenType.TOKEN:
                 self.fail(f"only plain tokens can be user tokens, but {value!r} has type {kind}",
                           pointer_join(where, "user"))
             spec.user = user
@@ -448,13 +443,13 @@ class _Reader:
 
     def _token(self, spec: _TokenSpec, encrypt: bool, user: bool) -> Token:
         where = pointer("tokens", spec.value)
-        name = spec.value[:-1]
+        name = token_name(spec.value)
         with self.at(where):
             plain = Token(name)
             key = None if spec.key == token_key(plain, encrypt) else spec.key
-            if spec.type in ("NumToken", "FinalNumToken"):
+            if spec.type in NUMBER_TOKEN_TYPES:
                 return NumToken(name, spec.min_value, spec.max_value, key=key, desc=spec.desc)
-            if spec.type == "NumListToken":
+            if spec.type == TokenType.NUM_LIST:
                 return NumListToken(name, spec.min_value, spec.max_value, spec.length, key=key, desc=spec.desc)
             cls = UserToken if spec.user else ImpliedUserToken if user else Token
             return cls(name, key=key, desc=spec.desc)
@@ -520,7 +515,7 @@ class _Reader:
                 row = s.rows[r]
                 if chosen.intersection(row):
                     continue
-                pick = next((v for v in row if specs[v].type == "Token" and v not in responses), None)
+                pick = next((v for v in row if specs[v].type == TokenType.TOKEN and v not in responses), None)
                 if pick is None:
                     what = "the user's prompt line" if s.extended and r == len(s.rows) - 1 else "a guarded line"
                     self.fail(f"line {list(row)} is {what}, so it needs a UserToken, but each of its tokens is a "
@@ -605,7 +600,7 @@ class _Reader:
                     ts = tokensets[row] = TokenSet(tuple(tokens[v] for v in row))
             sets.append(ts)
         answer_spec = specs[answer]
-        if answer_spec.type != "Token" or answer_spec.key != token_key(Token(answer[:-1]), self.encrypt):
+        if answer_spec.type != TokenType.TOKEN or answer_spec.key != token_key(Token(token_name(answer)), self.encrypt):
             self.fail(f"{answer} is the generated line a {spec.choice} answers on: a plain token with the automatic "
                       f"key, found type {answer_spec.type} key {answer_spec.key!r}", pointer("tokens", answer))
         samples = self.get(raw, "samples", list, where)
@@ -616,10 +611,10 @@ class _Reader:
         outputs = [output for _, output, _ in parsed]
         with self.at(where):
             if cls is StateMachineInstruction:
-                states = _declared_states(answer_spec.desc) or list(dict.fromkeys(outputs))
+                states = states_from_description(answer_spec.desc) or list(dict.fromkeys(outputs))
                 instruction: BaseInstruction = StateMachineInstruction(sets, states, name=name)
             else:
-                state_map = _declared_map(answer_spec.desc) or self._seen_map(parsed)
+                state_map = state_map_from_description(answer_spec.desc) or self._seen_map(parsed)
                 instruction = MultiClassifierInstruction(sets, state_map, name=name)
         instruction.background.extend(self._strings(raw, "context", where, required=False))
         for snippets, output, s_where in parsed:
@@ -763,34 +758,6 @@ class _Reader:
             # This instruction's line only, as the file says: an equal line of another instruction that the
             # file leaves unguarded stays unguarded (the reference's add_guardrail).
             instruction.input_guardrails[index] = guardrail
-
-
-def _declared_states(desc: str | None) -> list[str] | None:
-    """The states a ``State_`` description in the reference's form lists (None for any other description)."""
-    found = _literal(_STATES_DESC, desc)
-    if isinstance(found, list) and found and all(isinstance(s, str) for s in found):
-        return found
-    return None
-
-
-def _declared_map(desc: str | None) -> dict[str, list[str]] | None:
-    """The state map a ``States_`` description in the reference's form lists (None for any other description)."""
-    found = _literal(_MAP_DESC, desc)
-    if isinstance(found, dict) and found and all(
-            isinstance(k, str) and isinstance(v, list) and v and all(isinstance(x, str) for x in v)
-            for k, v in found.items()):
-        return found
-    return None
-
-
-def _literal(pattern: "re.Pattern[str]", desc: str | None) -> Any:
-    match = pattern.fullmatch(desc) if isinstance(desc, str) else None
-    if match is None:
-        return None
-    try:
-        return ast.literal_eval(match.group(1))
-    except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
-        return None
 
 
 def pointer_join(base: str, *parts: Any) -> str:
