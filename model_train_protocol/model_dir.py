@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 from .errors import MTPError, MTPFileError
 from .formats.jsonio import dumps, process_alive, usual_file_mode, write_atomic
 from .formats.limits import max_config_bytes, read_limited
-from .formats.reader import parse_json
+from .formats.strict_json import parse_json
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -657,7 +657,7 @@ def load_trained(
 
 def _template_file(path: Path) -> dict[str, Any]:
     """A template file given for a directory trained elsewhere: a readable JSON object with instructions."""
-    from .formats.reader import read_json_file
+    from .formats.strict_json import read_json_file
 
     return _checked_template(read_json_file(path), path)
 

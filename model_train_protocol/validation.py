@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 import emoji
 
 from .constants import (
-    MAX_INSTRUCTION_CONTEXT, MAX_STRING_LENGTH, MIN_CONTEXT_LINES, MIN_GUARDRAIL_SAMPLES, MIN_SAMPLES,
-    MIN_STATE_MACHINE_SAMPLES,
+    MAX_STRING_LENGTH, MIN_CONTEXT_LINES, MIN_GUARDRAIL_SAMPLES, MIN_SAMPLES, MIN_STATE_MACHINE_SAMPLES,
 )
 from .errors import Problem, ProblemPath
 from .formats.versions import DEFAULT_VERSION, MAIN_VERSIONS, FormatVersion, layouts_holding
