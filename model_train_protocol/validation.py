@@ -17,6 +17,7 @@ import emoji
 
 from .constants import (
     MAX_STRING_LENGTH, MIN_CONTEXT_LINES, MIN_GUARDRAIL_SAMPLES, MIN_SAMPLES, MIN_STATE_MACHINE_SAMPLES,
+    STATE_TOKEN_NAME, token_value,
 )
 from .errors import Problem, ProblemPath
 from .formats.versions import DEFAULT_VERSION, MAIN_VERSIONS, FormatVersion, layouts_holding
@@ -422,7 +423,7 @@ def _looks_like_a_state_machine(protocol: "Protocol") -> bool:
     first = protocol.instructions[0]
     *rest, last = first.rows
     return (len(protocol.instructions) == 1 and first.prompt_index is None and bool(rest)
-            and [t.value for t in last.tokens] == ["State_"]
+            and [t.value for t in last.tokens] == [token_value(STATE_TOKEN_NAME)]
             and bool(first.samples) and all(s.final is NON for s in first.samples))
 
 

@@ -227,7 +227,7 @@ class _Reader(FieldChecks):
     def _old_state_machine(self, raw_sets: list, specs: list[_SetSpec]) -> bool:
         """Reference 0.5.x wrote state machines as bloom 1.1.0 with no marker: one set answering on ``State_``,
         every result ``<NON>`` (no generative file of the reference has a ``<NON>`` result, FORMAT.md 4.3)."""
-        if len(specs) != 1 or specs[0].extended or specs[0].rows[-1] != ("State_",):
+        if len(specs) != 1 or specs[0].extended or specs[0].rows[-1] != (_CHOICE["state_machine"][1],):
             return False
         samples = raw_sets[0].get("samples")
         return bool(samples) and all(isinstance(s, dict) and s.get("result") == NON.value for s in samples)
