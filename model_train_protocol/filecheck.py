@@ -13,7 +13,7 @@ from typing import Any
 
 from .errors import MTPError, MTPFileError
 from .formats import schemas
-from .formats.reader import read_json_file
+from .formats.strict_json import read_json_file
 from .formats.versions import parse_schema_url, rules_of
 
 

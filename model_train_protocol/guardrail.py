@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from .constants import MIN_GUARDRAIL_SAMPLES
 from .errors import GuardrailError, GuardrailTypeError
 
 __all__ = ["Guardrail", "MIN_GUARDRAIL_SAMPLES"]
 
-#: A guardrail needs this many examples of bad prompts before it can be saved.
-MIN_GUARDRAIL_SAMPLES = 3
 
 
 class Guardrail:

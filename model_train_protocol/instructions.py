@@ -12,10 +12,11 @@ from typing import Any, Iterable, Mapping, Sequence, Union
 
 from .errors import InstructionError, InstructionTypeError
 from .errors import DuplicateGuardrailError, GuardrailError, GuardrailIndexError, GuardrailTypeError
-from .guardrail import MIN_GUARDRAIL_SAMPLES, Guardrail
+from .constants import MIN_GUARDRAIL_SAMPLES, STATE_TOKEN_NAME, STATES_TOKEN_NAME, state_map_description, states_description
+from .guardrail import Guardrail
 from .labels import format_labels, parse_labels, read_labels
 from .tokens import NON, NumListToken, NumToken, SpecialToken, Token
-from .tokenset import Snippet, TokenSet
+from .tokenset import Snippet, TokenSet, line_guardrails
 
 __all__ = ["Instruction", "ExtendedInstruction", "StateMachineInstruction", "MultiClassifierInstruction", "Sample",
            "sample_labels", "BaseInstruction", "guardrail_map", "guardrail_conflicts",
@@ -460,13 +461,13 @@ class StateMachineInstruction(_ChoiceInstruction):
 
     kind = "state_machine"
     model_type = "state_machine"
-    _response_value = "State"
+    _response_value = STATE_TOKEN_NAME
 
     def __init__(self, context: Sequence[TokenSet], states: Sequence[str],
                  name: str = "StateMachineInstruction") -> None:
         super().__init__(context, name)
         object.__setattr__(self, "states", _states(states, self.name))
-        self._make_response(f"The responses that are acceptable: {list(self.states)!r}.")
+        self._make_response(states_description(self.states))
 
     def get_states(self) -> list[str]:
         """The states the model may answer, in the order declared."""
@@ -496,15 +497,13 @@ class MultiClassifierInstruction(_ChoiceInstruction):
 
     kind = "multi_classification_machine"
     model_type = "multi_classifier"
-    _response_value = "States"
+    _response_value = STATES_TOKEN_NAME
 
     def __init__(self, context: Sequence[TokenSet], state_map: Mapping[str, Sequence[str]],
                  name: str = "MultiClassifierInstruction") -> None:
         super().__init__(context, name)
         object.__setattr__(self, "state_map", _state_map(state_map, self.name))
-        shown = {label: list(values) for label, values in self.state_map.items()}
-        self._make_response("Acceptable responses must contain exactly 1 key and 1 value for every key in this "
-                            f"map, in any combination: {shown!r}.")
+        self._make_response(state_map_description(self.state_map))
 
     def add_sample(
         self,
@@ -667,7 +666,7 @@ def _resolve(instructions: Iterable["BaseInstruction"]) -> tuple[dict[str, Guard
     for ts in sets:
         key = ts.value_key
         candidates = (ts.guardrail,) if ts.guardrail is not None else (
-            (own[key],) if key in own else ts.line_guardrails)
+            (own[key],) if key in own else line_guardrails(ts))
         for g in candidates:
             seen = found.setdefault(key, g)
             if seen is not g and not any(c[0] == key and c[2] is g for c in conflicts):

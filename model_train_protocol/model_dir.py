@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 from .errors import MTPError, MTPFileError
 from .formats.jsonio import dumps, process_alive, usual_file_mode, write_atomic
 from .formats.limits import max_config_bytes, read_limited
-from .formats.reader import parse_json
+from .formats.strict_json import parse_json
 from .runtime import RUNTIME_FILE, RuntimeSpec
 
 if TYPE_CHECKING:
@@ -750,7 +750,7 @@ def upgrade_dir(path: "str | os.PathLike[str]") -> RuntimeSpec:
 
 def _template_file(path: Path) -> dict[str, Any]:
     """A template file given for a directory trained elsewhere: a readable JSON object with instructions."""
-    from .formats.reader import read_json_file
+    from .formats.strict_json import read_json_file
 
     return _checked_template(read_json_file(path), path)
 

@@ -70,8 +70,6 @@ __all__ = [
     "is_refusal_key",
 ]
 
-#: The placeholder for free text in template lines.
-
 
 @dataclass(frozen=True)
 class RenderedExample:

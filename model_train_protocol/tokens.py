@@ -16,6 +16,9 @@ from typing import Any
 
 import emoji
 
+from .constants import (
+    BOS_STRING, EOS_STRING, NON_STRING, PAD_STRING, RUN_STRING, UNK_STRING, TokenType, number_placeholder, token_value,
+)
 from .errors import TokenError, TokenTypeError
 
 __all__ = [
@@ -76,10 +79,13 @@ class Token:
     optional description that explains the token to the model.
     """
 
-    type_name = "Token"
+    type_name = TokenType.TOKEN
 
-    #: ``_line_guards``: the guarded TokenSets that start with this token (see ``TokenSet.set_guardrail``).
-    __slots__ = ("name", "value", "key", "desc", "_line_guards")
+    #: ``guarded_sets``: the TokenSets whose line starts with this token and that were given a guardrail,
+    #: in the order they were given it (``TokenSet.set_guardrail`` adds to it). It is the only way an equal
+    #: TokenSet of the same token objects finds a guardrail set on a TokenSet that no instruction uses (the
+    #: seed README guards ``tree_alice_talk`` and instructs with an equal ``alice_talk``).
+    __slots__ = ("name", "value", "key", "desc", "guarded_sets")
 
     def __init__(self, value: str, key: str | None = None, desc: str | None = None) -> None:
         if not isinstance(value, str):
@@ -97,9 +103,10 @@ class Token:
         if desc is not None and not isinstance(desc, str):
             raise TokenTypeError(f"Token {value!r}: desc must be a string or None, got {type(desc).__name__}.")
         self.name = value
-        self.value = value + "_"
+        self.value = token_value(value)
         self.key = key
         self.desc = desc
+        self.guarded_sets: tuple[Any, ...] = ()
 
     # Numeric attributes of the file format; plain tokens have none.
     min_value: int | float | None = None
@@ -222,7 +229,7 @@ class NumToken(Token):
     (a sample's ``value``).
     """
 
-    type_name = "NumToken"
+    type_name = TokenType.NUM
     __slots__ = ("min_value", "max_value")
 
     def __init__(
@@ -249,13 +256,13 @@ class NumToken(Token):
         return 1
 
     def placeholder(self) -> str:
-        return f"<num_{self.min_value}_{self.max_value}>"
+        return number_placeholder(self.min_value, self.max_value)
 
 
 class NumListToken(Token):
     """A token followed by a list of exactly ``length`` integers in ``[min_value, max_value]``."""
 
-    type_name = "NumListToken"
+    type_name = TokenType.NUM_LIST
     __slots__ = ("min_value", "max_value", "length")
 
     def __init__(
@@ -288,13 +295,13 @@ class NumListToken(Token):
         return self.length
 
     def placeholder(self) -> str:
-        return f"<num_{self.min_value}_{self.max_value}_{self.length}>"
+        return number_placeholder(self.min_value, self.max_value, self.length)
 
 
 class SpecialToken(Token):
     """One of the six structural tokens; value and key are the same literal, e.g. ``<BOS>``."""
 
-    type_name = "SpecialToken"
+    type_name = TokenType.SPECIAL
     __slots__ = ("special", "file_type")
 
     def __init__(self, literal: str, special: str, file_type: str) -> None:
@@ -303,6 +310,7 @@ class SpecialToken(Token):
         self.value = literal
         self.key = literal
         self.desc = None
+        self.guarded_sets = ()
         self.special = special
         self.file_type = file_type
 
@@ -310,14 +318,15 @@ class SpecialToken(Token):
         return f"mtp.{_SPECIAL_NAMES[self.value]}"
 
 
-_SPECIAL_NAMES = {"<BOS>": "BOS", "<EOS>": "EOS", "<RUN>": "RUN", "<PAD>": "PAD", "<UNK>": "UNK", "<NON>": "NON"}
+_SPECIAL_NAMES = {BOS_STRING: "BOS", EOS_STRING: "EOS", RUN_STRING: "RUN", PAD_STRING: "PAD", UNK_STRING: "UNK",
+                  NON_STRING: "NON"}
 
-BOS = SpecialToken("<BOS>", "start", "SpecialToken")
-EOS = SpecialToken("<EOS>", "end", "SpecialFinalToken")
-RUN = SpecialToken("<RUN>", "infer", "SpecialToken")
-PAD = SpecialToken("<PAD>", "pad", "SpecialToken")
-UNK = SpecialToken("<UNK>", "unknown", "SpecialToken")
-NON = SpecialToken("<NON>", "none", "SpecialFinalToken")
+BOS = SpecialToken(BOS_STRING, "start", TokenType.SPECIAL)
+EOS = SpecialToken(EOS_STRING, "end", TokenType.SPECIAL_FINAL)
+RUN = SpecialToken(RUN_STRING, "infer", TokenType.SPECIAL)
+PAD = SpecialToken(PAD_STRING, "pad", TokenType.SPECIAL)
+UNK = SpecialToken(UNK_STRING, "unknown", TokenType.SPECIAL)
+NON = SpecialToken(NON_STRING, "none", TokenType.SPECIAL_FINAL)
 
 #: The special tokens by literal, in the order of the file format's ``tokens`` map.
 SPECIAL_TOKENS: dict[str, SpecialToken] = {t.value: t for t in (BOS, EOS, NON, PAD, RUN, UNK)}

@@ -77,31 +77,16 @@ class TokenSet:
     def effective_guardrail(self) -> "Guardrail | None":
         """This set's guardrail, else the one set on another TokenSet of the very same token objects.
 
-        Such sets are one line to the model: the README guards ``tree_alice_talk``
-        and builds its instruction with an equal ``alice_talk``. When equal sets
-        were given different guardrails, only their own guardrails count here
-        (``Protocol.validate`` reports the disagreement).
+        Such sets are one line to the model: the seed README guards
+        ``tree_alice_talk`` and builds its instruction with an equal
+        ``alice_talk``. When equal sets were given different guardrails, only
+        their own guardrails count here (``Protocol.validate`` reports the
+        disagreement).
         """
         if self.guardrail is not None:
             return self.guardrail
-        line = self.line_guardrails
+        line = line_guardrails(self)
         return line[0] if len(line) == 1 else None
-
-    @property
-    def line_guardrails(self) -> tuple["Guardrail", ...]:
-        """The distinct guardrails that TokenSets of these very token objects carry, in the order they were set.
-
-        The line's first token holds those sets (see :meth:`set_guardrail`), so
-        they live exactly as long as the tokens do; there is no registry. A set
-        whose ``guardrail`` was cleared no longer counts.
-        """
-        record = getattr(self.tokens[0], "_line_guards", None)
-        entry = None if record is None else record.get(tuple(map(id, self.tokens)))
-        found: list[Guardrail] = []
-        for ts in () if entry is None else entry[1]:
-            if ts.guardrail is not None and not any(g is ts.guardrail for g in found):
-                found.append(ts.guardrail)
-        return tuple(found)
 
     @property
     def has_user(self) -> bool:
@@ -177,7 +162,9 @@ class TokenSet:
         if self.guardrail is not None and self.guardrail is not guardrail:
             raise GuardrailError(f"{self!r} already has a guardrail; a TokenSet can have at most one.")
         self.guardrail = guardrail
-        _remember_guarded_set(self)
+        first = self.tokens[0]
+        if not any(other is self for other in first.guarded_sets):
+            first.guarded_sets = (*first.guarded_sets, self)
 
     @property
     def key(self) -> str:
@@ -199,20 +186,20 @@ class TokenSet:
         return f"TokenSet([{', '.join(t.name for t in self.tokens)}])"
 
 
-def _remember_guarded_set(ts: TokenSet) -> None:
-    """Record the guarded ``ts`` on its line's first token, keyed by the ids of the line's tokens.
+def line_guardrails(ts: TokenSet) -> tuple["Guardrail", ...]:
+    """The distinct guardrails that TokenSets of the very token objects of ``ts`` carry, in the order they were set.
 
-    The entry keeps the tokens themselves alive, so the ids in its key cannot be
-    reused while it exists; it goes when the first token goes.
+    Computed on each call from the guarded sets of the line's first token,
+    compared token by token by identity (equal values of other token objects
+    are another protocol's line). A set whose ``guardrail`` was cleared no
+    longer counts.
     """
-    first = ts.tokens[0]
-    record = getattr(first, "_line_guards", None)
-    if record is None:
-        record = {}
-        object.__setattr__(first, "_line_guards", record)
-    entry = record.setdefault(tuple(map(id, ts.tokens)), (ts.tokens, []))
-    if not any(other is ts for other in entry[1]):
-        entry[1].append(ts)
+    found: list[Guardrail] = []
+    for other in ts.tokens[0].guarded_sets:
+        same_line = len(other.tokens) == len(ts.tokens) and all(a is b for a, b in zip(other.tokens, ts.tokens))
+        if same_line and other.guardrail is not None and not any(g is other.guardrail for g in found):
+            found.append(other.guardrail)
+    return tuple(found)
 
 
 def _as_int(value: Any, where: str) -> int:

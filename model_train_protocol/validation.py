@@ -15,9 +15,12 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 import emoji
 
+from .constants import (
+    MAX_STRING_LENGTH, MIN_CONTEXT_LINES, MIN_GUARDRAIL_SAMPLES, MIN_SAMPLES, MIN_STATE_MACHINE_SAMPLES,
+    STATE_TOKEN_NAME, token_value,
+)
 from .errors import Problem, ProblemPath
 from .formats.versions import DEFAULT_VERSION, MAIN_VERSIONS, FormatVersion, layouts_holding
-from .guardrail import MIN_GUARDRAIL_SAMPLES
 from .instructions import guardrail_conflicts, guardrail_map, instruction_guardrails
 from .labels import labels_problem, read_labels
 from .render import structural_strings
@@ -30,12 +33,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Problem", "validate_protocol", "collect_tokens", "substring_pairs", "MIN_CONTEXT_LINES", "MAX_STRING_LENGTH"]
 
-MIN_CONTEXT_LINES = 10
-MIN_SAMPLES = 3
-#: A state machine needs more samples than other instructions (FORMAT.md 5.1).
-MIN_STATE_MACHINE_SAMPLES = 10
-MAX_STRING_LENGTH = 300
-MAX_INSTRUCTION_CONTEXT = 10
 
 
 def collect_tokens(protocol: "Protocol") -> tuple[list[Token], set[int]]:
@@ -426,7 +423,7 @@ def _looks_like_a_state_machine(protocol: "Protocol") -> bool:
     first = protocol.instructions[0]
     *rest, last = first.rows
     return (len(protocol.instructions) == 1 and first.prompt_index is None and bool(rest)
-            and [t.value for t in last.tokens] == ["State_"]
+            and [t.value for t in last.tokens] == [token_value(STATE_TOKEN_NAME)]
             and bool(first.samples) and all(s.final is NON for s in first.samples))
 
 

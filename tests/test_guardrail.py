@@ -132,3 +132,31 @@ def test_a_line_guarded_twice_elsewhere_and_unguarded_here_is_a_conflict_not_a_g
     mtp.TokenSet((tokens[1],)).set_guardrail(_guard("Only dogs."))
     protocol = _protocol_on(tokens)
     assert [p.rule for p in protocol.validate()] == ["guardrail.conflict"]
+
+
+def test_two_protocols_in_one_process_do_not_leak_into_each_other(tmp_path):
+    """Each protocol's lines take only the guardrails of its own token objects; nothing is kept by a module."""
+    cats = (mtp.Token("Cat"), mtp.UserToken("Player"), mtp.Token("Done"))
+    dogs = (mtp.Token("Cat"), mtp.UserToken("Player"), mtp.Token("Done"))  # equal values, other objects
+    guard = _guard("Only cats.")
+    first = _protocol_on(cats, lambda ts: ts.set_guardrail(guard))
+    second = _protocol_on(dogs)
+    assert first.guardrail_map() == {"Player_": guard} and second.guardrail_map() == {}
+    saved = first.save(path=tmp_path / "a")
+    again, reread = mtp.Protocol.load(saved), mtp.Protocol.load(saved)
+    (key, loaded), = again.guardrail_map().items()  # a file's guardrail guards its instruction's line
+    assert reread.guardrail_map()[key] is not loaded and loaded.bad_output == "Only cats."
+    mtp.TokenSet(again.instructions[0].context[1].tokens).set_guardrail(_guard("Only dogs."))  # one protocol's change
+    assert again.instructions[0].context[1].effective_guardrail.bad_output == "Only dogs."
+    assert reread.instructions[0].context[1].effective_guardrail is None  # is not the other one's
+    assert list(reread.guardrail_map()) == [key]
+
+
+def test_a_token_keeps_its_guarded_sets_as_a_plain_declared_tuple():
+    """No hidden attribute and no id()-keyed map: the guarded sets are a slot every token has."""
+    tree, alice = mtp.Token("Tree"), mtp.UserToken("Alice")
+    assert tree.guarded_sets == () and not hasattr(tree, "__dict__")
+    guarded = mtp.TokenSet((tree, alice))
+    guarded.set_guardrail(_guard("No."))
+    guarded.set_guardrail(guarded.guardrail)  # the same guardrail again records the set once
+    assert tree.guarded_sets == (guarded,) and alice.guarded_sets == ()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from dataclasses import dataclass
 
 import typer
 from rich.console import Console
@@ -25,13 +26,39 @@ app = typer.Typer(
 #: Width of output to a file or pipe (no terminal to fit): wide enough that no table cuts a name.
 NON_TERMINAL_WIDTH = 10_000
 
-console = Console()
-#: Progress bars, spinners and warnings (silenced by --quiet).
-err_console = Console(stderr=True)
-#: Error lines: always shown.
-_error_console = Console(stderr=True)
 #: Key of ``--verbose`` in the root context's ``meta``.
 _VERBOSE = "mtp.verbose"
+#: Key of the invocation's :class:`Consoles` in the root context's ``meta``.
+_CONSOLES = "mtp.consoles"
+
+
+@dataclass(frozen=True)
+class Consoles:
+    """The consoles of one ``mtp`` invocation, made by the root callback from its options.
+
+    Made per invocation (never a module's console changed by ``--quiet``) so
+    that two invocations in one process, one of them quiet, do not affect each
+    other.
+    """
+
+    #: Results: tables, "wrote ..." lines, answers.
+    out: Console
+    #: Progress bars, spinners and warnings on stderr (silenced by --quiet).
+    err: Console
+
+    @classmethod
+    def create(cls, quiet: bool) -> "Consoles":
+        """Consoles on the current stdout/stderr; to a file or a pipe, tables as wide as their content."""
+        made = cls(Console(), Console(stderr=True, quiet=quiet))
+        for output in (made.out, made.err):
+            if not output.is_terminal:  # a file or a pipe: no terminal to fit, never cut a table
+                output.width = NON_TERMINAL_WIDTH
+        return made
+
+
+def consoles(ctx: typer.Context) -> Consoles:
+    """The consoles of the invocation whose (command's) context is ``ctx``, made by the root callback."""
+    return ctx.find_root().meta[_CONSOLES]
 
 
 def _version(value: bool) -> None:
@@ -72,18 +99,20 @@ def _root(
     if verbose and quiet:
         raise fail("--verbose and --quiet exclude each other; pass one.", 2)
     ctx.meta[_VERBOSE] = verbose
+    ctx.meta[_CONSOLES] = Consoles.create(quiet)
     if verbose:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    err_console.quiet = quiet
-    for output in (console, err_console):
-        if not output.is_terminal:  # a file or a pipe: tables as wide as their content, never cut
-            output.width = NON_TERMINAL_WIDTH
 
 
 def fail(message: str, code: int = 1) -> "typer.Exit":
     """Print one clear error line on stderr and return the exit to raise."""
-    _error_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    error_line(message)
     return typer.Exit(code)
+
+
+def error_line(message: str) -> None:
+    """``error: MESSAGE`` on stderr, always shown (``--quiet`` keeps errors), on a console of its own."""
+    Console(stderr=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 def main() -> None:
@@ -95,19 +124,19 @@ def main() -> None:
     try:
         app()  # click's standalone mode turns usage errors into a message and exit 2
     except MTPError as exc:
-        _error_console.print(f"[bold red]error:[/] {escape(str(exc).splitlines()[0])}", highlight=False, soft_wrap=True)
+        error_line(str(exc).splitlines()[0])
         sys.exit(1)
     except OSError as exc:
-        _error_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        error_line(str(exc))
         sys.exit(1)
     except KeyboardInterrupt:
-        _error_console.print("[bold red]error:[/] interrupted")
+        error_line("interrupted")
         sys.exit(130)
     except BaseException as exc:  # a bug, not bad input: still one line; MTP_DEBUG=1 shows the traceback
         from ..model_dir import native_panic
 
         if debug or not (isinstance(exc, Exception) or native_panic(exc)):
             raise
-        _error_console.print(f"[bold red]error:[/] internal error ({type(exc).__name__}: {escape(str(exc)[:300])}); rerun with "
-                          "`mtp --verbose ...` and report the traceback", highlight=False, soft_wrap=True)
+        error_line(f"internal error ({type(exc).__name__}: {str(exc)[:300]}); rerun with `mtp --verbose ...` and "
+                   "report the traceback")
         sys.exit(1)

@@ -8,19 +8,19 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 import typer
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeRemainingColumn
 
+from ..constants import DEFAULT_LAYOUT
 from ..export import LENIENT_RULES
 from ..protocol import Protocol
 from ..validation import Problem
-from ._app import err_console, fail
+from ._app import fail
 
 #: Work smaller than this (samples, bytes) finishes well within a second: no progress bar.
 PROGRESS_THRESHOLD = 20_000
 #: Rough size of one sample in a model file, to guess a file's sample count from its size.
 BYTES_PER_SAMPLE = 300
-#: The layout written by default.
-DEFAULT_VERSION = "0.3.2"
 
 
 def file_argument(help_text: str) -> Path:
@@ -75,11 +75,11 @@ def threads_option() -> Any:
                         "average leaves free, at least 1].")
 
 
-def load_protocol(path: Path) -> Protocol:
-    """Read a model file of any supported version; a spinner shows while a big file loads."""
-    if not _show(path.stat().st_size // BYTES_PER_SAMPLE):
+def load_protocol(path: Path, err: Console) -> Protocol:
+    """Read a model file of any supported version; a spinner shows on ``err`` while a big file loads."""
+    if not _show(err, path.stat().st_size // BYTES_PER_SAMPLE):
         return Protocol.load(path)
-    with err_console.status(f"Loading {path.name}…", spinner="dots"):
+    with err.status(f"Loading {path.name}…", spinner="dots"):
         return Protocol.load(path)
 
 
@@ -100,7 +100,7 @@ def unwritable(protocol: Protocol, problems: Sequence[Problem], path: Path, vers
     if protocol.validate(LENIENT_RULES):
         return invalid(problems, path)
     count = len(problems)
-    return fail(f"{path}: cannot be written as version {version or DEFAULT_VERSION} ({count} problem"
+    return fail(f"{path}: cannot be written as version {version or DEFAULT_LAYOUT} ({count} problem"
                 f"{'s' if count != 1 else ''}, first: {problems[0]}); choose a newer version.")
 
 
@@ -112,18 +112,18 @@ def require_valid(protocol: Protocol, path: Path) -> None:
 
 
 @contextmanager
-def progress_bar(total: int, description: str, counts: bool = True) -> Iterator[Callable[..., None]]:
-    """A progress bar on stderr for ``total`` items (only on a terminal, only for big jobs).
+def progress_bar(err: Console, total: int, description: str, counts: bool = True) -> Iterator[Callable[..., None]]:
+    """A progress bar on ``err`` for ``total`` items (only on a terminal, only for big jobs).
 
     Yields ``advance(n, description=None)``; a new description names the item in
     progress. ``counts=False`` hides "done/total" when the total is an estimate.
     """
-    if not _show(total):
+    if not _show(err, total):
         yield lambda n, description=None: None
         return
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                *((MofNCompleteColumn(),) if counts else ()), TimeRemainingColumn())
-    with Progress(*columns, console=err_console, transient=True) as progress:
+    with Progress(*columns, console=err, transient=True) as progress:
         task = progress.add_task(description, total=total)
 
         def advance(n: int, description: str | None = None) -> None:
@@ -132,5 +132,5 @@ def progress_bar(total: int, description: str, counts: bool = True) -> Iterator[
         yield advance
 
 
-def _show(amount: int) -> bool:
-    return err_console.is_terminal and amount >= PROGRESS_THRESHOLD
+def _show(err: Console, amount: int) -> bool:
+    return err.is_terminal and amount >= PROGRESS_THRESHOLD

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 
 from ..errors import MTPValueError
-from ._app import app, console, err_console
+from ._app import app, consoles
 from ._common import threads_option
 from ..formats.limits import text_problem
 from .run import (check_lines, describe, model_dir_argument, open_model, parse_numbers, similarity_option,
@@ -22,6 +22,7 @@ HELP = "Type a message and press Enter; /reset forgets the conversation, /quit (
 
 @app.command()
 def chat(
+    ctx: typer.Context,
     directory: Path = model_dir_argument(),
     instruction: Optional[str] = typer.Option(None, "--instruction", "-i", help="Instruction to chat with "
                                               "(optional when the model has only one)."),
@@ -38,18 +39,19 @@ def chat(
     threads: Optional[int] = threads_option(),
 ) -> None:
     """Chat with one instruction: each message goes in the user's prompt line, earlier turns in the lines before."""
+    io = consoles(ctx)
     lines, numbers = check_lines(line), parse_numbers(number)
-    model = open_model(directory, max_tokens, template, threshold, min_similarity, threads)
+    model = open_model(io.err, directory, max_tokens, template, threshold, min_similarity, threads)
     session = model.chat(instruction, lines or None, numbers)
     reconfigure = getattr(sys.stdin, "reconfigure", None)
     if reconfigure is not None:  # a line that is not UTF-8 reaches the check below instead of ending the chat
         reconfigure(errors="surrogateescape")
     interactive = sys.stdin.isatty()
     if interactive:
-        err_console.print(f"[bold]{session.spec.name}[/] — {HELP}")
+        io.err.print(f"[bold]{session.spec.name}[/] — {HELP}")
     while True:
         if interactive:
-            err_console.print("[bold cyan]you>[/] ", end="")
+            io.err.print("[bold cyan]you>[/] ", end="")
         message = sys.stdin.readline()
         if not message:
             break
@@ -63,14 +65,14 @@ def chat(
             continue
         problem = text_problem(message)
         if problem is not None:  # a line that is not valid UTF-8 (or holds NUL): say so and go on
-            err_console.print(f"[bold red]error:[/] this message {problem}; type it again.", highlight=False)
+            io.err.print(f"[bold red]error:[/] this message {problem}; type it again.", highlight=False)
             continue
         try:
             answer = session.send(message)
         except MTPValueError as exc:  # e.g. a structural token typed in the message: say so and go on
-            err_console.print(f"[bold red]error:[/] {escape(str(exc).splitlines()[0])}", highlight=False, soft_wrap=True)
+            io.err.print(f"[bold red]error:[/] {escape(str(exc).splitlines()[0])}", highlight=False, soft_wrap=True)
             continue
         if as_json:
             typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
         else:
-            console.print(describe(answer), highlight=False, soft_wrap=True)
+            io.out.print(describe(answer), highlight=False, soft_wrap=True)

@@ -8,13 +8,15 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ._app import app, console
+from ._app import app, consoles
 
 
 @app.command("env")
-def env(as_json: bool = typer.Option(False, "--json", help="Print the report as JSON.")) -> None:
+def env(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print the report as JSON.")) -> None:
     """Show Python, package versions, whether the SmolLM2 base is installed, and the training device."""
     from ..train.environment import environment_report
+
+    io = consoles(ctx)
 
     report = environment_report()
     if as_json:
@@ -38,4 +40,4 @@ def env(as_json: bool = typer.Option(False, "--json", help="Print the report as 
     else:
         extra = f", {', '.join(device['cuda_devices'])}" if device.get("cuda_devices") else ""
         table.add_row("device", f"{device['auto']} (--device auto){extra}; {device['cpu_threads']} CPU threads")
-    console.print(table)
+    io.out.print(table)

@@ -10,13 +10,14 @@ from typing import Callable, Iterator, Optional
 import typer
 from rich.markup import escape
 
-from ._app import app, console, err_console, fail
+from ._app import Consoles, app, consoles, fail
 from ._common import file_argument, load_protocol, threads_option
 from .run import model_dir_argument, open_model, similarity_option, threshold_option
 
 
 @app.command("eval")
 def eval_command(
+    ctx: typer.Context,
     directory: Path = model_dir_argument(),
     file: Path = file_argument("A model file (*_model.json): the trained protocol (its validation split is used) "
                                "or another one with held-out samples (all of it is used)."),
@@ -36,6 +37,7 @@ def eval_command(
     """Final accuracy, macro-F1 and per-final precision/recall, guardrail recall against false refusals across
     refusal thresholds (AUROC, refusal_curve.png), whether the prompts are really held out, response similarity,
     with a confusion matrix; per state (state machines) or per label (multi-classifiers) accuracy and confusion."""
+    io = consoles(ctx)
     from ..eval import evaluate, select_cases
     from ..eval.report import choice_tables, per_final_table, summary_table, sweep_table
 
@@ -43,15 +45,15 @@ def eval_command(
     target = out if out is not None else resolved.parent / f"{resolved.name}-eval"
     if resolved == target.resolve() or resolved in target.resolve().parents:
         raise fail(f"--out {target} is inside the model directory, whose files the manifest fixes; choose another.")
-    protocol = load_protocol(file)
-    model = open_model(directory, max_tokens, threshold=threshold, min_similarity=min_similarity, threads=threads)
+    protocol = load_protocol(file, io.err)
+    model = open_model(io.err, directory, max_tokens, threshold=threshold, min_similarity=min_similarity, threads=threads)
     cases = select_cases(protocol, model.manifest, model.specs, split)
     total = min(len(cases.examples), limit or len(cases.examples))
-    with _progress(total) as advance:
+    with _progress(io, total) as advance:
         report = evaluate(model, protocol, target, limit=limit, advance=advance, cases=cases)
     held_out = report["held_out"]
     if held_out["warning"]:
-        _warn(held_out["warning"])
+        _warn(io, held_out["warning"])
     if as_json:
         typer.echo(json.dumps({"source": report["source"], **report["summary"], "held_out": held_out,
                                "files": report["files"]}))
@@ -60,31 +62,31 @@ def eval_command(
     table = summary_table(summary, f"{protocol.name}: {report['source']}", held_out)
     table.caption = " ".join(filter(None, (held_out["warning"] and f"WARNING: {held_out['warning']}",
                                            held_out["note"])))
-    console.print(table)
-    console.print(per_final_table(summary))
+    io.out.print(table)
+    io.out.print(per_final_table(summary))
     for choice in choice_tables(summary):
-        console.print(choice)
+        io.out.print(choice)
     sweep = sweep_table(summary["refusal"])
     if sweep is not None:
-        console.print(sweep)
+        io.out.print(sweep)
     if summary["refusal"]["note"]:
-        console.print(escape(summary["refusal"]["note"]), highlight=False, soft_wrap=True)
+        io.out.print(escape(summary["refusal"]["note"]), highlight=False, soft_wrap=True)
     for path in report["files"]:
-        console.print(f"wrote {escape(path)}", highlight=False, soft_wrap=True)
+        io.out.print(f"wrote {escape(path)}", highlight=False, soft_wrap=True)
 
 
-def _warn(message: str) -> None:
-    err_console.print(f"[bold yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
+def _warn(io: Consoles, message: str) -> None:
+    io.err.print(f"[bold yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 @contextmanager
-def _progress(total: int) -> Iterator[Callable[[int], None]]:
+def _progress(io: Consoles, total: int) -> Iterator[Callable[[int], None]]:
     """A bar on a terminal: each example costs a model run, so even a few dozen take seconds."""
-    if not err_console.is_terminal:
+    if not io.err.is_terminal:
         yield lambda n: None
         return
     from rich.progress import Progress
 
-    with Progress(console=err_console, transient=True) as progress:
+    with Progress(console=io.err, transient=True) as progress:
         task = progress.add_task("Evaluating", total=total)
         yield lambda n: progress.advance(task, n)

@@ -12,7 +12,7 @@ from rich.markup import escape
 from ..errors import MTPValidationError, MTPValueError
 from ..formats.limits import file_name_problem
 from ..export import FORMATS, export_protocol, total_examples
-from ._app import app, console
+from ._app import app, consoles
 from ._common import choice_option, file_argument, invalid, load_protocol, progress_bar
 
 
@@ -27,6 +27,7 @@ def default_out_dir(protocol_name: str, fmt: str) -> Path:
 
 @app.command()
 def export(
+    ctx: typer.Context,
     file: Path = file_argument("A model file (*_model.json) of any supported version."),
     fmt: str = choice_option(..., "--format", "-f", choices=tuple(FORMATS), help="openai-chat: OpenAI fine-tuning, "
                              "TRL; prompt-completion: TRL; alpaca / sharegpt: LLaMA-Factory, axolotl; text: any "
@@ -48,12 +49,13 @@ def export(
     Beside them: chat_template.jinja (chat formats: the raw MTP chat template with generation markers),
     added_tokens.json (tokens to add as special tokens), dataset_info.json (LLaMA-Factory) and axolotl.yaml.
     """
-    protocol = load_protocol(file)
+    io = consoles(ctx)
+    protocol = load_protocol(file, io.err)
     name = fmt
     directory = out if out is not None else default_out_dir(protocol.name, name)
     total = total_examples(protocol, guardrails)
     try:
-        with progress_bar(total, f"Exporting {name}") as advance:
+        with progress_bar(io.err, total, f"Exporting {name}") as advance:
             result = export_protocol(protocol, directory, name, val_split=val_split, seed=seed,
                                      context=context, guardrails=guardrails, progress=advance)
     except MTPValidationError as exc:
@@ -66,7 +68,7 @@ def export(
         }, ensure_ascii=False))
         return
     for split, path in result.files.items():
-        console.print(f"wrote {escape(str(path))}: {result.counts[split]} examples", highlight=False, soft_wrap=True)
-    console.print(f"{result.guardrail_examples} of them guardrail refusals; format {name}", highlight=False, soft_wrap=True)
-    console.print(f"for fine-tuning tools: {escape(', '.join(sorted(result.tool_files)))}", highlight=False,
-                  soft_wrap=True)
+        io.out.print(f"wrote {escape(str(path))}: {result.counts[split]} examples", highlight=False, soft_wrap=True)
+    io.out.print(f"{result.guardrail_examples} of them guardrail refusals; format {name}", highlight=False, soft_wrap=True)
+    io.out.print(f"for fine-tuning tools: {escape(', '.join(sorted(result.tool_files)))}", highlight=False,
+                 soft_wrap=True)

@@ -10,12 +10,13 @@ import typer
 from rich.markup import escape
 
 from ..export_gguf import QUANTS, export_gguf
-from ._app import app, console
+from ._app import app, consoles
 from ._common import choice_option, existing
 
 
 @app.command("export-model")
 def export_model(
+    ctx: typer.Context,
     model_dir: Path = typer.Argument(..., callback=existing(directory=True), help="A directory written by `mtp train`."),
     fmt: str = choice_option(..., "--format", "-f", choices=("gguf",),
                              help="gguf: llama.cpp (llama-server, LLMUnity, NobodyWho)."),
@@ -31,6 +32,7 @@ def export_model(
     as_json: bool = typer.Option(False, "--json", help="Print the files written as JSON."),
 ) -> None:
     """Write the model (LoRA merged) as a GGUF file, with a GBNF grammar per instruction, prompts.json and a README."""
+    io = consoles(ctx)
     written = export_gguf(model_dir, out, quant=quant, strict_refusal=strict_refusal,
                           without_intent_head=without_intent_head)
     if as_json:
@@ -40,8 +42,8 @@ def export_model(
                                "notes": written.notes},
                               ensure_ascii=False))
         return
-    console.print(f"wrote {escape(str(written['gguf']))} ({quant})", highlight=False, soft_wrap=True)
-    console.print(f"{len(written['grammars'])} grammar(s), prompts.json and README.md in "
-                  f"{escape(str(written['gguf'].parent))}", highlight=False, soft_wrap=True)
+    io.out.print(f"wrote {escape(str(written['gguf']))} ({quant})", highlight=False, soft_wrap=True)
+    io.out.print(f"{len(written['grammars'])} grammar(s), prompts.json and README.md in "
+                 f"{escape(str(written['gguf'].parent))}", highlight=False, soft_wrap=True)
     for note in written.notes:
-        console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
+        io.out.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)

@@ -12,7 +12,7 @@ from rich.markup import escape
 from ..csv_import import LAYOUTS, import_csv as import_rows
 from ..errors import MTPFileError
 from ..formats.limits import check_text, read_limited
-from ._app import app, console, err_console, fail
+from ._app import app, consoles, fail
 from ._common import existing
 
 
@@ -28,6 +28,7 @@ def _context_text(path: Path) -> str:
 
 @app.command("import-csv")
 def import_csv(
+    ctx: typer.Context,
     file: Path = typer.Argument(..., callback=existing(directory=False),
                                 help="CSV with the columns Input, Output (or one column per label) and (optional) "
                                      "Reference."),
@@ -52,6 +53,7 @@ def import_csv(
 
     Rows that cannot be used are listed as warnings with their row number.
     """
+    io = consoles(ctx)
     lines = list(context)
     if context_file is not None:
         lines += [line.strip() for line in _context_text(context_file).splitlines() if line.strip()]
@@ -59,11 +61,11 @@ def import_csv(
         raise fail(f"--layout must be one of {', '.join(LAYOUTS)}, not {layout!r}.", 2)
     result = import_rows(file, name=name, context=lines, layout=layout, version=version)
     for issue in result.skipped:
-        err_console.print(f"[yellow]warning:[/] {escape(str(file))}: {escape(str(issue))}", highlight=False, soft_wrap=True)
+        io.err.print(f"[yellow]warning:[/] {escape(str(file))}: {escape(str(issue))}", highlight=False, soft_wrap=True)
     problems = result.protocol.validate()
     if problems:
         for problem in problems:
-            err_console.print(f"[yellow]problem:[/] {escape(str(problem))}", highlight=False, soft_wrap=True)
+            io.err.print(f"[yellow]problem:[/] {escape(str(problem))}", highlight=False, soft_wrap=True)
         count = len(problems)
         raise fail(f"{file}: the imported protocol is invalid ({count} problem{'s' if count != 1 else ''} above); "
                    "fix the CSV or add context lines with --context.")
@@ -83,7 +85,7 @@ def import_csv(
     else:
         answers = "multi-classifier, labels: " + "; ".join(f"{label} ({', '.join(values)})"
                                                          for label, values in result.states.items())
-    console.print(f"{result.samples} samples, {result.guardrail_samples} guardrail prompts, "
-                  f"{len(result.skipped)} row issue(s); {escape(answers)}", highlight=False, soft_wrap=True)
-    console.print(f"wrote {escape(str(model))}", highlight=False, soft_wrap=True)
-    console.print(f"wrote {escape(str(template))}", highlight=False, soft_wrap=True)
+    io.out.print(f"{result.samples} samples, {result.guardrail_samples} guardrail prompts, "
+                 f"{len(result.skipped)} row issue(s); {escape(answers)}", highlight=False, soft_wrap=True)
+    io.out.print(f"wrote {escape(str(model))}", highlight=False, soft_wrap=True)
+    io.out.print(f"wrote {escape(str(template))}", highlight=False, soft_wrap=True)

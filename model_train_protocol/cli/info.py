@@ -10,12 +10,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..info import IMBALANCE_RATIO, THIN_FINAL_SAMPLES, LengthStats, ProtocolStats, protocol_stats
-from ._app import app, console, err_console
+from ._app import Consoles, app, consoles
 from ._common import file_argument, load_protocol
 
 
 @app.command()
 def info(
+    ctx: typer.Context,
     file: Path = file_argument("A model file (*_model.json) of any supported version."),
     as_json: bool = typer.Option(False, "--json", help="Print the statistics as JSON."),
     thin: int = typer.Option(THIN_FINAL_SAMPLES, min=1, help="Warn about finals with fewer samples than this."),
@@ -23,14 +24,15 @@ def info(
                                     "has this many times the samples of its smallest."),
 ) -> None:
     """Show instructions, samples per final, guardrails, tokens, context and string lengths of a model file."""
-    stats = protocol_stats(load_protocol(file), thin=thin, imbalance=imbalance)
+    io = consoles(ctx)
+    stats = protocol_stats(load_protocol(file, io.err), thin=thin, imbalance=imbalance)
     if as_json:
         typer.echo(json.dumps(stats.as_dict(), indent=2, ensure_ascii=False))
         return
-    _print(stats)
+    _print(io, stats)
 
 
-def _print_answers(stats: ProtocolStats) -> None:
+def _print_answers(io: Consoles, stats: ProtocolStats) -> None:
     """States of a state machine and label values of a multi-classifier, each with its sample count."""
     for s in stats.instructions:
         if s.states is not None:
@@ -39,7 +41,7 @@ def _print_answers(stats: ProtocolStats) -> None:
             table.add_column("samples", justify="right")
             for state, n in s.states.items():
                 table.add_row(escape(state), str(n))
-            console.print(table)
+            io.out.print(table)
         if s.labels is not None:
             table = Table(title="Labels" if len(stats.instructions) == 1 else f"Labels ({escape(s.name)})",
                           title_justify="left")
@@ -48,11 +50,11 @@ def _print_answers(stats: ProtocolStats) -> None:
             for label, counts in s.labels.items():
                 for value, n in counts.items():
                     table.add_row(escape(label), escape(value), str(n))
-            console.print(table)
+            io.out.print(table)
 
 
-def _print(stats: ProtocolStats) -> None:
-    console.print(
+def _print(io: Consoles, stats: ProtocolStats) -> None:
+    io.out.print(
         f"[bold]{escape(stats.name)}[/]: {escape(stats.model_type)} model, {len(stats.instructions)} instruction(s), "
         f"{stats.samples} samples, inputs={stats.inputs}, encrypt={stats.encrypt}, {stats.context_lines} context "
         f"lines ({stats.protocol_context_lines} protocol)", highlight=False, soft_wrap=True)
@@ -66,8 +68,8 @@ def _print(stats: ProtocolStats) -> None:
         finals = ", ".join(f"{escape(name)} {n}" for name, n in s.finals.items())
         table.add_row(escape(s.name), s.kind, str(s.samples), finals, str(s.guardrail_examples),
                       str(s.duplicates), str(s.context_lines))
-    console.print(table)
-    _print_answers(stats)
+    io.out.print(table)
+    _print_answers(io, stats)
 
     if stats.guardrails:
         table = Table(title="Guardrails", title_justify="left")
@@ -76,7 +78,7 @@ def _print(stats: ProtocolStats) -> None:
         table.add_column("guards (instruction\\[input line])", overflow="fold")
         for g in stats.guardrails:
             table.add_row(escape(g.bad_output), str(g.samples), escape(", ".join(g.guards)))
-        console.print(table)
+        io.out.print(table)
 
     table = Table(title="String lengths (characters)", title_justify="left")
     for column in ("strings", "count", "min", "median", "p90", "max"):
@@ -84,10 +86,10 @@ def _print(stats: ProtocolStats) -> None:
     for name, ls in stats.lengths.items():
         if isinstance(ls, LengthStats):
             table.add_row(name, str(ls.count), str(ls.min), f"{ls.median:g}", str(ls.p90), str(ls.max))
-    console.print(table)
+    io.out.print(table)
 
     kinds = ", ".join(f"{n} {kind}" for kind, n in stats.tokens.items())
-    console.print(f"tokens: {sum(stats.tokens.values())} ({kinds})", highlight=False, soft_wrap=True)
-    console.print(f"exact duplicate samples: {stats.duplicates}", highlight=False, soft_wrap=True)
+    io.out.print(f"tokens: {sum(stats.tokens.values())} ({kinds})", highlight=False, soft_wrap=True)
+    io.out.print(f"exact duplicate samples: {stats.duplicates}", highlight=False, soft_wrap=True)
     for warning in stats.warnings:
-        err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+        io.err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)

@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any, List, Optional
 
 import typer
+from rich.console import Console
 from rich.markup import escape
 
 from ..errors import MTPValueError
 from ..formats.limits import check_text, text_problem
 from ..infer.prompt import check_sampling
-from ._app import app, console, err_console
+from ._app import app, consoles
 from ._common import existing, threads_option
 
 __all__ = ["open_model", "parse_numbers", "describe", "check_lines", "template_option", "threshold_option",
@@ -40,16 +41,16 @@ def similarity_option() -> Any:
                         "chosen at training; 0: off].")
 
 
-def open_model(directory: Path, max_tokens: Optional[int] = None, template: Optional[Path] = None,
+def open_model(err: Console, directory: Path, max_tokens: Optional[int] = None, template: Optional[Path] = None,
                threshold: Optional[float] = None, min_similarity: Optional[float] = None,
                threads: Optional[int] = None) -> Any:
-    """Load a trained model (PyTorch needed; a clear error says how to install it)."""
+    """Load a trained model (PyTorch needed; a clear error says how to install it), a spinner on ``err``."""
     from ..train.extra import require_train_extra
 
     require_train_extra()
     from ..infer.model import Model
 
-    with err_console.status(f"Loading {directory}…", spinner="dots"):
+    with err.status(f"Loading {directory}…", spinner="dots"):
         return Model.load(directory, max_text_tokens=max_tokens, template=template, threshold=threshold,
                           min_similarity=min_similarity, threads=threads)
 
@@ -119,6 +120,7 @@ def _read_prompt(model: Any, prompt: str, instruction: Optional[str]) -> tuple[s
 
 @app.command()
 def run(
+    ctx: typer.Context,
     directory: Path = model_dir_argument(),
     instruction: Optional[str] = typer.Option(None, "--instruction", "-i", help="Instruction name "
                                               "(optional when the model has only one)."),
@@ -141,15 +143,16 @@ def run(
     threads: Optional[int] = threads_option(),
 ) -> None:
     """Answer one prompt: the lines fill the instruction's template, the answer always has the template's shape."""
+    io = consoles(ctx)
     lines, numbers = check_lines(line), parse_numbers(number)
     if prompt is not None and (lines or numbers):
         raise MTPValueError("give either --prompt or --line/--number, not both.")
     check_sampling(temperature, seed, flags=True)
-    model = open_model(directory, max_tokens, template, threshold, min_similarity, threads)
+    model = open_model(io.err, directory, max_tokens, template, threshold, min_similarity, threads)
     if prompt is not None:
         instruction, lines, numbers = _read_prompt(model, check_text(prompt, "--prompt"), instruction)
     answer = model.run(instruction, lines, numbers, sample=sample, temperature=temperature, seed=seed)
     if as_json:
         typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
     else:
-        console.print(describe(answer), highlight=False, soft_wrap=True)
+        io.out.print(describe(answer), highlight=False, soft_wrap=True)

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
+from rich.console import Console
 from rich.markup import escape
 
 from ..errors import MTPError
-from ._app import app, console, err_console, verbose_asked
+from ._app import app, consoles, verbose_asked
 from ._common import existing, threads_option
 from .run import similarity_option, threshold_option
 
@@ -99,9 +100,10 @@ def serve(
     from ..serve import create_app
     from ..serve.limits import ServeLimits, guarded_protocol
 
+    io = consoles(ctx)
     sock = listen(host, port)  # before loading: a taken port is told at once
     try:
-        with err_console.status("Loading the models…", spinner="dots"):
+        with io.err.status("Loading the models…", spinner="dots"):
             application = create_app(list(directories), queue_limit=queue_limit, threshold=threshold,
                                      max_text_tokens=max_text_tokens, min_similarity=min_similarity,
                                      allowed_hosts=allowed_hosts(host, allow_host))
@@ -110,18 +112,18 @@ def serve(
         shown = f"[{bound_host}]" if ":" in bound_host else bound_host
         url = f"http://{shown}:{bound_port}"
         if not is_loopback(host):
-            err_console.print(f"warning: listening on {escape(host)}: anyone who can reach this machine can use the "
-                              "models (no authentication); use the default --host 127.0.0.1 to serve only this "
-                              "machine.", highlight=False, soft_wrap=True)
+            io.err.print(f"warning: listening on {escape(host)}: anyone who can reach this machine can use the "
+                         "models (no authentication); use the default --host 127.0.0.1 to serve only this "
+                         "machine.", highlight=False, soft_wrap=True)
         names = ", ".join(application.state.mtp.models)
-        console.print(f"serving {escape(names)} at {url} (API docs: {url}/docs); Ctrl+C stops", highlight=False,
-                      soft_wrap=True)
+        io.out.print(f"serving {escape(names)} at {url} (API docs: {url}/docs); Ctrl+C stops", highlight=False,
+                     soft_wrap=True)
         verbose = verbose_asked(ctx)
         limits = ServeLimits(request_timeout_s=request_timeout, max_connections=max_connections)
         config = uvicorn.Config(application, log_level="info" if verbose else "warning", access_log=verbose,
                                 timeout_graceful_shutdown=5, http=guarded_protocol(limits),
                                 timeout_keep_alive=limits.idle_timeout_s)
-        _run_until_stopped(uvicorn.Server(config), sock)
+        _run_until_stopped(uvicorn.Server(config), sock, io.err)
     finally:
         sock.close()
 
@@ -134,7 +136,7 @@ def _stopped(_signum: int, _frame: object) -> None:
     raise _Stopped
 
 
-def _run_until_stopped(server: "object", sock: socket.socket) -> None:
+def _run_until_stopped(server: "object", sock: socket.socket, err: Console) -> None:
     """Serve until Ctrl+C or SIGTERM; uvicorn shuts down gracefully, then re-raises the signal: a normal exit here."""
     previous = signal.signal(signal.SIGTERM, _stopped)
     try:
@@ -143,4 +145,4 @@ def _run_until_stopped(server: "object", sock: socket.socket) -> None:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
-    err_console.print("stopped", highlight=False)
+    err.print("stopped", highlight=False)

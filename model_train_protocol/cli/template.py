@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from ..errors import MTPValidationError
-from ._app import app, console
+from ._app import app, consoles
 from ._common import file_argument, load_protocol, unwritable
 
 #: Template versions and the model versions whose layout they belong to.
@@ -19,6 +19,7 @@ TEMPLATE_TO_MODEL = {"1.2.0": "1.2.1", "2.1.0": "2.0.1"}
 
 @app.command()
 def template(
+    ctx: typer.Context,
     file: Path = file_argument("A model file (*_model.json) of any supported version."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", file_okay=False,
                                        show_default=False, help="Directory for the template file (default: the model file's directory)."),
@@ -28,7 +29,8 @@ def template(
     as_json: bool = typer.Option(False, "--json", help="Print the file written as JSON."),
 ) -> None:
     """Regenerate {name}_template.json from a model file."""
-    protocol = load_protocol(file)
+    io = consoles(ctx)
+    protocol = load_protocol(file, io.err)
     directory = out if out is not None else file.parent
     options = {} if version is None else {"version": TEMPLATE_TO_MODEL.get(version.strip(), version)}
     try:
@@ -38,4 +40,4 @@ def template(
     if as_json:
         typer.echo(json.dumps({"file": str(written)}, ensure_ascii=False))
         return
-    console.print(f"wrote {escape(str(written))}", highlight=False, soft_wrap=True)
+    io.out.print(f"wrote {escape(str(written))}", highlight=False, soft_wrap=True)

@@ -21,7 +21,7 @@ from rich.table import Table
 
 from .._env import rank
 from ..train.config import TrainConfig, option_name, settings
-from ._app import app, console, err_console, fail
+from ._app import Consoles, app, consoles, fail
 from ._common import file_argument, load_protocol, require_valid
 
 
@@ -68,11 +68,12 @@ def train_command(
     from ..train.config_file import read_config_file
     from ..train.extra import require_train_extra
 
+    io = consoles(ctx)
     values = read_config_file(config_file) if config_file is not None else {}
     values.update({name: value for name, value in chosen.items() if _given(ctx, name)})
     if out is not None:
         values["out"] = str(out)
-    if err_console.quiet:
+    if io.err.quiet:
         values["progress"] = False
     target = values.pop("out", None)
     if target is None:
@@ -81,7 +82,7 @@ def train_command(
     require_train_extra()
     from ..train import train
 
-    protocol = load_protocol(model_file)
+    protocol = load_protocol(model_file, io.err)
     require_valid(protocol, model_file)
     result = train(protocol, Path(target), config, force=force)
     if rank() == 0:
@@ -93,7 +94,7 @@ def train_command(
         if as_json:
             typer.echo(json.dumps({"out": str(target), **metrics, "ignored": ignored}, ensure_ascii=False))
         else:
-            _summary(metrics, Path(target), ignored)
+            _summary(io, metrics, Path(target), ignored)
 
 
 def _given(ctx: typer.Context, name: str) -> bool:
@@ -105,7 +106,7 @@ def _given(ctx: typer.Context, name: str) -> bool:
     return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
 
 
-def _summary(metrics: dict, out: Path, ignored: list[str]) -> None:
+def _summary(io: Consoles, metrics: dict, out: Path, ignored: list[str]) -> None:
     def pct(value: Optional[float]) -> str:
         return "-" if value is None else f"{100 * value:.0f}%"
 
@@ -134,11 +135,11 @@ def _summary(metrics: dict, out: Path, ignored: list[str]) -> None:
         f"{name}: {len(classes)} classes" for name, classes in heads.get("classes", {}).items())
         + f" (the fine-tuned sentence encoder decides the final; {heads.get('seconds', 0):.1f} s)")
     table.add_row("time", f"{metrics['seconds']:.1f} s on {metrics['world_size']} process(es)")
-    console.print(table)
+    io.out.print(table)
     for note in ignored:
-        console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
+        io.out.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
     if (metrics.get("check_val") or {}).get("examples"):
-        console.print("note: validation prompts are the protocol's own samples and share its phrasings; they "
-                      "measure memory. Measure quality with `mtp eval` on prompts written apart (new wording, new "
-                      "off-topic prompts).", highlight=False, soft_wrap=True)
-    console.print(f"wrote {escape(str(out))}", highlight=False, soft_wrap=True)
+        io.out.print("note: validation prompts are the protocol's own samples and share its phrasings; they "
+                     "measure memory. Measure quality with `mtp eval` on prompts written apart (new wording, new "
+                     "off-topic prompts).", highlight=False, soft_wrap=True)
+    io.out.print(f"wrote {escape(str(out))}", highlight=False, soft_wrap=True)

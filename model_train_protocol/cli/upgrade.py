@@ -9,12 +9,13 @@ import typer
 from rich.markup import escape
 
 from ..model_dir import RUNTIME_FILE, upgrade_dir
-from ._app import app, console
+from ._app import app, consoles
 from ._common import existing
 
 
 @app.command("upgrade")
 def upgrade(
+    ctx: typer.Context,
     model_dir: Path = typer.Argument(..., callback=existing(directory=True), help="A directory written by `mtp train`."),
     as_json: bool = typer.Option(False, "--json", help="Print the file written as JSON."),
 ) -> None:
@@ -28,5 +29,5 @@ def upgrade(
         typer.echo(json.dumps({"runtime": str(model_dir / RUNTIME_FILE), "instructions": list(spec.specs)},
                               ensure_ascii=False))
         return
-    console.print(f"wrote {escape(str(model_dir / RUNTIME_FILE))} ({len(spec.instructions)} instruction(s)); "
+    consoles(ctx).out.print(f"wrote {escape(str(model_dir / RUNTIME_FILE))} ({len(spec.instructions)} instruction(s)); "
                   "the manifest lists it", highlight=False, soft_wrap=True)

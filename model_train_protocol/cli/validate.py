@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from ..filecheck import SCHEMA_SAMPLES_PER_SET, FileCheck, check_file
-from ._app import app, console
+from ._app import Consoles, app, consoles
 from ._common import BYTES_PER_SAMPLE, existing, progress_bar
 
 #: Longer messages (a schema error quoting a whole array) are cut on screen; --json keeps them whole.
@@ -19,6 +19,7 @@ MAX_SHOWN = 160
 
 @app.command()
 def validate(
+    ctx: typer.Context,
     files: List[Path] = typer.Argument(
         ..., callback=existing(directory=False), help="Model (*_model.json) or template (*_template.json) files."
     ),
@@ -34,9 +35,10 @@ def validate(
     Exit status: 0 when every file is valid, 1 when some file has problems, 2 on
     a usage error (including a file that does not exist).
     """
+    io = consoles(ctx)
     sizes = [path.stat().st_size // BYTES_PER_SAMPLE for path in files]  # about one sample per unit
     results: list[FileCheck] = []
-    with progress_bar(sum(sizes), "Validating", counts=False) as advance:
+    with progress_bar(io.err, sum(sizes), "Validating", counts=False) as advance:
         for path, size in zip(files, sizes):
             advance(0, f"Validating {path.name}")
             results.append(check_file(path, full_schema))
@@ -46,12 +48,12 @@ def validate(
         typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
     else:
         for result in results:
-            _print(result)
+            _print(io, result)
     if not all(r.valid for r in results):
         raise typer.Exit(1)
 
 
-def _print(result: FileCheck) -> None:
+def _print(io: Consoles, result: FileCheck) -> None:
     what = result.kind if result.version is None else f"{result.kind} {result.version}"
     if result.kind != "unknown" and not result.schema_checked:
         what += ", no schema for this version"
@@ -59,15 +61,15 @@ def _print(result: FileCheck) -> None:
         what += f", schema checked on the first {SCHEMA_SAMPLES_PER_SET} samples per instruction"
     name = escape(result.path)
     if result.valid:
-        console.print(f"[green]✓[/] {name}: valid ({what})", highlight=False, soft_wrap=True)
+        io.out.print(f"[green]✓[/] {name}: valid ({what})", highlight=False, soft_wrap=True)
         return
     count = len(result.problems)
-    console.print(f"[red]✗[/] {name}: {count} problem{'s' if count != 1 else ''} ({what})", highlight=False, soft_wrap=True)
+    io.out.print(f"[red]✗[/] {name}: {count} problem{'s' if count != 1 else ''} ({what})", highlight=False, soft_wrap=True)
     for problem in result.problems:
         pointer = None if problem.pointer is None else problem.pointer or "/"
         at = " ".join(x for x in (pointer, problem.where) if x)
         message = problem.message if len(problem.message) <= MAX_SHOWN else problem.message[: MAX_SHOWN - 1] + "…"
-        console.print(f"  [bold]{escape(at)}[/] [dim]\\[{problem.rule}][/] {escape(message)}", highlight=False,
-                      soft_wrap=True)
+        io.out.print(f"  [bold]{escape(at)}[/] [dim]\\[{problem.rule}][/] {escape(message)}", highlight=False,
+                     soft_wrap=True)
         if problem.hint:
-            console.print(f"    [cyan]fix:[/] {escape(problem.hint)}", highlight=False, soft_wrap=True)
+            io.out.print(f"    [cyan]fix:[/] {escape(problem.hint)}", highlight=False, soft_wrap=True)

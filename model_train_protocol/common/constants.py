@@ -2,7 +2,7 @@
 and the limits the reference's validation checks, as this package defines them."""
 
 from ..tokens import BOS, EOS, NON, PAD, RUN, UNK
-from ..validation import MAX_INSTRUCTION_CONTEXT, MAX_STRING_LENGTH, MIN_CONTEXT_LINES, MIN_SAMPLES
+from ..constants import MAX_INSTRUCTION_CONTEXT, MAX_STRING_LENGTH, MIN_CONTEXT_LINES, MIN_SAMPLES
 
 BOS_TOKEN = BOS
 EOS_TOKEN = EOS

@@ -20,7 +20,7 @@ from ..protocol import Version
 from ..errors import InstructionError, StateMachineError
 from ..instructions import BaseInstruction
 from ..reference_api.protocol import layout_of
-from ..validation import MIN_SAMPLES
+from ..constants import MIN_SAMPLES
 from .facade import FacadeType
 
 __all__ = ["Protocol"]

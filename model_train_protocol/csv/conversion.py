@@ -27,13 +27,13 @@ from ..compat.instructions import MultiClassifierInstruction, StateMachineInstru
 from ..compat.protocol import Protocol
 from ..csv_import import BAD_PROMPT, GOOD_PROMPT, GUARDRAIL_OUTPUT, RowIssue, read_table
 from ..errors import ConversionError, ProtocolError
-from ..guardrail import MIN_GUARDRAIL_SAMPLES, Guardrail
+from ..constants import MIN_GUARDRAIL_SAMPLES, MIN_SAMPLES
+from ..guardrail import Guardrail
 from ..reference_api.io import InstructionInput, StateMachineInput
 from ..tokens import Token
 from ..tokenset import TokenSet
 from ..v1 import ProtocolV1
 from ..v2 import ProtocolV2
-from ..validation import MIN_SAMPLES
 
 __all__ = ["CSVConversion", "CSVLine", "MultiCSVLine", "CSVProtocol"]
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable
 
+from ..constants import BOS_STRING, EOS_STRING, token_type as type_of
 from ..instructions import guardrail_map, instruction_guardrails
 from ..render import KeyMap, tokenset_keys
 from ..tokens import SPECIAL_TOKENS, UNK, NumListToken, NumToken, SpecialToken, Token, UserToken
@@ -36,11 +37,7 @@ def token_type(token: Token, is_final: bool) -> str:
     """The ``type`` field: the reference's class name for the token's role."""
     if isinstance(token, SpecialToken):
         return token.file_type
-    if isinstance(token, NumToken):
-        return "FinalNumToken" if is_final else "NumToken"
-    if isinstance(token, NumListToken):
-        return "NumListToken"
-    return "FinalToken" if is_final else "Token"
+    return type_of(number=isinstance(token, NumToken), number_list=isinstance(token, NumListToken), final=is_final)
 
 
 def token_info(token: Token, key: str, is_final: bool) -> dict[str, Any]:
@@ -81,8 +78,8 @@ def special_tokens_section(protocol: "Protocol", keys: KeyMap, guarded: bool) ->
     for instruction in protocol.instructions:
         found.update(tokenset_keys(ts, keys) for ts in instruction.rows)
         found.update(keys(s.final) for s in instruction.samples)
-    rest = sorted(found - {"<BOS>", "<EOS>"})
-    return ["<BOS>", "<EOS>", *rest]
+    rest = sorted(found - {BOS_STRING, EOS_STRING})
+    return [BOS_STRING, EOS_STRING, *rest]
 
 
 def _sample_dict(instruction: "BaseInstruction", sample) -> dict[str, Any]:

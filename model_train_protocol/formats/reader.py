@@ -1,7 +1,11 @@
 """Reading model files of every supported version back into a :class:`~model_train_protocol.Protocol`.
 
 Reads bloom 0.3.x, 1.x and 2.0.x files (reference releases 0.3.0 to 1.2.8)
-and our own. Every problem raises one :class:`MTPFileError` naming the JSON
+and our own: this module detects a file's version and model type and builds
+the objects. Its neighbours do the other jobs of reading: :mod:`.strict_json`
+loads the JSON, :mod:`.checks` checks each field's type where it is read, and
+``constants`` reads the generated tokens' descriptions back (beside their
+writer). Every problem raises one :class:`MTPFileError` naming the JSON
 pointer of the offending value; errors of the object model (a bad key, a number
 out of range) are re-raised as ``MTPFileError`` at the place they came from.
 
@@ -18,7 +22,7 @@ Mapping (FORMAT.md 4.5, done right):
   set answering on ``State_`` with every result ``<NON>``) becomes a
   StateMachineInstruction, a multi-classifier (2.x) a MultiClassifierInstruction;
   the declared states / state map come from the ``State_``/``States_`` token's
-  description when it has the reference's form, else from the samples (distinct
+  description when it has the form ``constants`` writes (the reference's), else from the samples (distinct
   states in order; each label's values sorted, as the reference); label answers
   in JSON or Python-literal form are stored in the canonical form;
 - reference files have no UserTokens, but our object model requires one on
@@ -33,16 +37,16 @@ Mapping (FORMAT.md 4.5, done right):
 
 from __future__ import annotations
 
-import ast
-import json
 import os
-import re
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, NoReturn
+from typing import TYPE_CHECKING, Any
 
-from ..errors import MTPError, MTPFileError, json_pointer
+from ..constants import (
+    DECLARED_TOKEN_TYPES, NUMBER_TOKEN_TYPES, SPECIAL_TOKEN_TYPES, STATE_TOKEN_NAME, STATES_TOKEN_NAME, TokenType,
+    state_map_from_description, states_from_description, token_name, token_value,
+)
+from ..errors import MTPError, MTPFileError
 from ..guardrail import Guardrail
 from ..instructions import (
     BaseInstruction, ExtendedInstruction, Instruction, MultiClassifierInstruction, StateMachineInstruction,
@@ -51,128 +55,21 @@ from ..labels import read_labels
 from ..render import template_names
 from ..tokens import NON, SPECIAL_TOKENS, ImpliedUserToken, NumListToken, NumToken, Token, UserToken, token_key
 from ..tokenset import TokenSet
+from .checks import FieldChecks, kind_of, pointer, pointer_join
 from .jsonio import paused_gc
-from .limits import check_parse_memory, file_name_problem, read_limited, text_problem
+from .limits import file_name_problem, read_limited
+from .strict_json import decode, parse_text, read_json_file
 from .versions import READABLE_BLOOM_VERSIONS, WRITABLE_VERSIONS, parse_schema_url, version_key
 
 if TYPE_CHECKING:
     from ..protocol import Protocol
 
-__all__ = ["load_protocol", "protocol_from_json", "read_json_file", "parse_json", "file_version"]
-
-_TOKEN_TYPES = {"Token", "FinalToken", "NumToken", "FinalNumToken", "NumListToken"}
-_SPECIAL_TYPES = {"SpecialToken", "SpecialFinalToken"}
-
+__all__ = ["load_protocol", "protocol_from_json", "file_version"]
 
 #: The instruction class of each non-generative model type, and the value of the token its answer line holds.
-_CHOICE = {"state_machine": (StateMachineInstruction, "State_"),
-           "multi_classifier": (MultiClassifierInstruction, "States_")}
+_CHOICE = {"state_machine": (StateMachineInstruction, token_value(STATE_TOKEN_NAME)),
+           "multi_classifier": (MultiClassifierInstruction, token_value(STATES_TOKEN_NAME))}
 _MODEL_TYPES = ("generative", *_CHOICE)
-#: The reference's descriptions of the generated tokens (FORMAT.md 5.1, 5.2), which list the declared answers.
-_STATES_DESC = re.compile(r"The responses that are acceptable: (\[.*\])\.", re.DOTALL)
-_MAP_DESC = re.compile(r"Acceptable responses must contain exactly 1 key and 1 value for every key in this map, in "
-                       r"any combination: (\{.*\})\.", re.DOTALL)
-
-
-def pointer(*parts: Any) -> str:
-    """A JSON pointer (RFC 6901) from path parts."""
-    return json_pointer(parts)
-
-
-def read_json_file(path: "str | os.PathLike[str]") -> Any:
-    """The parsed JSON of ``path``; unreadable files and invalid JSON raise MTPFileError.
-
-    Special files (FIFOs, devices) and files over the size cap are refused
-    before reading (:mod:`.limits`).
-    """
-    source = str(path)
-    data = read_limited(path)
-    check_parse_memory(len(data), source)
-    text = _decode(data, source)
-    del data  # not alive during parsing: 800 MB less at a million samples (docs/benchmarks.md)
-    return _parse_text(text, source)
-
-
-def parse_json(data: bytes, source: str | None = None) -> Any:
-    """The parsed JSON of a file's bytes (UTF-8, optional BOM); MTPFileError for anything else."""
-    return _parse_text(_decode(data, source), source)
-
-
-def _decode(data: bytes, source: str | None) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise MTPFileError(f"not a UTF-8 text file (byte {exc.start}); MTP files are UTF-8 JSON", path=source) from None
-
-
-#: Escapes that can make a string no file should hold: NUL, and the surrogate halves (paired or not).
-_SUSPECT_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
-#: An exponent of three digits or more: the only way to write a number that overflows a float.
-_BIG_EXPONENT = re.compile(r"[0-9.][eE][+-]?0*[0-9]{3}")
-
-
-def _parse_text(text: str, source: str | None) -> Any:
-    """Parse, refusing what JSON allows but no MTP file may hold: NaN/Infinity, numbers that overflow,
-    duplicate keys, NUL characters and lone surrogates.
-
-    The number and string checks only run when a quick scan of the text finds
-    a candidate, so ordinary files parse at full speed.
-    """
-    options: dict[str, Any] = {"parse_constant": _reject_constant, "object_pairs_hook": _unique_keys}
-    if _BIG_EXPONENT.search(text):
-        options["parse_float"] = _finite_float
-    try:
-        document = json.loads(text, **options)
-    except json.JSONDecodeError as exc:
-        what = "truncated JSON" if exc.pos >= len(text.rstrip()) else "not valid JSON"
-        raise MTPFileError(f"{what}: {exc.msg} at line {exc.lineno} column {exc.colno}", path=source) from None
-    except ValueError as exc:
-        raise MTPFileError(f"not valid JSON: {exc}", path=source) from None
-    except RecursionError:
-        raise MTPFileError("not a usable JSON document: nested too deeply", path=source) from None
-    if "\0" in text or _SUSPECT_ESCAPE.search(text):
-        _check_strings(document, source)
-    return document
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """An object's dict; a key given twice would silently lose a value, so it is refused."""
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        seen: set[str] = set()
-        duplicate = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
-        raise ValueError(f"the key {duplicate!r} appears twice in one object; keep one of them")
-    return result
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise ValueError(f"the number {text[:40]} is too large for a 64-bit float")
-    return value
-
-
-def _check_strings(document: Any, source: str | None) -> None:
-    """Refuse NUL characters and lone surrogates in any key or string, naming the JSON pointer."""
-    stack: list[tuple[Any, str]] = [(document, "")]
-    while stack:
-        value, where = stack.pop()
-        if isinstance(value, str):
-            problem = text_problem(value)
-            if problem is not None:
-                raise MTPFileError(f"the string {value[:40]!r} {problem}", path=source, pointer=where)
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                problem = text_problem(key)
-                if problem is not None:
-                    raise MTPFileError(f"the key {key[:40]!r} {problem}", path=source, pointer=where)
-                stack.append((item, pointer_join(where, key)))
-        elif isinstance(value, list):
-            stack.extend((item, pointer_join(where, i)) for i, item in enumerate(value))
-
-
-def _reject_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not a JSON number")
 
 
 def load_protocol(path: "str | os.PathLike[str]") -> "Protocol":
@@ -203,7 +100,7 @@ def _names_from_template(protocol: "Protocol", model_path: Path) -> None:
     candidates = dict.fromkeys(model_path.with_name(f"{s}_template.json") for s in stems)
     for candidate in candidates:
         try:
-            template = _parse_text(_decode(read_limited(candidate), str(candidate)), str(candidate))
+            template = parse_text(decode(read_limited(candidate), str(candidate)), str(candidate))
             described = list(template["instructions"].items())
         except (MTPFileError, TypeError, KeyError, AttributeError):
             continue
@@ -267,41 +164,15 @@ class _SetSpec:
         return sorted(set(self.guard_indices) | ({len(self.rows) - 1} if self.extended else set()))
 
 
-class _Reader:
-    """One pass over one document; ``fail`` raises at a JSON pointer."""
+class _Reader(FieldChecks):
+    """One pass over one document: its version and model type, then the protocol it describes."""
 
     def __init__(self, document: Any, source: str | None) -> None:
+        super().__init__(source)
         self.doc = document
-        self.source = source
         if not isinstance(document, dict):
-            self.fail(f"not an MTP model file: expected a JSON object, found {_kind(document)}", "")
+            self.fail(f"not an MTP model file: expected a JSON object, found {kind_of(document)}", "")
         self.version = self._version()
-
-    # --- helpers -------------------------------------------------------------
-    def fail(self, message: str, at: str, hint: str = "") -> NoReturn:
-        raise MTPFileError(message, path=self.source, pointer=at, hint=hint)
-
-    @contextmanager
-    def at(self, where: str) -> Iterator[None]:
-        """Re-raise object-model errors as MTPFileError at ``where``."""
-        try:
-            yield
-        except MTPFileError:
-            raise
-        except MTPError as exc:
-            raise MTPFileError(str(exc), path=self.source, pointer=where) from exc
-
-    def get(self, obj: dict, key: str, types: type | tuple[type, ...], where: str, *, required: bool = True,
-            default: Any = None) -> Any:
-        """``obj[key]`` checked against ``types`` (bool is never an int here)."""
-        if key not in obj:
-            if required:
-                self.fail(f"missing required field {key!r}", where)
-            return default
-        value = obj[key]
-        if not _is(value, types):
-            self.fail(f"{key!r} must be {_names(types)}, found {_kind(value)}", pointer_join(where, key))
-        return value
 
     # --- version and model type ------------------------------------------------
     def _version(self) -> str:
@@ -310,7 +181,7 @@ class _Reader:
         if "$schema" in doc:
             url = doc["$schema"]
             if not isinstance(url, str):
-                self.fail(f"'$schema' must be a string, found {_kind(url)}", "/$schema")
+                self.fail(f"'$schema' must be a string, found {kind_of(url)}", "/$schema")
             try:
                 kind, version = parse_schema_url(url)
             except MTPFileError as exc:
@@ -356,7 +227,7 @@ class _Reader:
     def _old_state_machine(self, raw_sets: list, specs: list[_SetSpec]) -> bool:
         """Reference 0.5.x wrote state machines as bloom 1.1.0 with no marker: one set answering on ``State_``,
         every result ``<NON>`` (no generative file of the reference has a ``<NON>`` result, FORMAT.md 4.3)."""
-        if len(specs) != 1 or specs[0].extended or specs[0].rows[-1] != ("State_",):
+        if len(specs) != 1 or specs[0].extended or specs[0].rows[-1] != (_CHOICE["state_machine"][1],):
             return False
         samples = raw_sets[0].get("samples")
         return bool(samples) and all(isinstance(s, dict) and s.get("result") == NON.value for s in samples)
@@ -370,7 +241,7 @@ class _Reader:
         name = self.get(doc, "name", str, "")
         inputs = self.get(doc, "inputs", int, "")
         encrypt = self.encrypt = self.get(doc, "encrypted", bool, "")
-        context = self._strings(doc, "context", "", required=False)
+        context = self.strings(doc, "context", "", required=False)
         specs = self._token_specs()
         sets_where = "/instruction/sets"
         block = self.get(doc, "instruction", dict, "")
@@ -402,44 +273,37 @@ class _Reader:
                 protocol.add_instruction(instruction)
         return protocol
 
-    def _strings(self, obj: dict, key: str, where: str, *, required: bool = True) -> list[str]:
-        items = self.get(obj, key, list, where, required=required, default=[])
-        for i, item in enumerate(items):
-            if not isinstance(item, str):
-                self.fail(f"{key!r} items must be strings, found {_kind(item)}", pointer_join(where, key, i))
-        return items
-
     def _token_specs(self) -> dict[str, _TokenSpec]:
         section = self.get(self.doc, "tokens", dict, "")
         specs: dict[str, _TokenSpec] = {}
         for value, info in section.items():
             where = pointer("tokens", value)
             if not isinstance(value, str):
-                self.fail(f"token names must be strings, found {_kind(value)}", where)
+                self.fail(f"token names must be strings, found {kind_of(value)}", where)
             if not isinstance(info, dict):
-                self.fail(f"a token entry must be an object, found {_kind(info)}", where)
+                self.fail(f"a token entry must be an object, found {kind_of(info)}", where)
             kind = self.get(info, "type", str, where)
             if value in SPECIAL_TOKENS:
-                if kind not in _SPECIAL_TYPES:
+                if kind not in SPECIAL_TOKEN_TYPES:
                     self.fail(f"special token {value} must have type SpecialToken or SpecialFinalToken, not {kind!r}",
                               pointer_join(where, "type"))
                 continue
-            if kind not in _TOKEN_TYPES:
-                hint = "special tokens are <BOS> <EOS> <RUN> <PAD> <UNK> <NON>" if kind in _SPECIAL_TYPES else \
-                    f"expected one of {', '.join(sorted(_TOKEN_TYPES))}"
+            if kind not in DECLARED_TOKEN_TYPES:
+                hint = "special tokens are <BOS> <EOS> <RUN> <PAD> <UNK> <NON>" if kind in SPECIAL_TOKEN_TYPES else \
+                    f"expected one of {', '.join(sorted(DECLARED_TOKEN_TYPES))}"
                 self.fail(f"unknown token type {kind!r} for {value!r}; {hint}", pointer_join(where, "type"))
-            if not value.endswith("_") or len(value) < 2:
+            if token_name(value) is None:
                 self.fail(f"token value {value!r} must be a name followed by '_' (as Token('Cat') is stored as 'Cat_')",
                           where)
             spec = _TokenSpec(value, kind, self.get(info, "key", str, where),
                               self.get(info, "desc", (str, type(None)), where, required=False))
             user = self.get(info, "user", bool, where, required=False, default=False)
-            if kind in ("NumToken", "FinalNumToken", "NumListToken"):
+            if kind in NUMBER_TOKEN_TYPES or kind == TokenType.NUM_LIST:
                 spec.min_value = self.get(info, "min_value", (int, float), where)
                 spec.max_value = self.get(info, "max_value", (int, float), where)
-            if kind == "NumListToken":
+            if kind == TokenType.NUM_LIST:
                 spec.length = self.get(info, "length", int, where)
-            if user and kind != "Token":
+            if user and kind != TokenType.TOKEN:
                 self.fail(f"only plain tokens can be user tokens, but {value!r} has type {kind}",
                           pointer_join(where, "user"))
             spec.user = user
@@ -448,13 +312,13 @@ class _Reader:
 
     def _token(self, spec: _TokenSpec, encrypt: bool, user: bool) -> Token:
         where = pointer("tokens", spec.value)
-        name = spec.value[:-1]
+        name = token_name(spec.value)
         with self.at(where):
             plain = Token(name)
             key = None if spec.key == token_key(plain, encrypt) else spec.key
-            if spec.type in ("NumToken", "FinalNumToken"):
+            if spec.type in NUMBER_TOKEN_TYPES:
                 return NumToken(name, spec.min_value, spec.max_value, key=key, desc=spec.desc)
-            if spec.type == "NumListToken":
+            if spec.type == TokenType.NUM_LIST:
                 return NumListToken(name, spec.min_value, spec.max_value, spec.length, key=key, desc=spec.desc)
             cls = UserToken if spec.user else ImpliedUserToken if user else Token
             return cls(name, key=key, desc=spec.desc)
@@ -462,7 +326,7 @@ class _Reader:
     def _set_spec(self, index: int, raw: Any, specs: dict[str, _TokenSpec]) -> _SetSpec:
         where = pointer("instruction", "sets", index)
         if not isinstance(raw, dict):
-            self.fail(f"an instruction set must be an object, found {_kind(raw)}", where)
+            self.fail(f"an instruction set must be an object, found {kind_of(raw)}", where)
         rows_raw = self.get(raw, "set", list, where)
         if not rows_raw:
             self.fail("'set' needs at least one row of token values", pointer_join(where, "set"))
@@ -470,10 +334,10 @@ class _Reader:
         for r, row in enumerate(rows_raw):
             row_where = pointer_join(where, "set", r)
             if not isinstance(row, list) or not row:
-                self.fail(f"a set row must be a non-empty list of token values, found {_kind(row)}", row_where)
+                self.fail(f"a set row must be a non-empty list of token values, found {kind_of(row)}", row_where)
             for t, value in enumerate(row):
                 if not isinstance(value, str):
-                    self.fail(f"token values must be strings, found {_kind(value)}", pointer_join(row_where, t))
+                    self.fail(f"token values must be strings, found {kind_of(value)}", pointer_join(row_where, t))
                 if value not in specs:
                     what = "a special token, which cannot appear in a line" if value in SPECIAL_TOKENS else \
                         "not declared in 'tokens'"
@@ -485,7 +349,7 @@ class _Reader:
             prompt = sample.get("prompt") if type(sample) is dict else 0
             if prompt is not None and type(prompt) is not str:  # the checked path builds the pointer only when needed
                 if not isinstance(sample, dict):
-                    self.fail(f"a sample must be an object, found {_kind(sample)}", pointer_join(where, "samples", s))
+                    self.fail(f"a sample must be an object, found {kind_of(sample)}", pointer_join(where, "samples", s))
                 prompt = self.get(sample, "prompt", (str, type(None)), pointer_join(where, "samples", s),
                                   required=False)
             prompts.append(prompt is not None)
@@ -499,7 +363,7 @@ class _Reader:
         for g, guard in enumerate(self.get(raw, "guardrails", list, where, required=False, default=[])):
             g_where = pointer_join(where, "guardrails", g)
             if not isinstance(guard, dict):
-                self.fail(f"a guardrail must be an object, found {_kind(guard)}", g_where)
+                self.fail(f"a guardrail must be an object, found {kind_of(guard)}", g_where)
             at = self.get(guard, "index", int, g_where)
             if not 0 <= at < guarded_count:
                 self.fail(f"guardrail index {at} is out of range: this instruction has {guarded_count} input "
@@ -520,7 +384,7 @@ class _Reader:
                 row = s.rows[r]
                 if chosen.intersection(row):
                     continue
-                pick = next((v for v in row if specs[v].type == "Token" and v not in responses), None)
+                pick = next((v for v in row if specs[v].type == TokenType.TOKEN and v not in responses), None)
                 if pick is None:
                     what = "the user's prompt line" if s.extended and r == len(s.rows) - 1 else "a guarded line"
                     self.fail(f"line {list(row)} is {what}, so it needs a UserToken, but each of its tokens is a "
@@ -585,7 +449,7 @@ class _Reader:
                 instruction: BaseInstruction = ExtendedInstruction(sets, list(finals.values()), name=name)
             else:
                 instruction = Instruction(sets[:-1], sets[-1], list(finals.values()), name=name)
-        instruction.background.extend(self._strings(raw, "context", where, required=False))
+        instruction.background.extend(self.strings(raw, "context", where, required=False))
         for s, sample in enumerate(samples):
             if not self._fast_sample(instruction, spec, sample, finals):
                 self._sample(instruction, spec, sample, finals, pointer_join(where, "samples", s))
@@ -605,7 +469,7 @@ class _Reader:
                     ts = tokensets[row] = TokenSet(tuple(tokens[v] for v in row))
             sets.append(ts)
         answer_spec = specs[answer]
-        if answer_spec.type != "Token" or answer_spec.key != token_key(Token(answer[:-1]), self.encrypt):
+        if answer_spec.type != TokenType.TOKEN or answer_spec.key != token_key(Token(token_name(answer)), self.encrypt):
             self.fail(f"{answer} is the generated line a {spec.choice} answers on: a plain token with the automatic "
                       f"key, found type {answer_spec.type} key {answer_spec.key!r}", pointer("tokens", answer))
         samples = self.get(raw, "samples", list, where)
@@ -616,12 +480,12 @@ class _Reader:
         outputs = [output for _, output, _ in parsed]
         with self.at(where):
             if cls is StateMachineInstruction:
-                states = _declared_states(answer_spec.desc) or list(dict.fromkeys(outputs))
+                states = states_from_description(answer_spec.desc) or list(dict.fromkeys(outputs))
                 instruction: BaseInstruction = StateMachineInstruction(sets, states, name=name)
             else:
-                state_map = _declared_map(answer_spec.desc) or self._seen_map(parsed)
+                state_map = state_map_from_description(answer_spec.desc) or self._seen_map(parsed)
                 instruction = MultiClassifierInstruction(sets, state_map, name=name)
-        instruction.background.extend(self._strings(raw, "context", where, required=False))
+        instruction.background.extend(self.strings(raw, "context", where, required=False))
         for snippets, output, s_where in parsed:
             with self.at(pointer_join(s_where, "strings", len(spec.rows) - 1)):
                 instruction.add_sample(snippets, output)  # type: ignore[call-arg]
@@ -630,7 +494,7 @@ class _Reader:
     def _choice_sample(self, sets: list[TokenSet], spec: _SetSpec, sample: Any, where: str) -> tuple[list, str, str]:
         """(input snippets, answer text, pointer) of one state-machine / multi-classifier sample."""
         if not isinstance(sample, dict):
-            self.fail(f"a sample must be an object, found {_kind(sample)}", where)
+            self.fail(f"a sample must be an object, found {kind_of(sample)}", where)
         result = self.get(sample, "result", str, where)
         if result != NON.value:
             self.fail(f"every sample of a {spec.choice} ends with <NON>, found {result!r}",
@@ -638,12 +502,12 @@ class _Reader:
         if self.get(sample, "value", (int, float, type(None)), where, required=False) is not None:
             self.fail(f"a {spec.choice} sample has no value", pointer_join(where, "value"))
         rows = len(spec.rows)
-        strings = self._strings(sample, "strings", where)
+        strings = self.strings(sample, "strings", where)
         if len(strings) != rows:
             self.fail(f"'strings' has {len(strings)} item(s) but this set has {rows} row(s); it needs {rows}: input "
                       "strings plus the answer", pointer_join(where, "strings"))
-        numbers = self._per_row(sample, "numbers", rows, where)
-        lists = self._per_row(sample, "number_lists", rows, where)
+        numbers = self.per_row(sample, "numbers", rows, where)
+        lists = self.per_row(sample, "number_lists", rows, where)
         if numbers[-1] or lists[-1]:
             self.fail("the answer line holds no number tokens, so its numbers must be []",
                       pointer_join(where, "numbers", rows - 1))
@@ -709,14 +573,14 @@ class _Reader:
     def _sample(self, instruction: BaseInstruction, spec: _SetSpec, sample: dict, finals: dict[str, Token],
                 where: str) -> None:
         rows = len(spec.rows)
-        strings = self._strings(sample, "strings", where)
+        strings = self.strings(sample, "strings", where)
         if len(strings) != rows:
             what = "input strings (the prompt is in 'prompt') plus the response" if spec.extended else \
                 "input strings plus the response"
             self.fail(f"'strings' has {len(strings)} item(s) but this set has {rows} row(s); it needs {rows}: {what}",
                       pointer_join(where, "strings"))
-        numbers = self._per_row(sample, "numbers", rows, where)
-        lists = self._per_row(sample, "number_lists", rows, where)
+        numbers = self.per_row(sample, "numbers", rows, where)
+        lists = self.per_row(sample, "number_lists", rows, where)
         inputs = instruction.tokensets
         texts = strings[:-1] + ([sample["prompt"]] if spec.extended else [])
         snippets = []
@@ -731,21 +595,12 @@ class _Reader:
         with self.at(where):
             instruction.add_sample(snippets, strings[-1], value=value, final=final)  # type: ignore[call-arg]
 
-    def _per_row(self, sample: dict, key: str, rows: int, where: str) -> list[list]:
-        items = self.get(sample, key, list, where)
-        if len(items) != rows:
-            self.fail(f"{key!r} needs one list per set row ({rows}), found {len(items)}", pointer_join(where, key))
-        for i, item in enumerate(items):
-            if not isinstance(item, list):
-                self.fail(f"{key!r} items must be lists, found {_kind(item)}", pointer_join(where, key, i))
-        return items
-
     def _guardrails(self, spec: _SetSpec, raw: dict, instruction: BaseInstruction,
                     shared: dict[tuple, Guardrail], where: str) -> None:
         for g, guard in enumerate(raw.get("guardrails", [])):
             g_where = pointer_join(where, "guardrails", g)
             texts = [self.get(guard, k, str, g_where) for k in ("good_prompt", "bad_prompt", "bad_output")]
-            examples = self._strings(guard, "bad_examples", g_where, required=False)
+            examples = self.strings(guard, "bad_examples", g_where, required=False)
             key = (*texts, tuple(examples))
             guardrail = shared.get(key)
             if guardrail is None:
@@ -763,59 +618,3 @@ class _Reader:
             # This instruction's line only, as the file says: an equal line of another instruction that the
             # file leaves unguarded stays unguarded (the reference's add_guardrail).
             instruction.input_guardrails[index] = guardrail
-
-
-def _declared_states(desc: str | None) -> list[str] | None:
-    """The states a ``State_`` description in the reference's form lists (None for any other description)."""
-    found = _literal(_STATES_DESC, desc)
-    if isinstance(found, list) and found and all(isinstance(s, str) for s in found):
-        return found
-    return None
-
-
-def _declared_map(desc: str | None) -> dict[str, list[str]] | None:
-    """The state map a ``States_`` description in the reference's form lists (None for any other description)."""
-    found = _literal(_MAP_DESC, desc)
-    if isinstance(found, dict) and found and all(
-            isinstance(k, str) and isinstance(v, list) and v and all(isinstance(x, str) for x in v)
-            for k, v in found.items()):
-        return found
-    return None
-
-
-def _literal(pattern: "re.Pattern[str]", desc: str | None) -> Any:
-    match = pattern.fullmatch(desc) if isinstance(desc, str) else None
-    if match is None:
-        return None
-    try:
-        return ast.literal_eval(match.group(1))
-    except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
-        return None
-
-
-def pointer_join(base: str, *parts: Any) -> str:
-    return base + pointer(*parts)
-
-
-def _is(value: Any, types: type | tuple[type, ...]) -> bool:
-    if isinstance(value, bool):
-        return bool in (types if isinstance(types, tuple) else (types,))
-    return isinstance(value, types)
-
-
-_KIND = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "an integer",
-         float: "a number", type(None): "null"}
-
-
-def _kind(value: Any) -> str:
-    return _KIND.get(type(value), type(value).__name__)
-
-
-def _names(types: type | tuple[type, ...]) -> str:
-    items = types if isinstance(types, tuple) else (types,)
-    names = []
-    for t in items:
-        name = _KIND.get(t, t.__name__)
-        if name not in names and not (t is float and int in items):
-            names.append(name)
-    return " or ".join(names)

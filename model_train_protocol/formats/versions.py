@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..constants import DEFAULT_LAYOUT
 from ..errors import MTPFileError, MTPValueError
 
 __all__ = [
@@ -103,11 +104,11 @@ BLOOM_2_0_0 = FormatVersion("2.0.0", "2.1.0", min_inputs=1, max_string_length=30
 BLOOM_2_0_1 = FormatVersion("2.0.1", "2.1.0", min_inputs=1, max_string_length=None, max_instruction_context=None,
                             guardrail_digits=True, model_types=_EVERY_TYPE)
 
-DEFAULT_VERSION = BLOOM_0_3_2
 #: The one table of layouts we write, oldest first.
 WRITABLE_VERSIONS: dict[str, FormatVersion] = {
     v.bloom: v for v in (BLOOM_0_3_2, BLOOM_1_1_0, BLOOM_1_2_0, BLOOM_1_2_1, BLOOM_2_0_0, BLOOM_2_0_1)
 }
+DEFAULT_VERSION = WRITABLE_VERSIONS[DEFAULT_LAYOUT]
 #: The newest layout of each major: what a template version names, and whose rules files of that major meet.
 MAIN_VERSIONS: tuple[FormatVersion, ...] = (BLOOM_0_3_2, BLOOM_1_2_1, BLOOM_2_0_1)
 

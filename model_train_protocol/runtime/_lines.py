@@ -11,16 +11,16 @@ import json
 import re
 from typing import Any, Iterable, Mapping, Sequence
 
+from ..constants import EOS_STRING, NUM_PLACEHOLDER, STRING_PLACEHOLDER, UNK_STRING
+
 __all__ = ["STRING", "NUM_PLACEHOLDER", "EOS_KEY", "UNK_KEY", "REFUSAL_SUFFIX", "is_refusal_key",
            "fill_input_lines", "format_labels", "read_labels"]
 
 #: A text slot of a template's input line.
-STRING = "<string>"
-#: A number placeholder of the template: ``<num_MIN_MAX>`` or, for a list, ``<num_MIN_MAX_LEN>``.
-NUM_PLACEHOLDER = re.compile(r"<num_([^_<>]+)_([^_<>]+)(?:_([0-9]+))?>")
+STRING = STRING_PLACEHOLDER
 #: The key that ends every answer, and the one a refusal's final stands for.
-EOS_KEY = "<EOS>"
-UNK_KEY = "<UNK>"
+EOS_KEY = EOS_STRING
+UNK_KEY = UNK_STRING
 #: Appended to a final's key (template 1.1+) to mark a guardrail refusal (FORMAT.md 3.4).
 REFUSAL_SUFFIX = UNK_KEY + "_"
 

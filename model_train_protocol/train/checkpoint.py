@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import MTPError, MTPFileError
 from ..formats.jsonio import dumps, write_atomic
 from ..formats.limits import max_config_bytes, read_limited
-from ..formats.reader import parse_json
+from ..formats.strict_json import parse_json
 
 if TYPE_CHECKING:
     import torch

@@ -78,6 +78,22 @@ def test_quiet_hides_warnings_not_results(model_file: Path) -> None:  # noqa: F8
     assert both.returncode == 2 and "exclude each other" in both.stderr
 
 
+def test_quiet_belongs_to_its_own_invocation(model_file: Path) -> None:  # noqa: F811
+    """Regression (issue 22): --quiet silenced a module-level console for every later command in the process."""
+    from model_train_protocol.cli._app import Consoles
+
+    from infer.tiny import mtp_in_process
+
+    loud = mtp_in_process("info", model_file)
+    quiet = mtp_in_process("--quiet", "info", model_file)
+    after = mtp_in_process("info", model_file)
+    assert loud[0] == quiet[0] == after[0] == 0 and "warning:" in loud[2]
+    assert quiet[2] == "" and quiet[1] == loud[1]
+    assert after == loud  # the quiet run left nothing behind
+    first, second = Consoles.create(quiet=True), Consoles.create(quiet=False)
+    assert first.err.quiet and not second.err.quiet and first.err is not second.err
+
+
 def test_verbose_runs_the_command(model_file: Path) -> None:  # noqa: F811
     proc = mtp("-v", "validate", model_file)
     assert proc.returncode == 0 and "valid" in proc.stdout

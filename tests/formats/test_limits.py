@@ -13,7 +13,7 @@ import model_train_protocol as mtp
 from model_train_protocol.errors import MTPFileError, MTPValueError
 from model_train_protocol.examples.cheshire_cat import build_protocol
 from model_train_protocol.formats.limits import check_text, file_name_problem, read_limited
-from model_train_protocol.formats.reader import parse_json, read_json_file
+from model_train_protocol.formats.strict_json import parse_json, read_json_file
 
 
 @pytest.fixture

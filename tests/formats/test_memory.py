@@ -9,7 +9,7 @@ import pytest
 
 from model_train_protocol.errors import MTPFileError
 from model_train_protocol.formats import limits
-from model_train_protocol.formats.reader import read_json_file
+from model_train_protocol.formats.strict_json import read_json_file
 
 
 def test_a_file_needing_more_memory_than_is_free_is_refused(tmp_path, monkeypatch):
