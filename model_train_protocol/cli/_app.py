@@ -122,7 +122,7 @@ def main() -> None:
     if not debug:
         hide_native_backtraces()
     try:
-        app()  # click's standalone mode turns usage errors into a message and exit 2
+        app(prog_name="mtp")  # click's standalone mode turns usage errors into a message and exit 2
     except MTPError as exc:
         error_line(str(exc).splitlines()[0])
         sys.exit(1)

@@ -1,12 +1,16 @@
-"""Running the installed ``mtp`` script in a subprocess, and the files the CLI tests start from."""
+"""Running ``mtp``: in this process (the CLI tests), or the installed script in a subprocess (the entry-point
+smoke tests); and the files the CLI tests start from."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 
 import pytest
@@ -18,11 +22,51 @@ MTP = str(_BESIDE) if _BESIDE.exists() else shutil.which("mtp")
 CSV_DATA = Path(__file__).resolve().parents[1] / "data" / "csv"
 
 
+#: What the subprocess runs in: a wide plain terminal, no debug switch of the user's.
+_TERMINAL = {"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb", "PYTHONIOENCODING": "utf-8"}
+
+
 def mtp(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``mtp ARGS`` in this process, through the entry point's own ``main`` (error boundary included), with
+    the terminal of :func:`mtp_process`: the exit status, stdout and stderr a user would see, without starting
+    Python and importing PyTorch again (a second each). An exception that escapes ``main`` is written to stderr
+    as Python would, so "no traceback" checks still see it."""
+    from model_train_protocol.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    saved_env = {name: os.environ.get(name) for name in (*_TERMINAL, "MTP_DEBUG")}
+    saved_argv, saved_cwd = sys.argv, Path.cwd()
+    os.environ.update(_TERMINAL)
+    os.environ.pop("MTP_DEBUG", None)
+    sys.argv = ["mtp", *map(str, args)]
+    code = 0
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main()
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            except BaseException:  # noqa: BLE001 - what the interpreter would print, then exit 1
+                err.write(traceback.format_exc())
+                code = 1
+    finally:
+        sys.argv = saved_argv
+        os.chdir(saved_cwd)
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    return subprocess.CompletedProcess(["mtp", *map(str, args)], code, out.getvalue(), err.getvalue())
+
+
+def mtp_process(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run the installed entry point (not the module) as a user would, with a wide plain terminal."""
     if MTP is None:
         pytest.fail("the mtp script is not installed: pip install -e .")
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb", "PYTHONIOENCODING": "utf-8"}
+    env = {**os.environ, **_TERMINAL}
     env.pop("MTP_DEBUG", None)
     return subprocess.run([MTP, *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True,
                           encoding="utf-8", timeout=300)

@@ -22,8 +22,13 @@ def model_file(tmp_path) -> Path:
 
 
 def _mtp(*args, env=None):
+    """``mtp ARGS`` in this process; in the installed script when ``env`` must change what Python imports."""
+    if env is None:
+        from cli.mtp_runner import mtp
+
+        return mtp(*args)
     return subprocess.run([MTP, *map(str, args)], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})})
+                          env={**os.environ, "OMP_NUM_THREADS": "1", **env})
 
 
 def test_train_writes_a_loadable_directory(model_file, tmp_path):
