@@ -28,7 +28,7 @@ from .instructions import BaseInstruction
 if TYPE_CHECKING:
     from .protocol import Protocol
 
-__all__ = ["uniformity_warnings", "count_patterns", "SAMPLES_PER_PATTERN", "MAX_FILLER_WORDS"]
+__all__ = ["uniformity_warnings", "count_patterns", "varying_lines", "SAMPLES_PER_PATTERN", "MAX_FILLER_WORDS"]
 
 #: A final warns when its samples average this many or more per sentence pattern.
 SAMPLES_PER_PATTERN = 4
@@ -77,10 +77,11 @@ def _most_samples_fewest_masked(item: tuple[tuple[tuple[str, ...], tuple[str, ..
     return -len(found), -len(before) - len(after)
 
 
-def _varying_lines(instruction: BaseInstruction) -> list[int]:
-    """The input lines whose text differs between samples (a fixed scene line says nothing of wording)."""
+def varying_lines(instruction: BaseInstruction) -> list[int]:
+    """The input lines (the prompt included) whose text differs between samples: what a user words (a fixed
+    scene line says nothing of wording)."""
     samples = instruction.samples
-    return [i for i in range(len(instruction.input_sets))
+    return [i for i in range(len(samples[0].inputs) if samples else 0)
             if len({sample.inputs[i].string for sample in samples}) > 1]
 
 
@@ -92,7 +93,7 @@ def uniformity_warnings(protocol: "Protocol") -> list[Problem]:
     """
     warnings = []
     for index, instruction in enumerate(protocol.instructions):
-        lines = _varying_lines(instruction)
+        lines = varying_lines(instruction)
         if not lines:
             continue
         by_final: dict[str, list[list[str]]] = defaultdict(list)
