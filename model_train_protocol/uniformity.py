@@ -9,10 +9,11 @@ most :data:`MAX_FILLER_WORDS` words (the filler: an item, a place, a name) and
 they share at least one word; each pattern is claimed greedily, largest first,
 so a chain of small differences does not merge different sentences. A final
 whose samples average :data:`SAMPLES_PER_PATTERN` or more per pattern gets a
-warning. On the NPC benchmark (bench/npc) this finds the six patterns of each of
-its 19 finals (five to seven counted); on CLINC150's crowd-written queries (10 per
-intent) it warns for 2 of 120 intents, the two whose queries are two sentences
-with the card or the meal swapped. Linear in the samples (times the words of a
+warning. On the NPC benchmark (bench/npc) it counts six patterns for 18 of its 19
+finals (seven for one) and warns for all; for its held-out prompts, written by
+players, for none; on CLINC150's crowd-written queries (10 per intent) for 2 of
+120 intents, the two whose queries are two sentences with the card or the meal
+swapped. Linear in the samples (times the words of a
 line squared, capped by :data:`MAX_WORDS`); no model is needed.
 """
 
