@@ -30,7 +30,7 @@ def augment(
     """Add paraphrases of each final's user lines, written by SmolLM2-135M-Instruct (local, nothing downloaded).
 
     Writes a NEW model file (FILE is never changed) in FILE's version, and a review
-    list of every added sample (its index, the line it rewrote, the new line):
+    list of every added sample (its instruction and final, the line it rewrote, the new line):
     read it and delete what is wrong before training. Measured on the NPC
     benchmark it does not improve accuracy (docs/quality.md): a drafting aid.
     """
@@ -59,7 +59,7 @@ def augment(
                               ensure_ascii=False))
         return
     for p in added:
-        console.print(f"  + {escape(p.final)} #{p.sample}: {escape(p.text)}  [dim](from: {escape(p.source)})[/]",
+        console.print(f"  + {escape(p.instruction)} {escape(p.final)}: {escape(p.text)}  [dim](from: {escape(p.source)})[/]",
                       highlight=False, soft_wrap=True)
     console.print(f"wrote {escape(str(written))} with {len(added)} added sample{'s' if len(added) != 1 else ''}; "
                   f"review them in {escape(str(review))}", highlight=False, soft_wrap=True)

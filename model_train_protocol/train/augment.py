@@ -43,11 +43,11 @@ _QUOTES = "\"'“”‘’`"
 
 @dataclass(frozen=True)
 class Paraphrase:
-    """One added sample: where it is in the returned protocol, the line it rewrote and the new line."""
+    """One added sample: its instruction and final, the line it rewrote and the new line (unique in its
+    instruction, so a designer finds it in the file by its text; files may order samples their own way)."""
 
     instruction: str
     final: str
-    sample: int  # its index among the instruction's samples (the file keeps this order)
     source: str
     text: str
 
@@ -153,10 +153,12 @@ def _augment_instruction(instruction: BaseInstruction, line: int, sources: dict[
             copies = (vectors @ known.T).max(1).values.tolist()
             for text, near, copy in zip(candidates, nearest, copies):
                 if finals[near] == final and copy < NEAR_COPY:
-                    inputs = [snippet if i != line else text for i, snippet in enumerate(source.inputs)]
+                    kept = source.inputs[line]  # the rewritten line keeps its numbers
+                    inputs = [snippet if i != line else instruction.tokensets[line].create_snippet(
+                        text, list(kept.numbers) or None, [list(v) for v in kept.number_lists] or None)
+                        for i, snippet in enumerate(source.inputs)]
                     instruction.add_sample(inputs, source.output, value=source.value, final=source.final)
                     seen.add(_key(text))
-                    added.append(Paraphrase(instruction.name, final, len(instruction.samples) - 1,
-                                            texts[index], text))
+                    added.append(Paraphrase(instruction.name, final, texts[index], text))
                     break
     return added

@@ -35,6 +35,8 @@ def test_smollm2_writes_a_new_file_and_a_review_list(model_file: Path, tmp_path:
     assert sum(len(i.samples) for i in after.instructions) == sum(len(i.samples) for i in before.instructions) + len(
         review["added"])
     for item in review["added"]:
-        (instruction,) = [i for i in after.instructions if i.name == item["instruction"]]
-        assert item["text"] in [s.string for s in instruction.samples[item["sample"]].inputs]
+        # the review names the input's instructions; the file keeps their order
+        instruction = after.instructions[[i.name for i in before.instructions].index(item["instruction"])]
+        (sample,) = [s for s in instruction.samples if item["text"] in [line.string for line in s.inputs]]
+        assert sample.final.name == item["final"]
     assert run_mtp("augment", model_file, "--out", tmp_path).returncode == 2

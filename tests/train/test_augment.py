@@ -76,7 +76,7 @@ def test_only_candidates_that_stay_with_their_final_are_added(monkeypatch: pytes
     assert [(a.final, a.text, a.source) for a in added] == [
         ("Buy", "I'd like to get a sword, how much is it?", BUY[0]),
         ("Sell", "I'd like to sell you my old boots, would you buy them?", SELL[0])]
-    new = instruction.samples[added[0].sample]
+    new = instruction.samples[len(before)]
     assert new.inputs[0].string == "At the counter." and new.inputs[1].string == added[0].text
     assert new.output == "Buy: right away." and new.final.name == "Buy"
     assert protocol.validate() == []
