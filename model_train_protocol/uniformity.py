@@ -13,8 +13,9 @@ warning. On the NPC benchmark (bench/npc) it counts six patterns for 18 of its 1
 finals (seven for one) and warns for all; for its held-out prompts, written by
 players, for none; on CLINC150's crowd-written queries (10 per intent) for 2 of
 120 intents, the two whose queries are two sentences with the card or the meal
-swapped. Linear in the samples (times the words of a
-line squared, capped by :data:`MAX_WORDS`); no model is needed.
+swapped. A final with more than :data:`MAX_JUDGED` samples is judged on that
+many, spread over its samples, so the check costs the same on a million-sample
+file; no model is needed.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from .instructions import BaseInstruction
 if TYPE_CHECKING:
     from .protocol import Protocol
 
-__all__ = ["uniformity_warnings", "count_patterns", "varying_lines", "SAMPLES_PER_PATTERN", "MAX_FILLER_WORDS"]
+__all__ = ["uniformity_warnings", "count_patterns", "varying_lines", "SAMPLES_PER_PATTERN", "MAX_FILLER_WORDS", "MAX_JUDGED"]
 
 #: A final warns when its samples average this many or more per sentence pattern.
 SAMPLES_PER_PATTERN = 4
@@ -37,6 +38,8 @@ SAMPLES_PER_PATTERN = 4
 MAX_FILLER_WORDS = 4
 #: Words of a sample looked at (the start of a long line): keeps the check linear on long texts.
 MAX_WORDS = 40
+#: Samples of one final looked at, spread over all of them: patterns show in a few hundred.
+MAX_JUDGED = 200
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 _LINE_BREAK = "\n"  # between the words of two input lines: never a word itself
 
@@ -100,14 +103,17 @@ def uniformity_warnings(protocol: "Protocol") -> list[Problem]:
         by_final: dict[str, list[list[str]]] = defaultdict(list)
         for sample in instruction.samples:
             by_final[sample.final.name].append([sample.inputs[i].string for i in lines])
-        for final, texts in by_final.items():
+        for final, every in by_final.items():
+            texts = [every[(i * len(every)) // MAX_JUDGED] for i in range(MAX_JUDGED)] if len(every) > MAX_JUDGED \
+                else every
             patterns, largest = count_patterns(texts)
             if len(texts) < SAMPLES_PER_PATTERN * patterns:
                 continue
+            judged = f" ({len(texts)} looked at, spread over them)" if len(texts) < len(every) else ""
             example = " ".join(largest or ()).replace(f" {_LINE_BREAK} ", " | ")
             warnings.append(Problem(
                 "final.uniform-samples", f"instruction {instruction.name!r} final {final!r}",
-                f"its {len(texts)} samples follow {patterns} sentence pattern{'s' if patterns != 1 else ''} "
+                f"its {len(every)} samples{judged} follow {patterns} sentence pattern{'s' if patterns != 1 else ''} "
                 f"({len(texts) / patterns:.1f} per pattern, e.g. {example!r}): a model learns the patterns, and new "
                 f"wording lands on the final that shares its words. Samples of one pattern differ in one run of at "
                 f"most {MAX_FILLER_WORDS} words.",

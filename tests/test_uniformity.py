@@ -116,3 +116,12 @@ def test_crowd_written_clinc150_queries_rarely_warn() -> None:
             if len(queries) >= SAMPLES_PER_PATTERN * patterns:
                 warned.append(intent)
     assert len(warned) <= 2, warned
+
+
+def test_a_big_final_is_judged_on_a_spread_of_its_samples() -> None:
+    """2,000 samples of two patterns (a number as the filler): judged on 200 of them, and still warned."""
+    sell = [f"I want to sell my sword number {i}." if i % 3 else f"Would you buy sword {i} from me?"
+            for i in range(2000)]
+    (warning,) = uniformity_warnings(shop(VARIED, sell))
+    assert "its 2000 samples (200 looked at, spread over them) follow 2 sentence patterns (100.0 per pattern" \
+        in warning.message
