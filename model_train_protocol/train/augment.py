@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 from ..instructions import BaseInstruction, MultiClassifierInstruction, StateMachineInstruction
+from ..render import structural_strings
 from ..text import text_problem
 from ..uniformity import varying_lines
 
@@ -34,6 +35,8 @@ CANDIDATES = 4
 #: A candidate this similar (cosine, shipped encoder) to a line of the instruction adds no new wording.
 NEAR_COPY = 0.95
 MAX_NEW_TOKENS = 32
+#: Longest line kept: the shortest string limit of any format version (bloom 0.3.2 and 1.x).
+MAX_LENGTH = 300
 #: Few-shot turns: neutral requests, so the model answers with one rewritten line and nothing else.
 _SHOTS = (("Can you turn off the lights?", "Switch the lights off, please."),
           ("I'd like to cancel my order.", "Please cancel the order I placed."),
@@ -110,10 +113,11 @@ def augment_protocol(protocol: "Protocol", per_final: int = 10, seed: int = 0,
     model, tokenizer = load_base("smollm2")
     model.eval()
     encoder = SentenceEncoder.load()
+    structural = structural_strings(protocol)  # a line holding a key would make the protocol unsavable
     added: list[Paraphrase] = []
     done = 0
     for instruction, line, sources in plans:
-        added += _augment_instruction(instruction, line, sources, model, tokenizer, encoder, pooled)
+        added += _augment_instruction(instruction, line, sources, model, tokenizer, encoder, pooled, structural)
         done += sum(len(s) for s in sources.values())
         if progress:
             progress(done, total)
@@ -121,7 +125,7 @@ def augment_protocol(protocol: "Protocol", per_final: int = 10, seed: int = 0,
 
 
 def _augment_instruction(instruction: BaseInstruction, line: int, sources: dict[str, list[int]], model, tokenizer,
-                         encoder, pooled) -> list[Paraphrase]:
+                         encoder, pooled, structural: list[str]) -> list[Paraphrase]:
     import torch
 
     samples = list(instruction.samples)
@@ -144,7 +148,8 @@ def _augment_instruction(instruction: BaseInstruction, line: int, sources: dict[
                                      num_return_sequences=CANDIDATES, pad_token_id=tokenizer.eos_token_id)
             candidates = [_clean(tokenizer.decode(o[ids.shape[1]:], skip_special_tokens=True)) for o in out]
             candidates = [c for c in dict.fromkeys(candidates)
-                          if len(_key(c)) >= 3 and _key(c) not in seen and text_problem(c) is None and len(c) <= 300]
+                          if len(_key(c)) >= 3 and _key(c) not in seen and text_problem(c) is None
+                          and len(c) <= MAX_LENGTH and not any(key in c for key in structural)]
             if not candidates:
                 continue
             with torch.no_grad():
