@@ -16,6 +16,14 @@ between the 5th percentile of leave-one-out similarity and the guardrail's media
 
     python bench/intent_recipe.py --split tune --threads 1
     python bench/intent_recipe.py --split test --threads 1     # the same on the test prompts (report only)
+
+``--augmented DIR`` trains each protocol run on ``DIR/{protocol name}_augmented_model.json`` instead, as
+``mtp augment`` writes it (paraphrase augmentation, measured in docs/quality.md)::
+
+    python bench/npc/protocols.py npc && for n in shop quest companion; do
+        mtp augment npc/${n}_npc_model.json --out augmented --threads 1; done
+    python bench/intent_recipe.py --split tune --steps 60 --only npc_shop npc_quest npc_companion \
+        --augmented augmented --threads 1
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import quality  # noqa: E402  (bench/quality.py: the protocols and prompts)
+from model_train_protocol import Protocol  # noqa: E402
 from model_train_protocol.compiler import head_sources  # noqa: E402
 from model_train_protocol.infer.intent import REFUSE_CLASS, pooled  # noqa: E402
 from model_train_protocol.infer.similarity import SentenceEncoder, choose_similarity_threshold  # noqa: E402
@@ -99,6 +108,13 @@ def measure(name: str, protocol, pairs, off, steps_list: list[int]) -> dict:
     return row
 
 
+def _trained_on(protocol, augmented: Path | None):
+    """The protocol to train: ``protocol``, or its augmented file from ``augmented`` (which must exist)."""
+    if augmented is None:
+        return protocol
+    return Protocol.load(augmented / f"{protocol.name}_augmented_model.json")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--split", choices=("tune", "test"), default="tune")
@@ -106,11 +122,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", help="protocol names to run (default: all)")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--out", type=Path, default=None, help="write the rows as JSON here")
+    parser.add_argument("--augmented", type=Path, default=None,
+                        help="train on DIR/{protocol name}_augmented_model.json (mtp augment's files) instead")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    rows = [measure(name, protocol, pairs, off, args.steps) for name, protocol, pairs, off in prompts(args.split)
-            if not args.only or name in args.only]
+    rows = [measure(name, _trained_on(protocol, args.augmented), pairs, off, args.steps)
+            for name, protocol, pairs, off in prompts(args.split) if not args.only or name in args.only]
     mean = {k: round(sum(r[k] for r in rows) / len(rows), 4) for k in rows[0]
             if isinstance(rows[0][k], float) and not k.endswith("seconds")}
     print("mean:", json.dumps(mean))

@@ -2,7 +2,9 @@
 
 What ``mtp validate`` runs, usable from Python: :func:`check_file` returns every
 problem of one file, each with where it is (a JSON pointer into the file, or
-the rule id and object of a protocol rule) and how to fix it.
+the rule id and object of a protocol rule) and how to fix it, and the warnings
+of a valid model file (samples too uniform to generalise: :mod:`.uniformity`),
+which never make it invalid.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from .errors import MTPError, MTPFileError
 from .formats import schemas
 from .formats.strict_json import read_json_file
 from .formats.versions import parse_schema_url, rules_of
+from .uniformity import uniformity_warnings
 
 
 __all__ = ["FileProblem", "FileCheck", "check_file", "check_document", "file_kind"]
@@ -52,12 +55,14 @@ class FileCheck:
 
     ``schema_checked`` is False for versions whose JSON Schema the package does
     not ship (their model files are still loaded and checked rule by rule).
+    ``warnings`` are :class:`FileProblem` s too, but a file with only warnings is valid.
     """
 
     path: str
     kind: str = "unknown"
     version: str | None = None
     problems: list[FileProblem] = field(default_factory=list)
+    warnings: list[FileProblem] = field(default_factory=list)
     schema_checked: bool = False
     schema_samples_skipped: int = 0
 
@@ -74,6 +79,7 @@ class FileCheck:
             "schema_checked": self.schema_checked,
             "schema_samples_skipped": self.schema_samples_skipped,
             "problems": [asdict(p) for p in self.problems],
+            "warnings": [asdict(w) for w in self.warnings],
         }
 
 
@@ -190,6 +196,9 @@ def _check_model(document: dict, result: FileCheck) -> None:
     for problem in protocol.validate(version=rules_of(result.version)):  # the layout we write for its major
         result.problems.append(FileProblem(problem.rule, problem.message, problem.hint,
                                            pointer=problem.pointer, where=problem.where))
+    for warning in uniformity_warnings(protocol):
+        result.warnings.append(FileProblem(warning.rule, warning.message, warning.hint,
+                                           pointer=warning.pointer, where=warning.where))
 
 
 def _content_hint(exc: MTPFileError) -> str:

@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("instructions",),
     ("protocol",),
     ("formats.versions",),
-    ("validation", "render"),
+    ("validation", "render", "uniformity"),
     ("formats",),
     ("dataset",),
     ("export", "info", "filecheck", "csv_import", "finetune"),

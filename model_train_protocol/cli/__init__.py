@@ -14,6 +14,7 @@ from . import validate, info, template, convert, export, import_csv  # noqa: F40
 from . import train  # noqa: F401,E402
 from . import run, chat, eval  # noqa: F401,E402
 from . import export_model, upgrade  # noqa: F401,E402
+from . import augment  # noqa: F401,E402
 from . import env  # noqa: F401,E402
 from . import serve  # noqa: F401,E402
 

@@ -9,7 +9,7 @@ from typing import List
 import typer
 from rich.markup import escape
 
-from ..filecheck import SCHEMA_SAMPLES_PER_SET, FileCheck, check_file
+from ..filecheck import SCHEMA_SAMPLES_PER_SET, FileCheck, FileProblem, check_file
 from ._app import Consoles, app, consoles
 from ._common import BYTES_PER_SAMPLE, existing, progress_bar
 
@@ -32,8 +32,9 @@ def validate(
 ) -> None:
     """Check model and template files: JSON, schema of their version, loading, and the MTP rules.
 
-    Exit status: 0 when every file is valid, 1 when some file has problems, 2 on
-    a usage error (including a file that does not exist).
+    Warnings (samples of a final too uniform to generalise) are printed but leave
+    a file valid. Exit status: 0 when every file is valid, 1 when some file has
+    problems, 2 on a usage error (including a file that does not exist).
     """
     io = consoles(ctx)
     sizes = [path.stat().st_size // BYTES_PER_SAMPLE for path in files]  # about one sample per unit
@@ -60,16 +61,26 @@ def _print(io: Consoles, result: FileCheck) -> None:
     elif result.schema_samples_skipped:
         what += f", schema checked on the first {SCHEMA_SAMPLES_PER_SET} samples per instruction"
     name = escape(result.path)
+    count = len(result.warnings)
+    warned = f", {count} warning{'s' if count != 1 else ''}" if count else ""
     if result.valid:
-        io.out.print(f"[green]✓[/] {name}: valid ({what})", highlight=False, soft_wrap=True)
-        return
-    count = len(result.problems)
-    io.out.print(f"[red]✗[/] {name}: {count} problem{'s' if count != 1 else ''} ({what})", highlight=False, soft_wrap=True)
+        io.out.print(f"[green]✓[/] {name}: valid ({what}){warned}", highlight=False, soft_wrap=True)
+    else:
+        count = len(result.problems)
+        io.out.print(f"[red]✗[/] {name}: {count} problem{'s' if count != 1 else ''} ({what}){warned}", highlight=False,
+                      soft_wrap=True)
     for problem in result.problems:
-        pointer = None if problem.pointer is None else problem.pointer or "/"
-        at = " ".join(x for x in (pointer, problem.where) if x)
-        message = problem.message if len(problem.message) <= MAX_SHOWN else problem.message[: MAX_SHOWN - 1] + "…"
-        io.out.print(f"  [bold]{escape(at)}[/] [dim]\\[{problem.rule}][/] {escape(message)}", highlight=False,
-                     soft_wrap=True)
-        if problem.hint:
-            io.out.print(f"    [cyan]fix:[/] {escape(problem.hint)}", highlight=False, soft_wrap=True)
+        _print_problem(io, problem, "")
+    for warning in result.warnings:
+        _print_problem(io, warning, "[yellow]warning[/] ", cut=False)
+
+
+def _print_problem(io: Consoles, problem: FileProblem, label: str, cut: bool = True) -> None:
+    """One problem or warning; ``cut`` shortens long messages (a schema error quoting a whole array)."""
+    pointer = None if problem.pointer is None else problem.pointer or "/"
+    at = " ".join(x for x in (pointer, problem.where) if x)
+    message = problem.message if not cut or len(problem.message) <= MAX_SHOWN else problem.message[: MAX_SHOWN - 1] + "…"
+    io.out.print(f"  {label}[bold]{escape(at)}[/] [dim]\\[{problem.rule}][/] {escape(message)}", highlight=False,
+                  soft_wrap=True)
+    if problem.hint:
+        io.out.print(f"    [cyan]fix:[/] {escape(problem.hint)}", highlight=False, soft_wrap=True)

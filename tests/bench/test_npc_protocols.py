@@ -61,3 +61,29 @@ def test_script_saves_the_three_protocols(tmp_path):
     subprocess.run([sys.executable, str(SCRIPT), str(tmp_path)], check=True, capture_output=True, timeout=120)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         f"{name}_npc_{kind}.json" for name in npc.NPCS for kind in ("model", "template"))
+
+
+@pytest.mark.parametrize("name", npc.NPCS)
+def test_every_pattern_built_final_gets_the_uniformity_warning(name):
+    """Six patterns per final, five fillers each: every final warns, counted as (about) six patterns."""
+    from model_train_protocol.uniformity import uniformity_warnings
+
+    protocol = npc.build(name)
+    warnings = uniformity_warnings(protocol)
+    (instruction,) = protocol.instructions
+    assert [w.where.split("final ")[1].strip("'") for w in warnings] == [t.name for t in instruction.finals]
+    assert all(w.rule == "final.uniform-samples" and "mtp augment" in w.hint for w in warnings)
+    counted = [int(w.message.split(" follow ")[1].split()[0]) for w in warnings]
+    assert all(5 <= n <= 7 for n in counted) and counted.count(6) >= len(counted) - 1, counted
+
+
+@pytest.mark.parametrize("name", npc.NPCS)
+@pytest.mark.parametrize("split", ["test", "tune"])
+def test_held_out_prompts_written_by_players_get_none(name, split):
+    """The held-out prompts (players' own wording, 5-20 per final) are varied: no warning."""
+    import json
+
+    from model_train_protocol.uniformity import uniformity_warnings
+
+    held = json.loads((SCRIPT.parent / "heldout" / f"{name}_{split}.json").read_text(encoding="utf-8"))
+    assert uniformity_warnings(npc.build(name, [tuple(p) for p in held["in_scope"]], held["off_topic"])) == []

@@ -104,3 +104,32 @@ def test_every_reference_copy(data_dir: Path, tmp_path: Path) -> None:
         pre_03 = name.startswith(("v0.1.", "v0.2."))  # releases 0.1/0.2: pre-0.3 layout
         if verdict["kind"] == "model" and not pre_03:  # state machines and multi-classifiers included
             assert verdict["valid"], (name, verdict["problems"])
+
+
+def test_uniform_samples_warn_but_the_file_stays_valid(tmp_path: Path) -> None:
+    """A final of two sentence patterns refilled: exit 0, 'valid' with a warning, and the warning in --json."""
+    import model_train_protocol as lib
+
+    protocol = lib.Protocol(name="shop", inputs=1)
+    for i in range(10):
+        protocol.add_context(f"The shop sells tools, fact {i}.")
+    player = lib.TokenSet(tokens=(lib.UserToken("Player"),))
+    clerk = lib.TokenSet(tokens=(lib.Token("Clerk"),))
+    finals = {"Buy": lib.Token("Buy"), "Other": lib.Token("Other")}
+    instruction = lib.Instruction(context=[player], response=clerk, final=list(finals.values()), name="talk")
+    lines = {"Buy": [p.format(item) for p in ("I want to buy the {}.", "Can I get the {} from you?")
+                     for item in ("hammer", "saw", "coil of rope", "lantern", "box of nails")],
+             "Other": ["Is it going to rain?", "Nice hat.", "Where is the inn?", "who runs this place anyway"]}
+    for final, texts in lines.items():
+        for text in texts:
+            instruction.add_sample([player.create_snippet(text)], clerk.create_snippet("Sure."), final=finals[final])
+    protocol.add_instruction(instruction)
+    path = protocol.save(path=tmp_path, version="2.0.1")  # one input line: bloom 0.3.2 needs two
+    proc = mtp("validate", path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert ": valid (model 2.0.1), 1 warning" in proc.stdout
+    assert "final 'Buy' [final.uniform-samples] its 10 samples follow 2 sentence patterns" in proc.stdout
+    assert "mtp augment" in proc.stdout
+    report = json.loads(mtp("validate", "--json", path).stdout)
+    assert report["valid"] is True and report["files"][0]["problems"] == []
+    assert [w["rule"] for w in report["files"][0]["warnings"]] == ["final.uniform-samples"]
