@@ -18,7 +18,7 @@ from model_train_protocol.errors import MTPError
 from model_train_protocol.infer.gbnf import instruction_grammar, integer_range
 from model_train_protocol.infer.spec import Final, InstructionSpec
 
-from infer.tiny import cheshire, mtp_in_process, tiny_parts, write_model_dir
+from infer.tiny import cheshire, mtp_in_process, tiny_parts
 
 
 # --- a GBNF subset as Python regular expressions: what the grammars written here use ----------------------------
@@ -103,8 +103,8 @@ def test_grammar_without_a_refusal_line_allows_unk_after_any_text():
 
 # --- the GGUF file ---------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    return write_model_dir(cheshire(False), tmp_path_factory.mktemp("tiny") / "model")
+def tiny_dir(tiny_model_dir):
+    return tiny_model_dir(False)
 
 
 @pytest.fixture(scope="module")

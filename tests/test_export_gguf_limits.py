@@ -80,9 +80,9 @@ def test_each_instruction_gets_its_own_grammar(colliding_dir, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
+def tiny_dir(tiny_model_dir):
     pytest.importorskip("gguf")
-    return write_model_dir(cheshire(False), tmp_path_factory.mktemp("tiny") / "model")
+    return tiny_model_dir(False)
 
 
 def test_export_never_replaces_the_users_files(tiny_dir, tmp_path):

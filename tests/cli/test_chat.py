@@ -9,12 +9,12 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from infer.tiny import cheshire, mtp_in_process, write_model_dir  # noqa: E402
+from infer.tiny import mtp_in_process  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    return write_model_dir(cheshire(False), tmp_path_factory.mktemp("chat") / "model")
+def model_dir(tiny_model_dir):
+    return tiny_model_dir(False)
 
 
 def test_piped_messages_get_one_answer_each(model_dir):

@@ -14,8 +14,8 @@ from infer.tiny import cheshire, mtp_in_process, write_model_dir  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    return write_model_dir(cheshire(True), tmp_path_factory.mktemp("eval") / "model")
+def model_dir(tiny_model_dir):
+    return tiny_model_dir(True)
 
 
 @pytest.fixture(scope="module")

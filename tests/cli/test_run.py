@@ -11,12 +11,12 @@ from .mtp_runner import assert_clean_error, mtp
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from infer.tiny import cheshire, mtp_in_process, write_model_dir  # noqa: E402
+from infer.tiny import mtp_in_process  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    return write_model_dir(cheshire(True), tmp_path_factory.mktemp("run") / "model")
+def model_dir(tiny_model_dir):
+    return tiny_model_dir(True)
 
 
 def test_installed_script_answers_as_json(model_dir):
