@@ -3,8 +3,6 @@ smoke tests); and the files the CLI tests start from."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import shutil
@@ -26,40 +24,35 @@ CSV_DATA = Path(__file__).resolve().parents[1] / "data" / "csv"
 _TERMINAL = {"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb", "PYTHONIOENCODING": "utf-8"}
 
 
-def mtp(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def mtp(*args: object, cwd: Path | None = None, stdin: str = "") -> subprocess.CompletedProcess[str]:
     """Run ``mtp ARGS`` in this process, through the entry point's own ``main`` (error boundary included), with
     the terminal of :func:`mtp_process`: the exit status, stdout and stderr a user would see, without starting
     Python and importing PyTorch again (a second each). An exception that escapes ``main`` is written to stderr
     as Python would, so "no traceback" checks still see it."""
+    from click.testing import CliRunner
+
     from model_train_protocol.cli import main
 
-    out, err = io.StringIO(), io.StringIO()
-    saved_env = {name: os.environ.get(name) for name in (*_TERMINAL, "MTP_DEBUG")}
     saved_argv, saved_cwd = sys.argv, Path.cwd()
-    os.environ.update(_TERMINAL)
-    os.environ.pop("MTP_DEBUG", None)
-    sys.argv = ["mtp", *map(str, args)]
-    code = 0
-    try:
-        if cwd is not None:
-            os.chdir(cwd)
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                main()
-            except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-            except BaseException:  # noqa: BLE001 - what the interpreter would print, then exit 1
-                err.write(traceback.format_exc())
-                code = 1
-    finally:
-        sys.argv = saved_argv
-        os.chdir(saved_cwd)
-        for name, value in saved_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-    return subprocess.CompletedProcess(["mtp", *map(str, args)], code, out.getvalue(), err.getvalue())
+    with CliRunner().isolation(input=stdin, env={**_TERMINAL, "MTP_DEBUG": None}) as streams:
+        sys.argv = ["mtp", *map(str, args)]
+        code = 0
+        try:
+            if cwd is not None:
+                os.chdir(cwd)
+            main()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except BaseException:  # noqa: BLE001 - what the interpreter would print, then exit 1
+            sys.stderr.write(traceback.format_exc())
+            code = 1
+        finally:
+            sys.argv = saved_argv
+            os.chdir(saved_cwd)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        out, err = streams[0].getvalue().decode("utf-8"), streams[1].getvalue().decode("utf-8")
+    return subprocess.CompletedProcess(["mtp", *map(str, args)], code, out, err)
 
 
 def mtp_process(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -58,31 +58,11 @@ def write_model_dir(protocol, out: Path, seed: int = 0) -> Path:
 
 
 def mtp_in_process(*args: object, stdin: str = "") -> tuple[int, str, str]:
-    """Run ``mtp ARGS`` through its real entry point in this process: (exit code, stdout, stderr).
+    """``mtp ARGS`` in this process (tests/cli/mtp_runner.py): (exit code, stdout, stderr)."""
+    from cli.mtp_runner import mtp
 
-    Loading PyTorch once per test session instead of once per command keeps the
-    CLI tests fast; one test per command still runs the installed script.
-    """
-    import sys
-
-    from click.testing import CliRunner
-
-    from model_train_protocol.cli import main
-
-    runner = CliRunner()
-    with runner.isolation(input=stdin, env={"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}) as streams:
-        argv, sys.argv = sys.argv, ["mtp", *map(str, args)]
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        finally:
-            sys.argv = argv
-        sys.stdout.flush()
-        sys.stderr.flush()
-        out, err = streams[0].getvalue(), streams[1].getvalue()
-    return code, out.decode("utf-8"), err.decode("utf-8")
+    run = mtp(*args, stdin=stdin)
+    return run.returncode, run.stdout, run.stderr
 
 
 # --- state machines and multi-classifiers ---------------------------------------------------------------------
