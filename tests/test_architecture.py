@@ -1,4 +1,5 @@
-"""The package's layers point one way: no import circle, and every import goes to its own layer or one below.
+"""The package's layers point one way: no import circle, and every import goes to its own layer or one below;
+a package's private ``_modules`` are imported from inside it only.
 
 Every import counts, as Python would run it or not: module level, inside functions, and type-only ones under
 ``if TYPE_CHECKING:``. The graph is built with ``ast`` from the source, so nothing is imported to check it.
@@ -31,7 +32,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("formats",),
     ("dataset",),
     ("export", "info", "filecheck", "csv_import", "finetune"),
-    ("model_dir", "extras", "compiler"),
+    ("model_dir", "extras", "compiler"),  # model_dir/ with its private modules
     # The compatibility layer: the reference's import paths and call styles, on top of the core.
     ("compat", "reference_api", "common", "v1", "v2", "csv", "utils", "errors.protocol", "errors.conversion",
      "errors.instruction", "errors.token", "errors.guardrail"),
@@ -242,3 +243,44 @@ def test_the_runtime_imports_only_constants_errors_and_text(graph):
     runtime = {m: targets for m, targets in graph.items() if _under(m, ("runtime",))}
     assert runtime and sorted((m, t) for m, targets in runtime.items() for t in targets
                               if not _under(t, ("runtime", "constants", "errors", "text"))) == []
+
+
+def private_imports_from_outside(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
+    """(importer, private module) edges whose importer is outside the private module's package.
+
+    A module named ``_x`` is its package's inside (``model_dir/_checks.py``, ``formats/_atomic.py``,
+    ``runtime/_spec.py``, ...): the rest of the package imports the names its package re-exports, so the modules
+    behind them can be split or merged without touching their callers.
+    """
+    bad = []
+    for m, targets in graph.items():
+        for t in targets:
+            package, _, name = t.rpartition(".")
+            if name.startswith("_") and not name.startswith("__") and m != package and not m.startswith(package + "."):
+                bad.append((m, t))
+    return sorted(bad)
+
+
+def test_private_modules_are_imported_only_inside_their_package(graph):
+    private = {t.rpartition(".")[0] for t in graph if t.rpartition(".")[2].startswith("_")}
+    assert {f"{ROOT}.model_dir", f"{ROOT}.formats", f"{ROOT}.runtime"} <= private  # not hollow
+    assert private_imports_from_outside(graph) == []
+
+
+def test_a_private_import_from_outside_would_be_found(graph):
+    edited = {m: set(t) for m, t in graph.items()}
+    edited[f"{ROOT}.train.train"].add(f"{ROOT}.model_dir._staged")
+    edited[f"{ROOT}.export"].add(f"{ROOT}.formats._atomic")
+    edited[f"{ROOT}.formats.jsonio"].add(f"{ROOT}.runtime._spec")
+    edited[f"{ROOT}.model_dir._upgrade"].add(f"{ROOT}.model_dir._loading")  # inside its package: allowed
+    assert private_imports_from_outside(edited) == [(f"{ROOT}.export", f"{ROOT}.formats._atomic"),
+                                                    (f"{ROOT}.formats.jsonio", f"{ROOT}.runtime._spec"),
+                                                    (f"{ROOT}.train.train", f"{ROOT}.model_dir._staged")]
+
+
+def test_the_split_modules_keep_the_layer_of_their_package(graph):
+    """model_dir's and formats' private modules sit in their package's layer, so the layers above still reach
+    them through the package only."""
+    for package in ("model_dir", "formats", "runtime"):
+        inside = [m for m in graph if m.startswith(f"{ROOT}.{package}._")]
+        assert inside and {layer(m) for m in inside} == {layer(f"{ROOT}.{package}")}, package

@@ -8,7 +8,7 @@ import pytest
 
 import model_train_protocol as mtp
 from core_helpers import assert_files_valid, small_protocol
-from model_train_protocol.formats import jsonio
+from model_train_protocol.formats import _atomic
 
 
 @pytest.mark.parametrize("args, error", [
@@ -134,7 +134,7 @@ def test_failed_rename_leaves_old_files_and_no_temp_files(tmp_path, monkeypatch)
     def fail(*args):
         raise OSError("rename failed")
 
-    monkeypatch.setattr(jsonio.os, "replace", fail)
+    monkeypatch.setattr(_atomic.os, "replace", fail)
     protocol = small_protocol()
     with pytest.raises(OSError, match="rename failed"):
         protocol.save(path=tmp_path)

@@ -8,7 +8,7 @@ import stat
 import pytest
 
 import model_train_protocol as mtp
-from model_train_protocol.formats import jsonio
+from model_train_protocol.formats import _atomic
 from model_train_protocol.formats.jsonio import dumps, write_atomic
 
 
@@ -47,7 +47,7 @@ def test_failed_rename_keeps_the_old_file_and_removes_the_temp_file(tmp_path, mo
     def boom(*args):
         raise OSError("disk on fire")
 
-    monkeypatch.setattr(jsonio.os, "replace", boom)
+    monkeypatch.setattr(_atomic.os, "replace", boom)
     with pytest.raises(OSError, match="disk on fire"):
         write_atomic(target, "new")
     assert target.read_text(encoding="utf-8") == "old"
@@ -61,7 +61,7 @@ def test_failure_mid_write_keeps_the_old_file(tmp_path, monkeypatch):
     def interrupted(fd):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(jsonio.os, "fsync", interrupted)
+    monkeypatch.setattr(_atomic.os, "fsync", interrupted)
     with pytest.raises(KeyboardInterrupt):
         write_atomic(target, "new")
     assert target.read_text(encoding="utf-8") == "old"

@@ -151,10 +151,10 @@ def test_failed_write_keeps_the_previous_file(tmp_path):
 @given(st.lists(documents(), min_size=1, max_size=8), st.integers(min_value=1, max_value=4))
 def test_compiled_shapes_equal_json_dumps(items, repeat):
     """Long lists go through generated shape encoders: mixed, nested and repeated shapes stay exact."""
-    import model_train_protocol.formats.jsonio as jsonio
+    from model_train_protocol.formats import _encoders
 
     long_list = items * repeat * 20  # well past the compile threshold, shapes repeat and alternate
-    assert len(long_list) >= jsonio._COMPILE_FROM or repeat * len(items) * 20 < jsonio._COMPILE_FROM
+    assert len(long_list) >= _encoders._COMPILE_FROM or repeat * len(items) * 20 < _encoders._COMPILE_FROM
     doc = {"samples": long_list, "lazy": LazyList(lambda: iter(long_list), len(long_list))}
     assert dumps(doc) == reference(materialize(doc))
 
