@@ -1,8 +1,8 @@
 """How many CPU threads PyTorch uses (the one thread policy of every command and of ``Model.load``), and
 transformers' logging quieted for a block and restored after it.
 
-The ``[train]`` extra check and the cache folder are read in :mod:`model_train_protocol._env`, with every other
-setting taken from the environment; they are importable from here too, where they always were.
+The ``[train]`` extra check and the cache folder are :mod:`model_train_protocol._env`'s, with every other
+setting taken from the environment.
 """
 
 from __future__ import annotations
@@ -11,12 +11,9 @@ import os
 from contextlib import contextmanager
 from typing import Iterator
 
-from ._env import TRAIN_INSTALL_HINT as INSTALL_HINT
-from ._env import TrainExtraMissing, cache_root, require_train_extra
 from .errors import MTPValueError
 
-__all__ = ["TrainExtraMissing", "require_train_extra", "INSTALL_HINT", "cache_root", "default_threads",
-           "use_threads", "quiet_transformers"]
+__all__ = ["default_threads", "use_threads", "quiet_transformers"]
 
 
 def default_threads() -> int:

@@ -11,10 +11,11 @@ import pytest
 
 from model_train_protocol import _env
 from model_train_protocol.errors import MTPError, MTPValueError
-from model_train_protocol.serve.extra import INSTALL_HINT as SERVE_HINT
-from model_train_protocol.serve.extra import ServeExtraMissing, require_serve_extra
-from model_train_protocol.train.extra import INSTALL_HINT as TRAIN_HINT
-from model_train_protocol.train.extra import TrainExtraMissing, require_train_extra
+from model_train_protocol._env import SERVE_INSTALL_HINT as SERVE_HINT
+from model_train_protocol._env import TRAIN_INSTALL_HINT as TRAIN_HINT
+from model_train_protocol._env import require_train_extra
+from model_train_protocol.serve import ServeExtraMissing, require_serve_extra
+from model_train_protocol.train import TrainExtraMissing
 
 PACKAGE = Path(__file__).resolve().parents[1] / "model_train_protocol"
 #: The names of the os module that read or change the environment.

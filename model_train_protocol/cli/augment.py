@@ -36,7 +36,7 @@ def augment(
     benchmark it does not improve accuracy (docs/quality.md): a drafting aid.
     """
     from ..extras import use_threads
-    from ..train.extra import require_train_extra
+    from .._env import require_train_extra
 
     require_train_extra()
     io = consoles(ctx)

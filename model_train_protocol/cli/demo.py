@@ -19,7 +19,8 @@ from rich.table import Table
 
 from ..examples.cheshire_cat import build_protocol
 from ..protocol import Protocol
-from ..train.extra import INSTALL_HINT, TrainExtraMissing, require_train_extra
+from .._env import TRAIN_INSTALL_HINT as INSTALL_HINT
+from .._env import TrainExtraMissing, require_train_extra
 from ._app import Consoles, app, consoles
 
 #: (instruction, input lines, what the question is) the demo asks the trained model.

@@ -45,7 +45,7 @@ def open_model(err: Console, directory: Path, max_tokens: Optional[int] = None, 
                threshold: Optional[float] = None, min_similarity: Optional[float] = None,
                threads: Optional[int] = None) -> Any:
     """Load a trained model (PyTorch needed; a clear error says how to install it), a spinner on ``err``."""
-    from ..train.extra import require_train_extra
+    from .._env import require_train_extra
 
     require_train_extra()
     from ..infer.model import Model

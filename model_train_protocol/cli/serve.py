@@ -90,7 +90,7 @@ def serve(
     """Serve trained models over HTTP: POST /run, GET /models, GET /health, POST /v1/completions,
     POST /v1/chat/completions, docs at /docs."""
     from ..serve import require_serve_extra
-    from ..train.extra import require_train_extra
+    from .._env import require_train_extra
 
     require_serve_extra()
     require_train_extra()

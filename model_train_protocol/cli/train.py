@@ -66,7 +66,7 @@ def train_command(
 ) -> None:
     """Train a model on the protocol and write a Hugging Face directory with template and manifest."""
     from ..train.config_file import read_config_file
-    from ..train.extra import require_train_extra
+    from .._env import require_train_extra
 
     io = consoles(ctx)
     values = read_config_file(config_file) if config_file is not None else {}

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..extras import require_train_extra
+from .._env import require_train_extra
 from .answer import Answer, MalformedOutput, parse_completion
 from .chat import ChatSession, fill_history
 from .prompt import build_prompt

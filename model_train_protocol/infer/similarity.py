@@ -104,7 +104,7 @@ class SentenceEncoder:
 
     @classmethod
     def load(cls) -> "SentenceEncoder":
-        from ..extras import cache_root
+        from .._env import cache_root
 
         return cls(_encoder_dir(cache_root()))
 

@@ -158,7 +158,7 @@ def load_trained(
     check. Raises ``MTPFileError`` for a missing, incomplete, modified or
     unsafe directory.
     """
-    from ..extras import require_train_extra
+    from .._env import require_train_extra
 
     out_dir = Path(path)
     if template is not None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .extra import ServeExtraMissing, require_serve_extra
+from .._env import ServeExtraMissing, require_serve_extra
 from .loading import load_models
 from .worker import DEFAULT_QUEUE_LIMIT, ModelWorker, QueueFull
 

@@ -8,7 +8,7 @@ library never imports this package.
 from ..model_dir import TrainedModel, load_trained, verify_dir
 from .config import TrainConfig, TrainConfigError
 from .data import TrainingData, build_training_data
-from ..extras import TrainExtraMissing
+from .._env import TrainExtraMissing
 from .train import TrainResult, train
 
 __all__ = [

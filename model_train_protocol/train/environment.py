@@ -53,7 +53,7 @@ def _smollm2() -> str | None:
 def _encoder() -> str | None:
     """The folder of the sentence encoder the similarity refusal uses, or None when neither wheel is installed."""
     from ..infer.similarity import SentenceEncoderError, _encoder_dir
-    from ..extras import cache_root
+    from .._env import cache_root
 
     try:
         return str(_encoder_dir(cache_root()))

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from ..errors import MTPValueError
-from ..extras import cache_root
+from .._env import cache_root
 from .config import TrainConfig
 
 if TYPE_CHECKING:

@@ -29,7 +29,7 @@ from ..runtime import Refusal
 from .config import TrainConfig, TrainConfigError
 from .config_file import CONFIG_FILE, dump_config
 from .data import build_training_data
-from ..extras import require_train_extra
+from .._env import require_train_extra
 from .distributed import Dist, broadcast_text, init_distributed
 from .model import add_token_rows, apply_lora, load_base, scratch_model, set_special_ids
 from .plot import save_loss_curve
