@@ -29,7 +29,7 @@ from model_train_protocol.infer.gbnf import instruction_grammar
 from model_train_protocol.infer.spec import InstructionSpec, instruction_specs
 from model_train_protocol.render import NUM_PLACEHOLDER, STRING, fill_input_lines, render_protocol
 from model_train_protocol.serve.describe import answer_regex
-from model_train_protocol.serve.prompts import read_prompt
+from model_train_protocol.infer.prompt import read_prompt
 from test_export_gguf import gbnf_regex
 
 PROTOCOLS: dict[str, Callable[[], mtp.Protocol]] = {

@@ -109,7 +109,7 @@ def describe(answer: Any) -> str:
 
 def _read_prompt(model: Any, prompt: str, instruction: Optional[str]) -> tuple[str, list[str], list[Any]]:
     """The instruction, lines and numbers of a whole prompt (of ``instruction`` when one is named)."""
-    from ..serve.prompts import read_prompt
+    from ..infer.prompt import read_prompt
 
     specs = [model.spec(instruction)] if instruction else list(model.specs.values())
     if "\n" not in prompt:  # typed on one line: the two characters \n stand for line breaks

@@ -29,7 +29,7 @@ from .chat import add_chat_completions
 from .describe import describe_model
 from .limits import BoundedJSONRoute, CancelOnDisconnect, HostAllowList
 from .loading import check_models, load_models
-from .prompts import read_prompt
+from ..infer.prompt import read_prompt
 from .schemas import (CompletionChoice, CompletionRequest, CompletionResponse, ErrorResponse, RunAnswer, RunRequest,
                       Usage)
 from .worker import DEFAULT_QUEUE_LIMIT, ModelWorker, QueueFull

@@ -19,7 +19,7 @@ from model_train_protocol.infer.gbnf import instruction_grammar
 from model_train_protocol.infer.spec import instruction_specs
 from model_train_protocol.labels import format_labels
 from model_train_protocol.serve.describe import answer_regex
-from model_train_protocol.serve.prompts import read_prompt, with_response_line
+from model_train_protocol.infer.prompt import read_prompt, with_response_line
 
 from .tiny import PROTOCOLS, STATES, choice_model as model_of, odd_classifier, odd_machine
 
