@@ -236,6 +236,8 @@ def compile_runtime(template: Mapping[str, Any], protocol: "Protocol | None" = N
     """The runtime spec of a template and the protocol it was written from (None: a model trained elsewhere,
     whose template is all there is), with training's refusal (``mtp.refusal``) and intent (``mtp.intent``)
     sections. ``where`` names the directory in errors."""
+    if protocol is None:
+        return RuntimeSpec.from_template(template, refusal)
     specs = instruction_specs(template, protocol)
     settled = Refusal.from_section(refusal)
     names: dict[str, str] = {}

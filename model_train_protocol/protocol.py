@@ -12,13 +12,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 from .errors import InstructionError, Problem, ProtocolError, ProtocolTypeError, StateMachineError
 from .guardrail import Guardrail
 from .instructions import BaseInstruction, guardrail_map
 from .text import file_name_problem
 from .tokens import KeyMap, SpecialToken, Token
+
+if TYPE_CHECKING:
+    from .runtime import RuntimeSpec
 
 #: A file layout: ``"0.3.2"``, ``"1.2.1"``, ``"2.0.1"`` (or a ``formats.versions.FormatVersion``, a layer above).
 Version = Any
@@ -133,6 +136,18 @@ class Protocol:
         """Every problem that would stop :meth:`save` in ``version`` (default: see :meth:`save`), all at once
         (empty when valid)."""
         return _files().validate(self, self.layout(version))
+
+    def runtime_spec(self, template: Mapping[str, Any] | None = None, refusal: Any = None,
+                     intent: Any = None) -> "RuntimeSpec":
+        """The runtime spec a model trained on this protocol answers from (what ``runtime.json`` holds), for
+        ``template`` (default: :meth:`template_json`) and training's refusal and intent sections.
+
+        Compiled by :mod:`model_train_protocol.compiler`, imported on first use: inference receives the spec
+        and never imports the authoring side itself.
+        """
+        from .compiler import compile_runtime
+
+        return compile_runtime(self.template_json() if template is None else template, self, refusal, intent)
 
     # --- files -------------------------------------------------------------
     @classmethod

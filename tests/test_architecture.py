@@ -43,8 +43,11 @@ LAYERS: list[tuple[str, ...]] = [
 #: The compatibility layer (``LAYERS`` above): only the package facade may import it.
 COMPAT = next(names for names in LAYERS if "compat" in names)
 
-#: The one upward import: Protocol's file methods reach the formats lazily (protocol._files).
-ALLOWED_UPWARD = {(f"{ROOT}.protocol", f"{ROOT}.formats"), (f"{ROOT}.protocol", f"{ROOT}.formats.protocol_files")}
+#: The upward imports: Protocol's file methods reach the formats lazily (protocol._files), and its runtime_spec the
+#: compiler.
+ALLOWED_UPWARD = {(f"{ROOT}.protocol", f"{ROOT}.formats"), (f"{ROOT}.protocol", f"{ROOT}.formats.protocol_files"),
+                  # Protocol.runtime_spec compiles the protocol on first use, so inference never imports the compiler
+                  (f"{ROOT}.protocol", f"{ROOT}.compiler")}
 
 
 def modules() -> dict[str, tuple[Path, bool]]:
@@ -208,12 +211,10 @@ def test_the_answer_grammar_reads_specs_only(graph):
 
 
 #: The authoring side: what inference, serving and the GGUF export never import (they read the runtime spec).
-AUTHORING = ("protocol", "instructions", "tokens", "tokenset", "render", "validation", "labels", "dataset")
+#: The compiler reads the authoring objects too: the readers get a compiled spec, or ask ``Protocol.runtime_spec``.
+AUTHORING = ("protocol", "instructions", "tokens", "tokenset", "render", "validation", "labels", "dataset", "compiler")
 #: The parts that read only the runtime spec.
 RUNTIME_READERS = ("infer", "serve", "export_gguf")
-#: Where inference may reach the compiler: the public API kept at its import path (``instruction_specs``) and
-#: ``Model(model, tokenizer, template, protocol)``, which compiles what it is given.
-COMPILER_ENTRIES = {f"{ROOT}.infer", f"{ROOT}.infer.spec", f"{ROOT}.infer.model"}
 
 
 def _under(module: str, prefixes: tuple[str, ...]) -> bool:
@@ -222,9 +223,9 @@ def _under(module: str, prefixes: tuple[str, ...]) -> bool:
 
 
 def authoring_imports_of_readers(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
-    """(reader, authoring module) edges, and reader -> compiler edges outside the public entry points."""
+    """(reader, authoring module) edges: none may exist, not even inside a function."""
     return sorted((m, t) for m, targets in graph.items() if _under(m, RUNTIME_READERS) for t in targets
-                  if _under(t, AUTHORING) or (t == f"{ROOT}.compiler" and m not in COMPILER_ENTRIES))
+                  if _under(t, AUTHORING))
 
 
 def test_inference_serving_and_export_read_only_the_runtime_spec(graph):

@@ -466,7 +466,7 @@ def test_llama_cpp_agrees_with_python_on_a_trained_model(tmp_path, driver):
     """A scratch-trained Cheshire Cat model: every protocol prompt through both runtimes, greedy."""
     from model_train_protocol import export_gguf
     from model_train_protocol.infer import Model, parse_completion
-    from model_train_protocol.infer.spec import instruction_names
+    from model_train_protocol.compiler import instruction_names
     from model_train_protocol.render import render_protocol
 
     protocol = cheshire(False)

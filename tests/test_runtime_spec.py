@@ -62,6 +62,23 @@ def test_a_compiled_protocol_reads_back_with_the_same_specs(name):
     assert spec.structural and spec.name == protocol.name
 
 
+@pytest.mark.parametrize("name", [*PROTOCOLS, "cheshire"])
+def test_inference_gets_the_compiled_spec_from_the_protocol_it_is_handed(name):
+    """``Model(..., protocol)`` and ``infer.instruction_specs(template, protocol)`` ask ``Protocol.runtime_spec``
+    (inference imports no compiler): the same specs as the compiler's; a template alone gives the template's."""
+    from model_train_protocol.compiler import instruction_specs as compiled_specs
+    from model_train_protocol.infer import instruction_specs
+
+    protocol = cheshire(False) if name == "cheshire" else PROTOCOLS[name]()
+    template = protocol.template_json()
+    assert protocol.runtime_spec() == compile_runtime(template, protocol)
+    assert instruction_specs(template, protocol) == compiled_specs(template, protocol)
+    alone = RuntimeSpec.from_template(template)
+    assert alone.specs == instruction_specs(template) == compiled_specs(template)
+    assert alone.name == "" and not any(i.answers or i.references or i.head for i in alone.instructions)
+    assert instruction_specs(template, protocol) != instruction_specs(template)  # the protocol's facts count
+
+
 _COMPILE = ("import sys; from infer.tiny import cheshire; from model_train_protocol.compiler import compile_runtime; "
             "p = cheshire(True); sys.stdout.write(compile_runtime(p.template_json(), p).dumps())")
 

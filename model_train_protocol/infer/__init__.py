@@ -18,7 +18,7 @@ from .answer import Answer, MalformedOutput, parse_completion
 from .chat import ChatSession, fill_history
 from .prompt import build_prompt
 from .similarity import SentenceEncoderError
-from .spec import Final, InstructionSpec
+from .spec import Final, InstructionSpec, instruction_specs
 
 __all__ = [
     "Answer",
@@ -36,12 +36,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """``Model`` is imported on first use, so this package imports without PyTorch; ``instruction_specs`` too, so
-    it imports nothing of the authoring side."""
-    if name == "instruction_specs":  # the compiler's: it reads the protocol, so it loads on first use
-        from ..compiler import instruction_specs
-
-        return instruction_specs
+    """``Model`` is imported on first use, so this package imports without PyTorch."""
     if name == "Model":
         require_train_extra()
         from .model import Model

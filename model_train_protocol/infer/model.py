@@ -309,11 +309,12 @@ class Model:
 
 
 def _compile(template: Mapping[str, Any], protocol: Any, manifest: Mapping[str, Any]) -> RuntimeSpec:
-    """The runtime spec of a template and its protocol, for the constructor's documented form
-    ``Model(model, tokenizer, template, protocol)``: the one place inference reaches the compiler."""
-    from ..compiler import compile_runtime
-
-    return compile_runtime(template, protocol, Refusal.from_manifest(manifest).to_section())
+    """The runtime spec for the constructor's documented form ``Model(model, tokenizer, template, protocol)``:
+    the protocol compiles it (``Protocol.runtime_spec``), a template alone is read by the runtime."""
+    refusal = Refusal.from_manifest(manifest).to_section()
+    if protocol is None:
+        return RuntimeSpec.from_template(template, refusal)
+    return protocol.runtime_spec(template, refusal)
 
 
 def _similarity(runtime: RuntimeSpec, override: float | None) -> PromptSimilarity | None:

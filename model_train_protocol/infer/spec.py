@@ -1,28 +1,30 @@
 """What a runtime needs to know about one instruction: the runtime's types, at their long-standing import path.
 
-The types live in :mod:`model_train_protocol.runtime`; reading them from a
-template with the protocol's facts is the compiler's
-(:func:`model_train_protocol.compiler.instruction_specs`), re-exported here on
-first use so this module imports nothing of the authoring side.
+The types live in :mod:`model_train_protocol.runtime`; :func:`instruction_specs`
+reads them from a template, with the facts a protocol adds when one is given
+(the protocol compiles those itself, so this module imports nothing of the
+authoring side).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from ..runtime import (GUARDRAIL_STATE, MULTI_CLASSIFIER, STATE_MACHINE, Final, InstructionSpec, Placeholder,
-                       final_name)
+                       final_name, read_template)
 
-__all__ = ["Final", "Placeholder", "InstructionSpec", "instruction_specs", "instruction_names", "final_name",
-           "STATE_MACHINE", "MULTI_CLASSIFIER", "GUARDRAIL_STATE"]
-
-#: Public functions of the compiler kept importable from here (they read a protocol, so they load on first use).
-_COMPILER = ("instruction_specs", "instruction_names")
+__all__ = ["Final", "Placeholder", "InstructionSpec", "instruction_specs", "final_name", "STATE_MACHINE",
+           "MULTI_CLASSIFIER", "GUARDRAIL_STATE"]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _COMPILER:
-        from ..compiler import instruction_names, instruction_specs
+def instruction_specs(template: Mapping[str, Any], protocol: Any = None) -> dict[str, InstructionSpec]:
+    """Every instruction of a template (dict of the JSON file), in file order.
 
-        return {"instruction_specs": instruction_specs, "instruction_names": instruction_names}[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    With the ``protocol`` the template was written from, the specs also know which lines the user writes
+    (what ``chat`` fills with the user's turns), states and label maps: the protocol compiles them
+    (:meth:`Protocol.runtime_spec <model_train_protocol.Protocol.runtime_spec>`), so this module imports
+    nothing of the authoring side.
+    """
+    if protocol is not None:
+        return protocol.runtime_spec(template).specs
+    return read_template(template)

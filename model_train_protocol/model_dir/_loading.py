@@ -176,7 +176,7 @@ def load_trained(
         manifest = verify_dir(out_dir)
         template_doc = _checked_template(_read_json(out_dir / TEMPLATE_FILE, TEMPLATE_FILE), out_dir / TEMPLATE_FILE)
         model_file = _read_json(out_dir / MODEL_FILE, MODEL_FILE)
-    runtime = read_runtime(out_dir, manifest) if manifest else _template_runtime(template_doc, out_dir)
+    runtime = read_runtime(out_dir, manifest) if manifest else RuntimeSpec.from_template(template_doc)
     require_train_extra()
     import torch
 
@@ -203,13 +203,6 @@ def read_runtime(out_dir: Path, manifest: dict[str, Any]) -> RuntimeSpec:
                            f"`mtp upgrade {out_dir}`.", path=str(out_dir))
     path = out_dir / RUNTIME_FILE
     return RuntimeSpec.from_json(_read_json(path, RUNTIME_FILE), str(path))
-
-
-def _template_runtime(template: dict[str, Any], out_dir: Path) -> RuntimeSpec:
-    """The runtime spec of a directory trained elsewhere: its template is all there is."""
-    from ..compiler import compile_runtime
-
-    return compile_runtime(template, None, where=str(out_dir))
 
 
 def stored_protocol(out_dir: Path) -> "Protocol":

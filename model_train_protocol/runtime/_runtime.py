@@ -16,7 +16,7 @@ from typing import Any, Mapping, Sequence
 from ..errors import MTPFileError
 from ._lines import EOS_KEY, UNK_KEY
 from ._refusal import Refusal
-from ._spec import Final, InstructionSpec, Placeholder
+from ._spec import Final, InstructionSpec, Placeholder, read_template
 
 __all__ = ["RUNTIME_FILE", "RUNTIME_FORMAT", "ENCODER_NAME", "LineReference", "IntentHead", "InstructionRuntime", "RuntimeSpec"]
 
@@ -85,6 +85,19 @@ class RuntimeSpec:
     encoder: str | None = None
     eos: str = EOS_KEY
     unk: str = UNK_KEY
+
+    @classmethod
+    def from_template(cls, template: Mapping[str, Any], refusal: Any = None) -> "RuntimeSpec":
+        """The spec of a model trained elsewhere, whose template (and training's refusal section) is all there
+        is: no answer lines, guarded lines or heads; a choice instruction's refusal line is its template's."""
+        settled = Refusal.from_section(refusal)
+        return cls(
+            name="",
+            instructions=tuple(InstructionRuntime(spec, (), spec.refusals[-1] if spec.choice and spec.refusals
+                                                  else None) for spec in read_template(template).values()),
+            refusal=settled,
+            encoder=ENCODER_NAME if settled.similarity_section is not None else None,
+        )
 
     @property
     def specs(self) -> dict[str, InstructionSpec]:
