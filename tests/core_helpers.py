@@ -182,3 +182,27 @@ def npc_protocol() -> mtp.Protocol:
         machine.add_sample([mood.create_snippet(state, numbers=[alert]), said], after)
     protocol.add_instruction(machine)
     return protocol
+
+
+def shop_npc(buy: list[str], sell: list[str], guarded: bool = True, reply: str = "{final}: right away.") -> mtp.Protocol:
+    """A one-instruction shop NPC: a fixed scene line and the player's line (guarded unless ``guarded=False``),
+    finals Buy and Sell, answers ``reply`` with ``{final}`` filled."""
+    protocol = mtp.Protocol(name="shop", inputs=2)
+    for i in range(10):
+        protocol.add_context(f"Brena runs the general store, fact {i}.")
+    scene = mtp.TokenSet(tokens=(mtp.Token("Scene"),))
+    player = mtp.TokenSet(tokens=(mtp.UserToken("Player"),))
+    brena = mtp.TokenSet(tokens=(mtp.Token("Brena"),))
+    if guarded:
+        guardrail = mtp.Guardrail(good_prompt="Shopping", bad_prompt="Anything else", bad_output="Not in my shop.")
+        for line in ("What is the capital of France?", "Write me a poem.", "Tell me a joke."):
+            guardrail.add_sample(line)
+        player.set_guardrail(guardrail)
+    finals = {"Buy": mtp.Token("Buy"), "Sell": mtp.Token("Sell")}
+    instruction = mtp.Instruction(context=[scene, player], response=brena, final=list(finals.values()), name="talk")
+    for final, lines in (("Buy", buy), ("Sell", sell)):
+        for line in lines:
+            instruction.add_sample([scene.create_snippet("At the counter."), player.create_snippet(line)],
+                                   brena.create_snippet(reply.format(final=final)), final=finals[final])
+    protocol.add_instruction(instruction)
+    return protocol

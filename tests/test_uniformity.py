@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 import model_train_protocol as mtp
 from model_train_protocol.examples.cheshire_cat import build_protocol as cheshire_cat
 from model_train_protocol.filecheck import check_file
+from core_helpers import shop_npc
 from model_train_protocol.uniformity import MAX_FILLER_WORDS, SAMPLES_PER_PATTERN, count_patterns, uniformity_warnings
 
 CLINC = Path(__file__).resolve().parents[2] / "shared" / "data" / "clinc150" / "clinc150_dev.json"
@@ -26,25 +27,8 @@ VARIED = ["I want to buy that sword.", "How much is the lantern? I'll take it.",
 
 
 def shop(buy: list[str], sell: list[str]) -> mtp.Protocol:
-    """A one-instruction shop NPC: a fixed scene line and the player's line (guarded), finals Buy and Sell."""
-    protocol = mtp.Protocol(name="shop", inputs=2)
-    for i in range(10):
-        protocol.add_context(f"Brena runs the general store, fact {i}.")
-    scene = mtp.TokenSet(tokens=(mtp.Token("Scene"),))
-    player = mtp.TokenSet(tokens=(mtp.UserToken("Player"),))
-    brena = mtp.TokenSet(tokens=(mtp.Token("Brena"),))
-    guardrail = mtp.Guardrail(good_prompt="Shopping", bad_prompt="Anything else", bad_output="Not in my shop.")
-    for line in ("What is the capital of France?", "Write me a poem.", "Tell me a joke."):
-        guardrail.add_sample(line)
-    player.set_guardrail(guardrail)
-    finals = {"Buy": mtp.Token("Buy"), "Sell": mtp.Token("Sell")}
-    instruction = mtp.Instruction(context=[scene, player], response=brena, final=list(finals.values()), name="talk")
-    for final, lines in (("Buy", buy), ("Sell", sell)):
-        for line in lines:
-            instruction.add_sample([scene.create_snippet("At the counter."), player.create_snippet(line)],
-                                   brena.create_snippet("Right away."), final=finals[final])
-    protocol.add_instruction(instruction)
-    return protocol
+    """A one-instruction shop NPC (tests/core_helpers.shop_npc), guarded, one answer for both finals."""
+    return shop_npc(buy, sell, reply="Right away.")
 
 
 PATTERNED_SELL = [pattern.format(item) for pattern in ("I want to sell my {}.", "Would you buy this {} from me?")

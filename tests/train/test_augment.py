@@ -14,25 +14,14 @@ import model_train_protocol as mtp
 from model_train_protocol.train import augment as augment_module
 from model_train_protocol.train.augment import CANDIDATES, _clean, _sources, augment_protocol
 
+from core_helpers import shop_npc  # noqa: E402
+
 BUY = [f"I want to buy the {item}." for item in ("sword", "lantern", "rope", "shield", "torch")]
 SELL = [f"Would you buy my {item} from me?" for item in ("sword", "lantern", "rope", "shield", "torch")]
 
 
 def shop() -> mtp.Protocol:
-    protocol = mtp.Protocol(name="shop", inputs=2)
-    for i in range(10):
-        protocol.add_context(f"Brena runs the general store, fact {i}.")
-    scene = mtp.TokenSet(tokens=(mtp.Token("Scene"),))
-    player = mtp.TokenSet(tokens=(mtp.UserToken("Player"),))
-    brena = mtp.TokenSet(tokens=(mtp.Token("Brena"),))
-    finals = {"Buy": mtp.Token("Buy"), "Sell": mtp.Token("Sell")}
-    instruction = mtp.Instruction(context=[scene, player], response=brena, final=list(finals.values()), name="talk")
-    for final, lines in (("Buy", BUY), ("Sell", SELL)):
-        for line in lines:
-            instruction.add_sample([scene.create_snippet("At the counter."), player.create_snippet(line)],
-                                   brena.create_snippet(f"{final}: right away."), final=finals[final])
-    protocol.add_instruction(instruction)
-    return protocol
+    return shop_npc(BUY, SELL, guarded=False)
 
 
 class _Tokenizer:
