@@ -16,6 +16,7 @@ between the 5th percentile of leave-one-out similarity and the guardrail's media
 
     python bench/intent_recipe.py --split tune --threads 1
     python bench/intent_recipe.py --split test --threads 1     # the same on the test prompts (report only)
+    python bench/intent_recipe.py --split tune --steps 60 --set lr=6e-5 --threads 1   # another recipe value
 
 ``--augmented DIR`` trains each protocol run on ``DIR/{protocol name}_augmented_model.json`` instead, as
 ``mtp augment`` writes it (paraphrase augmentation, measured in docs/quality.md)::
@@ -72,7 +73,7 @@ def _accuracy(predicted: list[str], pairs: list[tuple[str, str]]) -> float:
     return round(sum(p == g for p, (_, g) in zip(predicted, pairs)) / len(pairs), 4)
 
 
-def measure(name: str, protocol, pairs, off, steps_list: list[int]) -> dict:
+def measure(name: str, protocol, pairs, off, steps_list: list[int], recipe: dict | None = None) -> dict:
     row: dict = {"protocol": name}
     source, = head_sources(protocol)
     frozen = SentenceEncoder.load()
@@ -91,7 +92,7 @@ def measure(name: str, protocol, pairs, off, steps_list: list[int]) -> dict:
                        "recall": round(float(((bad @ train.T).max(1).values < old).float().mean()), 4)}
     for steps in steps_list:
         started = time.perf_counter()
-        fitted = fit_intent(protocol, SentenceEncoder.load(), IntentRecipe(steps=steps))
+        fitted = fit_intent(protocol, SentenceEncoder.load(), IntentRecipe(steps=steps, **(recipe or {})))
         seconds = time.perf_counter() - started
         heads = fitted.heads(protocol)
         decide = [heads.decide(source.instruction, ["", t] if source.line == 1 else [t]) for t, _ in pairs]
@@ -100,7 +101,7 @@ def measure(name: str, protocol, pairs, off, steps_list: list[int]) -> dict:
         in_scope = [max((c for c in p if c != REFUSE_CLASS), key=p.get) for p in classes]
         row[label] = _accuracy(in_scope, pairs)
         row[f"{label}-seconds"] = round(seconds, 1)
-        if steps == IntentRecipe().steps:
+        if steps == IntentRecipe().steps or len(steps_list) == 1:
             refused_bad = [heads.decide(source.instruction, ["", t] if source.line == 1 else [t]).refuses for t in off]
             row["head-rule"] = {"false_refusals": round(sum(d.refuses for d in decide) / len(decide), 4),
                                 "recall": round(sum(refused_bad) / len(refused_bad), 4)}
@@ -124,10 +125,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="write the rows as JSON here")
     parser.add_argument("--augmented", type=Path, default=None,
                         help="train on DIR/{protocol name}_augmented_model.json (mtp augment's files) instead")
+    parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
+                        help="other IntentRecipe values to measure (numbers: lr=6e-5 temperature=0.1 batch=64)")
     args = parser.parse_args(argv)
+    recipe = {}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        if key not in IntentRecipe.__dataclass_fields__ or key == "steps" or not value:
+            parser.error(f"--set {item}: expected FIELD=VALUE with FIELD an IntentRecipe field other than steps")
+        recipe[key] = type(getattr(IntentRecipe(), key))(value)
     if args.threads:
         torch.set_num_threads(args.threads)
-    rows = [measure(name, _trained_on(protocol, args.augmented), pairs, off, args.steps)
+    rows = [measure(name, _trained_on(protocol, args.augmented), pairs, off, args.steps, recipe)
             for name, protocol, pairs, off in prompts(args.split) if not args.only or name in args.only]
     mean = {k: round(sum(r[k] for r in rows) / len(rows), 4) for k in rows[0]
             if isinstance(rows[0][k], float) and not k.endswith("seconds")}

@@ -206,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: PyTorch's)")
     parser.add_argument("--val-split", type=float, default=None, help="validation share (default: the recipe's)")
     parser.add_argument("--no-similarity", action="store_true", help="train without the similarity refusal")
+    parser.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto",
+                        help="the language model's training arithmetic (default: auto, as mtp train)")
     parser.add_argument("--markdown", type=Path, nargs="+", help="print the table of summary.json files and exit")
     args = parser.parse_args(argv)
     if args.markdown:
@@ -213,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         print(markdown(rows))
         return 0
     data = json.loads(DATA.read_text(encoding="utf-8"))
-    config = TrainConfig(base=args.base, progress=False, threads=args.threads,
+    config = TrainConfig(base=args.base, progress=False, threads=args.threads, precision=args.precision,
                          **({"similarity_refusal": False} if args.no_similarity else {}),
                          **({"intent_head": False} if args.no_intent else {}),
                          **({} if args.val_split is None else {"val_split": args.val_split}))

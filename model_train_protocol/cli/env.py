@@ -39,5 +39,8 @@ def env(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="
         table.add_row("device", escape(device["note"]))
     else:
         extra = f", {', '.join(device['cuda_devices'])}" if device.get("cuda_devices") else ""
-        table.add_row("device", f"{device['auto']} (--device auto){extra}; {device['cpu_threads']} CPU threads")
+        units = bool(device.get("bf16" if device["auto"] == "cuda" else "cpu_bf16"))
+        table.add_row("device", f"{device['auto']} (--device auto){extra}; {device['cpu_threads']} CPU threads; "
+                                f"{'bf16' if units else 'fp32'} (--precision auto: "
+                                f"{'bf16 units' if units else 'no bf16 units'})")
     io.out.print(table)

@@ -119,7 +119,10 @@ class TrainConfig:
     resume: bool = _setting(False, "Continue from DIR/checkpoints of an interrupted run (an error when there is "
                             "none).")
     # runtime
-    device: str = _setting("auto", "auto (CUDA with bf16 when present), cpu or cuda.")
+    device: str = _setting("auto", "auto (CUDA when present), cpu or cuda.")
+    precision: str = _setting("auto", "Arithmetic of the forward pass: auto (bf16 autocast for a pretrained base where "
+                              "the hardware has bf16 units: a CUDA GPU that supports it, a CPU with AMX or "
+                              "AVX512-BF16; else fp32), bf16 or fp32. Weights and optimizer stay in fp32.")
     threads: Optional[int] = _setting(None, "CPU threads (default: 1 for the scratch model, the cores the load "
                                       "average leaves free for pretrained bases, at least 1).", low=1)
     progress: bool = _setting(True, "Show the loss as training goes: a bar on a terminal, else (a log, a pipe) a "
@@ -152,6 +155,8 @@ class TrainConfig:
             raise TrainConfigError(f"arch must be 'llama' or 'gpt2', got {short_repr(self.arch)}.")
         if self.device not in ("auto", "cpu", "cuda"):
             raise TrainConfigError(f"device must be 'auto', 'cpu' or 'cuda', got {short_repr(self.device)}.")
+        if self.precision not in ("auto", "bf16", "fp32"):
+            raise TrainConfigError(f"precision must be 'auto', 'bf16' or 'fp32', got {short_repr(self.precision)}.")
         if not isinstance(self.base, str) or not (
             self.base in ("scratch", "smollm2") or (Path(self.base) / "config.json").is_file()
         ):

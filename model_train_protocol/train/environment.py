@@ -11,7 +11,7 @@ import platform
 import sys
 from typing import Any
 
-__all__ = ["PACKAGES", "environment_report"]
+__all__ = ["PACKAGES", "environment_report", "has_bf16"]
 
 #: Distributions whose versions matter for training, inference, exports and validation.
 PACKAGES = ("mtp-toolkit", "torch", "transformers", "tokenizers", "safetensors", "accelerate", "peft", "gguf",
@@ -25,6 +25,22 @@ def _version(name: str) -> str | None:
         return None
 
 
+def has_bf16(device: str) -> bool:
+    """Whether ``device`` ("cpu" or "cuda[:N]") computes in bf16 natively, so that bf16 autocast is faster.
+
+    A CPU without bf16 units (most laptops before 2023) emulates it, slower than fp32; one with AMX or
+    AVX512-BF16 runs a SmolLM2 training step 1.6 times faster under autocast (docs/training.md, "Precision").
+    Read from the CPU's feature flags, never timed, so the same machine always trains the same way.
+    """
+    import torch
+
+    if device.startswith("cuda"):
+        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+    cpu = getattr(torch, "cpu", None)
+    checks = (getattr(cpu, "_is_amx_tile_supported", None), getattr(cpu, "_is_avx512_bf16_supported", None))
+    return any(bool(check()) for check in checks if check is not None)
+
+
 def _device() -> dict[str, Any]:
     """The device ``--device auto`` picks, and what the machine has."""
     try:
@@ -32,10 +48,11 @@ def _device() -> dict[str, Any]:
     except ImportError:
         return {"auto": None, "cuda": None, "note": "PyTorch is not installed (the train extra)"}
     cuda = torch.cuda.is_available()
-    info: dict[str, Any] = {"auto": "cuda" if cuda else "cpu", "cuda": cuda, "cpu_threads": torch.get_num_threads()}
+    info: dict[str, Any] = {"auto": "cuda" if cuda else "cpu", "cuda": cuda, "cpu_threads": torch.get_num_threads(),
+                            "cpu_bf16": has_bf16("cpu")}
     if cuda:
         info["cuda_devices"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-        info["bf16"] = torch.cuda.is_bf16_supported()
+        info["bf16"] = has_bf16("cuda")
         info["cuda_version"] = torch.version.cuda
     return info
 

@@ -285,8 +285,9 @@ class _Run:
             [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
             lr=base_lr, betas=(0.9, 0.95), fused=_fused_adamw(params),
         )
-        use_bf16 = dist_info.device.startswith("cuda") and torch.cuda.is_bf16_supported()
-        autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_bf16 else nullcontext
+        use_bf16 = self._bf16()
+        device_type = "cuda" if dist_info.device.startswith("cuda") else "cpu"
+        autocast = (lambda: torch.autocast(device_type, dtype=torch.bfloat16)) if use_bf16 else nullcontext
 
         start, best_val, bad_evals = 0, math.inf, 0
         history: list[dict[str, Any]] = []
@@ -433,7 +434,7 @@ class _Run:
             metrics["refusal_threshold"] = settled.threshold
             settings = {
                 **cfg.to_dict(), "val_split": cfg.validation_share, "learning_rate": lr, "batch_size_per_rank": batch_size,
-                "device": self.dist.device, "bf16": self.dist.device.startswith("cuda"),
+                "device": self.dist.device, "bf16": self._bf16(),
                 "cpu_threads": torch.get_num_threads() if self.dist.device == "cpu" else None,
                 "tokenizer_vocab_size": self.vocab_size,
             }
@@ -471,6 +472,15 @@ class _Run:
         from .refusal import calibrate_similarity
 
         return calibrate_similarity(self.protocol, self.encoder)
+
+    def _bf16(self) -> bool:
+        """Whether the forward pass runs under bf16 autocast: ``precision``, or for auto a pretrained base on a
+        device with bf16 units (the scratch model's small matrices gain nothing from them)."""
+        from .environment import has_bf16
+
+        precision = self.config.precision
+        return precision == "bf16" or (precision == "auto" and self.config.base != "scratch"
+                                       and has_bf16(self.dist.device))
 
     def _decided(self) -> bool:
         """Whether the intent head will decide every instruction's final: the language model then only learns to

@@ -119,7 +119,8 @@ def test_invalid_protocol_is_refused(tmp_path):
 @pytest.mark.parametrize("bad", [dict(val_split=1.0), dict(arch="rnn"), dict(n_embd=30, n_head=4),
                                  dict(base="scratch", lora=True), dict(max_steps=0), dict(device="tpu"),
                                  dict(base="/no/such/model"), dict(epochs=0), dict(base_layers=0),
-                                 dict(max_false_refusals=1.0), dict(threshold_cap=1.5)])
+                                 dict(max_false_refusals=1.0), dict(threshold_cap=1.5),
+                                 dict(precision="fp16")])
 def test_bad_settings(bad):
     with pytest.raises(TrainConfigError):
         TrainConfig(**bad)
@@ -295,3 +296,43 @@ def test_the_optimizer_is_fused_on_a_cpu(protocol, tmp_path, monkeypatch):
     monkeypatch.setattr(torch.optim, "AdamW", recording)
     train(protocol, tmp_path / "m", tiny(max_steps=2))
     assert made == [True]
+
+
+@pytest.mark.parametrize("precision, units, autocast", [("bf16", False, True), ("fp32", True, False),
+                                                         ("auto", True, False)])  # auto: never the scratch model
+def test_the_forward_pass_runs_in_the_asked_precision(protocol, tmp_path, monkeypatch, precision, units, autocast):
+    from model_train_protocol.train import environment
+
+    monkeypatch.setattr(environment, "has_bf16", lambda device: units)
+    train(protocol, tmp_path / "m", tiny(precision=precision))
+    assert json.loads((tmp_path / "m" / MANIFEST).read_text())["mtp"]["settings"]["bf16"] is autocast
+
+
+@pytest.mark.parametrize("units", [True, False])
+def test_auto_precision_follows_the_hardware_for_a_pretrained_base(protocol, tmp_path, trained_dir, monkeypatch,
+                                                                     units):
+    from model_train_protocol.train import environment
+
+    monkeypatch.setattr(environment, "has_bf16", lambda device: units)
+    train(protocol, tmp_path / "m", tiny(base=str(trained_dir), max_steps=2, similarity_refusal=False))
+    assert json.loads((tmp_path / "m" / MANIFEST).read_text())["mtp"]["settings"]["bf16"] is units
+
+
+def test_bf16_training_changes_the_arithmetic(protocol, tmp_path):
+    train(protocol, tmp_path / "a", tiny(precision="fp32"))
+    train(protocol, tmp_path / "b", tiny(precision="bf16"))
+    assert not _same(_weights(tmp_path / "a"), _weights(tmp_path / "b"))
+
+
+def test_the_cpu_s_bf16_units_are_read_from_its_feature_flags():
+    from pathlib import Path
+
+    from model_train_protocol.train.environment import has_bf16
+
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.is_file():
+        pytest.skip("no /proc/cpuinfo to compare with (not Linux)")
+    flags = {flag for line in cpuinfo.read_text().splitlines() if line.startswith("flags")
+             for flag in line.split(":", 1)[1].split()}
+    assert has_bf16("cpu") is bool(flags & {"amx_bf16", "avx512_bf16"})
+    assert has_bf16("cuda") is (torch.cuda.is_available() and torch.cuda.is_bf16_supported())
