@@ -9,15 +9,24 @@ each intent and ``--guardrail`` out-of-scope queries of ``oos_train``; the held-
 
     mtp train OUT/clinc_banking_sm_model.json --out OUT/model
     mtp eval OUT/model OUT/clinc_banking_sm_heldout_model.json --json
+
+``--npc NAME`` writes an NPC of the NPC benchmark (bench/npc/) the same way instead: its training patterns, and
+its held-out test prompts (written apart from them) as the held-out file, ``OUT/{NAME}_npc_sm_model.json`` and
+``OUT/{NAME}_npc_sm_heldout_model.json`` (``_mc_`` for a multi-classifier).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import model_train_protocol as mtp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from npc import protocols as npc  # noqa: E402  (bench/npc/protocols.py)
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "clinc150" / "clinc150_dev.json"
 
@@ -58,7 +67,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--guardrail", type=int, default=10)
     parser.add_argument("--kind", choices=("state", "multi"), default="state",
                         help="state machine (default) or multi-classifier")
+    parser.add_argument("--npc", choices=npc.NPCS, help="an NPC of the NPC benchmark instead of a CLINC150 domain")
     args = parser.parse_args(argv)
+    if args.npc:
+        held = json.loads((Path(npc.__file__).parent / "heldout" / f"{args.npc}_test.json").read_text(encoding="utf-8"))
+        trained = npc.build_choice(args.npc, kind=args.kind)
+        heldout = npc.build_choice(args.npc, [tuple(p) for p in held["in_scope"]], held["off_topic"], args.kind)
+        heldout.name = trained.name + "_heldout"
+        trained.save(path=args.out)
+        heldout.save(path=args.out)
+        print(f"{trained.name}: {len(held['in_scope'])} held-out prompts"
+              + ("" if args.kind == "multi" else f" and {len(held['off_topic'])} held-out off-topic prompts")
+              + f" in {args.out}")
+        return 0
     data = json.loads(DATA.read_text(encoding="utf-8"))
     intents = set(data["domains"][args.domain])
     taken: dict[str, int] = {}

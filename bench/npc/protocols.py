@@ -440,6 +440,36 @@ def build(name: str, samples: list[tuple[str, str]] | None = None,
     return protocol
 
 
+def build_choice(name: str, samples: list[tuple[str, str]] | None = None, off_topic: list[str] | None = None,
+                 kind: str = "state") -> mtp.Protocol:
+    """NPC ``name`` as a state machine whose states are its finals (``kind="state"``, guarded like ``build``), or
+    as a multi-classifier whose one label, ``intent``, takes the finals (``kind="multi"``: no guardrail, so no
+    off-topic lines). The same context, scene line and player lines as ``build``; no reply line."""
+    npc = _npc(name)
+    samples = training_samples(name) if samples is None else samples
+    protocol = mtp.Protocol(name=f"{name}_npc_{'mc' if kind == 'multi' else 'sm'}", inputs=2)
+    for line in npc.context:
+        protocol.add_context(line)
+    scene_line = mtp.TokenSet(tokens=(mtp.Token("Scene", desc="The fixed line naming the NPC and the place."),))
+    player_line = mtp.TokenSet(tokens=(mtp.UserToken("Player", desc="What the player typed to the NPC."),))
+    finals = list(npc.replies)
+    if kind == "multi":
+        choice = mtp.MultiClassifierInstruction(context=[scene_line, player_line], name=name,
+                                                state_map={"intent": finals})
+        for player, final in samples:
+            choice.add_sample([npc.scene, player], {"intent": final})
+    else:
+        guardrail = mtp.Guardrail(good_prompt=npc.good_prompt, bad_prompt=npc.bad_prompt, bad_output=npc.refusal)
+        for line in list(npc.off_topic) if off_topic is None else off_topic:
+            guardrail.add_sample(line)
+        player_line.set_guardrail(guardrail)
+        choice = mtp.StateMachineInstruction(context=[scene_line, player_line], states=finals, name=name)
+        for player, final in samples:
+            choice.add_sample([npc.scene, player], final)
+    protocol.add_instruction(choice)
+    return protocol
+
+
 def main(argv: list[str]) -> None:
     """Save the three training protocols and their templates into OUT_DIR."""
     if len(argv) != 1:
