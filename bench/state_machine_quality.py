@@ -13,6 +13,12 @@ each intent and ``--guardrail`` out-of-scope queries of ``oos_train``; the held-
 ``--npc NAME`` writes an NPC of the NPC benchmark (bench/npc/) the same way instead: its training patterns, and
 its held-out test prompts (written apart from them) as the held-out file, ``OUT/{NAME}_npc_sm_model.json`` and
 ``OUT/{NAME}_npc_sm_heldout_model.json`` (``_mc_`` for a multi-classifier).
+
+``--summarize REPORT...`` prints one table row per ``eval_report.json`` that ``mtp eval`` wrote: the held-out
+accuracy on every in-scope case and on the first ten of each expected state or label (the generative benchmark
+asks the first ten ``test`` queries of each intent), the off-topic recall, the false refusals and the p50::
+
+    python bench/state_machine_quality.py --summarize */model-eval/eval_report.json
 """
 
 from __future__ import annotations
@@ -59,16 +65,49 @@ def build(data: dict, domain: str, queries: list[tuple[str, str]], refusals: lis
     return protocol
 
 
+def summarize(path: Path) -> str:
+    """One markdown row of an ``mtp eval`` report of a state machine or multi-classifier."""
+    report = json.loads(path.read_text(encoding="utf-8"))
+    good = [c for c in report["cases"] if not c["bad_prompt"]]
+    bad = [c for c in report["cases"] if c["bad_prompt"]]
+    seen: dict[str, int] = {}
+    first = []
+    for case in good:
+        key = json.dumps(case.get("expected_state") or case.get("expected_labels"), sort_keys=True)
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] <= 10:
+            first.append(case)
+    summary = report["summary"]
+
+    def pct(part: list, of: list) -> str:
+        return f"{100 * len(part) / len(of):.1f} %" if of else "-"
+
+    return " | ".join([
+        str(report["protocol"]).removesuffix("_heldout"),
+        pct([c for c in good if c["correct"]], good), pct([c for c in first if c["correct"]], first),
+        pct([c for c in bad if c["refused"]], bad), pct([c for c in good if c["refused"]], good),
+        f"{1000 * summary['latency_p50_s']:.0f} ms"])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=Path)
     parser.add_argument("--domain", default="banking")
     parser.add_argument("--per-intent", type=int, default=10)
     parser.add_argument("--guardrail", type=int, default=10)
     parser.add_argument("--kind", choices=("state", "multi"), default="state",
                         help="state machine (default) or multi-classifier")
     parser.add_argument("--npc", choices=npc.NPCS, help="an NPC of the NPC benchmark instead of a CLINC150 domain")
-    args = parser.parse_args(argv)
+    parser.add_argument("--summarize", type=Path, nargs="+", help="print a table row per mtp eval report and exit")
+    args = parser.parse_args(argv if argv is not None else sys.argv[1:])
+    if args.summarize:
+        print("| protocol | accuracy (all) | accuracy (first 10 per class) | off-topic recall | false refusals | p50 |")
+        print("|---|---|---|---|---|---|")
+        for path in args.summarize:
+            print(f"| {summarize(path)} |")
+        return 0
+    if args.out is None:
+        parser.error("--out is required (except with --summarize)")
     if args.npc:
         held = json.loads((Path(npc.__file__).parent / "heldout" / f"{args.npc}_test.json").read_text(encoding="utf-8"))
         trained = npc.build_choice(args.npc, kind=args.kind)

@@ -87,3 +87,38 @@ def test_held_out_prompts_written_by_players_get_none(name, split):
 
     held = json.loads((SCRIPT.parent / "heldout" / f"{name}_{split}.json").read_text(encoding="utf-8"))
     assert uniformity_warnings(npc.build(name, [tuple(p) for p in held["in_scope"]], held["off_topic"])) == []
+
+
+@pytest.mark.parametrize("kind", ["state", "multi"])
+@pytest.mark.parametrize("name", npc.NPCS)
+def test_the_choice_forms_hold_the_same_lines_and_classes_as_the_generative_form(name, kind):
+    generative, = npc.build(name).instructions
+    protocol = npc.build_choice(name, kind=kind)
+    assert protocol.validate() == []
+    (choice,) = protocol.instructions
+    assert choice.model_type == ("multi_classifier" if kind == "multi" else "state_machine")
+    assert [[i.string for i in s.inputs] for s in choice.samples] == \
+        [[i.string for i in s.inputs] for s in generative.samples]
+    assert len(protocol.guardrail_map()) == (0 if kind == "multi" else 1)
+
+
+def test_the_state_machine_script_writes_an_npc_and_summarises_eval_reports(tmp_path):
+    import json
+
+    script = SCRIPT.parents[1] / "state_machine_quality.py"
+    done = subprocess.run([sys.executable, str(script), "--out", str(tmp_path), "--npc", "quest"],
+                          capture_output=True, text=True, check=True)
+    assert "100 held-out prompts and 30 held-out off-topic prompts" in done.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["quest_npc_sm_heldout_model.json",
+                                                          "quest_npc_sm_model.json"]
+    # a report of three in-scope cases of two states (one wrong, one refused) and two off-topic cases
+    case = {"bad_prompt": False, "refused": False, "correct": True, "expected_state": "Greet"}
+    cases = [case, {**case, "correct": False, "expected_state": "Leave"},
+             {**case, "correct": False, "refused": True},
+             {**case, "bad_prompt": True, "refused": True}, {**case, "bad_prompt": True}]
+    report = tmp_path / "eval_report.json"
+    report.write_text(json.dumps({"protocol": "quest_npc_sm_heldout", "cases": cases,
+                                  "summary": {"latency_p50_s": 0.012}}))
+    table = subprocess.run([sys.executable, str(script), "--summarize", str(report)],
+                           capture_output=True, text=True, check=True).stdout.splitlines()
+    assert table[-1] == "| quest_npc_sm | 33.3 % | 33.3 % | 50.0 % | 33.3 % | 12 ms |"
