@@ -40,7 +40,7 @@ def env(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="
     else:
         extra = f", {', '.join(device['cuda_devices'])}" if device.get("cuda_devices") else ""
         units = bool(device.get("bf16" if device["auto"] == "cuda" else "cpu_bf16"))
+        precision = "bf16 units (--precision auto: bf16)" if units else "no bf16 units (--precision auto: fp32)"
         table.add_row("device", f"{device['auto']} (--device auto){extra}; {device['cpu_threads']} CPU threads; "
-                                f"{'bf16' if units else 'fp32'} (--precision auto: "
-                                f"{'bf16 units' if units else 'no bf16 units'})")
+                                f"{precision}")
     io.out.print(table)

@@ -29,7 +29,7 @@ def has_bf16(device: str) -> bool:
     """Whether ``device`` ("cpu" or "cuda[:N]") computes in bf16 natively, so that bf16 autocast is faster.
 
     A CPU without bf16 units (most laptops before 2023) emulates it, slower than fp32; one with AMX or
-    AVX512-BF16 runs a SmolLM2 training step 1.6 times faster under autocast (docs/training.md, "Precision").
+    AVX512-BF16 runs a SmolLM2 training step about 1.4 times faster under autocast (docs/training.md, "Precision").
     Read from the CPU's feature flags, never timed, so the same machine always trains the same way.
     """
     import torch
