@@ -17,6 +17,7 @@ between the 5th percentile of leave-one-out similarity and the guardrail's media
     python bench/intent_recipe.py --split tune --threads 1
     python bench/intent_recipe.py --split test --threads 1     # the same on the test prompts (report only)
     python bench/intent_recipe.py --split tune --steps 60 --set lr=6e-5 --threads 1   # another recipe value
+    python bench/intent_recipe.py --split tune --steps 60 --seed 1 --threads 1         # another seed
 
 ``--augmented DIR`` trains each protocol run on ``DIR/{protocol name}_augmented_model.json`` instead, as
 ``mtp augment`` writes it (paraphrase augmentation, measured in docs/quality.md)::
@@ -73,7 +74,8 @@ def _accuracy(predicted: list[str], pairs: list[tuple[str, str]]) -> float:
     return round(sum(p == g for p, (_, g) in zip(predicted, pairs)) / len(pairs), 4)
 
 
-def measure(name: str, protocol, pairs, off, steps_list: list[int], recipe: dict | None = None) -> dict:
+def measure(name: str, protocol, pairs, off, steps_list: list[int], recipe: dict | None = None,
+            seed: int = 0) -> dict:
     row: dict = {"protocol": name}
     source, = head_sources(protocol)
     frozen = SentenceEncoder.load()
@@ -92,7 +94,7 @@ def measure(name: str, protocol, pairs, off, steps_list: list[int], recipe: dict
                        "recall": round(float(((bad @ train.T).max(1).values < old).float().mean()), 4)}
     for steps in steps_list:
         started = time.perf_counter()
-        fitted = fit_intent(protocol, SentenceEncoder.load(), IntentRecipe(steps=steps, **(recipe or {})))
+        fitted = fit_intent(protocol, SentenceEncoder.load(), IntentRecipe(steps=steps, **(recipe or {})), seed=seed)
         seconds = time.perf_counter() - started
         heads = fitted.heads(protocol)
         decide = [heads.decide(source.instruction, ["", t] if source.line == 1 else [t]) for t, _ in pairs]
@@ -125,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="write the rows as JSON here")
     parser.add_argument("--augmented", type=Path, default=None,
                         help="train on DIR/{protocol name}_augmented_model.json (mtp augment's files) instead")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the fine-tuning's batches and weights")
     parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                         help="other IntentRecipe values to measure (numbers: lr=6e-5 temperature=0.1 batch=64)")
     args = parser.parse_args(argv)
@@ -136,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         recipe[key] = type(getattr(IntentRecipe(), key))(value)
     if args.threads:
         torch.set_num_threads(args.threads)
-    rows = [measure(name, _trained_on(protocol, args.augmented), pairs, off, args.steps, recipe)
+    rows = [measure(name, _trained_on(protocol, args.augmented), pairs, off, args.steps, recipe, args.seed)
             for name, protocol, pairs, off in prompts(args.split) if not args.only or name in args.only]
     mean = {k: round(sum(r[k] for r in rows) / len(rows), 4) for k in rows[0]
             if isinstance(rows[0][k], float) and not k.endswith("seconds")}
