@@ -17,12 +17,15 @@ __all__ = ["default_threads", "use_threads", "quiet_transformers"]
 
 
 def default_threads() -> int:
-    """CPU threads when none are asked for: the cores this process may use that the load average leaves free,
-    at least one.
+    """CPU threads when none are asked for: the cores this process may use that other work leaves free, at least
+    one.
 
     PyTorch's own default takes every core, and its threads spin-wait for each other: on a busy 2-core machine a
     SmolLM2-sized answer took a median 10.3 s with two threads against 3.1 s with one (docs/inference.md,
-    "Threads"). On an idle machine this is every core, as PyTorch would take.
+    "Threads"). On an idle machine this is every core, as PyTorch would take. Other work is the one-minute load
+    average, or where the system shows it (Linux) and it is lower, the cores busy over the last fifth of a
+    second: the average lags a minute behind, so right after a finished job (a `pip install` before `mtp demo`)
+    it would still count that job.
     """
     try:
         usable = len(os.sched_getaffinity(0))
@@ -32,7 +35,40 @@ def default_threads() -> int:
         busy = os.getloadavg()[0]
     except (AttributeError, OSError):  # Windows
         busy = 0.0
+    if busy >= 0.5:
+        now = _busy_now(usable)
+        busy = busy if now is None else min(busy, now)
     return max(1, min(usable, round(usable - busy)))
+
+
+#: Where Linux counts each CPU's time spent busy and idle since boot.
+_PROC_STAT = "/proc/stat"
+
+
+def _busy_now(usable: int, window: float = 0.2) -> float | None:
+    """Cores busy over the next ``window`` seconds (this process waits meanwhile, so counts for none), scaled to
+    the ``usable`` cores; None where the system does not show it."""
+    import time
+
+    def times() -> tuple[int, int] | None:
+        try:
+            with open(_PROC_STAT, encoding="ascii") as stat:
+                fields = [int(v) for v in stat.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        if len(fields) < 5:
+            return None
+        return sum(fields[:8]), fields[3] + fields[4]  # all time (no guest: counted in user), idle + iowait
+
+    first = times()
+    if first is None:
+        return None
+    time.sleep(window)
+    second = times()
+    if second is None or second[0] <= first[0]:
+        return None
+    total, idle = second[0] - first[0], second[1] - first[1]
+    return usable * (total - idle) / total
 
 
 def use_threads(threads: int | None) -> int:

@@ -71,8 +71,8 @@ def choice_option(default: Any, *names: str, choices: Sequence[str], help: str) 
 def threads_option() -> Any:
     """``--threads N``, the same on every command that runs a model (the policy: ``extras.default_threads``)."""
     return typer.Option(None, "--threads", min=1, show_default=False, help="PyTorch CPU threads; PyTorch's own "
-                        "default, every core, is many times slower on a busy machine [default: the cores the load "
-                        "average leaves free, at least 1].")
+                        "default, every core, is many times slower on a busy machine [default: the cores other work "
+                        "leaves free, at least 1].")
 
 
 def load_protocol(path: Path, err: Console) -> Protocol:

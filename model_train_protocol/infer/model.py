@@ -82,7 +82,7 @@ class Model:
              ask_model: bool = False) -> "Model":
         """Open a directory written by ``mtp train`` (offline; nothing is downloaded; no code from it runs).
 
-        ``threads`` sets PyTorch's CPU threads for this process (None: the cores the load leaves free, at least
+        ``threads`` sets PyTorch's CPU threads for this process (None: the cores other work leaves free, at least
         one; :func:`~model_train_protocol.extras.default_threads`).
 
         ``threshold`` overrides the confidence threshold chosen at training time (0 turns it off);

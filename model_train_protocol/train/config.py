@@ -123,8 +123,8 @@ class TrainConfig:
     precision: str = _setting("auto", "Arithmetic of the forward pass: auto (bf16 autocast for a pretrained base where "
                               "the hardware has bf16 units: a CUDA GPU that supports it, a CPU with AMX or "
                               "AVX512-BF16; else fp32), bf16 or fp32. Weights and optimizer stay in fp32.")
-    threads: Optional[int] = _setting(None, "CPU threads (default: 1 for the scratch model, the cores the load "
-                                      "average leaves free for pretrained bases, at least 1).", low=1)
+    threads: Optional[int] = _setting(None, "CPU threads (default: 1 for the scratch model, the cores other work "
+                                      "leaves free for pretrained bases, at least 1).", low=1)
     progress: bool = _setting(True, "Show the loss as training goes: a bar on a terminal, else (a log, a pipe) a "
                               "line at every tenth of the run or 30 s.")
     check_examples: int = _setting(64, "After training, answer up to N train and N validation prompts as `mtp run` "
@@ -254,7 +254,7 @@ class TrainConfig:
     @property
     def cpu_threads(self) -> int:
         """Threads to train with on a CPU: the small scratch model's matrices are too small to gain from more;
-        a pretrained base gets the cores the load leaves free (the policy of every command, ``extras``)."""
+        a pretrained base gets the cores other work leaves free (the policy of every command, ``extras``)."""
         from ..extras import default_threads
 
         if self.threads is not None:
