@@ -23,7 +23,7 @@ def default_threads() -> int:
     PyTorch's own default takes every core, and its threads spin-wait for each other: on a busy 2-core machine a
     SmolLM2-sized answer took a median 10.3 s with two threads against 3.1 s with one (docs/inference.md,
     "Threads"). On an idle machine this is every core, as PyTorch would take. Other work is the one-minute load
-    average, or where the system shows it (Linux) and it is lower, the cores busy over the last fifth of a
+    average, or where the system shows it (Linux) and it is lower, the cores busy over the next twentieth of a
     second: the average lags a minute behind, so right after a finished job (a `pip install` before `mtp demo`)
     it would still count that job.
     """
@@ -45,7 +45,7 @@ def default_threads() -> int:
 _PROC_STAT = "/proc/stat"
 
 
-def _busy_now(usable: int, window: float = 0.2) -> float | None:
+def _busy_now(usable: int, window: float = 0.05) -> float | None:
     """Cores busy over the next ``window`` seconds (this process waits meanwhile, so counts for none), scaled to
     the ``usable`` cores; None where the system does not show it."""
     import time
