@@ -92,8 +92,9 @@ def _train_and_ask(io: Consoles, protocol: Protocol, model_dir: Path, base: str,
 
     if show:
         what = "SmolLM2-135M (pretrained)" if base == "smollm2" else "a small new model from scratch"
-        io.out.print(f"training {what} into {model_dir} (CPU: a few minutes on idle cores, longer on busy ones; "
-                     "the loss shows as it goes)...", highlight=False, soft_wrap=True)
+        io.out.print(f"training {what} into {model_dir} (on a CPU: about a minute on two idle cores with bf16 "
+                     "units, a few minutes without them or on busy cores; the loss shows as it goes)...",
+                     highlight=False, soft_wrap=True)
     # check_examples=0: the demo asks its own questions below; the end-of-training check would answer 64 training
     # prompts more (about 20 s on two cores) to report memory, not quality
     # force: DIR/model is the demo's own folder, and a rerun of the demo replaces the model it trained before
