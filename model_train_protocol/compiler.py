@@ -206,22 +206,17 @@ def intent_heads(section: Any, protocol: "Protocol", names: Mapping[str, str] | 
 
 
 # --- the runtime spec ----------------------------------------------------------------------------------------
-def _answer_texts(protocol: "Protocol | None", instruction: str | None = None) -> tuple[str, ...]:
+def _answer_texts(protocol: "Protocol", instruction: str | None = None) -> tuple[str, ...]:
     """The answer lines of the protocol's samples (of ``instruction`` when it names one; 0.3.2 files carry no
     instruction names, so then every instruction's) and its guardrails' answers, repeats kept."""
-    if protocol is None:
-        return ()
     instructions = protocol.instructions
     chosen = [i for i in instructions if i.name == instruction] or instructions
     return tuple([i.answer(s) for i in chosen for s in i.samples]
                  + [g.bad_output for g in protocol.guardrail_map().values()])
 
 
-def _refusal_line(protocol: "Protocol | None", spec: InstructionSpec) -> str | None:
-    """The guardrail answer of the instruction's user line (the one a refusal is about), from the protocol (a
-    state machine's template alone names it too)."""
-    if protocol is None:
-        return spec.refusals[-1] if spec.choice and spec.refusals else None
+def _refusal_line(protocol: "Protocol", spec: InstructionSpec) -> str | None:
+    """The guardrail answer of the instruction's user line (the one a refusal is about), from the protocol."""
     gmap = protocol.guardrail_map()
     for instruction in protocol.instructions:
         if instruction.name == spec.name or len(protocol.instructions) == 1:
@@ -231,37 +226,33 @@ def _refusal_line(protocol: "Protocol | None", spec: InstructionSpec) -> str | N
     return next((g.bad_output for g in gmap.values()), None)
 
 
-def compile_runtime(template: Mapping[str, Any], protocol: "Protocol | None" = None, refusal: Any = None,
+def compile_runtime(template: Mapping[str, Any], protocol: "Protocol", refusal: Any = None,
                     intent: Any = None, where: str = "") -> RuntimeSpec:
-    """The runtime spec of a template and the protocol it was written from (None: a model trained elsewhere,
-    whose template is all there is), with training's refusal (``mtp.refusal``) and intent (``mtp.intent``)
-    sections. ``where`` names the directory in errors."""
-    if protocol is None:
-        return RuntimeSpec.from_template(template, refusal)
+    """The runtime spec of a template and the protocol it was written from, with training's refusal
+    (``mtp.refusal``) and intent (``mtp.intent``) sections. ``where`` names the directory in errors. (A model
+    trained elsewhere, whose template is all there is, gets :meth:`RuntimeSpec.from_template`.)"""
     specs = instruction_specs(template, protocol)
     settled = Refusal.from_section(refusal)
-    names: dict[str, str] = {}
-    if protocol is not None:  # every instruction must match where a threshold or head is keyed by it
-        strict = bool(settled.similarity) or isinstance(intent, Mapping)
-        names = instruction_names(protocol, specs) if strict else template_names(
-            protocol.instructions, {name: spec.input_lines for name, spec in specs.items()}, protocol.key_map())
+    # every instruction must match where a threshold or head is keyed by it
+    strict = bool(settled.similarity) or isinstance(intent, Mapping)
+    names = instruction_names(protocol, specs) if strict else template_names(
+        protocol.instructions, {name: spec.input_lines for name, spec in specs.items()}, protocol.key_map())
     references: dict[str, list[LineReference]] = {}
-    if protocol is not None:
-        for ref in line_references(protocol):
-            references.setdefault(names.get(ref.instruction, ref.instruction), []).append(
-                LineReference(ref.line, ref.texts, ref.guardrail_texts))
-    heads = intent_heads(intent, protocol, names, where) if protocol is not None and isinstance(intent, Mapping) else {}
+    for ref in line_references(protocol):
+        references.setdefault(names.get(ref.instruction, ref.instruction), []).append(
+            LineReference(ref.line, ref.texts, ref.guardrail_texts))
+    heads = intent_heads(intent, protocol, names, where) if isinstance(intent, Mapping) else {}
     uses_encoder = bool(heads) or settled.similarity_section is not None
     return RuntimeSpec(
-        name=str(protocol.name) if protocol is not None and protocol.name else "",
+        name=str(protocol.name) if protocol.name else "",
         instructions=tuple(
             InstructionRuntime(spec, _answer_texts(protocol, name), _refusal_line(protocol, spec),
                                tuple(references.get(name, ())), heads.get(name))
             for name, spec in specs.items()),
-        context=tuple(protocol.context) if protocol is not None else (),
+        context=tuple(protocol.context),
         budget_texts=_answer_texts(protocol),
         refusal=settled,
-        structural=tuple(structural_strings(protocol)) if protocol is not None else (),
+        structural=tuple(structural_strings(protocol)),
         encoder=ENCODER_NAME if uses_encoder else None,
     )
 

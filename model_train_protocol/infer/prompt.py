@@ -103,6 +103,7 @@ def check_sampling(temperature: float, seed: int | None, flags: bool = False) ->
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63):
         raise MTPValueError(f"{seed_name} must be an integer from 0 to 2**63 - 1.")
 
+
 _NUMBER = r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?"
 _SLOT = re.compile(re.escape(STRING) + "|" + NUM_PLACEHOLDER.pattern)
 
