@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="state machine (default) or multi-classifier")
     parser.add_argument("--npc", choices=npc.NPCS, help="an NPC of the NPC benchmark instead of a CLINC150 domain")
     parser.add_argument("--summarize", type=Path, nargs="+", help="print a table row per mtp eval report and exit")
-    args = parser.parse_args(argv if argv is not None else sys.argv[1:])
+    args = parser.parse_args(argv)
     if args.summarize:
         print("| protocol | accuracy (all) | accuracy (first 10 per class) | off-topic recall | false refusals | p50 |")
         print("|---|---|---|---|---|---|")

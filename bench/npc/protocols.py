@@ -399,6 +399,29 @@ def training_samples(name: str) -> list[tuple[str, str]]:
     return out
 
 
+def _frame(name: str, protocol_name: str, samples: list[tuple[str, str]] | None, off_topic: list[str] | None,
+           guarded: bool = True) -> tuple[_Npc, list[tuple[str, str]], mtp.Protocol, mtp.TokenSet, mtp.TokenSet]:
+    """What every form of NPC ``name`` shares: its samples (default ``training_samples(name)``, finals checked),
+    a protocol with its context, the scene line, and the player line, guarded (unless ``guarded`` is False) by
+    ``off_topic`` (default: the NPC's ten off-topic lines)."""
+    npc = _npc(name)
+    samples = training_samples(name) if samples is None else samples
+    unknown = sorted({final for _, final in samples} - npc.replies.keys())
+    if unknown:
+        raise ValueError(f"{name} NPC: unknown final(s) {unknown}; the finals are {', '.join(npc.replies)}.")
+    protocol = mtp.Protocol(name=protocol_name, inputs=2)
+    for line in npc.context:
+        protocol.add_context(line)
+    scene_line = mtp.TokenSet(tokens=(mtp.Token("Scene", desc="The fixed line naming the NPC and the place."),))
+    player_line = mtp.TokenSet(tokens=(mtp.UserToken("Player", desc="What the player typed to the NPC."),))
+    if guarded:
+        guardrail = mtp.Guardrail(good_prompt=npc.good_prompt, bad_prompt=npc.bad_prompt, bad_output=npc.refusal)
+        for line in list(npc.off_topic) if off_topic is None else off_topic:
+            guardrail.add_sample(line)
+        player_line.set_guardrail(guardrail)
+    return npc, samples, protocol, scene_line, player_line
+
+
 def build(name: str, samples: list[tuple[str, str]] | None = None,
           off_topic: list[str] | None = None) -> mtp.Protocol:
     """The protocol of NPC ``name`` from (player_line, final) samples and off-topic player lines.
@@ -406,23 +429,8 @@ def build(name: str, samples: list[tuple[str, str]] | None = None,
     Defaults: ``training_samples(name)`` and the NPC's ten off-topic lines. Each sample's reply is the final's
     reply pattern, alternating where the final has two, so given prompts get the same replies as training.
     """
-    npc = _npc(name)
-    samples = training_samples(name) if samples is None else samples
-    off_topic = list(npc.off_topic) if off_topic is None else off_topic
-    unknown = sorted({final for _, final in samples} - npc.replies.keys())
-    if unknown:
-        raise ValueError(f"{name} NPC: unknown final(s) {unknown}; the finals are {', '.join(npc.replies)}.")
-
-    protocol = mtp.Protocol(name=f"{name}_npc", inputs=2)
-    for line in npc.context:
-        protocol.add_context(line)
-    scene_line = mtp.TokenSet(tokens=(mtp.Token("Scene", desc="The fixed line naming the NPC and the place."),))
-    player_line = mtp.TokenSet(tokens=(mtp.UserToken("Player", desc="What the player typed to the NPC."),))
+    npc, samples, protocol, scene_line, player_line = _frame(name, f"{name}_npc", samples, off_topic)
     npc_line = mtp.TokenSet(tokens=(mtp.Token(npc.speaker, desc=npc.speaker_desc),))
-    guardrail = mtp.Guardrail(good_prompt=npc.good_prompt, bad_prompt=npc.bad_prompt, bad_output=npc.refusal)
-    for line in off_topic:
-        guardrail.add_sample(line)
-    player_line.set_guardrail(guardrail)
     finals = {final: mtp.Token(final) for final in npc.replies}
     instruction = mtp.Instruction(context=[scene_line, player_line], response=npc_line,
                                   final=list(finals.values()), name=name)
@@ -445,24 +453,16 @@ def build_choice(name: str, samples: list[tuple[str, str]] | None = None, off_to
     """NPC ``name`` as a state machine whose states are its finals (``kind="state"``, guarded like ``build``), or
     as a multi-classifier whose one label, ``intent``, takes the finals (``kind="multi"``: no guardrail, so no
     off-topic lines). The same context, scene line and player lines as ``build``; no reply line."""
-    npc = _npc(name)
-    samples = training_samples(name) if samples is None else samples
-    protocol = mtp.Protocol(name=f"{name}_npc_{'mc' if kind == 'multi' else 'sm'}", inputs=2)
-    for line in npc.context:
-        protocol.add_context(line)
-    scene_line = mtp.TokenSet(tokens=(mtp.Token("Scene", desc="The fixed line naming the NPC and the place."),))
-    player_line = mtp.TokenSet(tokens=(mtp.UserToken("Player", desc="What the player typed to the NPC."),))
+    multi = kind == "multi"
+    npc, samples, protocol, scene_line, player_line = _frame(
+        name, f"{name}_npc_{'mc' if multi else 'sm'}", samples, off_topic, guarded=not multi)
     finals = list(npc.replies)
-    if kind == "multi":
+    if multi:
         choice = mtp.MultiClassifierInstruction(context=[scene_line, player_line], name=name,
                                                 state_map={"intent": finals})
         for player, final in samples:
             choice.add_sample([npc.scene, player], {"intent": final})
     else:
-        guardrail = mtp.Guardrail(good_prompt=npc.good_prompt, bad_prompt=npc.bad_prompt, bad_output=npc.refusal)
-        for line in list(npc.off_topic) if off_topic is None else off_topic:
-            guardrail.add_sample(line)
-        player_line.set_guardrail(guardrail)
         choice = mtp.StateMachineInstruction(context=[scene_line, player_line], states=finals, name=name)
         for player, final in samples:
             choice.add_sample([npc.scene, player], final)
