@@ -64,9 +64,10 @@ def prompts(split: str) -> list[tuple[str, object, list[tuple[str, str]], list[s
                 pairs.append((query, quality._final_name(intent)))
         off = [q for q, _ in (data["oos_val"] if split == "test" else data["oos_train"][40:])]
         found.append((domain, protocol, pairs, off))
+    from bench.npc import protocols as npc  # the repository root is on the path (above)
+
     for name, protocol, _ in quality.npc_protocols(split):
-        held = json.loads((quality.NPC_DIR / "heldout" / f"{name[4:]}_{split}.json").read_text(encoding="utf-8"))
-        found.append((name, protocol, [tuple(p) for p in held["in_scope"]], held["off_topic"]))
+        found.append((name, protocol, *npc.heldout(name.removeprefix("npc_"), split)))
     return found
 
 

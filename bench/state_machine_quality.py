@@ -109,14 +109,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.out is None:
         parser.error("--out is required (except with --summarize)")
     if args.npc:
-        held = json.loads((Path(npc.__file__).parent / "heldout" / f"{args.npc}_test.json").read_text(encoding="utf-8"))
+        in_scope, off_topic = npc.heldout(args.npc, "test")
         trained = npc.build_choice(args.npc, kind=args.kind)
-        heldout = npc.build_choice(args.npc, [tuple(p) for p in held["in_scope"]], held["off_topic"], args.kind)
+        heldout = npc.build_choice(args.npc, in_scope, off_topic, args.kind)
         heldout.name = trained.name + "_heldout"
         trained.save(path=args.out)
         heldout.save(path=args.out)
-        print(f"{trained.name}: {len(held['in_scope'])} held-out prompts"
-              + ("" if args.kind == "multi" else f" and {len(held['off_topic'])} held-out off-topic prompts")
+        print(f"{trained.name}: {len(in_scope)} held-out prompts"
+              + ("" if args.kind == "multi" else f" and {len(off_topic)} held-out off-topic prompts")
               + f" in {args.out}")
         return 0
     data = json.loads(DATA.read_text(encoding="utf-8"))

@@ -15,6 +15,7 @@ same shape (replies come from the final's reply patterns, which have no slots).
 
 from __future__ import annotations
 
+import json
 import string
 import sys
 from dataclasses import dataclass
@@ -397,6 +398,13 @@ def training_samples(name: str) -> list[tuple[str, str]]:
             for k in range(PER_PATTERN):
                 out.append((pattern.format(**{slot: fillers[(start + k) % len(fillers)]}), final))
     return out
+
+
+def heldout(name: str, split: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """NPC ``name``'s held-out prompts (``split``: test or tune), written apart from the training patterns:
+    (player line, final) pairs and off-topic player lines, from ``heldout/{name}_{split}.json``."""
+    held = json.loads((Path(__file__).resolve().parent / "heldout" / f"{name}_{split}.json").read_text(encoding="utf-8"))
+    return [(line, final) for line, final in held["in_scope"]], list(held["off_topic"])
 
 
 def _frame(name: str, protocol_name: str, samples: list[tuple[str, str]] | None, off_topic: list[str] | None,
