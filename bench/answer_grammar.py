@@ -37,15 +37,15 @@ sys.path.insert(0, str(ROOT))
 
 from model_train_protocol.examples.cheshire_cat import build_protocol as cheshire_cat  # noqa: E402
 from model_train_protocol.examples.game_states import build_classifier, build_state_machine  # noqa: E402
-from model_train_protocol.formats.jsonio import dumps  # noqa: E402
+from model_train_protocol.jsonio import dumps
 from model_train_protocol.infer.decode import Grammar, _State  # noqa: E402
 from model_train_protocol.infer.gbnf import write_gbnf  # noqa: E402
 from model_train_protocol.infer.grammar import answer_grammar  # noqa: E402
 from model_train_protocol.infer.spec import instruction_specs  # noqa: E402
 from model_train_protocol.infer.vocab import Vocab  # noqa: E402
-from model_train_protocol.render import render_protocol  # noqa: E402
+from model_train_protocol.rules import render_protocol
 from model_train_protocol.serve.describe import write_regex  # noqa: E402
-from model_train_protocol.tokens import EOS  # noqa: E402
+from model_train_protocol.authoring import EOS
 from model_train_protocol.train.tokenizer import extend_tokenizer, scratch_tokenizer, structural_strings  # noqa: E402
 
 PROTOCOLS = {"cheshire_cat": cheshire_cat, "state_machine": build_state_machine, "classifier": build_classifier}

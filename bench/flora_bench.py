@@ -55,8 +55,7 @@ def main() -> None:
     from model_train_protocol import Protocol
     from model_train_protocol.errors import MTPError
     from model_train_protocol.infer import Model, parse_completion
-    from model_train_protocol.compiler import instruction_names
-    from model_train_protocol.render import render_protocol
+    from model_train_protocol.rules import instruction_names, render_protocol
 
     torch.set_num_threads(args.threads)
     model = Model.load(args.model_dir)

@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import quality  # noqa: E402  (bench/quality.py: the protocols and prompts)
 from model_train_protocol import Protocol  # noqa: E402
-from model_train_protocol.compiler import head_sources  # noqa: E402
+from model_train_protocol.rules import head_sources
 from model_train_protocol.infer.intent import REFUSE_CLASS, pooled  # noqa: E402
 from model_train_protocol.infer.similarity import SentenceEncoder, choose_similarity_threshold  # noqa: E402
 from model_train_protocol.train.intent import IntentRecipe, fit_intent  # noqa: E402

@@ -37,7 +37,7 @@ import model_train_protocol as mtp
 from model_train_protocol.infer import Model
 from model_train_protocol.infer.similarity import stored_similarity
 from model_train_protocol.eval import EvalSet, evaluate
-from model_train_protocol.render import RenderedExample
+from model_train_protocol.rules import RenderedExample
 from model_train_protocol.train import TrainConfig, train
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "clinc150" / "clinc150_dev.json"

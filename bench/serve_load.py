@@ -63,7 +63,7 @@ def train_model(base: str, out: Path, max_steps: int | None = None) -> Path:
 def requests_of(model_file: Path) -> list[dict[str, Any]]:
     """One ``POST /run`` body per sample of the protocol stored with the model."""
     import model_train_protocol as mtp
-    from model_train_protocol.tokens import NumListToken, NumToken
+    from model_train_protocol.authoring import NumListToken, NumToken
 
     protocol = mtp.Protocol.load(model_file)
     bodies = []

@@ -31,12 +31,10 @@ from .errors import (
     TokenSetTypeError,
     TokenTypeError,
 )
-from .guardrail import Guardrail
-from .instructions import Sample
-from .render import RenderedExample, render_protocol
-from .tokens import BOS, EOS, NON, PAD, RUN, UNK, NumListToken, NumToken, SpecialToken, Token, UserToken
-from .tokenset import Snippet, TokenSet
-from .validation import Problem
+from .authoring import (BOS, EOS, NON, PAD, RUN, UNK, Guardrail, NumListToken, NumToken, Sample, Snippet, SpecialToken,
+                        Token, TokenSet, UserToken)
+from .rules import RenderedExample, protocol_stats, render_protocol
+from .errors import Problem
 from .reference_api.io import (
     ExtendedResponse,
     InstructionInput,
@@ -60,13 +58,11 @@ from .compat.errors import (
 )
 from .compat.instructions import ExtendedInstruction, Instruction, MultiClassifierInstruction, StateMachineInstruction
 from .compat.protocol import Protocol
-from .csv_import import CSVImportError, import_csv
-from .export import ExportError, export_protocol
+from .formats import CSVImportError, import_csv
+from .export import ExportError, added_tokens, chat_template, export_protocol
 from .export_gguf import export_gguf
-from .finetune import added_tokens, chat_template
-from .info import protocol_stats
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 #: Training names, imported on first use so that ``import model_train_protocol`` never loads PyTorch.
 _TRAIN_EXPORTS = {

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import MTPFileError, MTPValueError
-from .formats.jsonio import dumps, process_alive, write_atomic
+from .jsonio import dumps, process_alive, write_atomic
 
 if TYPE_CHECKING:
     import numpy as np
@@ -342,7 +342,6 @@ def _vocabulary(tokenizer: Any, tokenizer_json: dict[str, Any], vocab_size: int,
 def _write_gguf(path: Path, model: Any, tokenizer: Any, tokenizer_json: dict[str, Any], pre: str, quant: str,
                 structural: "tuple[str, ...]", name: str) -> None:
     import gguf
-    import numpy as np
 
     config = model.config
     if getattr(config, "model_type", None) != "llama":

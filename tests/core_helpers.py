@@ -13,7 +13,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 import model_train_protocol as mtp
-from model_train_protocol.formats.schemas import schema_problems
+from model_train_protocol.formats import schema_problems
 
 #: ../shared/reference/data beside the repository (may be absent).
 SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "reference" / "data"

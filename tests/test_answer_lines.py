@@ -21,13 +21,13 @@ import model_train_protocol as mtp
 from core_helpers import small_protocol, tiny_protocol
 from model_train_protocol.examples.cheshire_cat import build_protocol as cheshire_cat
 from model_train_protocol.examples.game_states import build_classifier, build_state_machine
-from model_train_protocol.formats.jsonio import dumps
-from model_train_protocol.formats.versions import layouts_holding
+from model_train_protocol.jsonio import dumps
+from model_train_protocol.rules import layouts_holding, render_protocol
 from model_train_protocol.infer import parse_completion
 from model_train_protocol.infer.answer import MalformedOutput
 from model_train_protocol.infer.gbnf import instruction_grammar
 from model_train_protocol.infer.spec import InstructionSpec, instruction_specs
-from model_train_protocol.render import NUM_PLACEHOLDER, STRING, fill_input_lines, render_protocol
+from model_train_protocol.runtime import NUM_PLACEHOLDER, STRING, fill_input_lines
 from model_train_protocol.serve.describe import answer_regex
 from model_train_protocol.infer.prompt import read_prompt
 from test_export_gguf import gbnf_regex

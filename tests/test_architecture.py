@@ -16,38 +16,38 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "model_train_protocol"
 ROOT = "model_train_protocol"
 
-#: Bottom to top; a module belongs to the longest name that is it or its package ("" is the package facade).
+#: Bottom to top, one package (or module) per layer in the order of docs/architecture.md; a module belongs to the
+#: longest name that is it or its package ("" is the package facade).
 LAYERS: list[tuple[str, ...]] = [
     ("constants",),  # the format's vocabulary: imports nothing of the package
-    ("errors", "text", "_env"),
+    ("errors", "text", "_env", "_version"),
+    ("jsonio",),  # byte-stable JSON, strict reading, atomic writes, size limits
     # What inference reads: the compiled runtime spec (no authoring module; those import its strings).
     ("runtime",),
-    ("tokens",),
-    ("labels",),
-    ("tokenset", "guardrail"),
-    ("instructions",),
-    ("protocol",),
-    ("formats.versions",),
-    ("validation", "render", "uniformity"),
-    ("formats",),
-    ("dataset",),
-    ("export", "info", "filecheck", "csv_import", "finetune"),
-    ("model_dir", "extras", "compiler"),  # model_dir/ with its private modules
+    ("authoring",),  # tokens, token sets, guardrails, instructions, the protocol
+    ("rules",),  # format versions, validation, the one renderer, the compiler, statistics
+    ("formats",),  # model and template files, schemas, CSV tables
+    ("export",),  # dataset rows and fine-tuning exports
+    ("model_dir", "extras"),
     # The compatibility layer: the reference's import paths and call styles, on top of the core.
     ("compat", "reference_api", "common", "v1", "v2", "csv", "utils", "errors.protocol", "errors.conversion",
      "errors.instruction", "errors.token", "errors.guardrail"),
-    ("train", "infer", "eval", "serve", "export_gguf", "examples", ""),
+    ("infer",),  # reads a model directory's runtime spec
+    ("train", "eval"),  # train calibrates with infer; eval asks it (neither imports the other)
+    ("export_gguf", "serve"),  # read the runtime spec through infer
+    ("",),  # the facade
+    ("examples",),  # written against the facade, as users write
     ("cli",),
 ]
 
 #: The compatibility layer (``LAYERS`` above): only the package facade may import it.
 COMPAT = next(names for names in LAYERS if "compat" in names)
 
-#: The upward imports: Protocol's file methods reach the formats lazily (protocol._files), and its runtime_spec the
-#: compiler.
-ALLOWED_UPWARD = {(f"{ROOT}.protocol", f"{ROOT}.formats"), (f"{ROOT}.protocol", f"{ROOT}.formats.protocol_files"),
+#: The upward imports: the protocol's file methods reach the formats on first use (authoring._protocol._files), and
+#: its runtime_spec the compiler in the rules.
+ALLOWED_UPWARD = {(f"{ROOT}.authoring._protocol", f"{ROOT}.formats"),
                   # Protocol.runtime_spec compiles the protocol on first use, so inference never imports the compiler
-                  (f"{ROOT}.protocol", f"{ROOT}.compiler")}
+                  (f"{ROOT}.authoring._protocol", f"{ROOT}.rules")}
 
 
 def modules() -> dict[str, tuple[Path, bool]]:
@@ -144,8 +144,8 @@ def graph() -> dict[str, set[str]]:
 
 def test_the_graph_sees_every_kind_of_import(graph):
     """Type-only and in-function imports are edges too (the checks below would be hollow otherwise)."""
-    assert f"{ROOT}.protocol" in graph[f"{ROOT}.validation"]  # under TYPE_CHECKING only
-    assert f"{ROOT}.formats.protocol_files" in graph[f"{ROOT}.protocol"]  # inside protocol._files()
+    assert f"{ROOT}.authoring" in graph[f"{ROOT}.rules._validation"]  # under TYPE_CHECKING only
+    assert f"{ROOT}.formats" in graph[f"{ROOT}.authoring._protocol"]  # inside _protocol._files()
     assert f"{ROOT}.train" in graph[ROOT]  # the lazy re-export of the facade
 
 
@@ -182,10 +182,10 @@ def test_the_core_never_imports_the_compatibility_layer(graph):
 def test_a_core_import_of_the_compatibility_layer_would_be_found(graph):
     """The check above is not hollow: one such edge added to the real graph is reported."""
     edited = {m: set(t) for m, t in graph.items()}
-    edited[f"{ROOT}.instructions"].add(f"{ROOT}.reference_api.io")
-    edited[f"{ROOT}.tokens"].add(f"{ROOT}.common.constants")
-    assert core_imports_of_compat(edited) == [(f"{ROOT}.instructions", f"{ROOT}.reference_api.io"),
-                                              (f"{ROOT}.tokens", f"{ROOT}.common.constants")]
+    edited[f"{ROOT}.authoring._instructions"].add(f"{ROOT}.reference_api.io")
+    edited[f"{ROOT}.authoring._tokens"].add(f"{ROOT}.common.constants")
+    assert core_imports_of_compat(edited) == [(f"{ROOT}.authoring._instructions", f"{ROOT}.reference_api.io"),
+                                              (f"{ROOT}.authoring._tokens", f"{ROOT}.common.constants")]
     assert is_compat(f"{ROOT}.errors.protocol") and not is_compat(f"{ROOT}.errors")
 
 
@@ -203,16 +203,16 @@ def test_a_circle_would_be_found():
 def test_the_answer_grammar_reads_specs_only(graph):
     """The answer grammar and its writers take the runtime's specs and plain data, never the protocol's authoring
     objects: a runtime that holds only a compiled spec builds the same grammar."""
-    authoring = (f"{ROOT}.protocol", f"{ROOT}.instructions", f"{ROOT}.tokenset", f"{ROOT}.guardrail", f"{ROOT}.render",
-                 f"{ROOT}.formats", f"{ROOT}.validation", f"{ROOT}.dataset")
+    authoring = tuple(f"{ROOT}.{name}" for name in AUTHORING)
     assert graph[f"{ROOT}.infer.grammar"] <= {f"{ROOT}.errors", f"{ROOT}.runtime", f"{ROOT}.infer.spec"}
     for writer in (f"{ROOT}.infer.grammar", f"{ROOT}.infer.gbnf", f"{ROOT}.serve.describe"):
         assert not [t for t in graph[writer] if t.startswith(authoring)], writer
 
 
 #: The authoring side: what inference, serving and the GGUF export never import (they read the runtime spec).
-#: The compiler reads the authoring objects too: the readers get a compiled spec, or ask ``Protocol.runtime_spec``.
-AUTHORING = ("protocol", "instructions", "tokens", "tokenset", "render", "validation", "labels", "dataset", "compiler")
+#: The compiler (in the rules) reads the authoring objects too: the readers get a compiled spec, or ask
+#: ``Protocol.runtime_spec``.
+AUTHORING = ("authoring", "rules", "formats", "export")
 #: The parts that read only the runtime spec.
 RUNTIME_READERS = ("infer", "serve", "export_gguf")
 
@@ -234,10 +234,10 @@ def test_inference_serving_and_export_read_only_the_runtime_spec(graph):
 
 def test_a_reader_importing_the_authoring_side_would_be_found(graph):
     edited = {m: set(t) for m, t in graph.items()}
-    edited[f"{ROOT}.serve.app"].add(f"{ROOT}.protocol")
-    edited[f"{ROOT}.infer.decode"].add(f"{ROOT}.compiler")
-    assert authoring_imports_of_readers(edited) == [(f"{ROOT}.infer.decode", f"{ROOT}.compiler"),
-                                                    (f"{ROOT}.serve.app", f"{ROOT}.protocol")]
+    edited[f"{ROOT}.serve.app"].add(f"{ROOT}.authoring")
+    edited[f"{ROOT}.infer.decode"].add(f"{ROOT}.rules")
+    assert authoring_imports_of_readers(edited) == [(f"{ROOT}.infer.decode", f"{ROOT}.rules"),
+                                                    (f"{ROOT}.serve.app", f"{ROOT}.authoring")]
 
 
 def test_the_runtime_imports_only_constants_errors_and_text(graph):
@@ -264,24 +264,25 @@ def private_imports_from_outside(graph: dict[str, set[str]]) -> list[tuple[str, 
 
 def test_private_modules_are_imported_only_inside_their_package(graph):
     private = {t.rpartition(".")[0] for t in graph if t.rpartition(".")[2].startswith("_")}
-    assert {f"{ROOT}.model_dir", f"{ROOT}.formats", f"{ROOT}.runtime"} <= private  # not hollow
+    assert {f"{ROOT}.model_dir", f"{ROOT}.formats", f"{ROOT}.runtime", f"{ROOT}.authoring", f"{ROOT}.rules",
+            f"{ROOT}.export", f"{ROOT}.jsonio"} <= private  # not hollow
     assert private_imports_from_outside(graph) == []
 
 
 def test_a_private_import_from_outside_would_be_found(graph):
     edited = {m: set(t) for m, t in graph.items()}
     edited[f"{ROOT}.train.train"].add(f"{ROOT}.model_dir._staged")
-    edited[f"{ROOT}.export"].add(f"{ROOT}.formats._atomic")
-    edited[f"{ROOT}.formats.jsonio"].add(f"{ROOT}.runtime._spec")
+    edited[f"{ROOT}.export._export"].add(f"{ROOT}.jsonio._atomic")
+    edited[f"{ROOT}.jsonio"].add(f"{ROOT}.runtime._spec")
     edited[f"{ROOT}.model_dir._upgrade"].add(f"{ROOT}.model_dir._loading")  # inside its package: allowed
-    assert private_imports_from_outside(edited) == [(f"{ROOT}.export", f"{ROOT}.formats._atomic"),
-                                                    (f"{ROOT}.formats.jsonio", f"{ROOT}.runtime._spec"),
+    assert private_imports_from_outside(edited) == [(f"{ROOT}.export._export", f"{ROOT}.jsonio._atomic"),
+                                                    (f"{ROOT}.jsonio", f"{ROOT}.runtime._spec"),
                                                     (f"{ROOT}.train.train", f"{ROOT}.model_dir._staged")]
 
 
 def test_the_split_modules_keep_the_layer_of_their_package(graph):
-    """model_dir's and formats' private modules sit in their package's layer, so the layers above still reach
-    them through the package only."""
-    for package in ("model_dir", "formats", "runtime"):
+    """A package's private modules sit in their package's layer, so the layers above reach them through the
+    package only."""
+    for package in ("jsonio", "runtime", "authoring", "rules", "formats", "export", "model_dir"):
         inside = [m for m in graph if m.startswith(f"{ROOT}.{package}._")]
         assert inside and {layer(m) for m in inside} == {layer(f"{ROOT}.{package}")}, package

@@ -60,7 +60,7 @@ def test_a_multi_classifier_keeps_the_label_order_given():
     assert a.output == c.output == "{'intent': 'question', 'emotion': 'happy'}"
     assert b.output == "{'emotion': 'happy', 'intent': 'question'}"
     assert {mc.answer(s) for s in (a, b, c)} == {"{'intent': 'question', 'emotion': 'happy'}"}
-    assert mtp.instructions.sample_labels(b) == {"emotion": "happy", "intent": "question"}
+    assert mtp.authoring.sample_labels(b) == {"emotion": "happy", "intent": "question"}
 
 
 def test_the_reference_positional_form_takes_background_lines_third():

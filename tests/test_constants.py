@@ -49,5 +49,5 @@ def test_token_types_and_values():
                for f in (False, True)}
     assert written == c.DECLARED_TOKEN_TYPES
     assert c.token_name(c.token_value("Cat")) == "Cat" and c.token_name("_") is None and c.token_name("Cat") is None
-    assert tuple(mtp.tokens.SPECIAL_TOKENS) == c.SPECIAL_STRINGS
-    assert {t.file_type for t in mtp.tokens.SPECIAL_TOKENS.values()} == c.SPECIAL_TOKEN_TYPES
+    assert tuple(mtp.authoring.SPECIAL_TOKENS) == c.SPECIAL_STRINGS
+    assert {t.file_type for t in mtp.authoring.SPECIAL_TOKENS.values()} == c.SPECIAL_TOKEN_TYPES

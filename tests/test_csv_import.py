@@ -12,11 +12,7 @@ from pathlib import Path
 import pytest
 
 import model_train_protocol as mtp
-from model_train_protocol.csv_import import (
-    GUARDRAIL_OUTPUT,
-    CSVImportError,
-    import_csv,
-)
+from model_train_protocol.formats import GUARDRAIL_OUTPUT, CSVImportError, import_csv
 
 EXTRA = ["Extra protocol context 0.", "Extra protocol context 1.", "Extra protocol context 2."]
 

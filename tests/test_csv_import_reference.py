@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import model_train_protocol as mtp
-from model_train_protocol.csv_import import CSVImportError, import_csv
-from model_train_protocol.instructions import sample_labels
+from model_train_protocol.formats import CSVImportError, import_csv
+from model_train_protocol.authoring import sample_labels
 
 EXTRA = [f"Extra protocol context {i}." for i in range(4)]
 
@@ -43,7 +43,7 @@ def test_input_output_reference_becomes_the_reference_state_machine(data_dir: Pa
     assert isinstance(machine, mtp.StateMachineInstruction)
     assert [s.output for s in machine.samples] == ["Password"] * 3 + ["Pricing"] * 3 + ["Location"] * 4
     assert len(machine.background) == 7
-    assert [i for i, _ in mtp.instructions.instruction_guardrails(machine, protocol.guardrail_map())] == [0]
+    assert [i for i, _ in mtp.authoring.instruction_guardrails(machine, protocol.guardrail_map())] == [0]
     assert protocol.validate() == []
 
 

@@ -13,16 +13,10 @@ from hypothesis import strategies as st
 
 import model_train_protocol as mtp
 from model_train_protocol.examples.cheshire_cat import build_protocol
-from model_train_protocol.export import (
-    FORMATS,
-    ExportError,
-    example_record,
-    export_protocol,
-    read_jsonl,
-    split_assignment,
-    strata_counts,
-)
-from model_train_protocol.render import is_refusal_key, render_protocol
+from model_train_protocol.export import (FORMATS, ExportError, example_record, export_protocol, read_jsonl,
+    split_assignment, strata_counts)
+from model_train_protocol.runtime import is_refusal_key
+from model_train_protocol.rules import render_protocol
 
 
 def skewed_protocol(per_final: dict[str, int] = {"Yes": 40, "No": 20, "Maybe": 10}) -> mtp.Protocol:
@@ -248,7 +242,7 @@ def _stdlib_line(record: dict) -> str:
 @settings(max_examples=200, deadline=None)
 @given(prompt=st.text(), completion=st.text(), system=st.none() | st.text(), fmt=st.sampled_from(FORMATS))
 def test_fast_lines_equal_the_stdlib_encoding(prompt: str, completion: str, system, fmt: str) -> None:
-    from model_train_protocol import export
+    from model_train_protocol.export import _export as export
 
     example = mtp.RenderedExample(instruction="i", prompt=prompt, completion=completion, final="F_")
     expected = _stdlib_line(example_record(example, fmt, system))
@@ -307,7 +301,7 @@ def test_state_machines_and_multi_classifiers_export_their_canonical_lines(tmp_p
 def test_a_state_machine_is_split_by_state(tmp_path: Path) -> None:
     """Every sample's final is <NON>, so the split's classes are the states: each keeps a training example, and
     export, training and evaluation hold out the same examples."""
-    from model_train_protocol.dataset import stratified_split, stratum
+    from model_train_protocol.export import stratified_split, stratum
     from model_train_protocol.examples.game_states import TRANSITIONS, build_state_machine
 
     protocol = build_state_machine()

@@ -169,7 +169,7 @@ def _llama_rows(weight, n_head):
 def test_gguf_metadata_and_tokenizer(tiny_dir, bundles):
     import gguf
 
-    from model_train_protocol.finetune import structural_strings
+    from model_train_protocol.rules import structural_strings
 
     trained, _ = _hf_state(tiny_dir)
     reader = gguf.GGUFReader(bundles["f16"]["gguf"])
@@ -238,7 +238,7 @@ def test_gguf_weights_round_trip(tiny_dir, gqa_dir, bundles, quant, tolerance, w
 
 def test_bundle_files(tiny_dir, bundles):
     from model_train_protocol.infer import build_prompt, instruction_specs
-    from model_train_protocol.render import render_protocol
+    from model_train_protocol.rules import render_protocol
 
     written = bundles["f16"]
     prompts = json.loads(written["prompts"].read_text())
@@ -466,8 +466,7 @@ def test_llama_cpp_agrees_with_python_on_a_trained_model(tmp_path, driver):
     """A scratch-trained Cheshire Cat model: every protocol prompt through both runtimes, greedy."""
     from model_train_protocol import export_gguf
     from model_train_protocol.infer import Model, parse_completion
-    from model_train_protocol.compiler import instruction_names
-    from model_train_protocol.render import render_protocol
+    from model_train_protocol.rules import instruction_names, render_protocol
 
     protocol = cheshire(False)
     model_file = protocol.save(path=tmp_path)

@@ -151,7 +151,7 @@ def test_an_output_that_is_a_file_is_refused(tiny_dir, tmp_path):
 
 def test_prompts_json_lists_the_structural_strings(tiny_dir, tmp_path):
     """Finding 17: an engine running the GGUF must refuse the same user text as the Python runtime."""
-    from model_train_protocol.finetune import structural_strings
+    from model_train_protocol.rules import structural_strings
 
     prompts = json.loads(mtp.export_gguf(tiny_dir, tmp_path / "b")["prompts"].read_text())
     assert set(structural_strings(cheshire(False))) <= set(prompts["structural"])

@@ -12,7 +12,7 @@ import pytest
 import model_train_protocol as mtp
 from model_train_protocol.examples.cheshire_cat import build_protocol
 from model_train_protocol.export import export_protocol, read_jsonl
-from model_train_protocol.formats.jsonio import TEMP_SUFFIX, clean_stale_temps, write_atomic
+from model_train_protocol.jsonio import TEMP_SUFFIX, clean_stale_temps, write_atomic
 
 from infer.tiny import mtp_in_process
 
@@ -58,7 +58,7 @@ def test_a_failed_export_leaves_no_temp_files(tmp_path, monkeypatch):
         raise RuntimeError("disk full")
         yield  # noqa: unreachable: makes this a generator, as the real one is
 
-    monkeypatch.setattr("model_train_protocol.export._examples", broken)
+    monkeypatch.setattr("model_train_protocol.export._export._examples", broken)
     with pytest.raises(RuntimeError):
         export_protocol(build_protocol(), out, "text", val_split=0.3)
     assert list(out.iterdir()) == []
@@ -146,7 +146,7 @@ def test_no_write_ever_changes_the_process_umask(tmp_path, monkeypatch):
     import subprocess
     import sys
 
-    from model_train_protocol.formats.jsonio import usual_file_mode
+    from model_train_protocol.jsonio import usual_file_mode
 
     def forbidden(*args):
         raise AssertionError("os.umask was called")
@@ -159,7 +159,7 @@ def test_no_write_ever_changes_the_process_umask(tmp_path, monkeypatch):
     mode = usual_file_mode(tmp_path)
     assert {p.stat().st_mode & 0o777 for p in tmp_path.rglob("*") if p.is_file()} == {mode}
     code = ("import os\ndef boom(*a): raise SystemExit('umask changed at import')\nos.umask = boom\n"
-            "import model_train_protocol, model_train_protocol.formats.jsonio, model_train_protocol.export, "
+            "import model_train_protocol, model_train_protocol.jsonio, model_train_protocol.export, "
             "model_train_protocol.model_dir")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from model_train_protocol.examples.cheshire_cat import build_protocol
-from model_train_protocol.filecheck import check_document, check_file, file_kind
+from model_train_protocol.formats import check_document, check_file, file_kind
 
 
 @pytest.fixture(scope="module")

@@ -13,20 +13,10 @@ from pathlib import Path
 import pytest
 
 from model_train_protocol.examples.cheshire_cat import build_protocol
-from model_train_protocol.export import FORMATS, export_protocol, read_jsonl
-from model_train_protocol.finetune import (
-    ADDED_TOKENS_FILE,
-    AXOLOTL_FILE,
-    CHAT_TEMPLATE,
-    CHAT_TEMPLATE_FILE,
-    DATASET_INFO_FILE,
-    SPECIALS,
-    added_tokens,
-    dataset_info,
-    structural_strings,
-    with_system,
-)
-from model_train_protocol.render import render_protocol
+from model_train_protocol.export import (ADDED_TOKENS_FILE, AXOLOTL_FILE, CHAT_TEMPLATE, CHAT_TEMPLATE_FILE,
+                                         DATASET_INFO_FILE, FORMATS, added_tokens, dataset_info, export_protocol,
+                                         read_jsonl, with_system)
+from model_train_protocol.rules import SPECIALS, render_protocol, structural_strings
 
 
 def render_chat(messages: list[dict]) -> str:

@@ -9,7 +9,7 @@ import pytest
 
 import model_train_protocol as mtp
 from core_helpers import small_protocol
-from model_train_protocol.instructions import guardrail_conflicts, guardrail_map, instruction_guardrails
+from model_train_protocol.authoring import guardrail_conflicts, guardrail_map, instruction_guardrails
 
 
 def test_guardrail():

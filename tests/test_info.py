@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import model_train_protocol as mtp
 from model_train_protocol.examples.cheshire_cat import build_protocol
-from model_train_protocol.info import length_stats, protocol_stats
+from model_train_protocol.rules import length_stats, protocol_stats
 
 
 def two_finals(yes: int, no: int, duplicate: int = 0) -> mtp.Protocol:

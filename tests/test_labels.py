@@ -2,7 +2,8 @@
 
 from hypothesis import given, strategies as st
 
-from model_train_protocol.labels import format_labels, labels_problem, read_labels
+from model_train_protocol.runtime import format_labels, read_labels
+from model_train_protocol.authoring import labels_problem
 
 texts = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\n"), min_size=1, max_size=12)
 

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 import model_train_protocol as mtp
 from model_train_protocol.examples.cheshire_cat import build_protocol
-from model_train_protocol.instructions import guardrail_map
-from model_train_protocol.validation import collect_tokens
+from model_train_protocol.authoring import guardrail_map
+from model_train_protocol.rules import collect_tokens
 
 
 def rules(protocol: mtp.Protocol) -> set[str]:

@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 
 import model_train_protocol as mtp
 from core_helpers import assert_schema_valid, small_protocol
-from model_train_protocol.render import fill_input_lines, input_lines, render_prompt, render_protocol
-from model_train_protocol.validation import _reduce
+from model_train_protocol.runtime import fill_input_lines
+from model_train_protocol.rules import input_lines, render_prompt, render_protocol
+from model_train_protocol.rules._validation import _reduce
 
 NAME_EMOJI = "🐱🗣🌳🍄🫖👑🎩🐇"
 KEY_EMOJI = "🫥🔑⭐🌙🔥💧🦋🎲"  # custom keys: never inside a name, so no key contains another

@@ -8,7 +8,7 @@ import pytest
 
 import model_train_protocol as mtp
 from core_helpers import assert_files_valid, small_protocol
-from model_train_protocol.formats import _atomic
+from model_train_protocol.jsonio import _atomic
 
 
 @pytest.mark.parametrize("args, error", [

@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import model_train_protocol as mtp
-from model_train_protocol.formats.versions import BLOOM_0_3_2
+from model_train_protocol.rules import (BLOOM_0_3_2, final_filled, final_pattern, input_lines, output_line,
+                                        render_completion, render_guardrail_examples, render_prompt, render_protocol,
+                                        render_sample, tokenset_filled, tokenset_keys, tokenset_pattern)
 from core_helpers import small_protocol, tiny_protocol
-from model_train_protocol.render import (
-    KeyMap,
-    fill_input_lines,
-    final_filled,
-    final_pattern,
-    input_lines,
-    output_line,
-    render_completion,
-    render_guardrail_examples,
-    render_prompt,
-    render_protocol,
-    render_sample,
-    tokenset_filled,
-    tokenset_keys,
-    tokenset_pattern,
-)
+from model_train_protocol.authoring import KeyMap
+from model_train_protocol.runtime import fill_input_lines
 
 
 def test_tokenset_key_forms():
@@ -122,7 +110,7 @@ def test_render_protocol_order():
 
 def test_template_names_match_by_name_else_by_input_lines_in_order():
     """The one matching of a protocol's instructions to a template's (0.3.2 model files store no names)."""
-    from model_train_protocol.render import input_lines, template_names
+    from model_train_protocol.rules import input_lines, template_names
 
     a, user, yes, no = mtp.Token("Ask"), mtp.UserToken("Guest"), mtp.Token("Yes"), mtp.Token("No")
     ask, guest = mtp.TokenSet((a,)), mtp.TokenSet((user,))

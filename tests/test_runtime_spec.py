@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from infer.tiny import PROTOCOLS, cheshire
 
-from model_train_protocol.compiler import compile_runtime
+from model_train_protocol.rules import compile_runtime
 from model_train_protocol.errors import MTPFileError
 from model_train_protocol.runtime import (Final, InstructionRuntime, InstructionSpec, IntentHead, LineReference,
                                           Placeholder, Refusal, RuntimeSpec)
@@ -66,7 +66,7 @@ def test_a_compiled_protocol_reads_back_with_the_same_specs(name):
 def test_inference_gets_the_compiled_spec_from_the_protocol_it_is_handed(name):
     """``Model(..., protocol)`` and ``infer.instruction_specs(template, protocol)`` ask ``Protocol.runtime_spec``
     (inference imports no compiler): the same specs as the compiler's; a template alone gives the template's."""
-    from model_train_protocol.compiler import instruction_specs as compiled_specs
+    from model_train_protocol.rules import instruction_specs as compiled_specs
     from model_train_protocol.infer import instruction_specs
 
     protocol = cheshire(False) if name == "cheshire" else PROTOCOLS[name]()
@@ -79,7 +79,7 @@ def test_inference_gets_the_compiled_spec_from_the_protocol_it_is_handed(name):
     assert instruction_specs(template, protocol) != instruction_specs(template)  # the protocol's facts count
 
 
-_COMPILE = ("import sys; from infer.tiny import cheshire; from model_train_protocol.compiler import compile_runtime; "
+_COMPILE = ("import sys; from infer.tiny import cheshire; from model_train_protocol.rules import compile_runtime; "
             "p = cheshire(True); sys.stdout.write(compile_runtime(p.template_json(), p).dumps())")
 
 

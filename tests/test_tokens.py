@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import model_train_protocol as mtp
-from model_train_protocol.tokens import SPECIAL_TOKENS, token_key
+from model_train_protocol.authoring import SPECIAL_TOKENS, token_key
 
 
 def test_value_is_the_name_plus_underscore():

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 import model_train_protocol as mtp
 from model_train_protocol.examples.cheshire_cat import build_protocol as cheshire_cat
-from model_train_protocol.filecheck import check_file
+from model_train_protocol.formats import check_file
 from core_helpers import shop_npc
-from model_train_protocol.uniformity import MAX_FILLER_WORDS, SAMPLES_PER_PATTERN, count_patterns, uniformity_warnings
+from model_train_protocol.rules import MAX_FILLER_WORDS, SAMPLES_PER_PATTERN, count_patterns, uniformity_warnings
 
 CLINC = Path(__file__).resolve().parents[2] / "shared" / "data" / "clinc150" / "clinc150_dev.json"
 

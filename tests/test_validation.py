@@ -7,7 +7,9 @@ from hypothesis import given, settings, strategies as st
 
 import model_train_protocol as mtp
 from core_helpers import mc_protocol, sm_protocol, small_protocol, tiny_protocol
-from model_train_protocol.validation import MAX_STRING_LENGTH, Problem, substring_pairs
+from model_train_protocol.constants import MAX_STRING_LENGTH
+from model_train_protocol.errors import Problem
+from model_train_protocol.rules import substring_pairs
 
 
 def rules(protocol: mtp.Protocol) -> list[str]:
@@ -423,7 +425,7 @@ def test_every_rule_of_validation_py_has_a_test_here():
     import re
     from pathlib import Path
 
-    from model_train_protocol import validation
+    from model_train_protocol.rules import _validation as validation
 
     source = inspect.getsource(validation)
     rule_ids = set(re.findall(r'(?:\badd\(|_check_length\(add, )"([a-z]+\.[a-z-]+)"', source))
@@ -439,7 +441,7 @@ def _cheshire():
 
 
 def _num(protocol, kind):
-    from model_train_protocol.validation import collect_tokens
+    from model_train_protocol.rules import collect_tokens
 
     return next(t for t in collect_tokens(protocol)[0] if type(t) is kind)
 

@@ -63,7 +63,7 @@ def consoles(ctx: typer.Context) -> Consoles:
 
 def _version(value: bool) -> None:
     if value:
-        from .. import __version__
+        from .._version import __version__
 
         typer.echo(f"mtp {__version__} (mtp-toolkit, Python {sys.version.split()[0]})")
         raise typer.Exit()

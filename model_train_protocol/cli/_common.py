@@ -13,8 +13,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 
 from ..constants import DEFAULT_LAYOUT
 from ..export import LENIENT_RULES
-from ..protocol import Protocol
-from ..validation import Problem
+from ..authoring import Protocol
+from ..errors import Problem
 from ._app import fail
 
 #: Work smaller than this (samples, bytes) finishes well within a second: no progress bar.

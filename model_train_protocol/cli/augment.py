@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 from rich.markup import escape
 
-from ..formats.jsonio import write_json_atomic
+from ..jsonio import write_json_atomic
 from ._app import app, consoles, fail
 from ._common import file_argument, load_protocol, threads_option
 

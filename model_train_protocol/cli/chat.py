@@ -13,7 +13,7 @@ from rich.markup import escape
 from ..errors import MTPValueError
 from ._app import app, consoles
 from ._common import threads_option
-from ..formats.limits import text_problem
+from ..text import text_problem
 from .run import (check_lines, describe, model_dir_argument, open_model, parse_numbers, similarity_option,
                   template_option, threshold_option)
 

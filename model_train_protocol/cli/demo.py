@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..examples.cheshire_cat import build_protocol
-from ..protocol import Protocol
+from ..authoring import Protocol
 from .._env import TRAIN_INSTALL_HINT as INSTALL_HINT
 from .._env import TrainExtraMissing, require_train_extra
 from ._app import Consoles, app, consoles

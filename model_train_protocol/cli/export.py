@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from ..errors import MTPValidationError, MTPValueError
-from ..formats.limits import file_name_problem
+from ..text import file_name_problem
 from ..export import FORMATS, export_protocol, total_examples
 from ._app import app, consoles
 from ._common import choice_option, file_argument, invalid, load_protocol, progress_bar

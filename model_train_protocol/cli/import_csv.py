@@ -9,9 +9,10 @@ from typing import List, Optional
 import typer
 from rich.markup import escape
 
-from ..csv_import import LAYOUTS, import_csv as import_rows
+from ..formats import LAYOUTS, import_csv as import_rows
 from ..errors import MTPFileError
-from ..formats.limits import check_text, read_limited
+from ..text import check_text
+from ..jsonio import read_limited
 from ._app import app, consoles, fail
 from ._common import existing
 

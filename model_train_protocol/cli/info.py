@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..info import IMBALANCE_RATIO, THIN_FINAL_SAMPLES, LengthStats, ProtocolStats, protocol_stats
+from ..rules import IMBALANCE_RATIO, THIN_FINAL_SAMPLES, LengthStats, ProtocolStats, protocol_stats
 from ._app import Consoles, app, consoles
 from ._common import file_argument, load_protocol
 

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..errors import MTPValueError
-from ..formats.limits import check_text, text_problem
+from ..text import check_text, text_problem
 from ..infer.prompt import check_sampling
 from ._app import app, consoles
 from ._common import existing, threads_option

@@ -9,7 +9,7 @@ from typing import List
 import typer
 from rich.markup import escape
 
-from ..filecheck import SCHEMA_SAMPLES_PER_SET, FileCheck, FileProblem, check_file
+from ..formats import SCHEMA_SAMPLES_PER_SET, FileCheck, FileProblem, check_file
 from ._app import Consoles, app, consoles
 from ._common import BYTES_PER_SAMPLE, existing, progress_bar
 

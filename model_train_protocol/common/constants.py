@@ -1,7 +1,7 @@
 """The reference's import path ``model_train_protocol.common.constants`` (compat layer): the special tokens
 and the limits the reference's validation checks, as this package defines them."""
 
-from ..tokens import BOS, EOS, NON, PAD, RUN, UNK
+from ..authoring import BOS, EOS, NON, PAD, RUN, UNK
 from ..constants import MAX_INSTRUCTION_CONTEXT, MAX_STRING_LENGTH, MIN_CONTEXT_LINES, MIN_SAMPLES
 
 BOS_TOKEN = BOS

@@ -1,6 +1,6 @@
 """The instruction classes of ``import model_train_protocol as mtp``: the core's, plus the reference's call styles.
 
-The core classes (:mod:`model_train_protocol.instructions`) take one typed signature each. A script written
+The core classes (:mod:`model_train_protocol.authoring`) take one typed signature each. A script written
 for the reference calls them otherwise: ``Instruction(name, input=InstructionInput([...]),
 output=InstructionOutput(tokenset, final), context=[background lines])`` (0.8-1.2.8) or with ``name`` last
 (0.3.2); ``ExtendedInstruction(input=..., output=ExtendedResponse(final))``;
@@ -17,11 +17,9 @@ from __future__ import annotations
 import inspect
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from ..instructions import BaseInstruction, Sample
-from ..instructions import ExtendedInstruction as _CoreExtended
-from ..instructions import Instruction as _CoreInstruction
-from ..instructions import MultiClassifierInstruction as _CoreMultiClassifier
-from ..instructions import StateMachineInstruction as _CoreStateMachine
+from ..authoring import (BaseInstruction, ExtendedInstruction as _CoreExtended, Instruction as _CoreInstruction,
+                         MultiClassifierInstruction as _CoreMultiClassifier, Sample, Snippet,
+                         StateMachineInstruction as _CoreStateMachine, Token, TokenSet)
 from ..errors import InstructionTypeError
 from ..reference_api.io import (
     ExtendedResponse,
@@ -32,8 +30,6 @@ from ..reference_api.io import (
     extended_call,
     instruction_call,
 )
-from ..tokens import Token
-from ..tokenset import Snippet, TokenSet
 from .facade import FacadeType
 
 __all__ = ["Instruction", "ExtendedInstruction", "StateMachineInstruction", "MultiClassifierInstruction"]
@@ -84,7 +80,7 @@ class _ReferenceViews:
 
 
 class Instruction(_ReferenceViews, _CoreInstruction, metaclass=FacadeType):
-    """:class:`model_train_protocol.instructions.Instruction`, also built by the reference's calls."""
+    """:class:`model_train_protocol.authoring.Instruction`, also built by the reference's calls."""
 
     _core_class = _CoreInstruction
     _FORMS = ("Instruction(context=[TokenSet, ...], response=TokenSet, final=Token, name=...) or "
@@ -114,7 +110,7 @@ class Instruction(_ReferenceViews, _CoreInstruction, metaclass=FacadeType):
 
 
 class ExtendedInstruction(_ReferenceViews, _CoreExtended, metaclass=FacadeType):
-    """:class:`model_train_protocol.instructions.ExtendedInstruction`, also built by the reference's calls
+    """:class:`model_train_protocol.authoring.ExtendedInstruction`, also built by the reference's calls
     (whose prompt line needs no UserToken)."""
 
     _core_class = _CoreExtended
@@ -173,7 +169,7 @@ def _choice_lines(context: Any, input: Any, owner: str) -> tuple[Any, list[str],
 
 
 class StateMachineInstruction(_ReferenceViews, _CoreStateMachine, metaclass=FacadeType):
-    """:class:`model_train_protocol.instructions.StateMachineInstruction`, also built as the reference does:
+    """:class:`model_train_protocol.authoring.StateMachineInstruction`, also built as the reference does:
     ``StateMachineInstruction(input=StateMachineInput([...]), states=[...], context=[background lines])``."""
 
     _core_class = _CoreStateMachine
@@ -202,7 +198,7 @@ class StateMachineInstruction(_ReferenceViews, _CoreStateMachine, metaclass=Faca
 
 
 class MultiClassifierInstruction(_ReferenceViews, _CoreMultiClassifier, metaclass=FacadeType):
-    """:class:`model_train_protocol.instructions.MultiClassifierInstruction`, also built as reference 1.2.8
+    """:class:`model_train_protocol.authoring.MultiClassifierInstruction`, also built as reference 1.2.8
     does: ``MultiClassifierInstruction(input, state_map, context=[background lines])``."""
 
     _core_class = _CoreMultiClassifier

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..protocol import Protocol as _CoreProtocol
-from ..protocol import Version
+from ..authoring import BaseInstruction, Protocol as _CoreProtocol, Version
 from ..errors import InstructionError, StateMachineError
-from ..instructions import BaseInstruction
 from ..reference_api.protocol import layout_of
 from ..constants import MIN_SAMPLES
 from .facade import FacadeType
@@ -32,7 +30,7 @@ CONTRACT_LAYOUT = "0.3.2"
 
 
 class Protocol(_CoreProtocol, metaclass=FacadeType):
-    """:class:`model_train_protocol.protocol.Protocol`, also built with the reference's arguments."""
+    """:class:`model_train_protocol.authoring.Protocol`, also built with the reference's arguments."""
 
     _core_class = _CoreProtocol
 

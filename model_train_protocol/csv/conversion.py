@@ -10,7 +10,7 @@ background line, once; ``GUARDRAIL`` rows become one guardrail on the input line
 ``csv_data`` may be a pandas DataFrame, as in the reference, without this package needing pandas (an empty
 string in it is an Input, a missing value is none), a ``{column: [cells...]}`` mapping, or a CSV path or text
 stream (where an empty field is a missing value, as pandas reads it). Files and the CLI go through the core's
-:func:`model_train_protocol.csv_import.import_csv` instead, which builds the same protocol.
+:func:`model_train_protocol.formats.import_csv` instead, which builds the same protocol.
 
 Where the reference is silent this class is not: one or two ``GUARDRAIL`` rows, which it drops (FORMAT.md 6,
 defect 23), are dropped with a ``UserWarning`` and listed in :attr:`CSVConversion.skipped`.
@@ -25,13 +25,11 @@ from typing import Any, Mapping
 
 from ..compat.instructions import MultiClassifierInstruction, StateMachineInstruction
 from ..compat.protocol import Protocol
-from ..csv_import import BAD_PROMPT, GOOD_PROMPT, GUARDRAIL_OUTPUT, RowIssue, read_table
+from ..formats import BAD_PROMPT, GOOD_PROMPT, GUARDRAIL_OUTPUT, RowIssue, read_table
 from ..errors import ConversionError, ProtocolError
 from ..constants import MIN_GUARDRAIL_SAMPLES, MIN_SAMPLES
-from ..guardrail import Guardrail
+from ..authoring import Guardrail, Token, TokenSet
 from ..reference_api.io import InstructionInput, StateMachineInput
-from ..tokens import Token
-from ..tokenset import TokenSet
 from ..v1 import ProtocolV1
 from ..v2 import ProtocolV2
 

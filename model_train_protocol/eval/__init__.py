@@ -19,7 +19,7 @@ from .report import summary_table, write_confusion_png, write_json, write_refusa
 
 if TYPE_CHECKING:
     from ..infer.model import Model
-    from ..protocol import Protocol
+    from ..authoring import Protocol
 
 __all__ = ["CaseResult", "EvalSet", "evaluate", "select_cases", "training_cases", "heldout_check", "summarize",
            "confusion", "per_final_scores", "refusal_sweep", "refusal_auroc", "refusal_curve", "summary_table",

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..render import render_protocol
+from ..rules import render_protocol
 
 __all__ = ["measure"]
 
@@ -63,10 +63,10 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from ..compiler import instruction_names
+    from ..rules import instruction_names
     from ..infer.model import Model
     from ..model_dir import MODEL_FILE
-    from ..protocol import Protocol
+    from ..authoring import Protocol
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -20,15 +20,15 @@ import unicodedata
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from ..dataset import stratified_split
+from ..export import stratified_split
 from ..errors import MTPValueError
-from ..compiler import instruction_names
+from ..rules import RenderedExample, instruction_names, render_protocol
 from ..model_dir import protocol_sha256
-from ..render import NUM_PLACEHOLDER, STRING, RenderedExample, render_protocol
+from ..runtime import NUM_PLACEHOLDER, STRING
 
 if TYPE_CHECKING:
     from ..infer.spec import InstructionSpec
-    from ..protocol import Protocol
+    from ..authoring import Protocol
 
 __all__ = ["EvalSet", "select_cases", "instruction_names", "training_cases", "heldout_check", "user_text",
            "normalise", "NEAR_JACCARD", "DUPLICATE_WARNING_RATE"]

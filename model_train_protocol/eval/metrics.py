@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 from ..errors import MTPValueError
 from ..infer.answer import Answer
 from ..infer.spec import final_name
-from ..render import RenderedExample
+from ..rules import RenderedExample
 from ..runtime import below_threshold
-from ..tokens import UNK
+from ..authoring import UNK
 
 if TYPE_CHECKING:
     from ..infer.model import Model

@@ -9,7 +9,7 @@ from typing import Any, Sequence
 from rich.markup import escape
 from rich.table import Table
 
-from ..formats.jsonio import dumps, write_atomic
+from ..jsonio import dumps, write_atomic
 
 __all__ = ["write_json", "write_confusion_png", "write_refusal_png", "summary_table", "per_final_table",
            "sweep_table", "choice_tables"]

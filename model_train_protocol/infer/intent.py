@@ -3,7 +3,7 @@
 Training (:mod:`..train.intent`) fine-tunes the sentence encoder on the
 protocol's lines and fits one logistic-regression head per instruction; which
 instructions get a head and which line it reads is the compiler's
-(:func:`model_train_protocol.compiler.head_sources`), and the runtime spec
+(:func:`model_train_protocol.rules.head_sources`), and the runtime spec
 carries each head's training lines. This module holds the pooling both sides
 share and the runtime half: :class:`IntentHeads` loads ``intent/`` from a model
 directory and :meth:`IntentHeads.decide` answers with the final's name and

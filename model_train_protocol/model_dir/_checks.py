@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MTPFileError
-from ..formats.limits import max_config_bytes, read_limited
-from ..formats.strict_json import parse_json
+from ..jsonio import max_config_bytes, parse_json, read_limited
 from ._identity import sha256_file
 from ._layout import _HUB_CACHE, CHECKPOINTS, HUB_FILES, MANIFEST, MODEL_FILE, STAGING_PREFIX, TEMPLATE_FILE, _walk
 

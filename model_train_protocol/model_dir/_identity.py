@@ -11,10 +11,10 @@ import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..formats.jsonio import dumps
+from ..jsonio import dumps
 
 if TYPE_CHECKING:
-    from ..protocol import Protocol
+    from ..authoring import Protocol
 
 
 def sha256_file(path: Path) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import MTPError, MTPFileError
-from ..formats.strict_json import parse_json
+from ..jsonio import parse_json
 from ..runtime import RUNTIME_FILE, RuntimeSpec
 from ._checks import _read_json, check_base_dir, verify_dir
 from ._encoding import native_panic
@@ -24,7 +24,7 @@ from ._layout import MANIFEST, MODEL_FILE, TEMPLATE_FILE
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-    from ..protocol import Protocol
+    from ..authoring import Protocol
 
 
 @dataclass(frozen=True)
@@ -208,7 +208,7 @@ def read_runtime(out_dir: Path, manifest: dict[str, Any]) -> RuntimeSpec:
 def stored_protocol(out_dir: Path) -> "Protocol":
     """The protocol of a verified directory's ``mtp_model.json``: what ``mtp upgrade`` compiles and ``mtp eval``
     compares its prompts with (inference never reads it). One that does not load is the directory's fault."""
-    from ..protocol import Protocol
+    from ..authoring import Protocol
 
     model_file = _read_json(out_dir / MODEL_FILE, MODEL_FILE)
     try:
@@ -220,14 +220,14 @@ def stored_protocol(out_dir: Path) -> "Protocol":
 
 def _template_file(path: Path) -> dict[str, Any]:
     """A template file given for a directory trained elsewhere: a readable JSON object with instructions."""
-    from ..formats.strict_json import read_json_file
+    from ..jsonio import read_json_file
 
     return _checked_template(read_json_file(path), path)
 
 
 def _checked_template(document: Any, path: Path) -> dict[str, Any]:
     """A template document that passes its JSON Schema (a changed template would break prompt building)."""
-    from ..filecheck import check_document
+    from ..formats import check_document
 
     if not isinstance(document, dict) or not isinstance(document.get("instructions"), dict):
         raise MTPFileError("is not an MTP template file (no 'instructions' object); pass the {name}_template.json "

@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import MTPFileError
-from ..formats.jsonio import dumps, process_alive, usual_file_mode, write_atomic
+from ..jsonio import dumps, process_alive, usual_file_mode, write_atomic
 from ._checks import verify_dir
 from ._identity import protocol_sha256, sha256_file
 from ._layout import MANIFEST, MANIFEST_FORMAT, MODEL_FILE, STAGING_PREFIX, TEMPLATE_FILE, _listed_files
 
 if TYPE_CHECKING:
-    from ..protocol import Protocol
+    from ..authoring import Protocol
 
 
 #: The tokenizer class written into ``tokenizer_config.json``: read by transformers 4.x and 5.x alike.
@@ -32,8 +32,8 @@ def write_protocol_files(out_dir: Path, protocol: "Protocol", refusal: dict[str,
     The spec is compiled from the protocol as the model file stores it (read back), exactly as
     :func:`upgrade_dir` compiles it: both give the same bytes.
     """
-    from ..compiler import compile_runtime, write_runtime
-    from ..protocol import Protocol
+    from ..rules import compile_runtime, write_runtime
+    from ..authoring import Protocol
 
     template = protocol.template_json()
     stored = protocol.to_json()

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from ..errors import MTPFileError
-from ..formats.jsonio import dumps, write_atomic
+from ..jsonio import dumps, write_atomic
 from ..runtime import RUNTIME_FILE, RuntimeSpec
 from ._checks import _read_json, verify_dir
 from ._identity import sha256_file
@@ -23,7 +23,7 @@ def upgrade_dir(path: "str | os.PathLike[str]") -> RuntimeSpec:
     (written last, atomically). A ``runtime.json`` the manifest does not list
     (an upgrade cut short) is replaced.
     """
-    from ..compiler import compile_runtime, write_runtime
+    from ..rules import compile_runtime, write_runtime
 
     out_dir = Path(path)
     manifest_path = out_dir / MANIFEST

@@ -22,8 +22,7 @@ from typing import Any, Iterable, Sequence
 
 from ..compat.errors import InstructionInputTypeError, OutputError, OutputTypeError
 from ..errors import InstructionInputError, InstructionTypeError
-from ..tokens import NON, NumListToken, NumToken, Token
-from ..tokenset import TokenSet
+from ..authoring import NON, NumListToken, NumToken, Token, TokenSet
 from .tokens import FinalToken
 
 __all__ = [

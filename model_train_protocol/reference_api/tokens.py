@@ -8,7 +8,7 @@ classes only add the reference's rule that a final never labels an input line
 
 from __future__ import annotations
 
-from ..tokens import NumToken, Token
+from ..authoring import NumToken, Token
 
 __all__ = ["FinalToken", "FinalNumToken"]
 

@@ -4,7 +4,7 @@ A :class:`RuntimeSpec` (``runtime.json`` in a model directory) holds the
 instruction specs, the prompt lines to fill, the answer grammar's data, the
 refusal settings and lines, the similarity references and the intent heads'
 training lines. It is compiled from the protocol by
-:mod:`model_train_protocol.compiler` when a model directory is written, and
+:mod:`model_train_protocol.rules` when a model directory is written, and
 read by inference, ``mtp serve`` and the GGUF export. This package imports
 nothing of the authoring side (protocol, tokens, render, ...); those import the
 shared line-format strings from here.

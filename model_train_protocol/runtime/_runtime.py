@@ -1,6 +1,6 @@
 """The compiled runtime spec: everything inference needs from the protocol, as one typed JSON file.
 
-Training compiles it (:mod:`model_train_protocol.compiler`) and writes it into
+Training compiles it (:mod:`model_train_protocol.rules`) and writes it into
 the model directory as ``runtime.json``; ``Model.load``, ``mtp serve`` and the
 GGUF export read it and nothing else of the authoring side. Its bytes are
 stable: :meth:`RuntimeSpec.dumps` sorts every object's keys and keeps lists in

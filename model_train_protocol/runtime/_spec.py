@@ -8,7 +8,7 @@ token's value. A refusal's final line is ``<UNK>`` (template 0.3.2) or
 ``{finalKey}<UNK>_`` (later templates, one per declared final; the reference
 lists none of them in ``tokens.output``): every one the template lists is a
 refusal, whose name is ``<UNK>``, and the first is the one training writes.
-The compiler (:mod:`model_train_protocol.compiler`) adds from the protocol what
+The compiler (:mod:`model_train_protocol.rules`) adds from the protocol what
 the template leaves out (:class:`InstructionFacts`): which input lines the user
 writes, a state machine's states, the guardrail answer lines.
 

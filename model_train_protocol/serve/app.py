@@ -236,7 +236,7 @@ def create_app(
         for worker in set(served.workers.values()):
             worker.close()
 
-    from .. import __version__
+    from .._version import __version__
 
     app = FastAPI(title="mtp serve", version=__version__, lifespan=lifespan,
                   description="Trained MTP models over HTTP: `POST /run` for typed answers, `GET /models` for "

@@ -18,13 +18,12 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
-from ..instructions import BaseInstruction, MultiClassifierInstruction, StateMachineInstruction
-from ..render import structural_strings
+from ..authoring import BaseInstruction, MultiClassifierInstruction, StateMachineInstruction
+from ..rules import structural_strings, varying_lines
 from ..text import text_problem
-from ..uniformity import varying_lines
 
 if TYPE_CHECKING:
-    from ..protocol import Protocol
+    from ..authoring import Protocol
 
 __all__ = ["Paraphrase", "augment_protocol", "AUGMENT_MODEL"]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator, Sequence
 
 from ..errors import MTPValueError
-from ..render import RenderedExample
+from ..rules import RenderedExample
 from ..model_dir import encode_text as encode
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Sequence
 
-from ..render import RenderedExample
+from ..rules import RenderedExample
 
 if TYPE_CHECKING:
     from ..infer.model import Model

@@ -17,9 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MTPError, MTPFileError
-from ..formats.jsonio import dumps, write_atomic
-from ..formats.limits import max_config_bytes, read_limited
-from ..formats.strict_json import parse_json
+from ..jsonio import dumps, max_config_bytes, parse_json, read_limited, write_atomic
 
 if TYPE_CHECKING:
     import torch

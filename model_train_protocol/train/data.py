@@ -1,6 +1,6 @@
 """Training text from a Protocol, through the canonical renderer only, and its train/validation split.
 
-Every example is a :class:`~model_train_protocol.render.RenderedExample`:
+Every example is a :class:`~model_train_protocol.rules.RenderedExample`:
 the model reads ``prompt`` and learns to write ``completion`` (response,
 final key, ``<EOS>``). Guardrail refusals come from the same renderer. The
 protocol's and instructions' background lines are added as plain
@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..dataset import stratified_split
-from ..render import RenderedExample, render_protocol
+from ..export import stratified_split
+from ..rules import RenderedExample, render_protocol
 
 if TYPE_CHECKING:
-    from ..protocol import Protocol
+    from ..authoring import Protocol
 
 __all__ = ["TrainingData", "build_training_data"]
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..compiler import HeadSource, head_sources, intent_heads
+from ..rules import HeadSource, head_sources, intent_heads
 from ..infer.intent import ENCODER_FILE, HEADS_FILE, INTENT_DIR, IntentHeads, pooled, trainable_names, trainable_state
 from ..runtime import ENCODER_NAME, REFUSE_CLASS
 
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     import torch
 
     from ..infer.similarity import SentenceEncoder
-    from ..protocol import Protocol
+    from ..authoring import Protocol
 
 __all__ = ["IntentRecipe", "FittedIntent", "fit_intent"]
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..compiler import line_references
+from ..rules import line_references
 from ..runtime import ENCODER_NAME, choose_similarity_threshold
 
 if TYPE_CHECKING:
     from ..infer.similarity import SentenceEncoder
-    from ..protocol import Protocol
+    from ..authoring import Protocol
 
 __all__ = ["MIN_REFERENCE_TEXTS", "calibrate_similarity"]
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Iterable
 
-from ..finetune import SPECIALS, chat_template, structural_strings
-from ..tokens import BOS, EOS, NON, PAD, RUN, UNK
+from ..rules import SPECIALS, structural_strings
+from ..export import chat_template
+from ..authoring import BOS, EOS, NON, PAD, RUN, UNK
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer

@@ -24,7 +24,7 @@ from ..model_dir import (
 )
 from .batching import collate, encode_all, shards, step_batch, steps_per_epoch
 from .checkpoint import has_checkpoint, load_checkpoint, load_trainable, save_checkpoint, trainable_state
-from ..formats.jsonio import write_atomic
+from ..jsonio import write_atomic
 from ..runtime import Refusal
 from .config import TrainConfig, TrainConfigError
 from .config_file import CONFIG_FILE, dump_config
@@ -38,7 +38,7 @@ from .tokenizer import extend_tokenizer, scratch_tokenizer, structural_strings, 
 if TYPE_CHECKING:
     import torch
 
-    from ..protocol import Protocol
+    from ..authoring import Protocol
     from ..infer.similarity import SentenceEncoder
 
 __all__ = ["TrainResult", "train", "MIN_CALIBRATION_PROMPTS"]
@@ -102,7 +102,7 @@ def train(
 
 
 def _load_protocol(source: ProtocolSource) -> "Protocol":
-    from ..protocol import Protocol
+    from ..authoring import Protocol
 
     if isinstance(source, Protocol):
         return source
@@ -487,7 +487,7 @@ class _Run:
         write the answers, which takes the recipe's shorter schedule."""
         if not self.config.decides_by_intent:
             return False
-        from ..compiler import head_sources
+        from ..rules import head_sources
 
         return len(head_sources(self.protocol)) == len(self.protocol.instructions)
 
@@ -508,7 +508,7 @@ class _Run:
 
     def _answering(self, model: "torch.nn.Module", similarity: dict[str, Any] | None, intent: Any = None) -> Any:
         """The trained weights behind the inference engine, in memory: the check answers as ``mtp run`` does."""
-        from ..compiler import compile_runtime
+        from ..rules import compile_runtime
         from ..infer.model import Model
         from ..infer.similarity import PromptSimilarity
         from ..runtime import Refusal

@@ -1,7 +1,7 @@
 """The reference's ``model_train_protocol.utils._protected.validate_string_subset`` (compat layer).
 
 The reference's own tests import this private path at module level; it is the substring rule of
-:func:`model_train_protocol.validation.substring_pairs`, raising at the first pair found.
+:func:`model_train_protocol.rules.substring_pairs`, raising at the first pair found.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..errors import TokenError
-from ..validation import substring_pairs
+from ..rules import substring_pairs
 
 __all__ = ["validate_string_subset"]
 

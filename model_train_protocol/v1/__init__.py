@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from ..instructions import BaseInstruction
+from ..authoring import SPECIAL_TOKENS, BaseInstruction, Token, Version
 from ..compat.protocol import Protocol
-from ..protocol import Version
-from ..tokens import SPECIAL_TOKENS, Token
 
 __all__ = ["ProtocolV1", "ProtocolFileV1"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..compat.protocol import Protocol
-from ..protocol import Version
+from ..authoring import Version
 
 __all__ = ["ProtocolV2"]
 

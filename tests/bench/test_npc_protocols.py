@@ -66,7 +66,7 @@ def test_script_saves_the_three_protocols(tmp_path):
 @pytest.mark.parametrize("name", npc.NPCS)
 def test_every_pattern_built_final_gets_the_uniformity_warning(name):
     """Six patterns per final, five fillers each: every final warns, counted as (about) six patterns."""
-    from model_train_protocol.uniformity import uniformity_warnings
+    from model_train_protocol.rules import uniformity_warnings
 
     protocol = npc.build(name)
     warnings = uniformity_warnings(protocol)
@@ -83,7 +83,7 @@ def test_held_out_prompts_written_by_players_get_none(name, split):
     """The held-out prompts (players' own wording, 5-20 per final) are varied: no warning."""
     import json
 
-    from model_train_protocol.uniformity import uniformity_warnings
+    from model_train_protocol.rules import uniformity_warnings
 
     held = json.loads((SCRIPT.parent / "heldout" / f"{name}_{split}.json").read_text(encoding="utf-8"))
     assert uniformity_warnings(npc.build(name, [tuple(p) for p in held["in_scope"]], held["off_topic"])) == []

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from model_train_protocol.export import FORMATS
-from model_train_protocol.render import render_protocol
+from model_train_protocol.rules import render_protocol
 from model_train_protocol.examples.cheshire_cat import build_protocol
 
 from .mtp_runner import assert_clean_error, assert_usage_error, edited_copy, model_file, mtp  # noqa: F401

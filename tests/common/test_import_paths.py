@@ -80,7 +80,7 @@ def test_reference_only_exceptions_and_arguments_live_in_the_compat_layer() -> N
     import inspect
     from pathlib import Path
 
-    from model_train_protocol import protocol
+    from model_train_protocol.authoring import _protocol as protocol
     from model_train_protocol.compat.errors import REFERENCE_ERRORS
 
     source = Path(errors.__file__).read_text(encoding="utf-8")

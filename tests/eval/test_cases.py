@@ -8,7 +8,7 @@ from model_train_protocol.errors import MTPValueError
 from model_train_protocol.examples.cheshire_cat import build_protocol
 from model_train_protocol.examples.support_intents import build_heldout, build_protocol as build_intents
 from model_train_protocol.infer import instruction_specs
-from model_train_protocol.protocol import Protocol
+from model_train_protocol.authoring import Protocol
 
 pytest.importorskip("torch")
 

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from model_train_protocol.eval.metrics import CaseResult, choice_scores
-from model_train_protocol.render import render_protocol
+from model_train_protocol.rules import render_protocol
 
 UNK = "<UNK>"
 

@@ -9,7 +9,8 @@ from model_train_protocol.eval.cases import normalise, user_text
 from model_train_protocol.examples.cheshire_cat import build_protocol as build_cheshire
 from model_train_protocol.examples.support_intents import build_heldout, build_protocol as build_intents
 from model_train_protocol.infer import instruction_specs
-from model_train_protocol.render import RenderedExample, fill_input_lines, render_protocol
+from model_train_protocol.rules import RenderedExample, render_protocol
+from model_train_protocol.runtime import fill_input_lines
 from model_train_protocol.model_dir import protocol_sha256
 
 

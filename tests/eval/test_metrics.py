@@ -12,7 +12,7 @@ from model_train_protocol.eval import (CaseResult, confusion, per_final_scores, 
 from model_train_protocol.errors import MTPValueError
 from model_train_protocol.eval.metrics import score_case, similarity
 from model_train_protocol.infer import Answer
-from model_train_protocol.render import RenderedExample
+from model_train_protocol.rules import RenderedExample
 
 
 def example(final: str, bad: bool = False, text: str = "hello there") -> RenderedExample:

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import model_train_protocol as mtp
-from model_train_protocol.formats.model_file import model_document
-from model_train_protocol.formats.versions import BLOOM_2_0_1
+from model_train_protocol.formats import model_document
+from model_train_protocol.rules import BLOOM_2_0_1
 
 #: Reference files copied from ../shared/reference/data/{generated,examples} (same layout below the release).
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"

@@ -9,8 +9,7 @@ import pytest
 
 import model_train_protocol as mtp
 from model_train_protocol.examples.cheshire_cat import build_protocol
-from model_train_protocol.formats.model_file import model_document
-from model_train_protocol.formats.schemas import schema_problems
+from model_train_protocol.formats import model_document, schema_problems
 
 
 @pytest.fixture(scope="module")

@@ -21,11 +21,10 @@ from hypothesis import strategies as st
 import model_train_protocol as mtp
 from conftest import SHARED
 from core_helpers import assert_schema_valid, mc_protocol, npc_protocol, sm_protocol
-from model_train_protocol.formats.jsonio import dumps
-from model_train_protocol.formats.reader import file_version
-from model_train_protocol.formats.versions import WRITABLE_VERSIONS, layouts_holding, rules_of
-from model_train_protocol.labels import format_labels, read_labels
-from model_train_protocol.render import template_names
+from model_train_protocol.jsonio import dumps
+from model_train_protocol.formats import file_version
+from model_train_protocol.rules import WRITABLE_VERSIONS, layouts_holding, rules_of, template_names
+from model_train_protocol.runtime import format_labels, read_labels
 from reader_helpers import CHOICE, REFERENCE, read
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden"
@@ -156,7 +155,7 @@ def test_every_layout_is_schema_valid_ours_and_the_reference():
     ("an unknown model type", lambda d: d.update(model_type="regression"), "/model_type"),
 ])
 def test_our_model_schema_rejects(label, change, pointer):
-    from model_train_protocol.formats.schemas import schema_problems
+    from model_train_protocol.formats import schema_problems
 
     doc = json.loads(dumps(sm_protocol().to_json("2.0.1")))
     change(doc)
@@ -173,7 +172,7 @@ def test_our_model_schema_rejects(label, change, pointer):
      "/instructions/StateMachineInstruction/output/2"),
 ])
 def test_our_template_schema_rejects(label, change, pointer):
-    from model_train_protocol.formats.schemas import schema_problems
+    from model_train_protocol.formats import schema_problems
 
     doc = json.loads(dumps(sm_protocol().template_json("2.0.1")))
     change(doc)

@@ -20,8 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import model_train_protocol as mtp
-from model_train_protocol.formats.jsonio import dumps
-from model_train_protocol.formats.strict_json import parse_json
+from model_train_protocol.jsonio import dumps, parse_json
 from reader_helpers import CHOICE, LOADABLE, REFERENCE, REFUSED, VERSIONS
 
 FILES = sorted(LOADABLE) + CHOICE + sorted(r for r in REFUSED if r.startswith("v1.2.8/") or r.startswith("v0.8"))

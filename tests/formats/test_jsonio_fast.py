@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model_train_protocol.formats.jsonio import LazyList, dump, dumps, write_atomic, write_json_atomic
+from model_train_protocol.jsonio import LazyList, dump, dumps, write_atomic, write_json_atomic
 
 
 def reference(doc):
@@ -151,7 +151,7 @@ def test_failed_write_keeps_the_previous_file(tmp_path):
 @given(st.lists(documents(), min_size=1, max_size=8), st.integers(min_value=1, max_value=4))
 def test_compiled_shapes_equal_json_dumps(items, repeat):
     """Long lists go through generated shape encoders: mixed, nested and repeated shapes stay exact."""
-    from model_train_protocol.formats import _encoders
+    from model_train_protocol.jsonio import _encoders
 
     long_list = items * repeat * 20  # well past the compile threshold, shapes repeat and alternate
     assert len(long_list) >= _encoders._COMPILE_FROM or repeat * len(items) * 20 < _encoders._COMPILE_FROM

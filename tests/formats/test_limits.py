@@ -12,8 +12,8 @@ import pytest
 import model_train_protocol as mtp
 from model_train_protocol.errors import MTPFileError, MTPValueError
 from model_train_protocol.examples.cheshire_cat import build_protocol
-from model_train_protocol.formats.limits import check_text, file_name_problem, read_limited
-from model_train_protocol.formats.strict_json import parse_json, read_json_file
+from model_train_protocol.text import check_text, file_name_problem
+from model_train_protocol.jsonio import parse_json, read_json_file, read_limited
 
 
 @pytest.fixture

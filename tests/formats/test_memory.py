@@ -8,8 +8,7 @@ import sys
 import pytest
 
 from model_train_protocol.errors import MTPFileError
-from model_train_protocol.formats import limits
-from model_train_protocol.formats.strict_json import read_json_file
+from model_train_protocol.jsonio import _limits as limits, read_json_file
 
 
 def test_a_file_needing_more_memory_than_is_free_is_refused(tmp_path, monkeypatch):
@@ -28,7 +27,7 @@ def test_available_memory_sees_an_address_space_limit(tmp_path):
     path.write_text('{"name": "' + "x" * (64 * 1024**2) + '"}', encoding="utf-8")
     script = (
         "import resource, sys\n"
-        "from model_train_protocol.formats.limits import available_memory\n"
+        "from model_train_protocol.jsonio._limits import available_memory\n"
         "from model_train_protocol.cli import main\n"
         "vm = int(open('/proc/self/statm').read().split()[0]) * resource.getpagesize()\n"
         "resource.setrlimit(resource.RLIMIT_AS, (vm + 200 * 1024**2, resource.RLIM_INFINITY))\n"

@@ -8,7 +8,8 @@ import pytest
 
 import model_train_protocol as mtp
 from core_helpers import REFERENCE_COPIES, assert_files_valid, small_protocol, tiny_protocol
-from model_train_protocol.formats.model_file import model_document, schema_url, token_type
+from model_train_protocol.formats import model_document, token_type
+from model_train_protocol.rules import schema_url
 
 TOP_LEVEL = ["$schema", "name", "inputs", "encrypted", "valid", "context", "tokens", "special_tokens",
              "instruction", "numbers", "batches"]

@@ -8,7 +8,7 @@ import stat
 import pytest
 
 from model_train_protocol.examples.cheshire_cat import build_protocol
-from model_train_protocol.formats.jsonio import write_atomic
+from model_train_protocol.jsonio import write_atomic
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fchmod"), reason="POSIX permissions")
 

@@ -8,7 +8,7 @@ import json
 import pytest
 
 import model_train_protocol as mtp
-from model_train_protocol.formats.reader import file_version
+from model_train_protocol.formats import file_version
 from reader_helpers import CHOICE, LOADABLE, REFERENCE, REFUSED, load, read
 
 

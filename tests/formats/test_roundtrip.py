@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import model_train_protocol as mtp
 from core_helpers import small_protocol, tiny_protocol
 from model_train_protocol.examples.cheshire_cat import build_protocol
-from model_train_protocol.formats.jsonio import dumps
+from model_train_protocol.jsonio import dumps
 from reader_helpers import LOADABLE, VERSIONS, load, normalized, read, snapshot
 
 

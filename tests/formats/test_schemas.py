@@ -10,14 +10,9 @@ from jsonschema import Draft202012Validator
 
 import model_train_protocol as mtp
 from core_helpers import SHARED_DATA, reference_schema_errors, small_protocol, tiny_protocol
-from model_train_protocol.formats.schemas import (
-    SchemaProblem,
-    json_pointer,
-    load_schema,
-    parse_schema_url,
-    schema_for,
-    schema_problems,
-)
+from model_train_protocol.formats import SchemaProblem, load_schema, schema_for, schema_problems
+from model_train_protocol.errors import json_pointer
+from model_train_protocol.rules import parse_schema_url
 
 BLOOM = "https://mtp.schemas.databiomes.com/v0/bloom_0_3_2.json"
 TEMPLATE = "https://mtp.schemas.databiomes.com/v0/template_0_3_2.json"
@@ -199,8 +194,7 @@ def test_both_validators_report_the_same_pointers_and_keywords(model):
 def test_whole_files_are_checked_with_the_fast_validator(model, tmp_path, monkeypatch):
     """A violation past the old 1,000-sample cap is found; the fallback keeps the cap unless asked for all."""
     pytest.importorskip("jsonschema_rs")
-    from model_train_protocol import filecheck
-    from model_train_protocol.formats import schemas
+    from model_train_protocol.formats import _filecheck as filecheck, _schemas as schemas
 
     document = copy.deepcopy(model)
     samples = document["instruction"]["sets"][0]["samples"]

@@ -8,9 +8,9 @@ import pytest
 
 import model_train_protocol as mtp
 from core_helpers import assert_schema_valid, reference_schema_errors, small_protocol, tiny_protocol
-from model_train_protocol.formats.schemas import schema_problems
-from model_train_protocol.formats.versions import BLOOM_1_2_1, format_version, parse_schema_url
-from model_train_protocol.render import NUM_PLACEHOLDER
+from model_train_protocol.formats import schema_problems
+from model_train_protocol.rules import BLOOM_1_2_1, format_version, parse_schema_url
+from model_train_protocol.runtime import NUM_PLACEHOLDER
 from reader_helpers import LOADABLE, REFERENCE, VERSIONS, load, normalized, read
 
 MODEL_ORDER = {

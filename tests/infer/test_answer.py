@@ -6,7 +6,7 @@ import pytest
 
 from model_train_protocol.examples.cheshire_cat import build_protocol
 from model_train_protocol.infer import MalformedOutput, instruction_specs, parse_completion
-from model_train_protocol.render import render_completion
+from model_train_protocol.rules import render_completion
 
 
 @pytest.fixture
@@ -72,7 +72,7 @@ def test_a_numeric_final_needs_an_in_range_integer(specs, final_line):
 
 def test_a_trained_sample_round_trips_through_render_and_parse(specs):
     """What the renderer trains the model to write is what the parser reads back: the sample's value."""
-    from model_train_protocol.render import render_protocol
+    from model_train_protocol.rules import render_protocol
 
     protocol = build_protocol()
     numeric = [e for e in render_protocol(protocol) if e.instruction == NUMERIC and not e.guardrail]

@@ -17,7 +17,7 @@ from model_train_protocol.infer import parse_completion
 from model_train_protocol.infer.answer import MalformedOutput
 from model_train_protocol.infer.gbnf import instruction_grammar
 from model_train_protocol.infer.spec import instruction_specs
-from model_train_protocol.labels import format_labels
+from model_train_protocol.runtime import format_labels
 from model_train_protocol.serve.describe import answer_regex
 from model_train_protocol.infer.prompt import read_prompt, with_response_line
 

@@ -7,8 +7,9 @@ from hypothesis import given, settings, strategies as st
 
 from model_train_protocol.errors import MTPValueError
 from model_train_protocol.infer import build_prompt, instruction_specs
-from model_train_protocol.render import fill_input_lines, render_prompt
-from model_train_protocol.tokens import NumListToken, NumToken
+from model_train_protocol.runtime import fill_input_lines
+from model_train_protocol.rules import render_prompt
+from model_train_protocol.authoring import NumListToken, NumToken
 
 from .tiny import cheshire
 

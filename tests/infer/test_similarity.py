@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from model_train_protocol import MTPError
-from model_train_protocol.compiler import compile_runtime, line_references
+from model_train_protocol.rules import compile_runtime, line_references
 from model_train_protocol.infer.prompt import build_prompt, read_lines
 from model_train_protocol.infer.similarity import (
     SentenceEncoderError,

@@ -24,7 +24,7 @@ def tiny_parts(protocol, seed: int = 0):
     pytest.importorskip("transformers")
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from model_train_protocol.render import render_protocol
+    from model_train_protocol.rules import render_protocol
     from model_train_protocol.train.tokenizer import scratch_tokenizer, structural_strings
 
     texts = [e.text for e in render_protocol(protocol)] + list(protocol.context)

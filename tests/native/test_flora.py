@@ -131,9 +131,8 @@ def answer_of(flora, handle, prompt: str) -> tuple[str, NLMOutput]:
 
 
 def protocol_prompts(model) -> dict[str, str]:
-    from model_train_protocol.compiler import instruction_names
+    from model_train_protocol.rules import instruction_names, render_protocol
     from model_train_protocol.model_dir import stored_protocol
-    from model_train_protocol.render import render_protocol
 
     protocol = stored_protocol(model.directory)  # the runtime spec holds no samples: the directory's protocol
     names = instruction_names(protocol, model.specs)
@@ -149,7 +148,7 @@ def without_response_line(prompt: str) -> str:
 
 def _template_regex(lines: list[str]) -> "re.Pattern[str]":
     """A regex of the prompts these input lines make (as model_train_protocol.infer.read_lines reads them)."""
-    from model_train_protocol.render import NUM_PLACEHOLDER, STRING
+    from model_train_protocol.runtime import NUM_PLACEHOLDER, STRING
 
     slot, pattern = re.compile(re.escape(STRING) + "|" + NUM_PLACEHOLDER.pattern), ""
     for line in lines:
@@ -163,7 +162,7 @@ def _template_regex(lines: list[str]) -> "re.Pattern[str]":
 
 def has_response_line(entry: dict) -> bool:
     """Whether the line before <RUN> is a response-set line (a key line without a slot to fill)."""
-    from model_train_protocol.render import NUM_PLACEHOLDER, STRING
+    from model_train_protocol.runtime import NUM_PLACEHOLDER, STRING
 
     before = entry["input_lines"][-2]
     return entry["input_lines"][-1] == "<RUN>" and STRING not in before and not NUM_PLACEHOLDER.search(before)

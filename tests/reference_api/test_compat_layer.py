@@ -15,7 +15,7 @@ import sys
 import pytest
 
 import model_train_protocol as mtp
-from model_train_protocol.instructions import Instruction as CoreInstruction
+from model_train_protocol.authoring import Instruction as CoreInstruction
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ pytest.importorskip("transformers")
 jsonschema = pytest.importorskip("jsonschema")
 
 from model_train_protocol.errors import MTPFileError
-from model_train_protocol.formats.jsonio import dumps
+from model_train_protocol.jsonio import dumps
 from model_train_protocol.train import load_trained, verify_dir
 from model_train_protocol.model_dir import MANIFEST, protocol_sha256, sha256_file
 

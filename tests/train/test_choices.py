@@ -12,7 +12,7 @@ pytest.importorskip("transformers")
 
 from model_train_protocol.examples.game_states import build_classifier, build_state_machine  # noqa: E402
 from model_train_protocol.model_dir import MANIFEST  # noqa: E402
-from model_train_protocol.render import render_protocol  # noqa: E402
+from model_train_protocol.rules import render_protocol
 from model_train_protocol.train import train  # noqa: E402
 from model_train_protocol.train.check import check_answers  # noqa: E402
 from model_train_protocol.train.data import build_training_data  # noqa: E402

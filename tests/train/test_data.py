@@ -7,9 +7,8 @@ from collections import Counter
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from model_train_protocol.render import RenderedExample, render_protocol
-from model_train_protocol.dataset import stratified_split, stratum
-from model_train_protocol.export import export_protocol, read_jsonl
+from model_train_protocol.rules import RenderedExample, render_protocol
+from model_train_protocol.export import export_protocol, read_jsonl, stratified_split, stratum
 from model_train_protocol.train.data import build_training_data
 
 

@@ -75,7 +75,7 @@ def test_smollm2_loads_offline_and_fine_tunes_with_lora(smollm2_folder, protocol
     # no 272-line GGUF conversion bar in logs; the trained tokenizer renders chats the way it was trained
     captured = capfd.readouterr()
     assert "de-quantizing" not in captured.err + captured.out
-    from model_train_protocol.finetune import CHAT_TEMPLATE
+    from model_train_protocol.export import CHAT_TEMPLATE
 
     assert loaded.tokenizer.chat_template == CHAT_TEMPLATE
 

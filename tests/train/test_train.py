@@ -202,8 +202,8 @@ def test_the_settings_are_saved_with_the_run_and_read_back(protocol, tmp_path):
 def test_trained_tokenizer_carries_the_raw_mtp_chat_template(protocol, trained_dir):
     from transformers import AutoTokenizer
 
-    from model_train_protocol.finetune import CHAT_TEMPLATE
-    from model_train_protocol.render import render_protocol
+    from model_train_protocol.export import CHAT_TEMPLATE
+    from model_train_protocol.rules import render_protocol
 
     tokenizer = AutoTokenizer.from_pretrained(trained_dir)
     assert tokenizer.chat_template == CHAT_TEMPLATE

@@ -1,5 +1,5 @@
 """The reference's import path ``model_train_protocol.common.guardrails.Guardrail``."""
 
-from ...guardrail import Guardrail
+from ...authoring import Guardrail
 
 __all__ = ["Guardrail"]

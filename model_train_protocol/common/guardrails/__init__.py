@@ -1,6 +1,6 @@
 """The reference's import path ``model_train_protocol.common.guardrails``."""
 
-from ...guardrail import Guardrail
+from ...authoring import Guardrail
 
 __all__ = ["Guardrail"]
 

@@ -1,5 +1,5 @@
 """The reference's import path ``model_train_protocol.common.instructions.BaseInstruction``."""
 
-from ...instructions import BaseInstruction
+from ...authoring import BaseInstruction
 
 __all__ = ["BaseInstruction"]

@@ -1,7 +1,7 @@
 """The reference's import path ``model_train_protocol.common.instructions``."""
 
 from ...compat.instructions import ExtendedInstruction, Instruction
-from ...instructions import BaseInstruction
+from ...authoring import BaseInstruction
 from ...reference_api.io import ExtendedResponse, InstructionOutput
 
 __all__ = ["BaseInstruction", "Instruction", "ExtendedInstruction", "InstructionOutput", "ExtendedResponse"]

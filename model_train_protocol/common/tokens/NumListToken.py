@@ -1,5 +1,5 @@
 """The reference's import path ``model_train_protocol.common.tokens.NumListToken``."""
 
-from ...tokens import NumListToken
+from ...authoring import NumListToken
 
 __all__ = ["NumListToken"]

@@ -1,5 +1,5 @@
 """The reference's import path ``model_train_protocol.common.tokens.NumToken``."""
 
-from ...tokens import NumToken
+from ...authoring import NumToken
 
 __all__ = ["NumToken"]

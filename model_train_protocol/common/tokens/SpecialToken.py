@@ -1,5 +1,5 @@
 """The reference's import path ``model_train_protocol.common.tokens.SpecialToken``."""
 
-from ...tokens import SpecialToken
+from ...authoring import SpecialToken
 
 __all__ = ["SpecialToken"]

@@ -1,5 +1,5 @@
 """The reference's import path ``model_train_protocol.common.tokens.Token``."""
 
-from ...tokens import Token
+from ...authoring import Token
 
 __all__ = ["Token"]

@@ -1,7 +1,6 @@
 """The reference's import path ``model_train_protocol.common.tokens``."""
 
-from ...tokens import NumListToken, NumToken, SpecialToken, Token
-from ...tokenset import Snippet, TokenSet
+from ...authoring import NumListToken, NumToken, Snippet, SpecialToken, Token, TokenSet
 from ...reference_api.tokens import FinalNumToken, FinalToken
 
 __all__ = ["Token", "FinalToken", "FinalNumToken", "NumToken", "NumListToken", "SpecialToken", "TokenSet", "Snippet"]

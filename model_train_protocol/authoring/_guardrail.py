@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .constants import MIN_GUARDRAIL_SAMPLES
-from .errors import GuardrailError, GuardrailTypeError
+from ..constants import MIN_GUARDRAIL_SAMPLES
+from ..errors import GuardrailError, GuardrailTypeError
 
 __all__ = ["Guardrail", "MIN_GUARDRAIL_SAMPLES"]
 

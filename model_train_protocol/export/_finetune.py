@@ -26,12 +26,12 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
-from .formats.jsonio import write_atomic
-from .render import SPECIALS, structural_strings  # noqa: F401 (re-exported: their old home)
-from .tokens import BOS, EOS, PAD, UNK
+from ..jsonio import write_atomic
+from ..rules import SPECIALS, structural_strings
+from ..authoring import BOS, EOS, PAD, UNK
 
 if TYPE_CHECKING:
-    from .protocol import Protocol
+    from ..authoring import Protocol
 
 __all__ = [
     "SPECIALS",

@@ -42,27 +42,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..constants import (
-    DECLARED_TOKEN_TYPES, NUMBER_TOKEN_TYPES, SPECIAL_TOKEN_TYPES, STATE_TOKEN_NAME, STATES_TOKEN_NAME, TokenType,
-    state_map_from_description, states_from_description, token_name, token_value,
-)
+from ..constants import (DECLARED_TOKEN_TYPES, NUMBER_TOKEN_TYPES, SPECIAL_TOKEN_TYPES, STATE_TOKEN_NAME,
+    STATES_TOKEN_NAME, TokenType, state_map_from_description, states_from_description, token_name, token_value)
 from ..errors import MTPError, MTPFileError
-from ..guardrail import Guardrail
-from ..instructions import (
-    BaseInstruction, ExtendedInstruction, Instruction, MultiClassifierInstruction, StateMachineInstruction,
-)
-from ..labels import read_labels
-from ..render import template_names
-from ..tokens import NON, SPECIAL_TOKENS, ImpliedUserToken, NumListToken, NumToken, Token, UserToken, token_key
-from ..tokenset import TokenSet
-from .checks import FieldChecks, kind_of, pointer, pointer_join
-from .jsonio import paused_gc
-from .limits import file_name_problem, read_limited
-from .strict_json import decode, parse_text, read_json_file
-from .versions import READABLE_BLOOM_VERSIONS, WRITABLE_VERSIONS, parse_schema_url, version_key
+from ..authoring import (NON, SPECIAL_TOKENS, BaseInstruction, ExtendedInstruction, Guardrail, ImpliedUserToken,
+                         Instruction, MultiClassifierInstruction, NumListToken, NumToken, StateMachineInstruction,
+                         Token, TokenSet, UserToken, token_key)
+from ..runtime import read_labels
+from ..rules import READABLE_BLOOM_VERSIONS, WRITABLE_VERSIONS, parse_schema_url, template_names, version_key
+from ._checks import FieldChecks, kind_of, pointer, pointer_join
+from ..jsonio import decode, parse_text, paused_gc, read_json_file, read_limited
+from ..text import file_name_problem
 
 if TYPE_CHECKING:
-    from ..protocol import Protocol
+    from ..authoring import Protocol
 
 __all__ = ["load_protocol", "protocol_from_json", "file_version"]
 
@@ -234,7 +227,7 @@ class _Reader(FieldChecks):
 
     # --- the document --------------------------------------------------------
     def protocol(self) -> "Protocol":
-        from ..protocol import Protocol
+        from ..authoring import Protocol
 
         doc = self.doc
         model_type = self._model_type()

@@ -20,8 +20,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Callable, Iterator
 
-from ..errors import MTPFileError, json_pointer  # json_pointer re-exported: the one builder lives in errors
-from .versions import parse_schema_url  # re-exported: the one $schema parser lives with the version facts
+from ..errors import MTPFileError, json_pointer
+from ..rules import parse_schema_url
 
 try:
     import jsonschema_rs as _rust

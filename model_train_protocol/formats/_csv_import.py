@@ -53,16 +53,12 @@ from typing import Iterable, TextIO
 
 import emoji
 
-from .errors import ConversionError
-from .formats.limits import read_limited
-from .formats.versions import BLOOM_2_0_1, FormatVersion, format_version
-from .constants import MAX_INSTRUCTION_CONTEXT, MAX_STRING_LENGTH, MIN_GUARDRAIL_SAMPLES, MIN_SAMPLES
-from .guardrail import Guardrail
-from .instructions import Instruction, MultiClassifierInstruction, StateMachineInstruction
-from .protocol import Protocol
-from .tokens import Token, UserToken
-from .tokenset import TokenSet
-from .validation import substring_pairs
+from ..errors import ConversionError
+from ..jsonio import read_limited
+from ..rules import BLOOM_2_0_1, FormatVersion, format_version, substring_pairs
+from ..constants import MAX_INSTRUCTION_CONTEXT, MAX_STRING_LENGTH, MIN_GUARDRAIL_SAMPLES, MIN_SAMPLES
+from ..authoring import (Guardrail, Instruction, MultiClassifierInstruction, Protocol, StateMachineInstruction, Token,
+                         TokenSet, UserToken)
 
 __all__ = ["CSVImportError", "RowIssue", "CSVImport", "CSVRow", "GUARDRAIL_OUTPUT", "DEFAULT_TASK", "LAYOUTS",
            "import_csv", "read_csv", "read_table"]

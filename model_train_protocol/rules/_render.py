@@ -33,16 +33,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Sequence
 
-from .formats.versions import FormatVersion, format_version
-from .guardrail import Guardrail
-from .runtime import NUM_PLACEHOLDER, REFUSAL_SUFFIX, STRING, fill_input_lines, is_refusal_key  # re-exported
-from .instructions import instruction_guardrails
-from .tokens import BOS, EOS, NON, PAD, RUN, UNK, KeyMap, NumListToken, NumToken, Token  # KeyMap re-exported
-from .tokenset import Snippet, TokenSet
+from ._versions import FormatVersion, format_version
+from ..authoring import (BOS, EOS, NON, PAD, RUN, UNK, Guardrail, KeyMap, NumListToken, NumToken, Snippet, Token,
+                         TokenSet, instruction_guardrails)
+from ..runtime import REFUSAL_SUFFIX, STRING, fill_input_lines, is_refusal_key
 
 if TYPE_CHECKING:
-    from .instructions import BaseInstruction, Sample
-    from .protocol import Protocol
+    from ..authoring import BaseInstruction, Protocol, Sample
 
 __all__ = [
     "KeyMap",

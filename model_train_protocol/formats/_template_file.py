@@ -25,17 +25,13 @@ from __future__ import annotations
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
-from ..instructions import MultiClassifierInstruction, StateMachineInstruction, guardrail_map, instruction_guardrails
-from ..render import (
-    KeyMap, final_pattern, input_lines, output_line, refusal_lines, render_completion, render_prompt, render_sample,
-    tokenset_pattern,
-)
-from ..tokens import UNK
-from .versions import BLOOM_0_3_2, DEFAULT_VERSION, FormatVersion, schema_url
+from ..authoring import (UNK, KeyMap, MultiClassifierInstruction, StateMachineInstruction, guardrail_map,
+                         instruction_guardrails)
+from ..rules import (BLOOM_0_3_2, DEFAULT_VERSION, FormatVersion, final_pattern, input_lines, output_line,
+                     refusal_lines, render_completion, render_prompt, render_sample, schema_url, tokenset_pattern)
 
 if TYPE_CHECKING:
-    from ..instructions import BaseInstruction
-    from ..protocol import Protocol
+    from ..authoring import BaseInstruction, Protocol
 
 __all__ = ["template_document", "TEMPLATE_0_3_2", "instruction_outputs"]
 

@@ -1,4 +1,4 @@
-"""What :class:`~model_train_protocol.protocol.Protocol` does with versions, rules and files.
+"""What :class:`~model_train_protocol.authoring.Protocol` does with versions, rules and files.
 
 The protocol sits below the layers that know file versions, validation rules,
 the renderer and the file formats, so its ``validate``, ``to_json``,
@@ -15,15 +15,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MTPValidationError, Problem
-from ..validation import validate_protocol
-from .jsonio import write_json_atomic
-from .model_file import model_document
-from .reader import load_protocol, protocol_from_json
-from .template_file import template_document
-from .versions import FormatVersion, format_version
+from ..rules import FormatVersion, format_version, validate_protocol
+from ..jsonio import write_json_atomic
+from ._model_file import model_document
+from ._reader import load_protocol, protocol_from_json
+from ._template_file import template_document
 
 if TYPE_CHECKING:
-    from ..protocol import Protocol
+    from ..authoring import Protocol
 
 __all__ = ["validate", "model_json", "template_json", "write_model", "write_template", "load", "from_json"]
 

@@ -15,21 +15,19 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 import emoji
 
-from .constants import (
-    MAX_STRING_LENGTH, MIN_CONTEXT_LINES, MIN_GUARDRAIL_SAMPLES, MIN_SAMPLES, MIN_STATE_MACHINE_SAMPLES,
-    STATE_TOKEN_NAME, token_value,
-)
-from .errors import Problem, ProblemPath
-from .formats.versions import DEFAULT_VERSION, MAIN_VERSIONS, FormatVersion, layouts_holding
-from .instructions import guardrail_conflicts, guardrail_map, instruction_guardrails
-from .labels import labels_problem, read_labels
-from .render import structural_strings
-from .text import file_name_problem, text_problem
-from .instructions import BaseInstruction, MultiClassifierInstruction, Sample, StateMachineInstruction
-from .tokens import NON, NumListToken, NumToken, SpecialToken, Token
+from ..constants import (MAX_STRING_LENGTH, MIN_CONTEXT_LINES, MIN_GUARDRAIL_SAMPLES, MIN_SAMPLES,
+    MIN_STATE_MACHINE_SAMPLES, STATE_TOKEN_NAME, token_value)
+from ..errors import Problem, ProblemPath
+from ._versions import DEFAULT_VERSION, MAIN_VERSIONS, FormatVersion, layouts_holding
+from ..authoring import (NON, BaseInstruction, MultiClassifierInstruction, NumListToken, NumToken, Sample, SpecialToken,
+                         StateMachineInstruction, Token, guardrail_conflicts, guardrail_map, instruction_guardrails,
+                         labels_problem)
+from ..runtime import read_labels
+from ._render import structural_strings
+from ..text import file_name_problem, text_problem
 
 if TYPE_CHECKING:
-    from .protocol import Protocol
+    from ..authoring import Protocol
 
 __all__ = ["Problem", "validate_protocol", "collect_tokens", "substring_pairs", "MIN_CONTEXT_LINES", "MAX_STRING_LENGTH"]
 

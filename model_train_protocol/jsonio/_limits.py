@@ -27,7 +27,7 @@ from pathlib import Path
 
 from .._env import byte_limit
 from ..errors import MTPFileError
-from ..text import MAX_NAME_BYTES, check_text, file_name_problem, text_problem  # re-exported: the text rules
+from ..text import MAX_NAME_BYTES, check_text, file_name_problem, text_problem
 
 __all__ = [
     "DEFAULT_MAX_FILE_BYTES",

@@ -6,11 +6,11 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from .errors import TokenSetError, TokenSetTypeError, GuardrailError, GuardrailTypeError
-from .tokens import NumListToken, NumToken, SpecialToken, Token
+from ..errors import TokenSetError, TokenSetTypeError, GuardrailError, GuardrailTypeError
+from ._tokens import NumListToken, NumToken, SpecialToken, Token
 
 if TYPE_CHECKING:
-    from .guardrail import Guardrail
+    from ._guardrail import Guardrail
 
 __all__ = ["TokenSet", "Snippet"]
 
@@ -150,7 +150,7 @@ class TokenSet:
 
         A TokenSet holds at most one guardrail; one guardrail may guard many TokenSets.
         """
-        from .guardrail import Guardrail
+        from ._guardrail import Guardrail
 
         if not isinstance(guardrail, Guardrail):
             raise GuardrailTypeError(f"set_guardrail needs an mtp.Guardrail, got {type(guardrail).__name__}.")

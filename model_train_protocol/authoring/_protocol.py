@@ -14,14 +14,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Mapping
 
-from .errors import InstructionError, Problem, ProtocolError, ProtocolTypeError, StateMachineError
-from .guardrail import Guardrail
-from .instructions import BaseInstruction, guardrail_map
-from .text import file_name_problem
-from .tokens import KeyMap, SpecialToken, Token
+from ..errors import InstructionError, Problem, ProtocolError, ProtocolTypeError, StateMachineError
+from ._guardrail import Guardrail
+from ._instructions import BaseInstruction, guardrail_map
+from ..text import file_name_problem
+from ._tokens import KeyMap, SpecialToken, Token
 
 if TYPE_CHECKING:
-    from .runtime import RuntimeSpec
+    from ..runtime import RuntimeSpec
 
 #: A file layout: ``"0.3.2"``, ``"1.2.1"``, ``"2.0.1"`` (or a ``formats.versions.FormatVersion``, a layer above).
 Version = Any
@@ -142,10 +142,10 @@ class Protocol:
         """The runtime spec a model trained on this protocol answers from (what ``runtime.json`` holds), for
         ``template`` (default: :meth:`template_json`) and training's refusal and intent sections.
 
-        Compiled by :mod:`model_train_protocol.compiler`, imported on first use: inference receives the spec
+        Compiled by :mod:`model_train_protocol.rules`, imported on first use: inference receives the spec
         and never imports the authoring side itself.
         """
-        from .compiler import compile_runtime
+        from ..rules import compile_runtime
 
         return compile_runtime(self.template_json() if template is None else template, self, refusal, intent)
 
@@ -244,13 +244,13 @@ def _check_model_type(protocol: Protocol, instruction: BaseInstruction) -> None:
 
 
 def _files() -> ModuleType:
-    """:mod:`model_train_protocol.formats.protocol_files`: versions, rules and file formats, imported on first use.
+    """``formats.protocol_files``: the protocol's file methods (versions, rules and file formats), imported on first use.
 
     The one place where a lower layer reaches up (tests/test_architecture.py
     allows exactly this edge): the protocol is the author's object model, and
     saving it is the formats' job.
     """
-    from .formats import protocol_files
+    from ..formats import protocol_files
 
     return protocol_files
 

@@ -15,16 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
-from .errors import MTPFileError, MTPValueError
-from .formats.jsonio import write_atomic
-from .instructions import instruction_guardrails
-from .render import structural_strings, template_names
-from .runtime import (ENCODER_NAME, REFUSE_CLASS, RUNTIME_FILE, InstructionFacts, InstructionRuntime,
-                      InstructionSpec, IntentHead, LineReference, Refusal, RuntimeSpec, read_template)
-from .tokens import NumToken
+from ..errors import MTPFileError, MTPValueError
+from ..jsonio import write_atomic
+from ..authoring import NumToken, instruction_guardrails
+from ._render import structural_strings, template_names
+from ..runtime import (ENCODER_NAME, REFUSE_CLASS, RUNTIME_FILE, InstructionFacts, InstructionRuntime,
+    InstructionSpec, IntentHead, LineReference, Refusal, RuntimeSpec, read_template)
 
 if TYPE_CHECKING:
-    from .protocol import Protocol
+    from ..authoring import Protocol
 
 __all__ = ["instruction_specs", "instruction_names", "instruction_facts", "HeadSource", "head_sources",
            "GuardedLine", "line_references", "intent_heads", "compile_runtime", "write_runtime"]

@@ -11,13 +11,12 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .instructions import MultiClassifierInstruction, StateMachineInstruction, instruction_guardrails
-from .labels import read_labels
-from .validation import collect_tokens
+from ..authoring import MultiClassifierInstruction, StateMachineInstruction, instruction_guardrails
+from ..runtime import read_labels
+from ._validation import collect_tokens
 
 if TYPE_CHECKING:
-    from .instructions import BaseInstruction
-    from .protocol import Protocol
+    from ..authoring import BaseInstruction, Protocol
 
 __all__ = [
     "THIN_FINAL_SAMPLES",

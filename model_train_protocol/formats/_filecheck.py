@@ -13,11 +13,10 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .errors import MTPError, MTPFileError
-from .formats import schemas
-from .formats.strict_json import read_json_file
-from .formats.versions import parse_schema_url, rules_of
-from .uniformity import uniformity_warnings
+from ..errors import MTPError, MTPFileError
+from ._schemas import fast_validation, load_schema, schema_problems
+from ..jsonio import read_json_file
+from ..rules import parse_schema_url, rules_of, uniformity_warnings
 
 
 __all__ = ["FileProblem", "FileCheck", "check_file", "check_document", "file_kind"]
@@ -133,7 +132,7 @@ def check_document(document: Any, result: FileCheck | None = None, full_schema: 
             "file.kind", "not an MTP model or template file (no bloom/template $schema, no instruction fields).",
             "Pass a {name}_model.json or {name}_template.json file.", pointer=""))
         return result
-    whole = full_schema or schemas.fast_validation()
+    whole = full_schema or fast_validation()
     _check_schema(document if whole else _schema_subset(document, result), result)
     if result.kind == "model":
         _check_model(document, result)
@@ -152,12 +151,12 @@ def _check_schema(document: dict, result: FileCheck) -> None:
                                                pointer=exc.pointer))
         return
     try:
-        schemas.load_schema(kind, version)
+        load_schema(kind, version)
     except MTPFileError:
         return  # a version we read but ship no schema for
     result.schema_checked = True
     hint = f"Make this value match the {kind} {version} JSON Schema."
-    for problem in schemas.schema_problems(document):
+    for problem in schema_problems(document):
         result.problems.append(FileProblem("schema", problem.message, hint, pointer=problem.pointer))
 
 
@@ -180,7 +179,7 @@ def _schema_subset(document: dict, result: FileCheck) -> dict:
 
 
 def _check_model(document: dict, result: FileCheck) -> None:
-    from .protocol import Protocol
+    from ..authoring import Protocol
 
     try:
         protocol = Protocol.from_json(document)

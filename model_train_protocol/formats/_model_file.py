@@ -17,16 +17,13 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..constants import BOS_STRING, EOS_STRING, token_type as type_of
-from ..instructions import guardrail_map, instruction_guardrails
-from ..render import KeyMap, tokenset_keys
-from ..tokens import SPECIAL_TOKENS, UNK, NumListToken, NumToken, SpecialToken, Token, UserToken
-from ..validation import collect_tokens
-from .jsonio import LazyList
-from .versions import BLOOM_0_3_2 as _V0, DEFAULT_VERSION, FormatVersion, schema_url
+from ..authoring import (SPECIAL_TOKENS, UNK, KeyMap, NumListToken, NumToken, SpecialToken, Token, UserToken,
+                         guardrail_map, instruction_guardrails)
+from ..rules import BLOOM_0_3_2 as _V0, DEFAULT_VERSION, FormatVersion, collect_tokens, schema_url, tokenset_keys
+from ..jsonio import LazyList
 
 if TYPE_CHECKING:
-    from ..instructions import BaseInstruction
-    from ..protocol import Protocol
+    from ..authoring import BaseInstruction, Protocol
 
 __all__ = ["model_document", "BLOOM_0_3_2", "schema_url"]  # schema_url re-exported from versions
 

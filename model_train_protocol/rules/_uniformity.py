@@ -24,11 +24,11 @@ import re
 from collections import defaultdict
 from typing import TYPE_CHECKING, Sequence
 
-from .errors import Problem
-from .instructions import BaseInstruction
+from ..errors import Problem
+from ..authoring import BaseInstruction
 
 if TYPE_CHECKING:
-    from .protocol import Protocol
+    from ..authoring import Protocol
 
 __all__ = ["uniformity_warnings", "count_patterns", "varying_lines", "SAMPLES_PER_PATTERN", "MAX_FILLER_WORDS", "MAX_JUDGED"]
 

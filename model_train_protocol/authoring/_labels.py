@@ -5,15 +5,15 @@ The reference stores ``{'emotion': 'happy', 'intent': 'question'}`` (Python
 its labels in the order given (as the reference writes them). The model learns,
 and every runtime enforces, one order: the state map's, as the template's
 ``states`` lists the labels (:meth:`MultiClassifierInstruction.answer
-<model_train_protocol.instructions.MultiClassifierInstruction.answer>`).
+<model_train_protocol.authoring.MultiClassifierInstruction.answer>`).
 """
 
 from __future__ import annotations
 
 from typing import Any, Mapping
 
-from .errors import InstructionError, InstructionTypeError
-from .runtime import format_labels, read_labels  # the runtime reads answer lines too
+from ..errors import InstructionError, InstructionTypeError
+from ..runtime import format_labels, read_labels
 
 __all__ = ["format_labels", "parse_labels", "read_labels", "labels_problem"]
 

@@ -16,10 +16,9 @@ from typing import Any
 
 import emoji
 
-from .constants import (
-    BOS_STRING, EOS_STRING, NON_STRING, PAD_STRING, RUN_STRING, UNK_STRING, TokenType, number_placeholder, token_value,
-)
-from .errors import TokenError, TokenTypeError
+from ..constants import (BOS_STRING, EOS_STRING, NON_STRING, PAD_STRING, RUN_STRING, UNK_STRING, TokenType,
+    number_placeholder, token_value)
+from ..errors import TokenError, TokenTypeError
 
 __all__ = [
     "Token",

@@ -17,15 +17,12 @@ import random
 from collections import Counter
 from typing import TYPE_CHECKING, Sequence, TypeVar
 
-from .errors import MTPValueError
-from .instructions import instruction_guardrails
-from .render import RenderedExample
-from .tokens import UNK
+from ..errors import MTPValueError
+from ..authoring import UNK, instruction_guardrails
+from ..rules import RenderedExample
 
 if TYPE_CHECKING:
-    from .instructions import BaseInstruction, Sample
-    from .protocol import Protocol
-    from .tokens import KeyMap
+    from ..authoring import BaseInstruction, KeyMap, Protocol, Sample
 
 __all__ = ["SplitError", "Stratum", "sample_counts", "split_assignment", "strata_counts", "stratified_split", "stratum"]
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence, Union
 
-from .errors import InstructionError, InstructionTypeError
-from .errors import DuplicateGuardrailError, GuardrailError, GuardrailIndexError, GuardrailTypeError
-from .constants import MIN_GUARDRAIL_SAMPLES, STATE_TOKEN_NAME, STATES_TOKEN_NAME, state_map_description, states_description
-from .guardrail import Guardrail
-from .labels import format_labels, parse_labels, read_labels
-from .tokens import NON, NumListToken, NumToken, SpecialToken, Token
-from .tokenset import Snippet, TokenSet, line_guardrails
+from ..errors import InstructionError, InstructionTypeError
+from ..errors import DuplicateGuardrailError, GuardrailError, GuardrailIndexError, GuardrailTypeError
+from ..constants import (MIN_GUARDRAIL_SAMPLES, STATE_TOKEN_NAME, STATES_TOKEN_NAME, state_map_description,
+    states_description)
+from ._guardrail import Guardrail
+from ._labels import format_labels, parse_labels, read_labels
+from ._tokens import NON, NumListToken, NumToken, SpecialToken, Token
+from ._tokenset import Snippet, TokenSet, line_guardrails
 
 __all__ = ["Instruction", "ExtendedInstruction", "StateMachineInstruction", "MultiClassifierInstruction", "Sample",
            "sample_labels", "BaseInstruction", "guardrail_map", "guardrail_conflicts",

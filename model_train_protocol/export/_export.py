@@ -24,13 +24,13 @@ With ``context=True`` every format carries the system text: a system turn
 (chat formats), a ``system`` column (alpaca), or the text and a newline in
 front of the prompt (prompt-completion, text), which is exactly what the raw
 MTP chat template renders for a system turn. Beside the JSONL files an export
-writes the files of :mod:`model_train_protocol.finetune` (chat template, tokens
+writes the files of :mod:`model_train_protocol.export` (chat template, tokens
 to add, LLaMA-Factory ``dataset_info.json``, axolotl snippet).
 
 Every column holds one type in every line (strings, lists of objects with
 string fields; never ``null``), so Hugging Face ``datasets`` loads the files.
 
-The train/validation split is the one of :mod:`model_train_protocol.dataset`
+The train/validation split is the one of :mod:`model_train_protocol.export`
 (stratified by instruction and final, the same for ``mtp train`` and ``mtp eval``).
 """
 
@@ -44,16 +44,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
-from .dataset import Stratum, sample_counts, split_assignment, strata_counts
-from .dataset import stratum as example_stratum
-from .errors import MTPValidationError, MTPValueError
-from .finetune import with_system, write_tool_files
-from .formats.jsonio import temp_file
-from .formats.versions import BLOOM_2_0_1
-from .render import RenderedExample, render_protocol
+from ._dataset import Stratum, sample_counts, split_assignment, strata_counts
+from ._dataset import stratum as example_stratum
+from ..errors import MTPValidationError, MTPValueError
+from ._finetune import with_system, write_tool_files
+from ..jsonio import temp_file
+from ..rules import BLOOM_2_0_1, RenderedExample, render_protocol
 
 if TYPE_CHECKING:
-    from .protocol import Protocol
+    from ..authoring import Protocol
 
 __all__ = [
     "FORMATS",
