@@ -10,10 +10,10 @@ extended with the protocol's keys (a scratch BPE tokenizer when the
 token by token, computing the mask of allowed tokens before each one. It
 reports the compile time and the mean time of one mask, for:
 
-- ours: :class:`model_train_protocol.infer.decode.Grammar` (the masks ``mtp run`` uses);
-- llguidance (the GBNF written by :mod:`model_train_protocol.infer.gbnf`, through its ``gbnf_to_lark``);
+- ours: :class:`model_train_protocol.infer.Grammar` (the masks ``mtp run`` uses);
+- llguidance (the GBNF written by :func:`model_train_protocol.infer.write_gbnf`, through its ``gbnf_to_lark``);
 - xgrammar (the same GBNF, which it reads as EBNF);
-- outlines-core (the served regex of :mod:`model_train_protocol.serve.describe`, ``\\n<EOS>`` left to the EOS token).
+- outlines-core (the served regex of :func:`model_train_protocol.serve.answer_regex`, ``\\n<EOS>`` left to the EOS token).
 
 An engine that is not installed is reported as such; install them in a scratch
 venv beside the project (``pip install llguidance outlines-core`` and
@@ -38,15 +38,11 @@ sys.path.insert(0, str(ROOT))
 from model_train_protocol.examples.cheshire_cat import build_protocol as cheshire_cat  # noqa: E402
 from model_train_protocol.examples.game_states import build_classifier, build_state_machine  # noqa: E402
 from model_train_protocol.jsonio import dumps
-from model_train_protocol.infer.decode import Grammar, _State  # noqa: E402
-from model_train_protocol.infer.gbnf import write_gbnf  # noqa: E402
-from model_train_protocol.infer.grammar import answer_grammar  # noqa: E402
-from model_train_protocol.infer.spec import instruction_specs  # noqa: E402
-from model_train_protocol.infer.vocab import Vocab  # noqa: E402
-from model_train_protocol.rules import render_protocol
-from model_train_protocol.serve.describe import write_regex  # noqa: E402
+from model_train_protocol.infer import Grammar, GrammarState, Vocab, answer_grammar, instruction_specs, write_gbnf
+from model_train_protocol.rules import render_protocol, structural_strings
+from model_train_protocol.serve import write_regex
 from model_train_protocol.authoring import EOS
-from model_train_protocol.train.tokenizer import extend_tokenizer, scratch_tokenizer, structural_strings  # noqa: E402
+from model_train_protocol.train import extend_tokenizer, scratch_tokenizer
 
 PROTOCOLS = {"cheshire_cat": cheshire_cat, "state_machine": build_state_machine, "classifier": build_classifier}
 
@@ -55,7 +51,7 @@ def tokenizer_for(protocols: list[Any]) -> tuple[Any, str]:
     """SmolLM2's tokenizer with every protocol's keys added, else a scratch BPE tokenizer of them."""
     keys = sorted({k for p in protocols for k in structural_strings(p)})
     try:
-        from model_train_protocol.train.model import load_base
+        from model_train_protocol.train import load_base
 
         _, tokenizer = load_base("smollm2")
         extend_tokenizer(tokenizer, keys)
@@ -103,7 +99,7 @@ def ours(tokenizer: Any, spec: Any) -> tuple[Callable[[], Any], Callable[[Any, l
     vocab = Vocab.build(tokenizer)
 
     def walk(grammar: Grammar, path: list[int]) -> int:
-        state, n = _State(grammar), 0
+        state, n = GrammarState(grammar), 0
         for token in path:
             state.allowed()
             n += 1

@@ -34,8 +34,7 @@ import time
 from pathlib import Path
 
 import model_train_protocol as mtp
-from model_train_protocol.infer import Model
-from model_train_protocol.infer.similarity import stored_similarity
+from model_train_protocol.infer import Model, stored_similarity
 from model_train_protocol.eval import EvalSet, evaluate
 from model_train_protocol.rules import RenderedExample
 from model_train_protocol.train import TrainConfig, train

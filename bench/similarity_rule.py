@@ -21,7 +21,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from model_train_protocol.infer.similarity import SentenceEncoder
+from model_train_protocol.infer import SentenceEncoder
 from model_train_protocol.runtime import choose_similarity_threshold, quantile as _quantile
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "clinc150" / "clinc150_dev.json"

@@ -156,7 +156,7 @@ def export_gguf(
     tokenizer_json = _read_tokenizer_json(src)
     pre = gguf_pre_tokenizer(tokenizer_json)
     refusals = _refusals(runtime)
-    from .infer.gbnf import instruction_grammar
+    from .infer import instruction_grammar
 
     grammars = {name: instruction_grammar(spec, refusals.get(name) if strict_refusal else None)
                 for name, spec in specs.items()}  # before any file: a protocol no grammar fits writes nothing

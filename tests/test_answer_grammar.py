@@ -20,14 +20,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from model_train_protocol.errors import MTPValueError
-from model_train_protocol.infer.gbnf import instruction_grammar, write_gbnf
-from model_train_protocol.infer.grammar import AnswerGrammar, FreeLine, LabelLine, LineChoice, answer_grammar
-from model_train_protocol.infer.spec import MULTI_CLASSIFIER, STATE_MACHINE, Final, InstructionSpec
-from model_train_protocol.serve.describe import answer_regex, write_regex
+from model_train_protocol.infer import (AnswerGrammar, Final, FreeLine, Grammar, GrammarState, InstructionSpec,
+                                        LabelLine, LineChoice, Vocab, answer_grammar, instruction_grammar, write_gbnf)
+from model_train_protocol.runtime import MULTI_CLASSIFIER, STATE_MACHINE
+from model_train_protocol.serve import answer_regex, write_regex
 
 torch = pytest.importorskip("torch")
-from model_train_protocol.infer.decode import Grammar, _State  # noqa: E402  (needs PyTorch)
-from model_train_protocol.infer.vocab import Vocab  # noqa: E402
 
 
 # --- a small GBNF interpreter: rules of alternatives, sequences, literals, classes, groups, repetitions ----------
@@ -217,7 +215,7 @@ def decoder_accepts(grammar: Grammar, answer: str) -> bool:
     """Whether some path of allowed tokens writes exactly ``answer`` (the fixed rest included)."""
     pieces = grammar.vocab.pieces
 
-    def walk(state: _State, rest: str) -> bool:
+    def walk(state: GrammarState, rest: str) -> bool:
         try:
             allowed: Any = state.allowed()
         except MTPValueError:  # the decoder cannot go on: no answer continues this way
@@ -234,7 +232,7 @@ def decoder_accepts(grammar: Grammar, answer: str) -> bool:
                 return True
         return False
 
-    return walk(_State(grammar), answer)
+    return walk(GrammarState(grammar), answer)
 
 
 # --- generated specs and answers ------------------------------------------------------------------------------------

@@ -23,13 +23,10 @@ from model_train_protocol.examples.cheshire_cat import build_protocol as cheshir
 from model_train_protocol.examples.game_states import build_classifier, build_state_machine
 from model_train_protocol.jsonio import dumps
 from model_train_protocol.rules import layouts_holding, render_protocol
-from model_train_protocol.infer import parse_completion
-from model_train_protocol.infer.answer import MalformedOutput
-from model_train_protocol.infer.gbnf import instruction_grammar
-from model_train_protocol.infer.spec import InstructionSpec, instruction_specs
+from model_train_protocol.infer import (InstructionSpec, MalformedOutput, instruction_grammar, instruction_specs,
+                                        parse_completion, read_prompt)
 from model_train_protocol.runtime import NUM_PLACEHOLDER, STRING, fill_input_lines
-from model_train_protocol.serve.describe import answer_regex
-from model_train_protocol.infer.prompt import read_prompt
+from model_train_protocol.serve import answer_regex
 from test_export_gguf import gbnf_regex
 
 PROTOCOLS: dict[str, Callable[[], mtp.Protocol]] = {
@@ -69,14 +66,14 @@ def _output_pattern(line: str) -> re.Pattern[str]:
 
 def _walks_the_decoder(spec: InstructionSpec, protocol: mtp.Protocol, completion: str) -> None:
     """The constrained decoder's masks let the completion's tokens through, one by one, to its end."""
-    from model_train_protocol.infer.decode import Grammar, _State
-    from model_train_protocol.infer.vocab import Vocab
-    from model_train_protocol.train.tokenizer import scratch_tokenizer, structural_strings
+    from model_train_protocol.infer import Grammar, GrammarState, Vocab
+    from model_train_protocol.train import scratch_tokenizer
+    from model_train_protocol.rules import structural_strings
 
     texts = [e.text for e in render_protocol(protocol)]
     vocab = Vocab.build(scratch_tokenizer(texts, structural_strings(protocol), vocab_size=400))
     ids = vocab.encode(completion)
-    state = _State(Grammar(spec, vocab))
+    state = GrammarState(Grammar(spec, vocab))
     for n, token in enumerate(ids):
         allowed = state.allowed()
         ok = not bool(allowed[token]) if hasattr(allowed, "shape") else token in allowed

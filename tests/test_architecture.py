@@ -204,8 +204,8 @@ def test_the_answer_grammar_reads_specs_only(graph):
     """The answer grammar and its writers take the runtime's specs and plain data, never the protocol's authoring
     objects: a runtime that holds only a compiled spec builds the same grammar."""
     authoring = tuple(f"{ROOT}.{name}" for name in AUTHORING)
-    assert graph[f"{ROOT}.infer.grammar"] <= {f"{ROOT}.errors", f"{ROOT}.runtime", f"{ROOT}.infer.spec"}
-    for writer in (f"{ROOT}.infer.grammar", f"{ROOT}.infer.gbnf", f"{ROOT}.serve.describe"):
+    assert graph[f"{ROOT}.infer._grammar"] <= {f"{ROOT}.errors", f"{ROOT}.runtime"}
+    for writer in (f"{ROOT}.infer._grammar", f"{ROOT}.infer._gbnf", f"{ROOT}.serve._describe"):
         assert not [t for t in graph[writer] if t.startswith(authoring)], writer
 
 
@@ -234,10 +234,10 @@ def test_inference_serving_and_export_read_only_the_runtime_spec(graph):
 
 def test_a_reader_importing_the_authoring_side_would_be_found(graph):
     edited = {m: set(t) for m, t in graph.items()}
-    edited[f"{ROOT}.serve.app"].add(f"{ROOT}.authoring")
-    edited[f"{ROOT}.infer.decode"].add(f"{ROOT}.rules")
-    assert authoring_imports_of_readers(edited) == [(f"{ROOT}.infer.decode", f"{ROOT}.rules"),
-                                                    (f"{ROOT}.serve.app", f"{ROOT}.authoring")]
+    edited[f"{ROOT}.serve._app"].add(f"{ROOT}.authoring")
+    edited[f"{ROOT}.infer._decode"].add(f"{ROOT}.rules")
+    assert authoring_imports_of_readers(edited) == [(f"{ROOT}.infer._decode", f"{ROOT}.rules"),
+                                                    (f"{ROOT}.serve._app", f"{ROOT}.authoring")]
 
 
 def test_the_runtime_imports_only_constants_errors_and_text(graph):
@@ -271,13 +271,13 @@ def test_private_modules_are_imported_only_inside_their_package(graph):
 
 def test_a_private_import_from_outside_would_be_found(graph):
     edited = {m: set(t) for m, t in graph.items()}
-    edited[f"{ROOT}.train.train"].add(f"{ROOT}.model_dir._staged")
+    edited[f"{ROOT}.train._train"].add(f"{ROOT}.model_dir._staged")
     edited[f"{ROOT}.export._export"].add(f"{ROOT}.jsonio._atomic")
     edited[f"{ROOT}.jsonio"].add(f"{ROOT}.runtime._spec")
     edited[f"{ROOT}.model_dir._upgrade"].add(f"{ROOT}.model_dir._loading")  # inside its package: allowed
     assert private_imports_from_outside(edited) == [(f"{ROOT}.export._export", f"{ROOT}.jsonio._atomic"),
                                                     (f"{ROOT}.jsonio", f"{ROOT}.runtime._spec"),
-                                                    (f"{ROOT}.train.train", f"{ROOT}.model_dir._staged")]
+                                                    (f"{ROOT}.train._train", f"{ROOT}.model_dir._staged")]
 
 
 def test_the_split_modules_keep_the_layer_of_their_package(graph):
@@ -286,3 +286,65 @@ def test_the_split_modules_keep_the_layer_of_their_package(graph):
     for package in ("jsonio", "runtime", "authoring", "rules", "formats", "export", "model_dir"):
         inside = [m for m in graph if m.startswith(f"{ROOT}.{package}._")]
         assert inside and {layer(m) for m in inside} == {layer(f"{ROOT}.{package}")}, package
+
+
+#: Where the package's users live in this repository: what they import is what a user may import.
+USERS = ("tests", "bench", "examples")
+
+
+def user_imports(folder: str) -> list[tuple[str, int, str, list[str]]]:
+    """(file, line, module path, names) of every ``from model_train_protocol... import`` and ``import
+    model_train_protocol...`` under ``folder``."""
+    found = []
+    for path in sorted((PACKAGE.parent / folder).rglob("*.py")):
+        if "results" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and not node.level and (node.module or "").startswith(ROOT):
+                found.append((str(path.relative_to(PACKAGE.parent)), node.lineno, node.module,
+                              [a.name for a in node.names]))
+            elif isinstance(node, ast.Import):
+                found += [(str(path.relative_to(PACKAGE.parent)), node.lineno, a.name, [])
+                          for a in node.names if a.name.startswith(ROOT)]
+    return found
+
+
+def non_public_imports(imports: list[tuple[str, int, str, list[str]]], white_box: bool) -> list[str]:
+    """Imports that name a module the package does not offer its users.
+
+    Public: the facade, a layer package (``model_train_protocol.infer``), and the reference's import paths
+    (the compatibility layer, whose deep paths are its point) and the example modules. A white-box test may
+    also take a private helper (a ``_name``) from the private module that holds it, or a private module
+    itself to patch it; ``bench/`` and the examples may not.
+    """
+    bad = []
+    for where, line, module, names in imports:
+        parts = module.split(".")
+        deep = len(parts) > 2 and not is_compat(module) and parts[1] != "examples"
+        private_module = any(p.startswith("_") for p in parts[1:])
+        if white_box and private_module and all(n.startswith("_") for n in names) and names:
+            continue
+        if white_box and not private_module and len(parts) <= 2 and names and all(
+                n.startswith("_") and f"{module}.{n}" in modules() for n in names):
+            continue  # a private module object, to patch it
+        if deep or private_module or any(n.startswith("_") and not n.startswith("__") for n in names):
+            bad.append(f"{where}:{line}: from {module} import {', '.join(names)}")
+    return bad
+
+
+@pytest.mark.parametrize("folder", USERS)
+def test_tests_bench_and_examples_import_public_names(folder):
+    """A module can move inside its package without breaking them (the redesign moved 60 and rewrote 400
+    imports)."""
+    assert non_public_imports(user_imports(folder), white_box=folder == "tests") == []
+
+
+def test_a_deep_or_private_import_would_be_found():
+    imports = [("t.py", 1, f"{ROOT}.infer._decode", ["Grammar"]), ("t.py", 2, f"{ROOT}.infer.decode", ["Grammar"]),
+               ("t.py", 3, f"{ROOT}.infer", ["_helper"]), ("t.py", 4, f"{ROOT}.infer._decode", ["_extendable"]),
+               ("t.py", 5, f"{ROOT}.jsonio", ["_atomic"]), ("t.py", 6, f"{ROOT}.common.tokens.Token", ["Token"]),
+               ("t.py", 7, f"{ROOT}.infer", ["Model"])]
+    assert non_public_imports(imports, white_box=True) == [
+        f"t.py:1: from {ROOT}.infer._decode import Grammar", f"t.py:2: from {ROOT}.infer.decode import Grammar",
+        f"t.py:3: from {ROOT}.infer import _helper"]
+    assert len(non_public_imports(imports, white_box=False)) == 5

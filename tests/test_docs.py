@@ -183,6 +183,7 @@ def shlex_quote(text: str) -> str:
 def _run_document(document: str, tmp_path: Path, slow: bool) -> list[Block]:
     work = tmp_path / "docs"
     shutil.copytree(ROOT / "examples", work / "examples")
+    shutil.copytree(ROOT / "bench", work / "bench", ignore=shutil.ignore_patterns("results", "__pycache__"))
     run = DocumentRun(work)
     skipped = []
     for block in blocks(document):

@@ -11,11 +11,10 @@ import pytest
 
 from model_train_protocol import _env
 from model_train_protocol.errors import MTPError, MTPValueError
-from model_train_protocol._env import SERVE_INSTALL_HINT as SERVE_HINT
-from model_train_protocol._env import TRAIN_INSTALL_HINT as TRAIN_HINT
-from model_train_protocol._env import require_train_extra
 from model_train_protocol.serve import ServeExtraMissing, require_serve_extra
 from model_train_protocol.train import TrainExtraMissing
+
+SERVE_HINT, TRAIN_HINT, require_train_extra = _env.SERVE_INSTALL_HINT, _env.TRAIN_INSTALL_HINT, _env.require_train_extra
 
 PACKAGE = Path(__file__).resolve().parents[1] / "model_train_protocol"
 #: The names of the os module that read or change the environment.

@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 
 from model_train_protocol.errors import MTPError
-from model_train_protocol.infer.gbnf import instruction_grammar, integer_range
-from model_train_protocol.infer.spec import Final, InstructionSpec
+from model_train_protocol.infer import Final, InstructionSpec, instruction_grammar, integer_range
 
 from infer.tiny import cheshire, mtp_in_process, tiny_parts
 

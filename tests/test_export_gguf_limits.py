@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import model_train_protocol as mtp
 from model_train_protocol.errors import MTPError, TokenError
-from model_train_protocol.infer.gbnf import integer_range
+from model_train_protocol.infer import integer_range
 
 from infer.tiny import cheshire, mtp_in_process, write_model_dir
 from test_export_gguf import gbnf_regex

@@ -116,7 +116,7 @@ def test_context_is_honoured_in_formats_without_a_system_turn(tmp_path: Path, fm
 @pytest.fixture(scope="module")
 def tiny_tokenizer():
     pytest.importorskip("transformers")
-    from model_train_protocol.train.tokenizer import scratch_tokenizer
+    from model_train_protocol.train import scratch_tokenizer
 
     protocol = build_protocol()
     return scratch_tokenizer([e.text for e in render_protocol(protocol)], structural_strings(protocol), 400)

@@ -204,7 +204,7 @@ def test_a_directory_trained_elsewhere_loads_with_its_template(model, tmp_path):
 
 
 def test_train_base_directory_gets_the_same_refusals(model):
-    from model_train_protocol.train.model import load_base
+    from model_train_protocol.train import load_base
 
     edit_json(model / "config.json", auto_map={"AutoModelForCausalLM": "evil.Evil"})
     with pytest.raises(MTPFileError, match="auto_map"):

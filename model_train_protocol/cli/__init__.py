@@ -8,14 +8,9 @@ from __future__ import annotations
 
 from ._app import app, main
 
-# Command modules register themselves on ``app`` when imported.
-from . import demo  # noqa: F401,E402
-from . import validate, info, template, convert, export, import_csv  # noqa: F401,E402
-from . import train  # noqa: F401,E402
-from . import run, chat, eval  # noqa: F401,E402
-from . import export_model, upgrade  # noqa: F401,E402
-from . import augment  # noqa: F401,E402
-from . import env  # noqa: F401,E402
-from . import serve  # noqa: F401,E402
+# Each command module registers its command on ``app`` when imported.
+from . import (_augment, _chat, _convert, _demo, _env, _eval, _export, _export_model, _import_csv, _info,  # noqa: F401
+               _run, _serve, _template, _train, _upgrade, _validate)
+from ._serve import allowed_hosts, is_loopback
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "allowed_hosts", "is_loopback"]

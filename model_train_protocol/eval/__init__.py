@@ -12,18 +12,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from .cases import EvalSet, heldout_check, select_cases, training_cases
-from .metrics import (CaseResult, confusion, per_final_scores, refusal_auroc, refusal_curve, refusal_sweep, run_cases,
-                      summarize)
-from .report import summary_table, write_confusion_png, write_json, write_refusal_png
+from ._cases import EvalSet, heldout_check, normalise, select_cases, training_cases, user_text
+from ._metrics import (CaseResult, choice_scores, confusion, per_final_scores, refusal_auroc, refusal_curve,
+                       refusal_sweep, run_cases, score_case, similarity, similarity_refusal, summarize)
+from ._report import (MAX_LABEL, choice_tables, per_final_table, summary_table, sweep_table, write_confusion_png,
+                      write_json, write_refusal_png)
 
 if TYPE_CHECKING:
-    from ..infer.model import Model
+    from ..infer import Model
     from ..authoring import Protocol
 
 __all__ = ["CaseResult", "EvalSet", "evaluate", "select_cases", "training_cases", "heldout_check", "summarize",
            "confusion", "per_final_scores", "refusal_sweep", "refusal_auroc", "refusal_curve", "summary_table",
-           "REPORT_FILE", "CONFUSION_FILE", "REFUSAL_FILE"]
+           "REPORT_FILE", "CONFUSION_FILE", "REFUSAL_FILE", "normalise", "user_text", "choice_scores", "score_case",
+           "similarity", "similarity_refusal", "MAX_LABEL", "choice_tables", "per_final_table", "sweep_table",
+           "write_confusion_png", "write_refusal_png"]
 
 REPORT_FILE = "eval_report.json"
 CONFUSION_FILE = "confusion.png"

@@ -12,21 +12,26 @@ at most ``queue_limit`` requests; the next gets 503 (see :mod:`.worker`).
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
 from .._env import ServeExtraMissing, require_serve_extra
-from .loading import load_models
-from .worker import DEFAULT_QUEUE_LIMIT, ModelWorker, QueueFull
+from ._describe import answer_regex, write_regex
+from ._loading import load_models
+from ._worker import DEFAULT_QUEUE_LIMIT, ModelWorker, QueueFull
 
-__all__ = ["create_app", "load_models", "DEFAULT_QUEUE_LIMIT", "ModelWorker", "QueueFull", "ServeExtraMissing",
-           "require_serve_extra"]
+#: Names whose modules import FastAPI or pydantic: imported on first use.
+_NEEDS_SERVE = {"create_app": "_app", "MAX_BODY_BYTES": "_app", "ChatMessage": "_chat", "chat_lines": "_chat",
+                "ServeLimits": "_limits", "guarded_protocol": "_limits", "loopback_hosts": "_limits"}
+
+__all__ = ["load_models", "DEFAULT_QUEUE_LIMIT", "ModelWorker", "QueueFull", "ServeExtraMissing",
+           "require_serve_extra", "answer_regex", "write_regex", *_NEEDS_SERVE]
 
 
 def __getattr__(name: str) -> Any:
-    """``create_app`` is imported on first use: this package imports without FastAPI (or PyTorch)."""
-    if name == "create_app":
+    """``create_app`` and the HTTP types are imported on first use: this package imports without FastAPI (or
+    PyTorch)."""
+    if name in _NEEDS_SERVE:
         require_serve_extra()
-        from .app import create_app
-
-        return create_app
+        return getattr(import_module(f"{__name__}.{_NEEDS_SERVE[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -80,7 +80,7 @@ def test_quiet_hides_warnings_not_results(model_file: Path) -> None:  # noqa: F8
 
 def test_quiet_belongs_to_its_own_invocation(model_file: Path) -> None:  # noqa: F811
     """Regression (issue 22): --quiet silenced a module-level console for every later command in the process."""
-    from model_train_protocol.cli._app import Consoles
+    from model_train_protocol.cli import _app
 
     from infer.tiny import mtp_in_process
 
@@ -90,7 +90,7 @@ def test_quiet_belongs_to_its_own_invocation(model_file: Path) -> None:  # noqa:
     assert loud[0] == quiet[0] == after[0] == 0 and "warning:" in loud[2]
     assert quiet[2] == "" and quiet[1] == loud[1]
     assert after == loud  # the quiet run left nothing behind
-    first, second = Consoles.create(quiet=True), Consoles.create(quiet=False)
+    first, second = _app.Consoles.create(quiet=True), _app.Consoles.create(quiet=False)
     assert first.err.quiet and not second.err.quiet and first.err is not second.err
 
 
@@ -151,7 +151,7 @@ def test_json_wherever_there_is_a_result(model_file: Path, tmp_path: Path) -> No
 
 
 def test_env_reports_versions_base_and_device() -> None:
-    from model_train_protocol.train.environment import environment_report
+    from model_train_protocol.train import environment_report
 
     report = environment_report()
     assert set(report) == {"python", "executable", "platform", "packages", "smollm2_base", "sentence_encoder", "device"}

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from model_train_protocol.eval.metrics import CaseResult, choice_scores
+from model_train_protocol.eval import CaseResult, choice_scores
 from model_train_protocol.rules import render_protocol
 
 UNK = "<UNK>"
@@ -81,8 +81,7 @@ def _one_thread():
 
 @pytest.mark.parametrize("name", ["npc", "tags"])
 def test_evaluate_reports_the_figures_counted_from_the_models_own_answers(name):
-    from model_train_protocol.eval import evaluate
-    from model_train_protocol.eval.report import choice_tables
+    from model_train_protocol.eval import choice_tables, evaluate
     from infer.tiny import PROTOCOLS, choice_model as model_of
 
     from rich.console import Console

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from model_train_protocol.eval import heldout_check, select_cases, training_cases
-from model_train_protocol.eval.cases import normalise, user_text
+from model_train_protocol.eval import heldout_check, normalise, select_cases, training_cases, user_text
 from model_train_protocol.examples.cheshire_cat import build_protocol as build_cheshire
 from model_train_protocol.examples.support_intents import build_heldout, build_protocol as build_intents
 from model_train_protocol.infer import instruction_specs
@@ -125,7 +124,7 @@ class Block:
             raise ImportError('blocked ' + name)
 sys.meta_path.insert(0, Block())
 from model_train_protocol.eval import heldout_check, select_cases, summarize, training_cases
-from model_train_protocol.eval.report import summary_table
+from model_train_protocol.eval import summary_table
 from model_train_protocol.examples.support_intents import build_protocol
 from model_train_protocol.infer import instruction_specs
 from model_train_protocol.model_dir import protocol_sha256

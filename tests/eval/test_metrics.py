@@ -8,9 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from model_train_protocol.eval import (CaseResult, confusion, per_final_scores, refusal_auroc, refusal_curve,
-                                       refusal_sweep, summarize)
+                                       refusal_sweep, score_case, similarity, summarize)
 from model_train_protocol.errors import MTPValueError
-from model_train_protocol.eval.metrics import score_case, similarity
 from model_train_protocol.infer import Answer
 from model_train_protocol.rules import RenderedExample
 
@@ -223,7 +222,7 @@ def near(bad: bool, prompt_similarity: float | None, refused_by: str | None = No
 
 
 def test_similarity_refusal_auroc_and_reasons_by_hand():
-    from model_train_protocol.eval.metrics import similarity_refusal
+    from model_train_protocol.eval import similarity_refusal
 
     results = [near(True, 0.1, "similarity"), near(True, 0.5, "model"), near(True, 0.7),
                near(False, 0.6), near(False, 0.9), near(False, 0.2, "similarity"), near(False, None)]

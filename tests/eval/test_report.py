@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 from rich.console import Console
 
-from model_train_protocol.eval import CaseResult, refusal_curve, summarize
-from model_train_protocol.eval.report import (
-    MAX_LABEL, _label, per_final_table, summary_table, sweep_table, write_confusion_png, write_refusal_png,
-)
+from model_train_protocol.eval import (MAX_LABEL, CaseResult, per_final_table, refusal_curve, summarize, summary_table,
+                                       sweep_table, write_confusion_png, write_refusal_png)
+from model_train_protocol.eval._report import _label
 
 
 def scored(expected: str, chosen: str, confidence: float | None, bad: bool = False) -> CaseResult:

@@ -8,7 +8,8 @@ import stat
 import pytest
 
 import model_train_protocol as mtp
-from model_train_protocol.jsonio import _atomic, dumps, write_atomic
+from model_train_protocol.jsonio import _atomic
+from model_train_protocol.jsonio import dumps, write_atomic
 
 
 def test_dumps_is_the_mtp_text_format():

@@ -8,7 +8,8 @@ import sys
 import pytest
 
 from model_train_protocol.errors import MTPFileError
-from model_train_protocol.jsonio import _limits as limits, read_json_file
+from model_train_protocol.jsonio import _limits as limits
+from model_train_protocol.jsonio import read_json_file
 
 
 def test_a_file_needing_more_memory_than_is_free_is_refused(tmp_path, monkeypatch):

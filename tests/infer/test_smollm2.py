@@ -14,8 +14,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 def test_untrained_smollm2_answers_in_the_template_shape():
     from model_train_protocol.examples.support_intents import build_protocol
     from model_train_protocol.infer import Model, parse_completion
-    from model_train_protocol.train.model import BaseModelError, load_base, set_special_ids
-    from model_train_protocol.train.tokenizer import extend_tokenizer, structural_strings
+    from model_train_protocol.train import BaseModelError, extend_tokenizer, load_base, set_special_ids
+    from model_train_protocol.rules import structural_strings
 
     protocol = build_protocol()
     try:

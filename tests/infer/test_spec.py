@@ -9,7 +9,7 @@ import pytest
 from model_train_protocol.errors import MTPFileError
 from model_train_protocol.examples.cheshire_cat import build_protocol
 from model_train_protocol.infer import instruction_specs
-from model_train_protocol.infer.spec import final_name
+from model_train_protocol.runtime import final_name
 
 
 def test_specs_follow_the_template(protocol):

@@ -24,8 +24,8 @@ def tiny_parts(protocol, seed: int = 0):
     pytest.importorskip("transformers")
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from model_train_protocol.rules import render_protocol
-    from model_train_protocol.train.tokenizer import scratch_tokenizer, structural_strings
+    from model_train_protocol.rules import render_protocol, structural_strings
+    from model_train_protocol.train import scratch_tokenizer
 
     texts = [e.text for e in render_protocol(protocol)] + list(protocol.context)
     tokenizer = scratch_tokenizer(texts, structural_strings(protocol), vocab_size=400)

@@ -168,7 +168,7 @@ def test_a_huge_number_is_a_4xx(client):
 
 
 def test_a_body_over_the_limit_is_refused_before_it_is_read(client):
-    from model_train_protocol.serve.app import MAX_BODY_BYTES
+    from model_train_protocol.serve import MAX_BODY_BYTES
 
     big = b'{"lines": ["' + b"a" * MAX_BODY_BYTES + b'"]}'
     error = assert_error(client.post("/run", content=big, headers={"Content-Type": "application/json"}), 413, "body")

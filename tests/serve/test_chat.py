@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from model_train_protocol.errors import MTPValueError
-from model_train_protocol.serve.chat import ChatMessage, chat_lines
+from model_train_protocol.serve import ChatMessage, chat_lines
 
 from .conftest import NAME, expected, without_latency
 

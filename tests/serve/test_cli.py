@@ -17,7 +17,7 @@ import pytest
 
 from cli.mtp_runner import MTP
 from infer.tiny import mtp_in_process
-from model_train_protocol.cli.serve import is_loopback
+from model_train_protocol.cli import is_loopback
 
 from .conftest import MAX_TEXT_TOKENS, NAME, expected, without_latency
 

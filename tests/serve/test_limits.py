@@ -14,7 +14,7 @@ from typing import Iterator
 
 import pytest
 
-from model_train_protocol.serve.limits import ServeLimits, guarded_protocol
+from model_train_protocol.serve import ServeLimits, guarded_protocol
 
 from .conftest import NAME
 
@@ -109,7 +109,7 @@ def test_a_foreign_host_is_refused_on_loopback(app):
     """Finding 13: `Host: rebind.evil.example` got 200, so DNS rebinding reached the loopback server."""
     from fastapi.testclient import TestClient
 
-    from model_train_protocol.cli.serve import allowed_hosts
+    from model_train_protocol.cli import allowed_hosts
     from model_train_protocol.serve import create_app
 
     hosts = allowed_hosts("127.0.0.1", None)

@@ -11,8 +11,9 @@ pytest.importorskip("transformers")
 import torch
 
 import model_train_protocol as mtp
-from model_train_protocol.train import augment as augment_module
-from model_train_protocol.train.augment import CANDIDATES, _clean, _sources, augment_protocol
+from model_train_protocol.train import CANDIDATES, augment_protocol
+from model_train_protocol.train import _augment as augment_module
+from model_train_protocol.train._augment import _clean, _sources
 
 from core_helpers import shop_npc  # noqa: E402
 
@@ -55,7 +56,7 @@ def test_only_candidates_that_stay_with_their_final_are_added(monkeypatch: pytes
     candidates = ["Paraphrase: I want to buy the sword.", "I'd like to sell you my old boots, would you buy them?",
                   '"I\'d like to get a sword, how much is it?"', "ok"]
     assert len(candidates) == CANDIDATES
-    monkeypatch.setattr("model_train_protocol.train.model.load_base",
+    monkeypatch.setattr("model_train_protocol.train._model.load_base",
                         lambda base: (_Model(), _Tokenizer(candidates)))
     protocol = shop()
     before = list(protocol.instructions[0].samples)

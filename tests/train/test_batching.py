@@ -7,12 +7,10 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from model_train_protocol.train.batching import (
-    IGNORE, Encoded, collate, encode_all, encode_example, step_batch, steps_per_epoch,
-)
-from model_train_protocol.train.data import build_training_data
+from model_train_protocol.train import (IGNORE, Encoded, build_training_data, collate, encode_all, encode_example,
+                                        scratch_tokenizer, step_batch, steps_per_epoch)
 from model_train_protocol.model_dir import encode_text as encode
-from model_train_protocol.train.tokenizer import scratch_tokenizer, structural_strings
+from model_train_protocol.rules import structural_strings
 from model_train_protocol.errors import MTPValueError
 
 

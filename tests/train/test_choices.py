@@ -13,9 +13,7 @@ pytest.importorskip("transformers")
 from model_train_protocol.examples.game_states import build_classifier, build_state_machine  # noqa: E402
 from model_train_protocol.model_dir import MANIFEST  # noqa: E402
 from model_train_protocol.rules import render_protocol
-from model_train_protocol.train import train  # noqa: E402
-from model_train_protocol.train.check import check_answers  # noqa: E402
-from model_train_protocol.train.data import build_training_data  # noqa: E402
+from model_train_protocol.train import build_training_data, check_answers, train
 
 from .conftest import tiny  # noqa: E402
 
@@ -63,7 +61,7 @@ def test_the_end_of_training_check_counts_a_state_only_when_right(name):
 
 
 def test_the_guarded_event_line_gets_a_similarity_threshold(tmp_path):
-    from model_train_protocol.infer.similarity import SentenceEncoder, SentenceEncoderError
+    from model_train_protocol.infer import SentenceEncoder, SentenceEncoderError
 
     try:
         SentenceEncoder.load()
@@ -77,8 +75,7 @@ def test_the_guarded_event_line_gets_a_similarity_threshold(tmp_path):
 @pytest.mark.slow  # about a minute on 2 cores: the default run trains SmolLM2 once, in test_smollm2.py
 @pytest.mark.integration
 def test_smollm2_trains_a_state_machine(tmp_path, monkeypatch):
-    from model_train_protocol.train import TrainConfig
-    from model_train_protocol.train.model import BaseModelError, smollm2_dir
+    from model_train_protocol.train import BaseModelError, TrainConfig, smollm2_dir
 
     pytest.importorskip("gguf")
     try:

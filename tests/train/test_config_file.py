@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from model_train_protocol.train.config import TrainConfig, TrainConfigError
-from model_train_protocol.train.config_file import config_values, dump_config, read_config_file
+from model_train_protocol.train import TrainConfig, TrainConfigError, config_values, dump_config, read_config_file
 
 from .test_cli import MTP, TINY, _mtp, model_file  # noqa: F401
 

@@ -13,8 +13,7 @@ import typer.main
 from hypothesis import given, settings as hypothesis_settings, strategies as st
 
 from model_train_protocol.cli import app
-from model_train_protocol.train.config import TrainConfig, TrainConfigError, option_name, settings
-from model_train_protocol.train.config_file import EXTRA_KEYS, config_values
+from model_train_protocol.train import EXTRA_KEYS, TrainConfig, TrainConfigError, config_values, option_name, settings
 
 #: ``mtp train``'s own parameters, which are not training settings.
 OWN = {"model_file", "out", "config_file", "force", "as_json"}

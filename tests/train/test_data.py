@@ -9,7 +9,7 @@ from hypothesis import given, settings, strategies as st
 
 from model_train_protocol.rules import RenderedExample, render_protocol
 from model_train_protocol.export import export_protocol, read_jsonl, stratified_split, stratum
-from model_train_protocol.train.data import build_training_data
+from model_train_protocol.train import build_training_data
 
 
 def test_examples_are_the_renderers_output(protocol):

@@ -12,9 +12,9 @@ pytest.importorskip("transformers")
 
 import model_train_protocol as mtp
 from model_train_protocol.errors import MTPFileError
-from model_train_protocol.infer import Model
+from model_train_protocol.infer import HEADS_FILE, INTENT_DIR, Model
 from model_train_protocol.rules import head_sources
-from model_train_protocol.infer.intent import HEADS_FILE, INTENT_DIR, REFUSE_CLASS
+from model_train_protocol.runtime import REFUSE_CLASS
 from model_train_protocol.model_dir import MANIFEST
 from model_train_protocol.train import TrainConfig, train
 

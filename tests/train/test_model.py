@@ -9,10 +9,9 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from model_train_protocol.train import TrainConfig, load_trained, train
-from model_train_protocol.train.model import BaseModelError, scratch_model, smollm2_dir
+from model_train_protocol.train import BaseModelError, TrainConfig, load_trained, scratch_model, smollm2_dir, train
 from model_train_protocol.model_dir import encode_text as encode
-from model_train_protocol.train.tokenizer import structural_strings
+from model_train_protocol.rules import structural_strings
 
 from .conftest import tiny
 
@@ -58,8 +57,7 @@ def test_new_token_rows_start_distinct_at_the_mean_of_their_pieces(trained_dir, 
     """Regression: transformers' mean_resizing gave every new token the same row, so the finals were tied."""
     import torch
 
-    from model_train_protocol.train.model import add_token_rows, load_base
-    from model_train_protocol.train.tokenizer import extend_tokenizer
+    from model_train_protocol.train import add_token_rows, extend_tokenizer, load_base
 
     protocol.encrypt = True
     model, tokenizer = load_base(str(trained_dir))
@@ -84,8 +82,8 @@ def test_lora_trains_the_final_rows_and_the_saved_model_reproduces_them(trained_
     """The new finals' output rows (tied to the input rows) must move, survive merge + save, and reload exactly."""
     import torch
 
-    from model_train_protocol.train import check
-    from model_train_protocol.train.model import load_base
+    from model_train_protocol.train import _check as check
+    from model_train_protocol.train import load_base
 
     protocol.encrypt = True
     seen = {}

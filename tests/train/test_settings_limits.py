@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from model_train_protocol.train.config import TrainConfig, TrainConfigError
-from model_train_protocol.train.config_file import read_config_file
+from model_train_protocol.train import TrainConfig, TrainConfigError, read_config_file
 
 #: About 400 bytes of YAML whose last alias is a list of 10⁹ (shared) elements: its repr never finishes.
 BILLION_LAUGHS = "KEY:\n" + "".join(

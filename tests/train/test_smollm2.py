@@ -9,10 +9,9 @@ pytest.importorskip("transformers")
 pytest.importorskip("gguf")
 pytest.importorskip("peft")
 
-from model_train_protocol.train import TrainConfig, load_trained, train
-from model_train_protocol.train.model import BaseModelError, smollm2_dir
+from model_train_protocol.train import BaseModelError, TrainConfig, extend_tokenizer, load_trained, smollm2_dir, train
 from model_train_protocol.model_dir import encode_text as encode
-from model_train_protocol.train.tokenizer import extend_tokenizer, structural_strings
+from model_train_protocol.rules import structural_strings
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +27,7 @@ def test_smollm2_tokenizer_gets_atomic_structural_tokens(smollm2_folder, protoco
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     from transformers import AutoTokenizer
 
-    from model_train_protocol.train.model import SMOLLM2_GGUF
+    from model_train_protocol.train import SMOLLM2_GGUF
 
     tokenizer = AutoTokenizer.from_pretrained(smollm2_folder, gguf_file=SMOLLM2_GGUF, local_files_only=True)
     before = len(tokenizer)
@@ -48,7 +47,7 @@ def test_smollm2_loads_offline_and_fine_tunes_with_lora(smollm2_folder, protocol
 
     import importlib
 
-    train_module = importlib.import_module("model_train_protocol.train.train")  # the module, not the function
+    train_module = importlib.import_module("model_train_protocol.train._train")  # the module, not the function
 
     loaded_bases = []
 
@@ -83,7 +82,7 @@ def test_smollm2_loads_offline_and_fine_tunes_with_lora(smollm2_folder, protocol
 def test_gguf_progress_bar_is_silenced_only_while_loading():
     from transformers import modeling_gguf_pytorch_utils as gguf_utils
 
-    from model_train_protocol.train.model import _no_gguf_progress_bar
+    from model_train_protocol.train._model import _no_gguf_progress_bar
 
     original = gguf_utils.tqdm
     with _no_gguf_progress_bar():

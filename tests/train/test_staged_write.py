@@ -26,7 +26,7 @@ def test_a_full_disk_while_saving_leaves_the_earlier_model_intact(trained_dir, t
     def full_disk(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(importlib.import_module("model_train_protocol.train.train"), "save_loss_curve", full_disk)
+    monkeypatch.setattr(importlib.import_module("model_train_protocol.train._train"), "save_loss_curve", full_disk)
     with pytest.raises(MTPFileError, match="No space left on device"):
         train(protocol, out, tiny(), force=True)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before

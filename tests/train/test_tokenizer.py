@@ -8,9 +8,9 @@ pytest.importorskip("tokenizers")
 pytest.importorskip("transformers")
 
 import model_train_protocol as mtp
-from model_train_protocol.train.data import build_training_data
+from model_train_protocol.train import build_training_data, scratch_tokenizer
 from model_train_protocol.model_dir import encode_text as encode
-from model_train_protocol.train.tokenizer import SPECIALS, scratch_tokenizer, structural_strings
+from model_train_protocol.rules import SPECIALS, structural_strings
 
 
 @pytest.fixture

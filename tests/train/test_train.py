@@ -127,7 +127,7 @@ def test_bad_settings(bad):
 
 
 def test_overrides_and_default_recipes():
-    from model_train_protocol.train.config import PRETRAINED_RECIPE, SCRATCH_RECIPE
+    from model_train_protocol.train import PRETRAINED_RECIPE, SCRATCH_RECIPE
 
     default = TrainConfig()
     assert default.base == "smollm2" and default.pretrained
@@ -166,7 +166,7 @@ def test_cuda_without_a_gpu_is_a_clear_error(protocol, tmp_path):
 
 
 def test_a_small_protocol_still_gets_the_recipe_s_minimum_of_steps():
-    from model_train_protocol.train.config import PRETRAINED_RECIPE
+    from model_train_protocol.train import PRETRAINED_RECIPE
 
     assert TrainConfig().total_steps(3) == max(3 * PRETRAINED_RECIPE["epochs"], PRETRAINED_RECIPE["min_steps"])
     assert TrainConfig().total_steps(100) == 100 * PRETRAINED_RECIPE["epochs"]
@@ -190,7 +190,7 @@ def test_resume_without_a_checkpoint_says_so(protocol, tmp_path):
 
 def test_the_settings_are_saved_with_the_run_and_read_back(protocol, tmp_path):
     from model_train_protocol.model_dir import verify_dir
-    from model_train_protocol.train.config_file import CONFIG_FILE, read_config_file
+    from model_train_protocol.train import CONFIG_FILE, read_config_file
 
     config = tiny(seed=4, lr=0.01)
     train(protocol, tmp_path / "m", config)
@@ -216,7 +216,7 @@ def test_the_refusal_threshold_is_chosen_on_enough_validation_answers_and_stored
     """Opted in, the threshold comes from the validation answers, is stored and is what Model.load uses."""
     from model_train_protocol.examples.support_intents import build_protocol as support
     from model_train_protocol.infer import Model
-    from model_train_protocol.train.train import MIN_CALIBRATION_PROMPTS
+    from model_train_protocol.train import MIN_CALIBRATION_PROMPTS
 
     result = train(support(), tmp_path / "m", tiny(max_false_refusals=0.05, check_examples=64, val_split=0.1))
     refusal = result.manifest["mtp"]["refusal"]
@@ -243,7 +243,7 @@ def test_training_and_loading_leave_the_process_alone(protocol, tmp_path, monkey
     import random
 
     from model_train_protocol.infer import Model
-    from model_train_protocol.train.model import load_base
+    from model_train_protocol.train import load_base
 
     for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_NO_ADVISORY_WARNINGS"):
         monkeypatch.delenv(name, raising=False)
@@ -274,7 +274,7 @@ def test_default_checkpoints_wait_a_minute_after_the_previous_one(protocol, tmp_
     ``checkpoint_every`` is kept exactly (the resume tests above use it)."""
     import importlib
 
-    loop = importlib.import_module("model_train_protocol.train.train")  # the attribute `train` is the function
+    loop = importlib.import_module("model_train_protocol.train._train")  # the attribute `train` is the function
     monkeypatch.setattr(loop, "CHECKPOINT_SECONDS", seconds)
     state = tmp_path / "m" / "checkpoints" / "last" / "state.json"
     train(protocol, tmp_path / "m", tiny(max_steps=6, batch_size=32, keep_checkpoints=True))  # epochs of 1-2 steps
@@ -301,7 +301,7 @@ def test_the_optimizer_is_fused_on_a_cpu(protocol, tmp_path, monkeypatch):
 @pytest.mark.parametrize("precision, units, autocast", [("bf16", False, True), ("fp32", True, False),
                                                          ("auto", True, False)])  # auto: never the scratch model
 def test_the_forward_pass_runs_in_the_asked_precision(protocol, tmp_path, monkeypatch, precision, units, autocast):
-    from model_train_protocol.train import environment
+    from model_train_protocol.train import _environment as environment
 
     monkeypatch.setattr(environment, "has_bf16", lambda device: units)
     train(protocol, tmp_path / "m", tiny(precision=precision))
@@ -311,7 +311,7 @@ def test_the_forward_pass_runs_in_the_asked_precision(protocol, tmp_path, monkey
 @pytest.mark.parametrize("units", [True, False])
 def test_auto_precision_follows_the_hardware_for_a_pretrained_base(protocol, tmp_path, trained_dir, monkeypatch,
                                                                      units):
-    from model_train_protocol.train import environment
+    from model_train_protocol.train import _environment as environment
 
     monkeypatch.setattr(environment, "has_bf16", lambda device: units)
     train(protocol, tmp_path / "m", tiny(base=str(trained_dir), max_steps=2, similarity_refusal=False))
@@ -327,7 +327,7 @@ def test_bf16_training_changes_the_arithmetic(protocol, tmp_path):
 def test_the_cpu_s_bf16_units_are_read_from_its_feature_flags():
     from pathlib import Path
 
-    from model_train_protocol.train.environment import has_bf16
+    from model_train_protocol.train import has_bf16
 
     cpuinfo = Path("/proc/cpuinfo")
     if not cpuinfo.is_file():
