@@ -4,7 +4,9 @@ The bundle (``mtp export-model DIR --format gguf``) holds::
 
     model-f16.gguf (or model-q8_0.gguf)   weights (LoRA merged) and tokenizer
     grammars/INSTRUCTION.gbnf             the answers each instruction allows
-    prompts.json                          how to build each instruction's prompt
+    prompts.json                          how to build each instruction's prompt, and where its grammar is
+    runtime.json                          the model's compiled runtime spec, as training wrote it (what the
+                                          C library, native/flora, reads of each instruction)
     README.md                             how an engine runs it
 
 The GGUF is written for llama.cpp's ``llama`` architecture (SmolLM2 and the
@@ -31,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import MTPFileError, MTPValueError
 from .jsonio import dumps, process_alive, write_atomic
+from .runtime import RUNTIME_FILE
 
 if TYPE_CHECKING:
     import numpy as np
@@ -53,7 +56,8 @@ _PRE_TOKENIZERS = {
 
 
 class GGUFExport(dict):  # type: ignore[type-arg]
-    """What :func:`export_gguf` wrote: ``gguf``, ``grammars`` (by instruction), ``prompts``, ``readme`` paths.
+    """What :func:`export_gguf` wrote: ``gguf``, ``grammars`` (by instruction), ``prompts``, ``runtime``, ``readme``
+    paths.
 
     ``notes`` (an attribute, not a path) lists what ``mtp run`` decides for this model that the GGUF does not
     carry and that changes its answers (an intent head), one sentence each; empty when nothing does.
@@ -172,6 +176,7 @@ def export_gguf(
         structural = sorted(trained.tokenizer.get_added_vocab())
         write_atomic(staging / "prompts.json", dumps(_prompts(runtime, refusals, name, trained.manifest, files,
                                                               structural)))
+        write_atomic(staging / RUNTIME_FILE, runtime.dumps())
         write_atomic(staging / "README.md", _readme(specs, name, files, heads))
         _check_out(dst)  # again: a directory filled while the model was written is not replaced either
         _move_in(staging, dst)
@@ -179,7 +184,7 @@ def export_gguf(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     written = GGUFExport(gguf=dst / name, grammars={n: dst / "grammars" / f for n, f in files.items()},
-                         prompts=dst / "prompts.json", readme=dst / "README.md")
+                         prompts=dst / "prompts.json", runtime=dst / RUNTIME_FILE, readme=dst / "README.md")
     written.notes = [intent_head_note(heads)] if heads else []
     return written
 
@@ -212,7 +217,7 @@ def grammar_files(specs: "dict[str, InstructionSpec]") -> dict[str, str]:
 
 
 #: What a bundle's directory holds: an earlier bundle is the only thing an export replaces.
-_BUNDLE_ENTRIES = {*(f"model-{q}.gguf" for q in QUANTS), "grammars", "prompts.json", "README.md"}
+_BUNDLE_ENTRIES = {*(f"model-{q}.gguf" for q in QUANTS), "grammars", "prompts.json", RUNTIME_FILE, "README.md"}
 
 
 def _check_out(dst: Path) -> None:
@@ -442,7 +447,8 @@ def _add_tensor(writer: Any, name: str, data: "np.ndarray", quant: str) -> None:
 def _prompts(runtime: "RuntimeSpec", refusals: dict[str, str], gguf_name: str,
              manifest: dict[str, Any], files: dict[str, str], structural: list[str]) -> dict[str, Any]:
     """prompts.json: what an engine needs to build each instruction's prompt and read its answer, projected from
-    the runtime spec (the C library, ``native/flora``, reads it: the facts are compiled once)."""
+    the runtime spec for engines of any language (the C library, ``native/flora``, reads the spec itself,
+    ``runtime.json`` beside it, and takes only the grammar files from here)."""
     specs = runtime.specs
     return {
         "format": BUNDLE_FORMAT,

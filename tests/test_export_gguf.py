@@ -263,6 +263,8 @@ def test_bundle_files(tiny_dir, bundles):
     assert checked > 10
     readme = written["readme"].read_text()
     assert "--grammar-file" in readme and written["gguf"].name in readme
+    # The bundle carries the model's runtime spec as training wrote it: what the C library reads.
+    assert written["runtime"].read_bytes() == (tiny_dir / "runtime.json").read_bytes()
     spec = next(iter(specs.values()))
     assert build_prompt(spec, ["x"] * spec.text_lines).startswith("<BOS>")
 

@@ -63,6 +63,22 @@ def test_a_compiled_protocol_reads_back_with_the_same_specs(name):
 
 
 @pytest.mark.parametrize("name", [*PROTOCOLS, "cheshire"])
+def test_the_file_says_which_line_a_prompt_may_leave_out(name):
+    """runtime.json carries the omissible line (for the C library), computed by the spec's one rule; a reader
+    that meets the key derives it again and a file without it reads the same."""
+    protocol = cheshire(False) if name == "cheshire" else PROTOCOLS[name]()
+    spec = compile_runtime(protocol.template_json(), protocol)
+    doc = json.loads(spec.dumps())
+    for item, compiled in zip(doc["instructions"], spec.specs.values()):
+        assert item["omissible_line"] == compiled.omissible_line
+        assert (compiled.omissible_line is not None) == compiled.choice  # the pre-<RUN> line of every choice kind
+        if compiled.omissible_line is not None:
+            assert compiled.input_lines[-2] == compiled.omissible_line and "<string>" not in compiled.omissible_line
+        del item["omissible_line"]
+    assert RuntimeSpec.from_json(doc) == spec
+
+
+@pytest.mark.parametrize("name", [*PROTOCOLS, "cheshire"])
 def test_inference_gets_the_compiled_spec_from_the_protocol_it_is_handed(name):
     """``Model(..., protocol)`` and ``infer.instruction_specs(template, protocol)`` ask ``Protocol.runtime_spec``
     (inference imports no compiler): the same specs as the compiler's; a template alone gives the template's."""

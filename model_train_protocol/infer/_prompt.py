@@ -6,8 +6,8 @@ send the prompt as text): the text must be exactly what the template's input lin
 lines, its slots read back, and the prompt built again from them must be the same text, so numbers are
 range-checked and nothing the template would not produce reaches the model. A state machine's or
 multi-classifier's prompt may leave out the response-set line (``State_``) before ``<RUN>``, as the
-reference's game-engine runtime sends it (:func:`omissible_line`): when exactly one such instruction matches
-without it, it is put back.
+reference's game-engine runtime sends it (``InstructionSpec.omissible_line``): when exactly one such instruction
+matches without it, it is put back.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any, Iterable, Sequence
 from ..errors import MTPValueError
 from ..runtime import NUM_PLACEHOLDER, STRING, InstructionSpec, fill_input_lines
 
-__all__ = ["build_prompt", "read_lines", "clean_line", "check_sampling", "check_user_text", "omissible_line",
+__all__ = ["build_prompt", "read_lines", "clean_line", "check_sampling", "check_user_text",
            "read_prompt", "with_response_line"]
 
 
@@ -52,20 +52,6 @@ def build_prompt(spec: InstructionSpec, lines: Sequence[str], numbers: Sequence[
         )
     checked = [p.check(v) for p, v in zip(spec.placeholders, numbers)]
     return fill_input_lines(spec.input_lines, [clean_line(t) for t in lines], checked)
-
-
-def omissible_line(spec: InstructionSpec) -> str | None:
-    """The input line a prompt of ``spec`` may leave out, or None: a state machine's or multi-classifier's
-    response-set line (``State_``) right before the last one (``<RUN>``), when it has no text slot.
-
-    The reference's game-engine runtime sends such prompts without it, so the
-    runtimes that read whole prompts put it back. This is the rule's one home
-    in Python; ``native/flora/flora.cpp`` (``load_instructions``) has a copy
-    it cannot read from the export's data, and says so.
-    """
-    if not spec.choice or len(spec.input_lines) < 2 or STRING in spec.input_lines[-2]:
-        return None
-    return spec.input_lines[-2]
 
 
 def read_lines(spec: InstructionSpec, prompt: str) -> list[str] | None:
@@ -151,7 +137,7 @@ def with_response_line(specs: Iterable[InstructionSpec], prompt: str) -> str:
         return prompt
     found = []
     for spec in candidates:
-        line = omissible_line(spec)
+        line = spec.omissible_line
         run = spec.input_lines[-1]
         if line is not None and prompt.endswith(run + "\n"):
             completed = prompt[: -len(run) - 1] + line + run + "\n"

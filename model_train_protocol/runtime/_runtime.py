@@ -150,7 +150,7 @@ def _instruction_json(item: InstructionRuntime) -> dict[str, Any]:
     s = item.spec
     head = item.head
     return {
-        "name": s.name, "kind": s.kind, "input_lines": list(s.input_lines),
+        "name": s.name, "kind": s.kind, "input_lines": list(s.input_lines), "omissible_line": s.omissible_line,
         "finals": [_final_json(f) for f in s.finals], "guardrails": [_final_json(f) for f in s.guardrails],
         "user_lines": list(s.user_lines),
         "placeholders": [{"line": p.line, "min": p.min_value, "max": p.max_value, "length": p.length}

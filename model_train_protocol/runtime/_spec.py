@@ -141,6 +141,19 @@ class InstructionSpec:
         return next((f for f in self.outputs if f.key == key), None)
 
     @property
+    def omissible_line(self) -> str | None:
+        """The input line a prompt may leave out, or None: a state machine's or multi-classifier's response-set
+        line (``State_``) right before the last one (``<RUN>``), when it has no text slot.
+
+        The reference's game-engine runtime sends such prompts without it, so the runtimes that read whole
+        prompts put it back. This is the rule's one home: ``runtime.json`` carries its answer per instruction
+        for the C library (``native/flora``).
+        """
+        if not self.choice or len(self.input_lines) < 2 or STRING in self.input_lines[-2]:
+            return None
+        return self.input_lines[-2]
+
+    @property
     def prompt_line(self) -> int:
         """The text line the user's new message goes in: the last user line (the last line if none is marked)."""
         marked = [i for i, user in enumerate(self.user_lines) if user]

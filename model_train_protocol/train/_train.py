@@ -14,6 +14,7 @@ import shutil
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
@@ -283,7 +284,7 @@ class _Run:
             [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
             lr=base_lr, betas=(0.9, 0.95), fused=_fused_adamw(params),
         )
-        use_bf16 = self._bf16()
+        use_bf16 = self.bf16
         device_type = "cuda" if dist_info.device.startswith("cuda") else "cpu"
         autocast = (lambda: torch.autocast(device_type, dtype=torch.bfloat16)) if use_bf16 else nullcontext
 
@@ -432,7 +433,7 @@ class _Run:
             metrics["refusal_threshold"] = settled.threshold
             settings = {
                 **cfg.to_dict(), "val_split": cfg.validation_share, "learning_rate": lr, "batch_size_per_rank": batch_size,
-                "device": self.dist.device, "bf16": self._bf16(),
+                "device": self.dist.device, "bf16": self.bf16,
                 "cpu_threads": torch.get_num_threads() if self.dist.device == "cpu" else None,
                 "tokenizer_vocab_size": self.vocab_size,
             }
@@ -471,9 +472,11 @@ class _Run:
 
         return calibrate_similarity(self.protocol, self.encoder)
 
-    def _bf16(self) -> bool:
+    @cached_property
+    def bf16(self) -> bool:
         """Whether the forward pass runs under bf16 autocast: ``precision``, or for auto a pretrained base on a
-        device with bf16 units (the scratch model's small matrices gain nothing from them)."""
+        device with bf16 units (the scratch model's small matrices gain nothing from them). Asked once: the loop
+        and the manifest read the same answer."""
         from ._environment import has_bf16
 
         precision = self.config.precision

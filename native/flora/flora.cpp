@@ -1,6 +1,6 @@
 // The reference runtime's five-function C interface (mtp_flora.h) on llama.cpp, for a directory written by
-// `mtp export-model DIR --format gguf`. Each prompt is matched to its instruction by the key lines of
-// prompts.json, then decoded greedily under that instruction's GBNF grammar until the end-of-generation token,
+// `mtp export-model DIR --format gguf`. Each prompt is matched to its instruction by the input lines of the
+// runtime spec (runtime.json, as training compiled it; prompts.json only says where each grammar is), then decoded greedily under that instruction's GBNF grammar until the end-of-generation token,
 // as bench/gguf_run.cpp does. No exception or failure crosses the C boundary: each is logged and the call
 // returns safely (NULL handle, empty answer).
 #define FLORA_BUILD
@@ -109,12 +109,6 @@ void add_line(std::vector<Piece>& pieces, const std::string& line) {
         }
     }
     add_literal(pieces, line.substr(pos));
-}
-
-bool has_slot(const std::string& line) {
-    std::vector<Piece> pieces;
-    add_line(pieces, line);
-    return pieces.size() != 1 || pieces[0].slot != Slot::Literal;
 }
 
 bool number_char(char c) { return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E'; }
@@ -239,25 +233,38 @@ std::string model_path(const std::string& dir, const nlohmann::ordered_json& pro
     return dir + "/" + prompts.value("model", std::string("model-f16.gguf"));
 }
 
-bool load_instructions(NLM& nlm, const nlohmann::ordered_json& prompts) {
-    const auto& instructions = prompts.at("instructions");
-    for (auto it = instructions.begin(); it != instructions.end(); ++it) {
+// Each instruction as the runtime spec describes it (runtime.json, compiled by training: the input lines and the
+// line a prompt may leave out), with the grammar file prompts.json lists for it.
+bool load_instructions(NLM& nlm, const nlohmann::ordered_json& runtime, const nlohmann::ordered_json& prompts) {
+    const auto& files = prompts.at("instructions");
+    for (const auto& spec : runtime.at("instructions")) {
         Instruction instruction;
-        instruction.name = it.key();
-        std::vector<std::string> lines = it.value().at("input_lines").get<std::vector<std::string>>();
+        instruction.name = spec.at("name").get<std::string>();
+        std::vector<std::string> lines = spec.at("input_lines").get<std::vector<std::string>>();
         for (const auto& line : lines) add_line(instruction.pieces, line);
         add_literal(instruction.pieces, "\n");
-        size_t n = lines.size();
-        // The response-set line a prompt may leave out. The rule's home is Python's
-        // model_train_protocol/infer/prompt.py (omissible_line: state machines and multi-classifiers only);
-        // prompts.json does not carry it, so this copy decides from the input lines alone.
-        if (n >= 3 && lines[n - 1] == "<RUN>" && !has_slot(lines[n - 2])) {
+        // The response-set line a prompt may leave out, as the spec says (the rule's one home is Python's
+        // InstructionSpec.omissible_line): the line before the last.
+        const auto omissible = spec.find("omissible_line");
+        if (omissible != spec.end() && omissible->is_string()) {
+            size_t n = lines.size();
+            if (n < 2 || lines[n - 2] != omissible->get<std::string>()) {
+                LOG_ERROR("InitNLM: %s/runtime.json: the omissible line of instruction '%s' is not its line before the last",
+                          nlm.dir.c_str(), instruction.name.c_str());
+                return false;
+            }
             instruction.response_line = lines[n - 2];
             for (size_t i = 0; i < n; ++i)
                 if (i != n - 2) add_line(instruction.short_pieces, lines[i]);
             add_literal(instruction.short_pieces, "\n");
         }
-        std::string grammar_file = nlm.dir + "/" + it.value().at("grammar").get<std::string>();
+        const auto file = files.find(instruction.name);
+        if (file == files.end() || !file->contains("grammar")) {
+            LOG_ERROR("InitNLM: %s/prompts.json lists no grammar for instruction '%s': export the model again",
+                      nlm.dir.c_str(), instruction.name.c_str());
+            return false;
+        }
+        std::string grammar_file = nlm.dir + "/" + file->at("grammar").get<std::string>();
         if (!read_file(grammar_file, instruction.grammar)) {
             LOG_ERROR("InitNLM: cannot read the grammar %s of instruction '%s'", grammar_file.c_str(), instruction.name.c_str());
             return false;
@@ -271,10 +278,25 @@ bool load_instructions(NLM& nlm, const nlohmann::ordered_json& prompts) {
         nlm.instructions.push_back(std::move(instruction));
     }
     if (nlm.instructions.empty()) {
-        LOG_ERROR("InitNLM: %s/prompts.json lists no instructions", nlm.dir.c_str());
+        LOG_ERROR("InitNLM: %s/runtime.json lists no instructions", nlm.dir.c_str());
         return false;
     }
     return true;
+}
+
+// A JSON object read from FILE in the export directory; discarded (logged) when missing or not an object with KEY.
+nlohmann::ordered_json read_bundle_file(const std::string& dir, const char* file, const char* key, const char* why) {
+    std::string text;
+    if (!read_file(dir + "/" + file, text)) {
+        LOG_ERROR("InitNLM: cannot read %s/%s: %s", dir.c_str(), file, why);
+        return nlohmann::ordered_json::value_t::discarded;
+    }
+    nlohmann::ordered_json doc = nlohmann::ordered_json::parse(text, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object() || !doc.contains(key)) {
+        LOG_ERROR("InitNLM: %s/%s is not the %s of a GGUF export", dir.c_str(), file, file);
+        return nlohmann::ordered_json::value_t::discarded;
+    }
+    return doc;
 }
 
 NLM* init(const char* model_dir, bool verbose) {
@@ -284,17 +306,12 @@ NLM* init(const char* model_dir, bool verbose) {
     }
     std::string dir(model_dir);
     while (dir.size() > 1 && (dir.back() == '/' || dir.back() == '\\')) dir.pop_back();
-    std::string text;
-    if (!read_file(dir + "/prompts.json", text)) {
-        LOG_ERROR("InitNLM: cannot read %s/prompts.json: give the directory `mtp export-model DIR --format gguf` wrote",
-                  dir.c_str());
-        return nullptr;
-    }
-    nlohmann::ordered_json prompts = nlohmann::ordered_json::parse(text, nullptr, false);
-    if (prompts.is_discarded() || !prompts.is_object() || !prompts.contains("instructions")) {
-        LOG_ERROR("InitNLM: %s/prompts.json is not the prompts file of a GGUF export", dir.c_str());
-        return nullptr;
-    }
+    nlohmann::ordered_json prompts = read_bundle_file(
+        dir, "prompts.json", "instructions", "give the directory `mtp export-model DIR --format gguf` wrote");
+    if (prompts.is_discarded()) return nullptr;
+    nlohmann::ordered_json runtime = read_bundle_file(
+        dir, "runtime.json", "instructions", "an export of an earlier version: run `mtp export-model DIR --format gguf` again");
+    if (runtime.is_discarded()) return nullptr;
     std::call_once(g_backend_once, [] {
         llama_log_set(llama_log, nullptr);
         llama_backend_init();
@@ -326,7 +343,7 @@ NLM* init(const char* model_dir, bool verbose) {
         LOG_ERROR("InitNLM: llama.cpp cannot create a context of %d tokens for %s", nlm->n_ctx, path.c_str());
         return nullptr;
     }
-    if (!load_instructions(*nlm, prompts)) return nullptr;
+    if (!load_instructions(*nlm, runtime, prompts)) return nullptr;
     LOG_INFO("InitNLM: loaded %s (%zu instructions, context %d tokens)", path.c_str(), nlm->instructions.size(), nlm->n_ctx);
     NLM* handle = nlm.release();
     std::lock_guard<std::mutex> lock(g_handles_mutex);

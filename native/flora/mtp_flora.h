@@ -1,7 +1,7 @@
 /* mtp_flora.h: the reference MTP runtime's C interface (flora.dll / libflora.so), served by llama.cpp.
  *
  * A game that loads the reference runtime through these five functions can load this library instead; it
- * reads the directory `mtp export-model DIR --format gguf` writes (model-*.gguf, grammars/, prompts.json).
+ * reads the directory `mtp export-model DIR --format gguf` writes (model-*.gguf, grammars/, prompts.json, runtime.json).
  * See docs/deploy.md ("Swap in for the reference runtime").
  *
  * Ownership: the library owns every NLM and NLMOutput, and the Buffer. OutputNLM's struct and Buffer stay

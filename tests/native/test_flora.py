@@ -103,15 +103,28 @@ def flora(library_path, tmp_path_factory):
 def cat(tmp_path_factory):
     """A scratch-trained Cheshire Cat model, its GGUF export (f16) and the Python runtime on it."""
     pytest.importorskip("gguf")
+    return _trained_export(tmp_path_factory.mktemp("cat"), cheshire(False))
+
+
+def _trained_export(root: Path, protocol) -> dict:
     from model_train_protocol import export_gguf
     from model_train_protocol.infer import Model
 
-    root = tmp_path_factory.mktemp("cat")
-    model_file = cheshire(False).save(path=root)
-    code, _, err = mtp_in_process("-q", "train", model_file, "--out", root / "cat-model", "--base", "scratch")
+    model_file = protocol.save(path=root)
+    code, _, err = mtp_in_process("-q", "train", model_file, "--out", root / "model", "--base", "scratch")
     assert code == 0, err
-    export_gguf(root / "cat-model", root / "cat-gguf", quant="f16")
-    return {"model": Model.load(root / "cat-model"), "export": root / "cat-gguf"}
+    export_gguf(root / "model", root / "gguf", quant="f16")
+    return {"model": Model.load(root / "model"), "export": root / "gguf"}
+
+
+@pytest.fixture(scope="module")
+def npc(tmp_path_factory):
+    """A scratch-trained state machine (game_states' NPC) and its GGUF export: prompts that may leave out their
+    response-set line."""
+    pytest.importorskip("gguf")
+    from model_train_protocol.examples.game_states import build_state_machine
+
+    return _trained_export(tmp_path_factory.mktemp("npc"), build_state_machine())
 
 
 @pytest.fixture(scope="module")
@@ -160,21 +173,18 @@ def _template_regex(lines: list[str]) -> "re.Pattern[str]":
     return re.compile(pattern + "\n")
 
 
-def has_response_line(entry: dict) -> bool:
-    """Whether the line before <RUN> is a response-set line (a key line without a slot to fill)."""
-    from model_train_protocol.runtime import NUM_PLACEHOLDER, STRING
-
-    before = entry["input_lines"][-2]
-    return entry["input_lines"][-1] == "<RUN>" and STRING not in before and not NUM_PLACEHOLDER.search(before)
+def runtime_instructions(export: Path) -> dict[str, dict]:
+    """The instructions of the bundle's runtime spec (what the library reads), by name."""
+    return {i["name"]: i for i in json.loads((export / "runtime.json").read_text())["instructions"]}
 
 
 def expected_instructions(export: Path, prompt: str) -> list[str]:
-    """The instructions the library takes a prompt for: those it fits, else those it fits once their response-set
-    lines are left out."""
-    instructions = json.loads((export / "prompts.json").read_text())["instructions"]
+    """The instructions the library takes a prompt for: those it fits, else those it fits once their omissible
+    line (the spec's ``omissible_line``) is left out."""
+    instructions = runtime_instructions(export)
     prompt = prompt if prompt.endswith("\n") else prompt + "\n"
     full = [n for n, e in instructions.items() if _template_regex(e["input_lines"]).fullmatch(prompt)]
-    return full or [n for n, e in instructions.items() if has_response_line(e)
+    return full or [n for n, e in instructions.items() if e["omissible_line"]
                     and _template_regex(e["input_lines"][:-2] + e["input_lines"][-1:]).fullmatch(prompt)]
 
 
@@ -215,34 +225,63 @@ def test_answers_parse_and_agree_with_the_python_runtime(flora, nlm, cat):
         assert out.TokenSpeed > 0
 
 
-def test_a_prompt_without_its_response_set_line(flora, nlm, cat):
-    """The line before <RUN> is put back when exactly one instruction fits the rest."""
-    instructions = json.loads((cat["export"] / "prompts.json").read_text())["instructions"]
+def test_a_prompt_without_its_response_set_line(flora, npc):
+    """A state machine's line before <RUN> is put back when exactly one instruction fits the rest: the line the
+    runtime spec names (``omissible_line``), as ``mtp run --prompt`` puts it back."""
+    from model_train_protocol.infer import read_prompt
+
+    instructions = runtime_instructions(npc["export"])
+    handle = flora.InitNLM(str(npc["export"]).encode(), False)
+    assert handle
     checked = 0
-    for prompt, name in protocol_prompts(cat["model"]).items():
-        if not has_response_line(instructions[name]):
-            continue
-        short = without_response_line(prompt)
-        assert expected_instructions(cat["export"], short) == [name]
-        full, _ = answer_of(flora, nlm, prompt)
-        text, out = answer_of(flora, nlm, short)
-        assert text == full and out.TokenSpeed > 0
-        checked += 1
-    assert checked > 10
+    try:
+        for prompt, name in protocol_prompts(npc["model"]).items():
+            assert instructions[name]["omissible_line"] == prompt.split("\n")[-3] + "\n"
+            short = without_response_line(prompt)
+            assert expected_instructions(npc["export"], short) == [name]
+            assert read_prompt(npc["model"].specs.values(), short)[0].name == name  # as the Python runtime reads it
+            full, _ = answer_of(flora, handle, prompt)
+            text, out = answer_of(flora, handle, short)
+            assert text == full and out.TokenSpeed > 0
+            checked += 1
+    finally:
+        flora.Delete(handle)
+    assert checked >= 5
 
 
-def test_ambiguous_prompts_are_refused(flora, cat, tmp_path):
+def test_a_free_text_prompt_keeps_its_lines(flora, nlm, cat):
+    """Only state machines and multi-classifiers may leave a line out: a generative instruction's prompt without
+    its line before <RUN> fits no instruction, in the library as in ``mtp run --prompt``."""
+    from model_train_protocol import MTPError
+    from model_train_protocol.infer import read_prompt
+
+    assert not any(i["omissible_line"] for i in runtime_instructions(cat["export"]).values())
+    prompt = next(iter(protocol_prompts(cat["model"])))
+    short = without_response_line(prompt)
+    assert expected_instructions(cat["export"], short) == []
+    with pytest.raises(MTPError):
+        read_prompt(cat["model"].specs.values(), short)
+    text, out = answer_of(flora, nlm, short)
+    assert (text, out.TokenSpeed) == ("", 0.0)
+    assert "matches the input lines of no instruction" in flora.log_path.read_text()
+
+
+def test_ambiguous_prompts_are_refused(flora, npc, tmp_path):
     """An export whose instructions a prompt cannot tell apart: a copy of one under another name, and a copy that
     differs only in its response-set line."""
     export = tmp_path / "export"
-    shutil.copytree(cat["export"], export)
+    shutil.copytree(npc["export"], export)
+    runtime = json.loads((export / "runtime.json").read_text())
     prompts = json.loads((export / "prompts.json").read_text())
-    prompt, name = next((p, n) for p, n in protocol_prompts(cat["model"]).items()
-                        if has_response_line(prompts["instructions"][n]))
-    entry = prompts["instructions"][name]
-    response = entry["input_lines"][-2]
-    prompts["instructions"]["same_lines"] = dict(entry)
-    prompts["instructions"]["other_response"] = dict(entry, input_lines=entry["input_lines"][:-2] + ["Other_\n", "<RUN>"])
+    prompt, name = next(iter(protocol_prompts(npc["model"]).items()))
+    [entry] = [i for i in runtime["instructions"] if i["name"] == name]
+    response = entry["omissible_line"]
+    runtime["instructions"] += [dict(entry, name="same_lines"),
+                                dict(entry, name="other_response", omissible_line="Other_\n",
+                                     input_lines=entry["input_lines"][:-2] + ["Other_\n", "<RUN>"])]
+    for copy in ("same_lines", "other_response"):
+        prompts["instructions"][copy] = prompts["instructions"][name]  # the same grammar file
+    (export / "runtime.json").write_text(json.dumps(runtime))
     (export / "prompts.json").write_text(json.dumps(prompts))
     handle = flora.InitNLM(str(export).encode(), False)
     assert handle
@@ -258,9 +297,33 @@ def test_ambiguous_prompts_are_refused(flora, cat, tmp_path):
         assert expected_instructions(export, other) == ["other_response"]
         from model_train_protocol.infer import parse_completion
 
-        parse_completion(answer_of(flora, handle, other)[0], cat["model"].spec(name))
+        parse_completion(answer_of(flora, handle, other)[0], npc["model"].spec(name))
     finally:
         flora.Delete(handle)
+
+
+def test_the_spec_is_read_from_runtime_json(flora, cat, tmp_path):
+    """The library takes each instruction's lines from the runtime spec, not prompts.json (which may be any
+    engine's guide): with prompts.json's copies of the lines gone it answers the same; without runtime.json (an
+    export of an earlier version) it refuses the directory, saying to export again."""
+    lean = tmp_path / "lean"
+    shutil.copytree(cat["export"], lean)
+    prompts = json.loads((lean / "prompts.json").read_text())
+    prompts["instructions"] = {n: {"grammar": e["grammar"]} for n, e in prompts["instructions"].items()}
+    (lean / "prompts.json").write_text(json.dumps(prompts))
+    prompt = next(iter(protocol_prompts(cat["model"])))
+    handles = [flora.InitNLM(str(folder).encode(), False) for folder in (cat["export"], lean)]
+    assert all(handles)
+    try:
+        assert answer_of(flora, handles[0], prompt)[0] == answer_of(flora, handles[1], prompt)[0] != ""
+    finally:
+        for handle in handles:
+            flora.Delete(handle)
+    old = tmp_path / "old"
+    shutil.copytree(cat["export"], old)
+    (old / "runtime.json").unlink()
+    assert flora.InitNLM(str(old).encode(), False) is None
+    assert "old/runtime.json: an export of an earlier version" in flora.log_path.read_text()
 
 
 def test_the_buffer_belongs_to_the_library_until_the_next_call(flora, nlm, cat):
