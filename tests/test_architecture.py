@@ -1,5 +1,6 @@
 """The package's layers point one way: no import circle, and every import goes to its own layer or one below;
-a package's private ``_modules`` are imported from inside it only.
+a package's private ``_modules`` are imported from inside it only; tests, bench/ and the examples import the
+names the package offers its users.
 
 Every import counts, as Python would run it or not: module level, inside functions, and type-only ones under
 ``if TYPE_CHECKING:``. The graph is built with ``ast`` from the source, so nothing is imported to check it.
