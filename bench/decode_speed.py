@@ -22,6 +22,7 @@ from typing import Any
 
 from model_train_protocol.rules import instruction_names, render_protocol
 
+
 def measure(model: Any, examples: list, rounds: int = 3) -> dict[str, Any]:
     """Per mode: p50 latency per answer, tokens/s, ms per generated token (medians over rounds)."""
     runs: dict[str, list[tuple[float, int, int]]] = {"constrained": [], "unconstrained": []}

@@ -1,6 +1,6 @@
 """How the intent head's recipe was chosen: its variants measured on tuning data, the language model left out.
 
-The intent head (model_train_protocol/infer/intent.py) decides the final from
+The intent head (model_train_protocol/infer/_intent.py) decides the final from
 the user's line alone, so its variants can be compared without training a
 language model. For each CLINC150 domain (10 queries per intent, tuning
 prompts: ``val`` and ``oos_train`` 40-99) and each NPC protocol (its tuning set,

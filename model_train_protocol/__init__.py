@@ -62,7 +62,7 @@ from .formats import CSVImportError, import_csv
 from .export import ExportError, added_tokens, chat_template, export_protocol
 from .export_gguf import export_gguf
 
-from ._version import __version__
+from ._version import __version__  # noqa: F401  (the package version, not a name of the API)
 
 #: Training names, imported on first use so that ``import model_train_protocol`` never loads PyTorch.
 _TRAIN_EXPORTS = {

@@ -5,8 +5,9 @@ The bundle (``mtp export-model DIR --format gguf``) holds::
     model-f16.gguf (or model-q8_0.gguf)   weights (LoRA merged) and tokenizer
     grammars/INSTRUCTION.gbnf             the answers each instruction allows
     prompts.json                          how to build each instruction's prompt, and where its grammar is
-    runtime.json                          the model's compiled runtime spec, as training wrote it (what the
-                                          C library, native/flora, reads of each instruction)
+    runtime.json                          the model's compiled runtime spec, read from its directory and written
+                                          in this version's form (what the C library, native/flora, reads of
+                                          each instruction)
     README.md                             how an engine runs it
 
 The GGUF is written for llama.cpp's ``llama`` architecture (SmolLM2 and the

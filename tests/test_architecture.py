@@ -250,7 +250,7 @@ def test_the_runtime_imports_only_constants_errors_and_text(graph):
 def private_imports_from_outside(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
     """(importer, private module) edges whose importer is outside the private module's package.
 
-    A module named ``_x`` is its package's inside (``model_dir/_checks.py``, ``formats/_atomic.py``,
+    A module named ``_x`` is its package's inside (``model_dir/_checks.py``, ``jsonio/_atomic.py``,
     ``runtime/_spec.py``, ...): the rest of the package imports the names its package re-exports, so the modules
     behind them can be split or merged without touching their callers.
     """

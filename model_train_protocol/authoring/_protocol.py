@@ -23,7 +23,7 @@ from ._tokens import KeyMap, SpecialToken, Token
 if TYPE_CHECKING:
     from ..runtime import RuntimeSpec
 
-#: A file layout: ``"0.3.2"``, ``"1.2.1"``, ``"2.0.1"`` (or a ``formats.versions.FormatVersion``, a layer above).
+#: A file layout: ``"0.3.2"``, ``"1.2.1"``, ``"2.0.1"`` (or a ``rules.FormatVersion``, a layer above).
 Version = Any
 
 __all__ = ["Protocol"]
@@ -183,7 +183,7 @@ class Protocol:
 
         ``version`` picks the layout: "0.3.2", "1.1.0", "1.2.0", "1.2.1", "2.0.0" or "2.0.1"; the default is
         "0.3.2" for generative protocols and "2.0.1" for state machines and multi-classifiers, which 0.3.2
-        cannot hold (``formats.versions.default_version``).
+        cannot hold (the rules' ``format_version``).
         Returns the path written. The write is atomic: on any error the previous
         file is left as it was.
         """

@@ -55,7 +55,7 @@ def write_confusion_png(path: Path, labels: Sequence[str], counts: Sequence[Sequ
 
 
 def write_refusal_png(path: Path, curve: Sequence[dict[str, Any]], sweep: dict[str, Any], title: str) -> Path:
-    """Off-topic recall (y) against false refusals (x) over every threshold (:func:`.metrics.refusal_curve`),
+    """Off-topic recall (y) against false refusals (x) over every threshold (:func:`._metrics.refusal_curve`),
     the model's stored threshold and the best one on this set marked."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.0, 5.0))

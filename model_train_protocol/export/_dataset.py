@@ -56,7 +56,7 @@ def _sample_class(instruction: "BaseInstruction", sample: "Sample", keys: "KeyMa
 
 
 def strata_counts(protocol: "Protocol") -> Counter[Stratum]:
-    """How many examples :func:`render.render_protocol` yields per (instruction, final key), without rendering them."""
+    """How many examples :func:`..rules.render_protocol` yields per (instruction, final key), without rendering them."""
     keys = protocol.key_map()
     gmap = protocol.guardrail_map()
     counts: Counter[Stratum] = Counter()

@@ -1,6 +1,6 @@
 """Training data for the usual fine-tuning tools, one JSON object per line (JSONL).
 
-Every example comes from the canonical renderer (:func:`render.render_protocol`):
+Every example comes from the canonical renderer (:func:`..rules.render_protocol`):
 ``prompt + completion`` is exactly the sequence the template describes, and each
 guardrail bad prompt becomes a refusal example. The formats and who reads them:
 
@@ -24,13 +24,13 @@ With ``context=True`` every format carries the system text: a system turn
 (chat formats), a ``system`` column (alpaca), or the text and a newline in
 front of the prompt (prompt-completion, text), which is exactly what the raw
 MTP chat template renders for a system turn. Beside the JSONL files an export
-writes the files of :mod:`model_train_protocol.export` (chat template, tokens
+writes the files of :mod:`._finetune` (chat template, tokens
 to add, LLaMA-Factory ``dataset_info.json``, axolotl snippet).
 
 Every column holds one type in every line (strings, lists of objects with
 string fields; never ``null``), so Hugging Face ``datasets`` loads the files.
 
-The train/validation split is the one of :mod:`model_train_protocol.export`
+The train/validation split is the one of :func:`._dataset.stratified_split`
 (stratified by instruction and final, the same for ``mtp train`` and ``mtp eval``).
 """
 

@@ -9,7 +9,7 @@ used here: their validators word the errors differently ("'name' is a required
 property", reported at the parent object), five readable versions (bloom
 0.3.0, 0.3.1, 0.3.3, 0.4.0, 1.0.0) have no shipped schema, and validating every
 sample of a million-sample file against a schema costs more than reading it
-(``mtp validate`` runs the schemas, :mod:`model_train_protocol.formats`).
+(``mtp validate`` runs the schemas, :mod:`._filecheck`).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 What ``mtp validate`` runs, usable from Python: :func:`check_file` returns every
 problem of one file, each with where it is (a JSON pointer into the file, or
 the rule id and object of a protocol rule) and how to fix it, and the warnings
-of a valid model file (samples too uniform to generalise: :mod:`.uniformity`),
+of a valid model file (samples too uniform to generalise: :func:`..rules.uniformity_warnings`),
 which never make it invalid.
 """
 

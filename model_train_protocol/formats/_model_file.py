@@ -161,7 +161,7 @@ def set_dict(instruction: "BaseInstruction", gmap: dict, with_name: bool = False
 def model_document(protocol: "Protocol", version: FormatVersion = DEFAULT_VERSION, lazy: bool = False) -> dict[str, Any]:
     """The model file of ``version`` (bloom 0.3.2 by default) as a JSON-ready dict, in file order.
 
-    ``lazy``: samples as LazyLists, for :func:`~.jsonio.write_json_atomic` (see :func:`set_dict`).
+    ``lazy``: samples as LazyLists, for :func:`~..jsonio.write_json_atomic` (see :func:`set_dict`).
     """
     keys = protocol.key_map()
     gmap = guardrail_map(protocol.instructions)

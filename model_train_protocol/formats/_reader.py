@@ -2,8 +2,8 @@
 
 Reads bloom 0.3.x, 1.x and 2.0.x files (reference releases 0.3.0 to 1.2.8)
 and our own: this module detects a file's version and model type and builds
-the objects. Its neighbours do the other jobs of reading: :mod:`.strict_json`
-loads the JSON, :mod:`.checks` checks each field's type where it is read, and
+the objects. Its neighbours do the other jobs of reading: :mod:`..jsonio`
+loads the JSON, :mod:`._checks` checks each field's type where it is read, and
 ``constants`` reads the generated tokens' descriptions back (beside their
 writer). Every problem raises one :class:`MTPFileError` naming the JSON
 pointer of the offending value; errors of the object model (a bad key, a number

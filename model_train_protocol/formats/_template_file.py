@@ -13,7 +13,7 @@ Same layout as the reference, with its defects fixed (FORMAT.md 6): instructions
 and outputs in insertion order, the example built from a real sample through
 the canonical renderer (its numbers, its final, keys rather than clear values).
 From template 1.1 a guardrail refusal ends in ``{finalKey}<UNK>_`` (one line per
-declared final, FORMAT.md 3.4; the renderer's :func:`~..render.refusal_lines`,
+declared final, FORMAT.md 3.4; the renderer's :func:`~..rules.refusal_lines`,
 so training writes what the template lists); ``tokens.output`` then also lists
 those keys, so every output line maps back to a value. A NumToken final's output line holds its
 number placeholder after the key (``Madness_<num_0_10>``), where the reference

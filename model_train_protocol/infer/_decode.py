@@ -1,7 +1,7 @@
 """Constrained decoding: every answer has the template's shape by construction.
 
 The masks are this tokenizer's rendering of the instruction's
-:class:`.grammar.AnswerGrammar` (the same value the GBNF and the served regex
+:class:`._grammar.AnswerGrammar` (the same value the GBNF and the served regex
 are written from). Its answers are
 
     text   := 1..max_text tokens, none holding a newline or a structural key
@@ -48,7 +48,7 @@ from ..runtime import EOS_KEY, Final, InstructionSpec
 from ._grammar import Branch, FreeLine, LabelLine, LineChoice, answer_grammar
 from ._vocab import Vocab
 
-__all__ = ["Drafts", "Grammar", "Generation", "generate"]
+__all__ = ["Drafts", "Grammar", "GrammarState", "Generation", "generate"]
 
 
 @dataclass
@@ -82,10 +82,10 @@ class _Trie:
 
 
 class Grammar:
-    """The allowed answers of one instruction (its :class:`.grammar.AnswerGrammar`), compiled against a vocabulary.
+    """The allowed answers of one instruction (its :class:`._grammar.AnswerGrammar`), compiled against a vocabulary.
 
     ``refusal`` is the guardrail's answer line a refusal final must follow
-    (:func:`.grammar.answer_grammar`); the Python runtime passes none.
+    (:func:`._grammar.answer_grammar`); the Python runtime passes none.
     """
 
     def __init__(self, spec: InstructionSpec, vocab: Vocab, max_text_tokens: int = 96,

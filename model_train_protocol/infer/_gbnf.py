@@ -1,7 +1,7 @@
 """GBNF grammars (llama.cpp's grammar format) of one instruction's answers, for engines that run a GGUF export.
 
 The grammar is the same answer shape the Python constrained decoder
-(:mod:`.decode`) enforces: both write the one :class:`.grammar.AnswerGrammar` of the instruction::
+(:mod:`._decode`) enforces: both write the one :class:`._grammar.AnswerGrammar` of the instruction::
 
     root   ::= text "\\n" final "\\n"          one text line, then one allowed final (a guarded
                                                instruction's refusal finals among them: ``<UNK>``,
@@ -97,6 +97,6 @@ def instruction_grammar(spec: InstructionSpec, refusal: str | None = None) -> st
     only text a refusal final may follow. Without it (no protocol at hand)
     a refusal final may follow any text line, as in the Python decoder. A state
     machine or multi-classifier allows exactly what the Python decoder allows
-    (:func:`.grammar.answer_grammar`).
+    (:func:`._grammar.answer_grammar`).
     """
     return write_gbnf(answer_grammar(spec, refusal))

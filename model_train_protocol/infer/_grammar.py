@@ -10,8 +10,8 @@ lines may come before which finals is a short list of branches::
     FINAL  := KEY | NUMKEY INTEGER         (an integer in the final's range, as the renderer writes it)
 
 The writers are functions of this value, so they cannot disagree: the
-constrained decoder's token masks (:mod:`.decode`), the GBNF of a GGUF export
-(:mod:`.gbnf`) and the regex ``mtp serve`` lists (:mod:`..serve.describe`).
+constrained decoder's token masks (:mod:`._decode`), the GBNF of a GGUF export
+(:mod:`._gbnf`) and the regex ``mtp serve`` lists (:mod:`..serve._describe`).
 ``tests/test_answer_grammar.py`` checks that they accept exactly the same
 answers.
 
@@ -21,7 +21,7 @@ guardrail's answer line is not passed), or only after the guardrail's answer
 line(s), as a closed-set instruction always has it (its listed refusal lines,
 else any of its answer lines).
 
-The grammar is built from :class:`.spec.InstructionSpec` and plain data only,
+The grammar is built from :class:`..runtime.InstructionSpec` and plain data only,
 never from the protocol's authoring objects, so a runtime that has nothing but
 the compiled spec can build it.
 """
@@ -55,7 +55,7 @@ class LabelLine:
     """A multi-classifier's answer line: ``{'label': 'value', ...}`` with one allowed value per label, in order.
 
     Labels and values are written in Python ``repr`` quoting, as
-    :func:`..labels.format_labels` writes them; the lines are never listed
+    :func:`..runtime.format_labels` writes them; the lines are never listed
     one by one (their number is the product of the value counts).
     """
 

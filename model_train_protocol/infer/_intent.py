@@ -1,6 +1,6 @@
 """The intent head: which final (or state) a prompt's user line asks for, decided by a fine-tuned sentence encoder.
 
-Training (:mod:`..train.intent`) fine-tunes the sentence encoder on the
+Training (:mod:`..train._intent`) fine-tunes the sentence encoder on the
 protocol's lines and fits one logistic-regression head per instruction; which
 instructions get a head and which line it reads is the compiler's
 (:func:`model_train_protocol.rules.head_sources`), and the runtime spec
@@ -16,7 +16,7 @@ language model is not run (a state machine or multi-classifier answers the
 decided state or label line). A guarded line's head refuses (``refused_by="intent"``) when
 the class of the guardrail's samples (``<refuse>``) wins, or when the line is
 less similar than the head's ``min_similarity`` to every training line in the
-fine-tuned space (the rule is in :mod:`..train.intent`).
+fine-tuned space (the rule is in :mod:`..train._intent`).
 """
 
 from __future__ import annotations

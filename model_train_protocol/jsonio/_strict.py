@@ -2,7 +2,7 @@
 
 NaN/Infinity, numbers that overflow a float, duplicate keys, NUL characters,
 lone surrogates, text that is not UTF-8, and files too big to parse in the
-memory there is (:mod:`.limits`). Every reader of MTP JSON (model files,
+memory there is (:mod:`._limits`). Every reader of MTP JSON (model files,
 templates, manifests, checkpoints) loads through here.
 """
 
@@ -23,7 +23,7 @@ def read_json_file(path: "str | os.PathLike[str]") -> Any:
     """The parsed JSON of ``path``; unreadable files and invalid JSON raise MTPFileError.
 
     Special files (FIFOs, devices) and files over the size cap are refused
-    before reading (:mod:`.limits`).
+    before reading (:mod:`._limits`).
     """
     source = str(path)
     data = read_limited(path)

@@ -72,7 +72,7 @@ def instruction_specs(template: Mapping[str, Any], protocol: "Protocol | None" =
 
 
 def instruction_names(protocol: "Protocol", specs: Mapping[str, InstructionSpec]) -> dict[str, str]:
-    """The model's instruction name for each of the protocol's instructions (:func:`render.template_names`:
+    """The model's instruction name for each of the protocol's instructions (:func:`._render.template_names`:
     by name, else by input lines, since model files of format 0.3.2 store no instruction names)."""
     names = template_names(protocol.instructions, {name: spec.input_lines for name, spec in specs.items()},
                            protocol.key_map())

@@ -25,7 +25,7 @@ on the key of the instruction's first declared final followed by ``<UNK>_``
 reference's templates give a refusal. The template lists one such line per
 declared final (:func:`refusal_lines`); training writes the first
 (:func:`refusal_final`), the one the template's ``guardrail_model_output``
-shows, and every runtime reads any of them as a refusal (:func:`is_refusal_key`).
+shows, and every runtime reads any of them as a refusal (:func:`..runtime.is_refusal_key`).
 """
 
 from __future__ import annotations
@@ -36,17 +36,15 @@ from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Sequence
 from ._versions import FormatVersion, format_version
 from ..authoring import (BOS, EOS, NON, PAD, RUN, UNK, Guardrail, KeyMap, NumListToken, NumToken, Snippet, Token,
                          TokenSet, instruction_guardrails)
-from ..runtime import REFUSAL_SUFFIX, STRING, fill_input_lines, is_refusal_key
+from ..runtime import REFUSAL_SUFFIX, STRING
 
 if TYPE_CHECKING:
     from ..authoring import BaseInstruction, Protocol, Sample
 
 __all__ = [
-    "KeyMap",
     "SPECIALS",
     "structural_strings",
     "RenderedExample",
-    "STRING",
     "tokenset_keys",
     "tokenset_pattern",
     "tokenset_filled",
@@ -60,11 +58,9 @@ __all__ = [
     "render_sample",
     "render_guardrail_examples",
     "render_protocol",
-    "fill_input_lines",
     "protocol_layout",
     "refusal_lines",
     "refusal_final",
-    "is_refusal_key",
 ]
 
 
@@ -133,8 +129,6 @@ def structural_strings(protocol: "Protocol") -> list[str]:
 def protocol_layout(protocol: "Protocol") -> FormatVersion:
     """The file layout the protocol is written in when none is named: its template, and so its training text."""
     return format_version(protocol.layout(), model_type=protocol.model_type)
-
-
 
 
 def refusal_lines(instruction: "BaseInstruction", keys: KeyMap, layout: FormatVersion) -> list[tuple[str, str]]:

@@ -417,7 +417,7 @@ def _validate_model_type(add: _Add, protocol: "Protocol", version: FormatVersion
 
 
 def _looks_like_a_state_machine(protocol: "Protocol") -> bool:
-    """What the reader takes for a bloom 1.1.0 state machine (formats/reader.py ``_old_state_machine``)."""
+    """What the reader takes for a bloom 1.1.0 state machine (formats/_reader.py ``_old_state_machine``)."""
     first = protocol.instructions[0]
     *rest, last = first.rows
     return (len(protocol.instructions) == 1 and first.prompt_index is None and bool(rest)
@@ -536,7 +536,7 @@ def _validate_structural_text(add: _Add, protocol: "Protocol") -> None:
     """No text may hold a structural string (a special token, a key): the tokenizer would make it that token.
 
     Training and every runtime treat user text the same way: a prompt line
-    holding one is refused too (:meth:`Model.generate <.infer.model.Model.generate>`).
+    holding one is refused too (:meth:`Model.generate <..infer.Model.generate>`).
     """
     try:
         structural = structural_strings(protocol)

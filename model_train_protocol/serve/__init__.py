@@ -7,7 +7,7 @@
 Needs the ``[serve]`` extra (FastAPI, uvicorn) besides ``[train]`` (PyTorch);
 the app is imported on first use and says how to install what is missing.
 Each model answers one request at a time on a thread of its own, and holds
-at most ``queue_limit`` requests; the next gets 503 (see :mod:`.worker`).
+at most ``queue_limit`` requests; the next gets 503 (see :mod:`._worker`).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["describe_model", "describe_instruction", "answer_regex", "write_regex"]
 
 #: Numeric finals with at most this many integers in range list them in the regex; wider ones spell the range out
-#: digit by digit (:func:`..infer.grammar.integer_pattern`).
+#: digit by digit (:func:`..infer.integer_pattern`).
 _LISTED_INTEGERS = 200
 
 
@@ -74,7 +74,7 @@ def answer_regex(spec: InstructionSpec) -> str:
 
     What engines with regex-constrained decoding (vLLM, SGLang) take to keep a
     served model to the template's answers, as ``mtp run`` does (it is meant
-    to match a whole completion): the same :func:`..infer.grammar.answer_grammar`
+    to match a whole completion): the same :func:`..infer.answer_grammar`
     the Python decoder walks.
     """
     return write_regex(answer_grammar(spec))

@@ -136,7 +136,7 @@ class CancelOnDisconnect:
 
     Once the app has read the whole body, a watcher waits on the connection;
     a disconnect then cancels the app (a model call still queued is dropped
-    by :class:`~.worker.ModelWorker`), and later reads of the app get it.
+    by :class:`~._worker.ModelWorker`), and later reads of the app get it.
     """
 
     def __init__(self, app: Any) -> None:

@@ -22,7 +22,7 @@ class TrainConfigError(MTPValueError):
 PRETRAINED_RECIPE = {"layers": 20, "epochs": 4, "min_steps": 40, "lr": 6e-4, "lora_lr": 2e-3, "patience": 0,
                      "val_split": 0.0, "context": False, "similarity": True, "intent": True,
                      "decided_epochs": 1, "decided_min_steps": 20}
-#: Where the intent head decides every instruction's final (infer/intent.py), the language model only learns to
+#: Where the intent head decides every instruction's final (infer/_intent.py), the language model only learns to
 #: write the answer lines: ``decided_epochs`` (at least ``decided_min_steps`` steps) instead of ``epochs``.
 #: A small protocol (a few samples per final) still gets ``min_steps`` steps: four passes over a dozen
 #: examples are three steps, far too few to learn anything.

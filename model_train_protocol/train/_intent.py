@@ -14,7 +14,7 @@ only: CLINC150's ``val`` queries and the NPC benchmark's tuning sets
 
 Only the transformer blocks are trained (the word embeddings stay as shipped),
 so a model directory stores those blocks (``intent/encoder.safetensors``) and
-the heads (``intent/heads.safetensors``); :mod:`..infer.intent` loads them.
+the heads (``intent/heads.safetensors``); :mod:`..infer._intent` loads them.
 """
 
 from __future__ import annotations

@@ -466,7 +466,7 @@ class _Run:
         """The similarity thresholds of the guarded lines (:func:`calibrate_similarity`), None when off."""
         if self.encoder is None or not (self.config.refuses_by_similarity and self.protocol.guardrail_map()):
             return None
-        if self._decided():  # the head refuses in its own, fine-tuned space (infer/intent.py)
+        if self._decided():  # the head refuses in its own, fine-tuned space (infer/_intent.py)
             return None
         from ._refusal import calibrate_similarity
 

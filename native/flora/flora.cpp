@@ -1,7 +1,8 @@
 // The reference runtime's five-function C interface (mtp_flora.h) on llama.cpp, for a directory written by
 // `mtp export-model DIR --format gguf`. Each prompt is matched to its instruction by the input lines of the
-// runtime spec (runtime.json, as training compiled it; prompts.json only says where each grammar is), then decoded greedily under that instruction's GBNF grammar until the end-of-generation token,
-// as bench/gguf_run.cpp does. No exception or failure crosses the C boundary: each is logged and the call
+// runtime spec (runtime.json, as training compiled it; prompts.json only says where each grammar is), then
+// decoded greedily under that instruction's GBNF grammar until the end-of-generation token, as
+// bench/gguf_run.cpp does. No exception or failure crosses the C boundary: each is logged and the call
 // returns safely (NULL handle, empty answer).
 #define FLORA_BUILD
 #include "mtp_flora.h"
@@ -87,7 +88,7 @@ void add_literal(std::vector<Piece>& pieces, const std::string& text) {
     else pieces.push_back({Slot::Literal, text});
 }
 
-// "<string>" is a text slot; "<num_MIN_MAX>" a number, "<num_MIN_MAX_LEN>" a list of numbers (render.py's forms).
+// "<string>" is a text slot; "<num_MIN_MAX>" a number, "<num_MIN_MAX_LEN>" a list of numbers (the runtime spec's placeholders).
 void add_line(std::vector<Piece>& pieces, const std::string& line) {
     size_t pos = 0;
     while (pos < line.size()) {
@@ -248,8 +249,8 @@ bool load_instructions(NLM& nlm, const nlohmann::ordered_json& runtime, const nl
         const auto omissible = spec.find("omissible_line");
         if (omissible != spec.end() && omissible->is_string()) {
             size_t n = lines.size();
-            if (n < 2 || lines[n - 2] != omissible->get<std::string>()) {
-                LOG_ERROR("InitNLM: %s/runtime.json: the omissible line of instruction '%s' is not its line before the last",
+            if (n < 2 || lines[n - 2] != omissible->get<std::string>() || lines[n - 1] != "<RUN>") {
+                LOG_ERROR("InitNLM: %s/runtime.json: the omissible line of instruction '%s' is not its line before <RUN>",
                           nlm.dir.c_str(), instruction.name.c_str());
                 return false;
             }
