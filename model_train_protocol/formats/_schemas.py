@@ -23,10 +23,21 @@ from typing import Any, Callable, Iterator
 from ..errors import MTPFileError, json_pointer
 from ..rules import parse_schema_url
 
-try:
-    import jsonschema_rs as _rust
-except ImportError:  # pragma: no cover - exercised by forcing the fallback in tests
-    _rust = None
+#: jsonschema-rs, imported on the first validation (importing it costs every ``import model_train_protocol`` a
+#: fortieth of a second); ``...`` until then, None when it is not installed.
+_rust: Any = ...
+
+
+def _fast() -> Any:
+    """The jsonschema-rs module, or None when it is not installed."""
+    global _rust
+    if _rust is ...:
+        try:
+            import jsonschema_rs
+        except ImportError:  # pragma: no cover - exercised by forcing the fallback in tests
+            jsonschema_rs = None
+        _rust = jsonschema_rs
+    return _rust
 
 __all__ = ["SchemaProblem", "parse_schema_url", "load_schema", "schema_for", "schema_problems", "json_pointer",
            "fast_validation"]
@@ -65,15 +76,16 @@ _Error = tuple[list[Any], str, str]
 
 def fast_validation() -> bool:
     """Whether the fast validator (jsonschema-rs) is installed, so whole files can be checked."""
-    return _rust is not None
+    return _fast() is not None
 
 
 @lru_cache(maxsize=None)
 def _validator(kind: str, version: str, backend: str = "auto") -> Callable[[Any], Iterator[_Error]]:
     """``iter_errors`` of the schema's validator: jsonschema-rs unless missing or ``backend="jsonschema"``."""
     schema = load_schema(kind, version)
-    if _rust is not None and backend in ("auto", "jsonschema-rs"):
-        rust = _rust.Draft202012Validator(schema)
+    fast = _fast()
+    if fast is not None and backend in ("auto", "jsonschema-rs"):
+        rust = fast.Draft202012Validator(schema)
         return lambda document: ((list(e.instance_path), e.message, e.kind.name) for e in rust.iter_errors(document))
     from jsonschema import Draft202012Validator
 
