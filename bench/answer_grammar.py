@@ -37,12 +37,12 @@ sys.path.insert(0, str(ROOT))
 
 from model_train_protocol.examples.cheshire_cat import build_protocol as cheshire_cat  # noqa: E402
 from model_train_protocol.examples.game_states import build_classifier, build_state_machine  # noqa: E402
-from model_train_protocol.jsonio import dumps
-from model_train_protocol.infer import Grammar, GrammarState, Vocab, answer_grammar, instruction_specs, write_gbnf
-from model_train_protocol.rules import render_protocol, structural_strings
-from model_train_protocol.serve import write_regex
-from model_train_protocol.authoring import EOS
-from model_train_protocol.train import extend_tokenizer, scratch_tokenizer
+from model_train_protocol.jsonio import dumps  # noqa: E402
+from model_train_protocol.infer import Grammar, GrammarState, Vocab, answer_grammar, instruction_specs, write_gbnf  # noqa: E402
+from model_train_protocol.rules import render_protocol, structural_strings  # noqa: E402
+from model_train_protocol.serve import write_regex  # noqa: E402
+from model_train_protocol.authoring import EOS  # noqa: E402
+from model_train_protocol.train import extend_tokenizer, scratch_tokenizer  # noqa: E402
 
 PROTOCOLS = {"cheshire_cat": cheshire_cat, "state_machine": build_state_machine, "classifier": build_classifier}
 

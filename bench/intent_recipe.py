@@ -43,10 +43,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import quality  # noqa: E402  (bench/quality.py: the protocols and prompts)
 from model_train_protocol import Protocol  # noqa: E402
-from model_train_protocol.rules import head_sources
-from model_train_protocol.runtime import REFUSE_CLASS, choose_similarity_threshold
-from model_train_protocol.infer import SentenceEncoder, pooled
-from model_train_protocol.train import IntentRecipe, fit_intent
+from model_train_protocol.rules import head_sources  # noqa: E402
+from model_train_protocol.runtime import REFUSE_CLASS, choose_similarity_threshold  # noqa: E402
+from model_train_protocol.infer import SentenceEncoder, pooled  # noqa: E402
+from model_train_protocol.train import IntentRecipe, fit_intent  # noqa: E402
 
 
 def prompts(split: str) -> list[tuple[str, object, list[tuple[str, str]], list[str]]]:

@@ -20,12 +20,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from model_train_protocol.errors import MTPValueError
-from model_train_protocol.infer import (AnswerGrammar, Final, FreeLine, Grammar, GrammarState, InstructionSpec,
-                                        LabelLine, LineChoice, Vocab, answer_grammar, instruction_grammar, write_gbnf)
-from model_train_protocol.runtime import MULTI_CLASSIFIER, STATE_MACHINE
+from model_train_protocol.infer import (AnswerGrammar, FreeLine, LabelLine, LineChoice, answer_grammar,
+                                        instruction_grammar, write_gbnf)
+from model_train_protocol.runtime import MULTI_CLASSIFIER, STATE_MACHINE, Final, InstructionSpec
 from model_train_protocol.serve import answer_regex, write_regex
 
 torch = pytest.importorskip("torch")
+from model_train_protocol.infer import Grammar, GrammarState, Vocab  # noqa: E402  (needs PyTorch)
 
 
 # --- a small GBNF interpreter: rules of alternatives, sequences, literals, classes, groups, repetitions ----------

@@ -12,10 +12,11 @@ from typing import Any, Iterable, Mapping, Sequence, Union
 
 from ..errors import InstructionError, InstructionTypeError
 from ..errors import DuplicateGuardrailError, GuardrailError, GuardrailIndexError, GuardrailTypeError
+from ..runtime import format_labels, read_labels
 from ..constants import (MIN_GUARDRAIL_SAMPLES, STATE_TOKEN_NAME, STATES_TOKEN_NAME, state_map_description,
     states_description)
 from ._guardrail import Guardrail
-from ._labels import format_labels, parse_labels, read_labels
+from ._labels import parse_labels
 from ._tokens import NON, NumListToken, NumToken, SpecialToken, Token
 from ._tokenset import Snippet, TokenSet, line_guardrails
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ..errors import InstructionError, InstructionTypeError
-from ..runtime import format_labels, read_labels
+from ..runtime import read_labels
 
-__all__ = ["format_labels", "parse_labels", "read_labels", "labels_problem"]
+__all__ = ["parse_labels", "labels_problem"]
 
 
 def labels_problem(labels: Mapping[str, Any], state_map: Mapping[str, Any]) -> str | None:

@@ -27,14 +27,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from ..jsonio import write_atomic
-from ..rules import SPECIALS, structural_strings
+from ..rules import structural_strings
 from ..authoring import BOS, EOS, PAD, UNK
 
 if TYPE_CHECKING:
     from ..authoring import Protocol
 
 __all__ = [
-    "SPECIALS",
     "CHAT_TEMPLATE",
     "CHAT_TEMPLATE_FILE",
     "ADDED_TOKENS_FILE",
@@ -43,7 +42,6 @@ __all__ = [
     "CHAT_FORMATS",
     "chat_template",
     "with_system",
-    "structural_strings",
     "added_tokens",
     "dataset_info",
     "axolotl_config",

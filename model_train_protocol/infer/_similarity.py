@@ -33,13 +33,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..errors import MTPValueError
-from ..runtime import ENCODER_NAME, Refusal, RuntimeSpec, check_threshold, choose_similarity_threshold
+from ..runtime import ENCODER_NAME, Refusal, RuntimeSpec, check_threshold
 
 if TYPE_CHECKING:
     import torch
 
 __all__ = [
-    "ENCODER_NAME", "SentenceEncoder", "SentenceEncoderError", "PromptSimilarity", "choose_similarity_threshold",
+    "ENCODER_NAME", "SentenceEncoder", "SentenceEncoderError", "PromptSimilarity",
     "check_min_similarity", "stored_similarity", "similarity_thresholds", "encoder_dir",
 ]
 

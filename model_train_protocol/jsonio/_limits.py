@@ -14,7 +14,7 @@ variable                    what it caps                                default
 ``MTP_MAX_CONFIG_BYTES``    JSON files of a trained-model directory     256 MiB
 =========================== =========================================== =========
 
-Text that enters from a file or a flag is checked by :func:`check_text`:
+Text that enters from a file or a flag is checked by :func:`..text.check_text`:
 valid Unicode scalar values (no lone surrogates, which UTF-8 cannot encode)
 and no NUL character.
 """
@@ -27,7 +27,6 @@ from pathlib import Path
 
 from .._env import byte_limit
 from ..errors import MTPFileError
-from ..text import MAX_NAME_BYTES, check_text, file_name_problem, text_problem
 
 __all__ = [
     "DEFAULT_MAX_FILE_BYTES",
@@ -37,10 +36,6 @@ __all__ = [
     "read_limited",
     "available_memory",
     "check_parse_memory",
-    "check_text",
-    "text_problem",
-    "file_name_problem",
-    "MAX_NAME_BYTES",
 ]
 
 DEFAULT_MAX_FILE_BYTES = 4 * 1024**3

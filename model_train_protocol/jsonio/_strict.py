@@ -14,7 +14,8 @@ import re
 from typing import Any, NoReturn
 
 from ..errors import MTPFileError, json_pointer
-from ._limits import check_parse_memory, read_limited, text_problem
+from ..text import text_problem
+from ._limits import check_parse_memory, read_limited
 
 __all__ = ["read_json_file", "parse_json", "parse_text", "decode"]
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 import emoji
 
-from ..constants import (MAX_STRING_LENGTH, MIN_CONTEXT_LINES, MIN_GUARDRAIL_SAMPLES, MIN_SAMPLES,
+from ..constants import (MIN_CONTEXT_LINES, MIN_GUARDRAIL_SAMPLES, MIN_SAMPLES,
     MIN_STATE_MACHINE_SAMPLES, STATE_TOKEN_NAME, token_value)
 from ..errors import Problem, ProblemPath
 from ._versions import DEFAULT_VERSION, MAIN_VERSIONS, FormatVersion, layouts_holding
@@ -29,7 +29,7 @@ from ..text import file_name_problem, text_problem
 if TYPE_CHECKING:
     from ..authoring import Protocol
 
-__all__ = ["Problem", "validate_protocol", "collect_tokens", "substring_pairs", "MIN_CONTEXT_LINES", "MAX_STRING_LENGTH"]
+__all__ = ["Problem", "validate_protocol", "collect_tokens", "substring_pairs", "MIN_CONTEXT_LINES"]
 
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Iterable
 
-from ..rules import SPECIALS, structural_strings
+from ..rules import SPECIALS
 from ..export import chat_template
 from ..authoring import BOS, EOS, NON, PAD, RUN, UNK
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from tokenizers import Tokenizer
     from transformers import PreTrainedTokenizerBase
 
-__all__ = ["SPECIALS", "structural_strings", "scratch_tokenizer", "wrap_tokenizer", "extend_tokenizer"]
+__all__ = ["scratch_tokenizer", "wrap_tokenizer", "extend_tokenizer"]
 
 
 def _split_out(texts: Iterable[str], strings: list[str]) -> Iterable[str]:

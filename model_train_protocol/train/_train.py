@@ -24,6 +24,7 @@ from ..model_dir import (CHECKPOINTS, LOSS_CURVE, MANIFEST, STAGING_PREFIX, enco
 from ._batching import collate, encode_all, shards, step_batch, steps_per_epoch
 from ._checkpoint import has_checkpoint, load_checkpoint, load_trainable, save_checkpoint, trainable_state
 from ..jsonio import write_atomic
+from ..rules import structural_strings
 from ..runtime import Refusal
 from ._config import TrainConfig, TrainConfigError
 from ._config_file import CONFIG_FILE, dump_config
@@ -32,7 +33,7 @@ from .._env import require_train_extra
 from ._distributed import Dist, broadcast_text, init_distributed
 from ._model import add_token_rows, apply_lora, load_base, scratch_model, set_special_ids
 from ._plot import save_loss_curve
-from ._tokenizer import extend_tokenizer, scratch_tokenizer, structural_strings, wrap_tokenizer
+from ._tokenizer import extend_tokenizer, scratch_tokenizer, wrap_tokenizer
 
 if TYPE_CHECKING:
     import torch
@@ -255,7 +256,7 @@ class _Run:
     def _loop(self) -> TrainResult:
         import torch
 
-        from ._loss import CompletionLoss
+        from ._loss import CompletionLoss  # imports torch
 
         cfg, dist_info = self.config, self.dist
         world, rank = dist_info.world, dist_info.rank

@@ -9,11 +9,11 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from model_train_protocol.infer import generate, parse_completion
+from model_train_protocol.infer import generate, parse_completion  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from model_train_protocol.infer._decode import _extendable
+from model_train_protocol.infer._decode import _extendable  # noqa: E402
 
 
 def random_line(rng: random.Random) -> str:

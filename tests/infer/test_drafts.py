@@ -7,7 +7,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from model_train_protocol.infer import Drafts, Grammar, generate
+from model_train_protocol.infer import Drafts, Grammar, generate  # noqa: E402
 
 
 def _decode(model, name: str, lines: list[str], drafts: list[list[int]]):

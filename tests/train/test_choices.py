@@ -12,8 +12,8 @@ pytest.importorskip("transformers")
 
 from model_train_protocol.examples.game_states import build_classifier, build_state_machine  # noqa: E402
 from model_train_protocol.model_dir import MANIFEST  # noqa: E402
-from model_train_protocol.rules import render_protocol
-from model_train_protocol.train import build_training_data, check_answers, train
+from model_train_protocol.rules import render_protocol  # noqa: E402
+from model_train_protocol.train import build_training_data, check_answers, train  # noqa: E402
 
 from .conftest import tiny  # noqa: E402
 
