@@ -19,6 +19,11 @@ between the 5th percentile of leave-one-out similarity and the guardrail's media
     python bench/intent_recipe.py --split tune --steps 60 --set lr=6e-5 --threads 1   # another recipe value
     python bench/intent_recipe.py --split tune --steps 60 --seed 1 --threads 1         # another seed
 
+``--encoder-dir DIR`` measures another sentence encoder instead of the shipped one (a
+sentence-transformers folder with mean pooling; docs/quality.md measures all-mpnet-base-v2 so)::
+
+    python bench/intent_recipe.py --split tune --steps 0 20 60 --encoder-dir encoders/all-mpnet-base-v2 --threads 1
+
 ``--augmented DIR`` trains each protocol run on ``DIR/{protocol name}_augmented_model.json`` instead, as
 ``mtp augment`` writes it (paraphrase augmentation, measured in docs/quality.md)::
 
@@ -75,11 +80,16 @@ def _accuracy(predicted: list[str], pairs: list[tuple[str, str]]) -> float:
     return round(sum(p == g for p, (_, g) in zip(predicted, pairs)) / len(pairs), 4)
 
 
+def load_encoder(folder: Path | None) -> SentenceEncoder:
+    """The shipped encoder, or a sentence-transformers folder (mean pooling) given with ``--encoder-dir``."""
+    return SentenceEncoder.load() if folder is None else SentenceEncoder(folder)
+
+
 def measure(name: str, protocol, pairs, off, steps_list: list[int], recipe: dict | None = None,
-            seed: int = 0) -> dict:
+            seed: int = 0, encoder_dir: Path | None = None) -> dict:
     row: dict = {"protocol": name}
     source, = head_sources(protocol)
-    frozen = SentenceEncoder.load()
+    frozen = load_encoder(encoder_dir)
     with torch.no_grad():
         train = pooled(frozen, list(source.texts))
         good = pooled(frozen, [t for t, _ in pairs])
@@ -95,7 +105,7 @@ def measure(name: str, protocol, pairs, off, steps_list: list[int], recipe: dict
                        "recall": round(float(((bad @ train.T).max(1).values < old).float().mean()), 4)}
     for steps in steps_list:
         started = time.perf_counter()
-        fitted = fit_intent(protocol, SentenceEncoder.load(), IntentRecipe(steps=steps, **(recipe or {})), seed=seed)
+        fitted = fit_intent(protocol, load_encoder(encoder_dir), IntentRecipe(steps=steps, **(recipe or {})), seed=seed)
         seconds = time.perf_counter() - started
         heads = fitted.heads(protocol)
         decide = [heads.decide(source.instruction, ["", t] if source.line == 1 else [t]) for t, _ in pairs]
@@ -129,9 +139,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--augmented", type=Path, default=None,
                         help="train on DIR/{protocol name}_augmented_model.json (mtp augment's files) instead")
     parser.add_argument("--seed", type=int, default=0, help="seed of the fine-tuning's batches and weights")
+    parser.add_argument("--encoder-dir", type=Path, default=None,
+                        help="measure another sentence encoder: a sentence-transformers folder with mean pooling "
+                             "(default: the shipped all-MiniLM-L6-v2)")
     parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                         help="other IntentRecipe values to measure (numbers: lr=6e-5 temperature=0.1 batch=64)")
     args = parser.parse_args(argv)
+    if args.encoder_dir is not None and not (args.encoder_dir / "config.json").is_file():
+        parser.error(f"--encoder-dir {args.encoder_dir}: not a model folder (no config.json in it)")
     recipe = {}
     for item in args.set:
         key, _, value = item.partition("=")
@@ -140,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         recipe[key] = type(getattr(IntentRecipe(), key))(value)
     if args.threads:
         torch.set_num_threads(args.threads)
-    rows = [measure(name, _trained_on(protocol, args.augmented), pairs, off, args.steps, recipe, args.seed)
+    rows = [measure(name, _trained_on(protocol, args.augmented), pairs, off, args.steps, recipe, args.seed,
+                    args.encoder_dir)
             for name, protocol, pairs, off in prompts(args.split) if not args.only or name in args.only]
     mean = {k: round(sum(r[k] for r in rows) / len(rows), 4) for k in rows[0]
             if isinstance(rows[0][k], float) and not k.endswith("seconds")}
