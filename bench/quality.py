@@ -206,6 +206,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-similarity", action="store_true", help="train without the similarity refusal")
     parser.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto",
                         help="the language model's training arithmetic (default: auto, as mtp train)")
+    parser.add_argument("--encoder", default=None, help="the intent head's sentence encoder folder (mtp train "
+                        "--encoder; default: the shipped all-MiniLM-L6-v2)")
+    parser.add_argument("--intent-steps", type=int, default=None, help="the head's fine-tuning steps (default: "
+                        "the recipe's)")
     parser.add_argument("--markdown", type=Path, nargs="+", help="print the table of summary.json files and exit")
     args = parser.parse_args(argv)
     if args.markdown:
@@ -216,7 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     config = TrainConfig(base=args.base, progress=False, threads=args.threads, precision=args.precision,
                          **({"similarity_refusal": False} if args.no_similarity else {}),
                          **({"intent_head": False} if args.no_intent else {}),
-                         **({} if args.val_split is None else {"val_split": args.val_split}))
+                         **({} if args.val_split is None else {"val_split": args.val_split}),
+                         **({} if args.encoder is None else {"encoder": args.encoder}),
+                         **({} if args.intent_steps is None else {"intent_steps": args.intent_steps}))
     if args.threads:  # answering too (training sets its own threads and restores them)
         import torch
 
@@ -240,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
             ("final_accuracy", "macro_f1", "off_topic_recall", "false_refusals", "train_seconds", "latency_p50_s")}
     summary = {"base": args.base, "split": args.split, "rows": rows, "clinc_mean": mean, "threads": args.threads,
                "settings": {k: v for k, v in config.to_dict().items()
-                            if k in ("val_split", "similarity_refusal", "intent_head", "intent_steps")},
+                            if k in ("val_split", "similarity_refusal", "intent_head", "intent_steps", "encoder")},
                "test_queries_per_intent": args.per_intent or "all"}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

@@ -25,7 +25,8 @@ from ._chat import ChatSession, fill_history
 from ._gbnf import instruction_grammar, integer_range, write_gbnf
 from ._grammar import (AnswerGrammar, AnyDigits, Branch, DigitRange, FreeLine, LabelLine, Line, LineChoice, Pattern,
                        Sequence, Text, answer_grammar, integer_pattern)
-from ._intent import ENCODER_FILE, HEADS_FILE, INTENT_DIR, IntentHeads, pooled, trainable_names, trainable_state
+from ._intent import (ENCODER_FILE, ENCODER_FOLDER, HEADS_FILE, INTENT_DIR, IntentHeads, pooled, trainable_names,
+                      trainable_state)
 from ._prompt import build_prompt, check_sampling, read_lines, read_prompt, with_response_line
 from ._similarity import (PromptSimilarity, SentenceEncoder, SentenceEncoderError, check_min_similarity, encoder_dir,
                           stored_similarity)
@@ -42,7 +43,8 @@ __all__ = [
     "instruction_grammar", "integer_range", "write_gbnf",
     "AnswerGrammar", "AnyDigits", "Branch", "DigitRange", "FreeLine", "LabelLine", "Line", "LineChoice", "Pattern",
     "Sequence", "Text", "answer_grammar", "integer_pattern",
-    "ENCODER_FILE", "HEADS_FILE", "INTENT_DIR", "IntentHeads", "pooled", "trainable_names", "trainable_state",
+    "ENCODER_FILE", "ENCODER_FOLDER", "HEADS_FILE", "INTENT_DIR", "IntentHeads", "pooled", "trainable_names",
+    "trainable_state",
     "build_prompt", "check_sampling", "read_lines", "read_prompt", "with_response_line",
     "PromptSimilarity", "SentenceEncoder", "SentenceEncoderError", "check_min_similarity", "encoder_dir",
     "stored_similarity",

@@ -33,11 +33,13 @@ if TYPE_CHECKING:
 
     from ._similarity import SentenceEncoder
 
-__all__ = ["INTENT_DIR", "ENCODER_FILE", "HEADS_FILE", "REFUSE_CLASS", "IntentHeads", "Decision", "pooled",
-           "trainable_names", "trainable_state"]
+__all__ = ["INTENT_DIR", "ENCODER_FILE", "ENCODER_FOLDER", "HEADS_FILE", "REFUSE_CLASS", "IntentHeads", "Decision",
+           "pooled", "trainable_names", "trainable_state"]
 
 INTENT_DIR = "intent"
 ENCODER_FILE = "encoder.safetensors"
+#: Where a model directory holds a user's encoder whole (``mtp train --encoder``), in ``INTENT_DIR``.
+ENCODER_FOLDER = "encoder"
 HEADS_FILE = "heads.safetensors"
 #: Longest line the encoder reads, in its tokens (player lines are far shorter).
 _MAX_TOKENS = 64
@@ -117,12 +119,15 @@ class IntentHeads:
         from ._similarity import SentenceEncoder
 
         folder = directory / INTENT_DIR
+        whole = folder / ENCODER_FOLDER
         try:
-            blocks = load_file(str(folder / ENCODER_FILE))
+            blocks = None if whole.is_dir() else load_file(str(folder / ENCODER_FILE))
             stored = load_file(str(folder / HEADS_FILE))
         except Exception as exc:  # a damaged file: one clear line
             raise MTPFileError(f"the intent head's weights do not load ({type(exc).__name__}); train the model "
                                "again.", path=str(folder)) from None
+        if blocks is None:  # the user's encoder, stored whole by training
+            return cls.build(SentenceEncoder(whole, fix="train the model again"), heads, stored, str(folder))
         encoder = SentenceEncoder.load()
         expected = trainable_state(encoder.model)
         if set(blocks) != set(expected) or any(blocks[k].shape != expected[k].shape for k in expected):

@@ -86,9 +86,11 @@ def encoder_dir(cache: Path) -> Path:
 
 
 class SentenceEncoder:
-    """all-MiniLM-L6-v2 over transformers: mean-pooled, unit-length sentence vectors (offline, no remote code)."""
+    """A sentence-transformers folder over transformers (the shipped all-MiniLM-L6-v2 or one a user brings):
+    mean-pooled, unit-length sentence vectors (offline, no remote code)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, fix: str | None = None) -> None:
+        """Load the encoder in ``folder``; ``fix`` says what to do when it does not load (default: reinstall it)."""
         from transformers import AutoModel, AutoTokenizer
 
         from ..extras import quiet_transformers
@@ -100,7 +102,7 @@ class SentenceEncoder:
                                                        use_safetensors=True).eval()
         except Exception as exc:  # a broken install: say which and how to fix it
             raise SentenceEncoderError(f"the sentence encoder in {folder} cannot be loaded ({type(exc).__name__}); "
-                                       f"reinstall it: {_INSTALL_HINT}.") from None
+                                       f"{fix or 'reinstall it: ' + _INSTALL_HINT}.") from None
 
     @classmethod
     def load(cls) -> "SentenceEncoder":

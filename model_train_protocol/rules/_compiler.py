@@ -252,7 +252,8 @@ def compile_runtime(template: Mapping[str, Any], protocol: "Protocol", refusal: 
         budget_texts=_answer_texts(protocol),
         refusal=settled,
         structural=tuple(structural_strings(protocol)),
-        encoder=ENCODER_NAME if uses_encoder else None,
+        # the heads' encoder: the shipped one, or the one a user brought (stored whole in the directory)
+        encoder=(str(intent.get("encoder") or ENCODER_NAME) if heads else ENCODER_NAME) if uses_encoder else None,
     )
 
 

