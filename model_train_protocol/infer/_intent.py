@@ -121,13 +121,19 @@ class IntentHeads:
         folder = directory / INTENT_DIR
         whole = folder / ENCODER_FOLDER
         try:
-            blocks = None if whole.is_dir() else load_file(str(folder / ENCODER_FILE))
+            blocks = None if (whole / "config.json").is_file() else load_file(str(folder / ENCODER_FILE))
             stored = load_file(str(folder / HEADS_FILE))
         except Exception as exc:  # a damaged file: one clear line
             raise MTPFileError(f"the intent head's weights do not load ({type(exc).__name__}); train the model "
                                "again.", path=str(folder)) from None
         if blocks is None:  # the user's encoder, stored whole by training
-            return cls.build(SentenceEncoder(whole, fix="train the model again"), heads, stored, str(folder))
+            from ._similarity import SentenceEncoderError
+
+            try:
+                encoder = SentenceEncoder(whole, fix="train the model again")
+            except SentenceEncoderError as exc:
+                raise MTPFileError(str(exc), path=str(whole)) from None
+            return cls.build(encoder, heads, stored, str(folder))
         encoder = SentenceEncoder.load()
         expected = trainable_state(encoder.model)
         if set(blocks) != set(expected) or any(blocks[k].shape != expected[k].shape for k in expected):

@@ -167,9 +167,10 @@ def _check_configs(out_dir: Path, present: list[str]) -> None:
         raise MTPFileError("config.json is missing; this is not a Hugging Face model directory.", path=str(out_dir))
     if not any(rel.endswith(".safetensors") and "/" not in rel for rel in present):
         raise MTPFileError("no *.safetensors weights; only safetensors weights are loaded.", path=str(out_dir))
-    for name in _HF_CONFIGS:
-        if name not in present:
-            continue
+    # at any depth (the intent head's encoder a user brought is a model folder of its own, intent/encoder/), but
+    # not in what nothing reads (a killed run's staging folder, the Hub's cache)
+    present = [rel for rel in present if "/" not in rel or not _tolerated(rel)]
+    for name in (rel for rel in present if rel.rsplit("/", 1)[-1] in _HF_CONFIGS):
         config = _read_json(out_dir / name, name)
         for key in _CODE_KEYS:
             if key in config:
@@ -179,9 +180,10 @@ def _check_configs(out_dir: Path, present: list[str]) -> None:
             raise MTPFileError("'quantization_config' makes transformers import quantization back ends; MTP models "
                                "are saved unquantized, refusing to load it.", path=str(out_dir / name),
                                pointer="/quantization_config")
-    _check_model_type(out_dir / "config.json", _read_json(out_dir / "config.json", "config.json"))
     for rel in present:
-        if rel.endswith(".safetensors") and "/" not in rel:
+        if rel.rsplit("/", 1)[-1] == "config.json":
+            _check_model_type(out_dir / rel, _read_json(out_dir / rel, rel))
+        if rel.endswith(".safetensors"):
             _check_safetensors(out_dir / rel)
 
 

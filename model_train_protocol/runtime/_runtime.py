@@ -81,7 +81,9 @@ class RuntimeSpec:
     refusal: Refusal = field(default_factory=Refusal)
     #: every structural string of the protocol (special tokens and keys): each must be one token of the tokenizer
     structural: tuple[str, ...] = ()
-    #: the sentence encoder of the similarity refusal and the intent heads (None: neither is used)
+    #: the sentence encoder of the similarity refusal and the intent heads (None: neither is used); where the heads
+    #: use one a user brought (stored in ``intent/encoder/``), its name, though instructions without a head
+    #: still refuse by the shipped encoder's similarity
     encoder: str | None = None
     eos: str = EOS_KEY
     unk: str = UNK_KEY

@@ -83,8 +83,13 @@ def train(
     problems = proto.validate()
     if problems:
         raise MTPValidationError(problems)
-    encoder = None
-    if config.refuses_by_similarity and proto.guardrail_map() or config.decides_by_intent:
+    encoder = brought = None
+    if config.encoder is not None:  # a folder transformers cannot load is one clear line before any work
+        from ..infer import SentenceEncoder
+
+        brought = SentenceEncoder(Path(config.encoder), fix="give --encoder a sentence-transformers folder that "
+                                  "transformers loads offline, or leave it out for the shipped encoder")
+    if config.refuses_by_similarity and proto.guardrail_map() or config.decides_by_intent and brought is None:
         from ..infer import SentenceEncoder
 
         encoder = SentenceEncoder.load()  # a missing encoder is one clear line before any work
@@ -95,7 +100,7 @@ def train(
     if dist_info.device == "cpu" and config.cpu_threads:
         torch.set_num_threads(config.cpu_threads)
     try:
-        return _Run(proto, Path(out_dir), config, dist_info, encoder, force).run()
+        return _Run(proto, Path(out_dir), config, dist_info, encoder, force, brought).run()
     finally:
         torch.set_num_threads(threads)
         dist_info.close()
@@ -188,9 +193,11 @@ class _Run:
     """One training run; the methods are its phases, in order."""
 
     def __init__(self, protocol: "Protocol", out: Path, config: TrainConfig, dist_info: Dist,
-                 encoder: "SentenceEncoder | None" = None, force: bool = False) -> None:
+                 encoder: "SentenceEncoder | None" = None, force: bool = False,
+                 brought: "SentenceEncoder | None" = None) -> None:
         self.protocol, self.out, self.config, self.dist = protocol, out, config, dist_info
-        self.encoder, self.force = encoder, force
+        #: the shipped encoder (similarity refusal, intent head) and the one ``config.encoder`` names, if any
+        self.encoder, self.force, self.brought = encoder, force, brought
         self.ckpt_dir = out / CHECKPOINTS / "last"
 
     # --- setup -------------------------------------------------------------
@@ -502,12 +509,9 @@ class _Run:
         from ._intent import IntentRecipe, fit_intent
 
         started = time.perf_counter()
-        brought = self.config.encoder
-        encoder = (SentenceEncoder.load() if brought is None else
-                   SentenceEncoder(Path(brought), fix="give --encoder a sentence-transformers folder that "
-                                   "transformers loads offline, or leave it out for the shipped encoder"))
-        fitted = fit_intent(self.protocol, encoder, IntentRecipe(steps=self.config.intent_steps),
-                            seed=self.config.seed, brought=None if brought is None else Path(brought).resolve().name)
+        brought = None if self.brought is None else Path(str(self.config.encoder)).resolve().name
+        fitted = fit_intent(self.protocol, self.brought or SentenceEncoder.load(),
+                            IntentRecipe(steps=self.config.intent_steps), seed=self.config.seed, brought=brought)
         if fitted is not None:
             metrics["intent"] = {"seconds": round(time.perf_counter() - started, 3),
                                  "classes": {h["instruction"]: h["classes"] for h in fitted.section["heads"]}}

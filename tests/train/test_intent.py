@@ -280,31 +280,64 @@ def test_a_multi_classifier_gets_a_head_over_its_label_lines(tmp_path):
     assert answer.candidate == answer.final == "<NON>"  # the final's name, as the evaluation replays thresholds
 
 
-def test_an_encoder_the_user_brings_is_stored_whole_and_answers_as_trained(shop_dir, tmp_path):
+@pytest.fixture(scope="module")
+def brought_dir(tmp_path_factory):
+    """A model trained with ``encoder=`` a copy of the shipped encoder, the copy deleted afterwards."""
     import shutil
 
-    from model_train_protocol.infer import ENCODER_FOLDER, encoder_dir
+    from model_train_protocol.infer import encoder_dir
+
+    base = tmp_path_factory.mktemp("brought")
+    brought = base / "my-encoder"
+    shutil.copytree(encoder_dir(base / "cache"), brought)  # the shipped weights, as a folder a user gives
+    train(shop(), base / "model", tiny(intent_head=True, intent_steps=4, encoder=str(brought)))
+    shutil.rmtree(brought)  # the directory must answer without the folder it was trained from
+    return base / "model"
+
+
+def test_an_encoder_the_user_brings_is_stored_whole_and_answers_as_trained(shop_dir, brought_dir, tmp_path):
+    import shutil
+
+    from model_train_protocol.infer import ENCODER_FOLDER
     from model_train_protocol.runtime import RUNTIME_FILE
 
-    brought = tmp_path / "my-encoder"
-    shutil.copytree(encoder_dir(tmp_path / "cache"), brought)  # the shipped weights, as a folder a user gives
-    out = tmp_path / "model"
-    train(shop(), out, tiny(intent_head=True, intent_steps=4, encoder=str(brought)))
-    manifest = json.loads((out / MANIFEST).read_text())
+    manifest = json.loads((brought_dir / MANIFEST).read_text())
     listed = {f["path"] for f in manifest["files"]}
     assert f"{INTENT_DIR}/{ENCODER_FOLDER}/model.safetensors" in listed and f"{INTENT_DIR}/{HEADS_FILE}" in listed
     assert f"{INTENT_DIR}/encoder.safetensors" not in listed
     assert manifest["mtp"]["intent"]["encoder"] == "my-encoder"
-    assert json.loads((out / RUNTIME_FILE).read_text())["encoder"] == "my-encoder"
-    shutil.rmtree(brought)  # the directory answers without the folder it was trained from
-    mine, shipped = Model.load(out), Model.load(shop_dir)
+    assert json.loads((brought_dir / RUNTIME_FILE).read_text())["encoder"] == "my-encoder"
+    mine, shipped = Model.load(brought_dir), Model.load(shop_dir)
     for final, lines in WANTS.items():
         for line in lines:
             # the same weights, seed and steps as the shipped encoder's run: the same decisions
             a, b = mine.intent.decide("trade", [SCENE, line]), shipped.intent.decide("trade", [SCENE, line])
             assert a.final == b.final == final and a.probs == pytest.approx(b.probs, abs=1e-4)
-    train(shop(), out, tiny(intent_head=True, intent_steps=4), force=True)  # with the shipped one: nothing left over
+    out = tmp_path / "model"
+    shutil.copytree(brought_dir, out)
+    train(shop(), out, tiny(intent_head=True, intent_steps=4), force=True)  # with the shipped one: nothing left
     assert not (out / INTENT_DIR / ENCODER_FOLDER).exists() and Model.load(out).intent is not None
+
+
+@pytest.mark.parametrize("edit", [{"auto_map": {"AutoModel": "evil.Model"}}, {"quantization_config": {}},
+                                  {"model_type": "not-a-transformers-model"}])
+def test_a_stored_encoder_asking_for_code_is_refused_like_the_models_own_config(brought_dir, tmp_path, edit):
+    import shutil
+
+    from model_train_protocol.infer import ENCODER_FOLDER
+    from model_train_protocol.model_dir import sha256_file
+
+    copy = tmp_path / "m"
+    shutil.copytree(brought_dir, copy)
+    config = copy / INTENT_DIR / ENCODER_FOLDER / "config.json"
+    config.write_text(json.dumps({**json.loads(config.read_text()), **edit}))
+    manifest = json.loads((copy / MANIFEST).read_text())
+    for entry in manifest["files"]:  # a consistent manifest: the check, not the checksum, must catch it
+        entry["checksum"] = "sha256:" + sha256_file(copy / entry["path"])
+    (copy / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(MTPFileError, match="custom code|quantization|model_type") as caught:
+        Model.load(copy)
+    assert f"{INTENT_DIR}/{ENCODER_FOLDER}" in str(caught.value)
 
 
 @pytest.mark.parametrize("files", [(), ("config.json",)])
