@@ -143,7 +143,7 @@ def _literal(desc: str | None, head: str, opening: str) -> Any:
 #: The model-file layout written by default (generative protocols; rules' format versions hold the table).
 DEFAULT_LAYOUT = "0.3.2"
 
-# --- limits (the 0.3.2 layout's rules; the rules' format versions give each layout its own) -------------------------------
+# --- limits (the 0.3.2 layout's rules; the rules' format versions give each layout its own) ---------------------------
 #: Context lines a protocol needs in total.
 MIN_CONTEXT_LINES = 10
 #: Samples an instruction needs.

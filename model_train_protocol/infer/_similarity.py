@@ -95,20 +95,21 @@ class SentenceEncoder:
 
         from ..extras import quiet_transformers
 
+        fix = fix or "reinstall it: " + _INSTALL_HINT
         try:
             with quiet_transformers():  # no "Loading weights" bar in the middle of a command's output
                 self.tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
                 model, info = AutoModel.from_pretrained(folder, local_files_only=True, trust_remote_code=False,
                                                         use_safetensors=True, output_loading_info=True)
-            # weights that do not fit the config would be left random: refused, never used
-            unfit = [k for k in ("missing_keys", "mismatched_keys", "unexpected_keys") if info.get(k)]
-            if unfit:
-                raise ValueError(f"{unfit[0].replace('_', ' ')} in its weights")
-            self.model = model.float().eval()  # float32 whatever the stored precision: the heads are float32
         except Exception as exc:  # a broken install: say which and how to fix it
-            why = str(exc) if isinstance(exc, ValueError) and "in its weights" in str(exc) else type(exc).__name__
-            raise SentenceEncoderError(f"the sentence encoder in {folder} cannot be loaded ({why}); "
-                                       f"{fix or 'reinstall it: ' + _INSTALL_HINT}.") from None
+            raise SentenceEncoderError(f"the sentence encoder in {folder} cannot be loaded ({type(exc).__name__}); "
+                                       f"{fix}.") from None
+        # weights that do not fit the config would be left random: refused, never used
+        unfit = next((k for k in ("missing_keys", "mismatched_keys", "unexpected_keys") if info.get(k)), None)
+        if unfit:
+            raise SentenceEncoderError(f"the sentence encoder in {folder} cannot be loaded ({unfit.replace('_', ' ')} "
+                                       f"in its weights); {fix}.")
+        self.model = model.float().eval()  # float32 whatever the stored precision: the heads are float32
 
     @classmethod
     def load(cls) -> "SentenceEncoder":

@@ -170,8 +170,9 @@ def _check_configs(out_dir: Path, present: list[str]) -> None:
     # at any depth (the intent head's encoder a user brought is a model folder of its own, intent/encoder/), but
     # not in what nothing reads (a killed run's staging folder, the Hub's cache)
     present = [rel for rel in present if "/" not in rel or not _tolerated(rel)]
+    configs: dict[str, dict[str, Any]] = {}  # each read once: the model_type check below reuses it
     for name in (rel for rel in present if rel.rsplit("/", 1)[-1] in _HF_CONFIGS):
-        config = _read_json(out_dir / name, name)
+        config = configs[name] = _read_json(out_dir / name, name)
         for key in _CODE_KEYS:
             if key in config:
                 raise MTPFileError(f"{key!r} asks transformers to import custom code; refusing to load it.",
@@ -182,7 +183,7 @@ def _check_configs(out_dir: Path, present: list[str]) -> None:
                                pointer="/quantization_config")
     for rel in present:
         if rel.rsplit("/", 1)[-1] == "config.json":
-            _check_model_type(out_dir / rel, _read_json(out_dir / rel, rel))
+            _check_model_type(out_dir / rel, configs[rel])
         if rel.endswith(".safetensors"):
             _check_safetensors(out_dir / rel)
 

@@ -358,3 +358,17 @@ def test_an_encoder_folder_transformers_cannot_load_is_one_line_saying_what_to_d
     (tmp_path / "enc" / "model.safetensors").write_bytes(b"not weights")
     with pytest.raises(mtp.MTPError, match="cannot be loaded.*give --encoder a sentence-transformers folder"):
         train(shop(), tmp_path / "model", tiny(intent_head=True, intent_steps=1, encoder=str(tmp_path / "enc")))
+
+
+def test_an_encoder_whose_weights_do_not_fit_its_config_is_refused_not_left_random(tmp_path):
+    import shutil
+
+    from model_train_protocol.infer import SentenceEncoder, SentenceEncoderError, encoder_dir
+
+    folder = tmp_path / "enc"
+    shutil.copytree(encoder_dir(tmp_path / "cache"), folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["num_hidden_layers"] += 1  # a block the weights do not hold: transformers would initialise it at random
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(SentenceEncoderError, match="cannot be loaded \\(missing keys in its weights\\); do this"):
+        SentenceEncoder(folder, fix="do this")
