@@ -11,8 +11,10 @@ written apart from the training patterns), this prints the final accuracy of:
 - ``tuned-S``: the encoder fine-tuned contrastively for S steps, then the head (the default is 60);
 
 and, for the default head, the off-topic recall and false refusals of its refusal
-rule beside the earlier rule (the shipped encoder's similarity, threshold halfway
-between the 5th percentile of leave-one-out similarity and the guardrail's median)::
+rule, and ``answered_right`` (the in-scope prompts given the right final and not
+refused), beside the earlier rule (the shipped encoder's similarity, threshold
+halfway between the 5th percentile of leave-one-out similarity and the
+guardrail's median)::
 
     python bench/intent_recipe.py --split tune --threads 1
     python bench/intent_recipe.py --split test --threads 1     # the same on the test prompts (report only)
@@ -116,8 +118,10 @@ def measure(name: str, protocol, pairs, off, steps_list: list[int], recipe: dict
         row[f"{label}-seconds"] = round(seconds, 1)
         if steps == IntentRecipe().steps or len(steps_list) == 1:
             refused_bad = [heads.decide(source.instruction, ["", t] if source.line == 1 else [t]).refuses for t in off]
+            answered = [p if not d.refuses else REFUSE_CLASS for p, d in zip(in_scope, decide)]
             row["head-rule"] = {"false_refusals": round(sum(d.refuses for d in decide) / len(decide), 4),
-                                "recall": round(sum(refused_bad) / len(refused_bad), 4)}
+                                "recall": round(sum(refused_bad) / len(refused_bad), 4),
+                                "answered_right": _accuracy(answered, pairs)}
     print(json.dumps(row), flush=True)
     return row
 
@@ -152,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         key, _, value = item.partition("=")
         if key not in IntentRecipe.__dataclass_fields__ or key == "steps" or not value:
             parser.error(f"--set {item}: expected FIELD=VALUE with FIELD an IntentRecipe field other than steps")
-        recipe[key] = type(getattr(IntentRecipe(), key))(value)
+        default = getattr(IntentRecipe(), key)
+        recipe[key] = float(value) if default is None else type(default)(value)
     if args.threads:
         torch.set_num_threads(args.threads)
     rows = [measure(name, _trained_on(protocol, args.augmented), pairs, off, args.steps, recipe, args.seed,
@@ -160,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
             for name, protocol, pairs, off in prompts(args.split) if not args.only or name in args.only]
     mean = {k: round(sum(r[k] for r in rows) / len(rows), 4) for k in rows[0]
             if isinstance(rows[0][k], float) and not k.endswith("seconds")}
+    for rule in ("old-rule", "head-rule"):
+        if all(rule in r for r in rows):
+            mean[rule] = {k: round(sum(r[rule][k] for r in rows) / len(rows), 4) for k in rows[0][rule]}
     print("mean:", json.dumps(mean))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

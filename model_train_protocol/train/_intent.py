@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import MTPValueError
 from ..rules import HeadSource, head_sources, intent_heads
 from ..infer import (ENCODER_FILE, ENCODER_FOLDER, HEADS_FILE, INTENT_DIR, IntentHeads, pooled, trainable_names,
                      trainable_state)
@@ -49,15 +50,28 @@ class IntentRecipe:
     temperature: float = 0.05
     batch: int = 32
     weight_decay: float = 0.01
+    #: the blocks kept after fine-tuning: this share of the fine-tuned weights, the rest the pretrained ones
+    #: (weight-space ensembling, WiSE-FT, Wortsman et al. 2022): the pretrained space sets off-topic lines apart,
+    #: which a fine-tune on a few classes blurs; 1.0 keeps the fine-tune whole
+    interpolation: float = 0.75
     #: strength of the head's L2 penalty and the scale of its cosine logits
     head_l2: float = 1e-3
     head_scale: float = 10.0
-    #: the similarity refusal in the fine-tuned space: training lines at least this similar to a line count as
-    #: its copies (a pattern filled with another item), and the threshold weighs how near a line's nearest
-    #: non-copy is (``near_quantile`` of them) against how near the guardrail's samples are (their median)
-    copy_similarity: float = 0.7
+    #: added to the refusal class's logit: that class is learnt from a guardrail's few lines, and as fitted it
+    #: refuses more in-scope lines than the similarity rule below needs to
+    refuse_offset: float = -0.5
+    #: the similarity refusal in the fine-tuned space: the threshold weighs how near each training line's nearest
+    #: other line is (``near_quantile`` of them) against how near the guardrail's samples are (their median);
+    #: training lines at least ``copy_similarity`` similar to a line count as its copies and are left out (None:
+    #: none is; the rule of earlier releases used 0.7 before the interpolation above, docs/quality.md)
+    copy_similarity: float | None = None
     near_quantile: float = 0.05
     near_weight: float = 0.3
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.interpolation <= 1.0:
+            raise MTPValueError(f"IntentRecipe: interpolation must be between 0 and 1 (the fine-tune's share of the "
+                                f"encoder's blocks), not {self.interpolation}.")
 
 
 def _batches(rng: random.Random, by_class: dict[str, list[str]], batch: int) -> tuple[list[str], list[int]]:
@@ -105,6 +119,7 @@ def _finetune(encoder: "SentenceEncoder", sources: list[HeadSource], recipe: Int
     for name, p in encoder.model.named_parameters():
         p.requires_grad_(name in trained)
     optimizer = torch.optim.AdamW(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
+    shipped = [p.detach().clone() for p in params] if recipe.interpolation != 1.0 else []
     encoder.model.train()
     try:
         for _ in range(recipe.steps):
@@ -117,6 +132,9 @@ def _finetune(encoder: "SentenceEncoder", sources: list[HeadSource], recipe: Int
         encoder.model.eval()
         for p in encoder.model.parameters():
             p.requires_grad_(False)
+    with torch.no_grad():
+        for p, start in zip(params, shipped):
+            p.lerp_(start, 1.0 - recipe.interpolation)
 
 
 def _fit_head(x: "torch.Tensor", y: "torch.Tensor", classes: int, recipe: IntentRecipe) -> tuple["torch.Tensor", "torch.Tensor"]:
@@ -171,10 +189,9 @@ def _min_similarity(lines: "torch.Tensor", guard: "torch.Tensor", recipe: Intent
     """The similarity below which a guarded line is refused, from the protocol alone.
 
     What a new in-scope wording looks like: each training line's nearest other
-    line that is not one of its copies (leave-one-pattern-out: protocols built
-    from sentence patterns hold each pattern filled with several items, whose
-    copies say nothing about new wording); what off-topic looks like: the
-    guardrail's samples. Chosen on tuning data (docs/quality.md).
+    line (leaving out its copies when the recipe names a copy similarity); what
+    off-topic looks like: the guardrail's samples. Chosen on tuning data
+    (docs/quality.md).
     """
     import torch
 
@@ -182,7 +199,8 @@ def _min_similarity(lines: "torch.Tensor", guard: "torch.Tensor", recipe: Intent
         return None
     sims = lines @ lines.T
     sims.fill_diagonal_(-1.0)
-    sims[sims >= recipe.copy_similarity] = -1.0
+    if recipe.copy_similarity is not None:
+        sims[sims >= recipe.copy_similarity] = -1.0
     nearest = sims.max(dim=1).values
     nearest = nearest[nearest > -1.0]
     if not len(nearest):
@@ -216,6 +234,8 @@ def fit_intent(protocol: "Protocol", encoder: "SentenceEncoder", recipe: IntentR
             labels = [classes.index(c) for _, c in source.examples()] + [len(classes) - 1] * len(source.guard)
             vectors = pooled(encoder, texts)
             weight, bias = _fit_head(vectors, torch.tensor(labels), len(classes), recipe)
+            if source.guard:
+                bias[-1] += recipe.refuse_offset
             tensors[f"{index}.weight"] = weight.contiguous()
             tensors[f"{index}.bias"] = bias.contiguous()
             lines = pooled(encoder, list(source.texts)).contiguous()
@@ -225,7 +245,8 @@ def fit_intent(protocol: "Protocol", encoder: "SentenceEncoder", recipe: IntentR
                           "min_similarity": _min_similarity(lines, pooled(encoder, list(source.guard)), recipe)})
     section = {"encoder": brought or ENCODER_NAME, "heads": heads,
                "recipe": {"steps": recipe.steps, "lr": recipe.lr, "temperature": recipe.temperature,
-                          "batch": recipe.batch, "seed": seed, "copy_similarity": recipe.copy_similarity,
+                          "batch": recipe.batch, "seed": seed, "interpolation": recipe.interpolation,
+                          "refuse_offset": recipe.refuse_offset, "copy_similarity": recipe.copy_similarity,
                           "near_quantile": recipe.near_quantile, "near_weight": recipe.near_weight},
                "refusal": "the refusal class wins, or the line's similarity to the nearest training line is below "
                           "min_similarity"}

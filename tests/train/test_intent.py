@@ -214,6 +214,40 @@ def test_training_is_deterministic(shop_dir, tmp_path):
         assert (again / INTENT_DIR / name).read_bytes() == (shop_dir / INTENT_DIR / name).read_bytes()
 
 
+def _fitted(**recipe):
+    from model_train_protocol.infer import SentenceEncoder
+    from model_train_protocol.train import IntentRecipe, fit_intent
+
+    return fit_intent(shop(), SentenceEncoder.load(), IntentRecipe(steps=3, **recipe))
+
+
+def test_the_fine_tune_is_averaged_with_the_shipped_encoder_by_the_recipes_share():
+    from model_train_protocol.infer import SentenceEncoder, trainable_state
+
+    shipped = trainable_state(SentenceEncoder.load().model)
+    whole = trainable_state(_fitted(interpolation=1.0).encoder.model)
+    half = trainable_state(_fitted(interpolation=0.5).encoder.model)
+    assert any(not torch.equal(whole[k], shipped[k]) for k in shipped)  # the fine-tune moved the blocks
+    for name in shipped:
+        torch.testing.assert_close(half[name], (whole[name] + shipped[name]) / 2, atol=1e-6, rtol=0)
+    kept = trainable_state(_fitted(interpolation=0.0).encoder.model)
+    assert all(torch.equal(kept[k], shipped[k]) for k in shipped)
+
+
+def test_the_refusal_class_logit_is_moved_by_the_recipes_offset_alone():
+    plain, lowered = _fitted(refuse_offset=0.0).tensors, _fitted(refuse_offset=-0.5).tensors
+    assert torch.equal(plain["0.weight"], lowered["0.weight"])
+    torch.testing.assert_close(lowered["0.bias"] - plain["0.bias"], torch.tensor([0.0, 0.0, 0.0, -0.5]))
+
+
+@pytest.mark.parametrize("share", [-0.1, 1.5])
+def test_an_interpolation_outside_zero_to_one_is_refused(share):
+    from model_train_protocol.train import IntentRecipe
+
+    with pytest.raises(mtp.MTPError, match="interpolation must be between 0 and 1"):
+        IntentRecipe(interpolation=share)
+
+
 def test_a_state_machine_gets_a_head_whose_classes_are_its_states(tmp_path):
     protocol = mtp.Protocol(name="door", inputs=1, encrypt=False)
     for i in range(10):
