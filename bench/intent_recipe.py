@@ -147,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="measure another sentence encoder: a sentence-transformers folder with mean pooling "
                              "(default: the shipped all-MiniLM-L6-v2)")
     parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
-                        help="other IntentRecipe values to measure (numbers: lr=6e-5 temperature=0.1 batch=64)")
+                        help="other IntentRecipe values to measure (numbers: lr=6e-5 temperature=0.1 batch=64; "
+                             "copy_similarity=none)")
     args = parser.parse_args(argv)
     if args.encoder_dir is not None and not (args.encoder_dir / "config.json").is_file():
         parser.error(f"--encoder-dir {args.encoder_dir}: not a model folder (no config.json in it)")
@@ -157,12 +158,23 @@ def main(argv: list[str] | None = None) -> int:
         if key not in IntentRecipe.__dataclass_fields__ or key == "steps" or not value:
             parser.error(f"--set {item}: expected FIELD=VALUE with FIELD an IntentRecipe field other than steps")
         default = getattr(IntentRecipe(), key)
-        recipe[key] = float(value) if default is None else type(default)(value)
+        try:
+            if default is None:  # an optional number: none, or a value
+                recipe[key] = None if value.lower() == "none" else float(value)
+            else:
+                recipe[key] = type(default)(value)
+            IntentRecipe(**recipe)
+        except ValueError as exc:  # not a number, or out of range (the recipe says which)
+            parser.error(f"--set {item}: {exc}")
     if args.threads:
         torch.set_num_threads(args.threads)
+    found = prompts(args.split)
+    unknown = sorted(set(args.only or ()) - {name for name, *_ in found})
+    if unknown:
+        parser.error(f"--only: no protocol named {', '.join(unknown)} (see --help for the benchmark's protocols)")
     rows = [measure(name, _trained_on(protocol, args.augmented), pairs, off, args.steps, recipe, args.seed,
                     args.encoder_dir)
-            for name, protocol, pairs, off in prompts(args.split) if not args.only or name in args.only]
+            for name, protocol, pairs, off in found if not args.only or name in args.only]
     mean = {k: round(sum(r[k] for r in rows) / len(rows), 4) for k in rows[0]
             if isinstance(rows[0][k], float) and not k.endswith("seconds")}
     for rule in ("old-rule", "head-rule"):

@@ -8,8 +8,10 @@ the protocol's lines (SetFit's method: lines of one final pulled together, of
 different finals pushed apart; the guardrail's samples are a class of their
 own) and read by a logistic-regression head, it decides the final of new
 wording far better than the language model does, in seconds on a CPU. The
-recipe (steps, learning rate, temperature, batch) was chosen on tuning data
-only: CLINC150's ``val`` queries and the NPC benchmark's tuning sets
+fine-tuned blocks are then averaged with the pretrained ones (WiSE-FT), which
+keeps off-topic lines apart as the pretrained encoder did. The recipe (steps,
+learning rate, temperature, batch, the averaging, the refusal rule's constants)
+was chosen on tuning data only: CLINC150's ``val`` queries and the NPC benchmark's tuning sets
 (bench/quality.py, docs/quality.md).
 
 Only the transformer blocks are trained (the word embeddings stay as shipped),
@@ -60,10 +62,10 @@ class IntentRecipe:
     #: added to the refusal class's logit: that class is learnt from a guardrail's few lines, and as fitted it
     #: refuses more in-scope lines than the similarity rule below needs to
     refuse_offset: float = -0.5
-    #: the similarity refusal in the fine-tuned space: the threshold weighs how near each training line's nearest
-    #: other line is (``near_quantile`` of them) against how near the guardrail's samples are (their median);
-    #: training lines at least ``copy_similarity`` similar to a line count as its copies and are left out (None:
-    #: none is; the rule of earlier releases used 0.7 before the interpolation above, docs/quality.md)
+    #: the similarity refusal in the head's (fine-tuned, averaged) space: the threshold weighs how near each
+    #: training line's nearest other line is (``near_quantile`` of them) against how near the guardrail's samples
+    #: are (their median); training lines at least ``copy_similarity`` similar to a line count as its copies and
+    #: are left out (None: none is; earlier releases used 0.7, without the averaging above, docs/quality.md)
     copy_similarity: float | None = None
     near_quantile: float = 0.05
     near_weight: float = 0.3
@@ -103,7 +105,8 @@ def _contrastive_loss(z: "torch.Tensor", labels: list[int], temperature: float) 
 
 
 def _finetune(encoder: "SentenceEncoder", sources: list[HeadSource], recipe: IntentRecipe, seed: int) -> None:
-    """Contrastive fine-tuning of the encoder's blocks on every head's lines (classes kept apart per instruction)."""
+    """Contrastive fine-tuning of the encoder's blocks on every head's lines (classes kept apart per instruction),
+    then averaged with their pretrained weights by the recipe's ``interpolation``."""
     import torch
 
     by_class: dict[str, list[str]] = {}
@@ -119,7 +122,7 @@ def _finetune(encoder: "SentenceEncoder", sources: list[HeadSource], recipe: Int
     for name, p in encoder.model.named_parameters():
         p.requires_grad_(name in trained)
     optimizer = torch.optim.AdamW(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
-    shipped = [p.detach().clone() for p in params] if recipe.interpolation != 1.0 else []
+    pretrained = [p.detach().clone() for p in params]
     encoder.model.train()
     try:
         for _ in range(recipe.steps):
@@ -132,9 +135,10 @@ def _finetune(encoder: "SentenceEncoder", sources: list[HeadSource], recipe: Int
         encoder.model.eval()
         for p in encoder.model.parameters():
             p.requires_grad_(False)
-    with torch.no_grad():
-        for p, start in zip(params, shipped):
-            p.lerp_(start, 1.0 - recipe.interpolation)
+    if recipe.interpolation < 1.0:
+        with torch.no_grad():
+            for p, start in zip(params, pretrained):
+                p.lerp_(start, 1.0 - recipe.interpolation)
 
 
 def _fit_head(x: "torch.Tensor", y: "torch.Tensor", classes: int, recipe: IntentRecipe) -> tuple["torch.Tensor", "torch.Tensor"]:

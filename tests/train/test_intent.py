@@ -214,30 +214,36 @@ def test_training_is_deterministic(shop_dir, tmp_path):
         assert (again / INTENT_DIR / name).read_bytes() == (shop_dir / INTENT_DIR / name).read_bytes()
 
 
-def _fitted(**recipe):
+@pytest.fixture(scope="module")
+def fits():
+    """Three short fits of the shop: the fine-tune kept whole, three quarters of it, and a lowered refusal logit."""
     from model_train_protocol.infer import SentenceEncoder
     from model_train_protocol.train import IntentRecipe, fit_intent
 
-    return fit_intent(shop(), SentenceEncoder.load(), IntentRecipe(steps=3, **recipe))
+    def fit(**recipe):
+        return fit_intent(shop(), SentenceEncoder.load(), IntentRecipe(steps=3, **recipe))
+
+    return {"whole": fit(interpolation=1.0, refuse_offset=0.0), "quarters": fit(interpolation=0.75, refuse_offset=0.0),
+            "lowered": fit(interpolation=1.0, refuse_offset=-0.5)}
 
 
-def test_the_fine_tune_is_averaged_with_the_shipped_encoder_by_the_recipes_share():
+def test_the_fine_tune_is_averaged_with_the_pretrained_encoder_by_the_recipes_share(fits):
     from model_train_protocol.infer import SentenceEncoder, trainable_state
 
-    shipped = trainable_state(SentenceEncoder.load().model)
-    whole = trainable_state(_fitted(interpolation=1.0).encoder.model)
-    half = trainable_state(_fitted(interpolation=0.5).encoder.model)
-    assert any(not torch.equal(whole[k], shipped[k]) for k in shipped)  # the fine-tune moved the blocks
-    for name in shipped:
-        torch.testing.assert_close(half[name], (whole[name] + shipped[name]) / 2, atol=1e-6, rtol=0)
-    kept = trainable_state(_fitted(interpolation=0.0).encoder.model)
-    assert all(torch.equal(kept[k], shipped[k]) for k in shipped)
+    pretrained = trainable_state(SentenceEncoder.load().model)
+    whole = trainable_state(fits["whole"].encoder.model)
+    kept = trainable_state(fits["quarters"].encoder.model)
+    assert any(not torch.equal(whole[k], pretrained[k]) for k in pretrained)  # the fine-tune moved the blocks
+    for name in pretrained:
+        torch.testing.assert_close(kept[name], 0.75 * whole[name] + 0.25 * pretrained[name])
+    assert fits["quarters"].section["recipe"]["interpolation"] == 0.75
 
 
-def test_the_refusal_class_logit_is_moved_by_the_recipes_offset_alone():
-    plain, lowered = _fitted(refuse_offset=0.0).tensors, _fitted(refuse_offset=-0.5).tensors
+def test_the_refusal_class_logit_is_moved_by_the_recipes_offset_alone(fits):
+    plain, lowered = fits["whole"].tensors, fits["lowered"].tensors
     assert torch.equal(plain["0.weight"], lowered["0.weight"])
     torch.testing.assert_close(lowered["0.bias"] - plain["0.bias"], torch.tensor([0.0, 0.0, 0.0, -0.5]))
+    assert fits["lowered"].section["recipe"]["refuse_offset"] == -0.5
 
 
 @pytest.mark.parametrize("share", [-0.1, 1.5])
