@@ -11,8 +11,8 @@ wording far better than the language model does, in seconds on a CPU. The
 fine-tuned blocks are then averaged with the pretrained ones (WiSE-FT), which
 keeps off-topic lines apart as the pretrained encoder did. The recipe (steps,
 learning rate, temperature, batch, the averaging, the refusal rule's constants)
-was chosen on tuning data only: CLINC150's ``val`` queries and the NPC benchmark's tuning sets
-(bench/quality.py, docs/quality.md).
+was chosen on tuning data only: CLINC150's ``val`` queries and the NPC
+benchmark's tuning sets (bench/quality.py, docs/quality.md).
 
 Only the transformer blocks are trained (the word embeddings stay as shipped),
 so a model directory stores those blocks (``intent/encoder.safetensors``) and
@@ -122,7 +122,8 @@ def _finetune(encoder: "SentenceEncoder", sources: list[HeadSource], recipe: Int
     for name, p in encoder.model.named_parameters():
         p.requires_grad_(name in trained)
     optimizer = torch.optim.AdamW(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
-    pretrained = [p.detach().clone() for p in params]
+    # the pretrained blocks, kept only where the recipe averages with them (a copy of the encoder's size)
+    pretrained = [p.detach().clone() for p in params] if recipe.interpolation < 1.0 else []
     encoder.model.train()
     try:
         for _ in range(recipe.steps):
@@ -135,10 +136,9 @@ def _finetune(encoder: "SentenceEncoder", sources: list[HeadSource], recipe: Int
         encoder.model.eval()
         for p in encoder.model.parameters():
             p.requires_grad_(False)
-    if recipe.interpolation < 1.0:
-        with torch.no_grad():
-            for p, start in zip(params, pretrained):
-                p.lerp_(start, 1.0 - recipe.interpolation)
+    with torch.no_grad():
+        for p, start in zip(params, pretrained):
+            p.lerp_(start, 1.0 - recipe.interpolation)
 
 
 def _fit_head(x: "torch.Tensor", y: "torch.Tensor", classes: int, recipe: IntentRecipe) -> tuple["torch.Tensor", "torch.Tensor"]:
